@@ -1,0 +1,69 @@
+// The shapes that flow between the stages: topology → provider machines → bootstrap → readiness.
+// Kept in one small file so each stage can be written and tested on its own.
+import type * as pulumi from "@pulumi/pulumi";
+import type { ClusterModel, Containerizer } from "./model";
+
+/** One machine of the cluster, with an identity that never changes while it exists. */
+export interface NodeSpec {
+  /** Stable id: "m1".."m5" for masters, "<pool>-<n>" for agents ("general-3"). */
+  id: string;
+  /** `${cluster}-${id}`: machine name, hostname and resource-name suffix. */
+  hostname: string;
+  role: "master" | "agent";
+  /** Agents: the pool name. */
+  pool?: string;
+  /** 1-based position within the masters or within its pool; never reused while the node exists. */
+  ordinal: number;
+  /** Masters: ZooKeeper `myid` (= ordinal). */
+  zkId?: number;
+  size: string;
+  image?: string;
+  diskGb: number;
+  /** Cloud zone the node is placed in (round-robin over the configured zones). */
+  zone?: string;
+  /** Masters on clouds: the fixed private address planned inside `network.cidr`. */
+  plannedIp?: string;
+  resources: Record<string, number | string>;
+  attributes: Record<string, string | number>;
+  containerizers: Containerizer[];
+}
+
+export interface Topology {
+  clusterName: string;
+  masters: NodeSpec[];
+  agents: NodeSpec[];
+  /** Agents grouped by pool name, in config order. */
+  pools: Record<string, NodeSpec[]>;
+  /** floor(masters/2)+1: Mesos `--quorum`, and the ZooKeeper majority. */
+  quorum: number;
+}
+
+/** What a provider module returns for each node. */
+export interface Machine {
+  node: NodeSpec;
+  privateIp: pulumi.Output<string>;
+  publicIp?: pulumi.Output<string>;
+  /** The resource to depend on (the instance, droplet, or bare-metal host). */
+  resource: pulumi.Resource;
+}
+
+export interface MachineSet {
+  machines: Machine[];
+  /** Address users connect to for SSH when masters have no public address (a bastion), if any. */
+  sshEntry?: pulumi.Output<string>;
+}
+
+export interface ProviderArgs {
+  model: ClusterModel;
+  topology: Topology;
+  /** Cloud-init user-data for a node (rendered bootstrap); secret when it carries credentials. */
+  userData(node: NodeSpec): pulumi.Input<string>;
+}
+
+/**
+ * One module per cloud under `components/providers/<cloud>/`. It knows its cloud's network,
+ * firewall and machines, and nothing about Mesos flags.
+ */
+export interface ProviderModule {
+  createMachines(args: ProviderArgs, parent: pulumi.Resource): MachineSet;
+}

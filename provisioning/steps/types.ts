@@ -1,0 +1,76 @@
+// The bootstrap as data: a node's three steps, each a set of files, idempotent commands and a health
+// gate. Rendered once from a BootstrapInput; delivered either as #cloud-config or over SSH
+// (provisioning/render/), so no step is ever written twice.
+import type { NodeSpec } from "../../components/contracts";
+import type { OsFamily } from "../../components/model";
+
+export interface FileSpec {
+  path: string;
+  content: string;
+  /** Octal string, e.g. "0644", "0600", "0640". */
+  mode: string;
+  owner: string;
+  group: string;
+  /** True when the content carries a credential: never logged, never world-readable. */
+  secret?: boolean;
+}
+
+export interface HealthGate {
+  /** What the gate waits for, in words a user understands ("ZooKeeper reports leader or follower"). */
+  description: string;
+  /** Shell script that exits 0 once healthy; retried until timeoutSeconds. */
+  script: string;
+  timeoutSeconds: number;
+  /** What to check when the gate times out ("check that port 2888 is open between masters"). */
+  hint: string;
+}
+
+export type StepName = "install" | "zookeeper" | "mesos";
+
+export interface Step {
+  name: StepName;
+  /** 1, 2 or 3. */
+  index: number;
+  title: string;
+  files: FileSpec[];
+  /** Idempotent shell commands, run in order with `set -eu` after the files are written. */
+  commands: string[];
+  gate: HealthGate;
+}
+
+/** Resolved (concrete) artifact sources for one host OS. */
+export interface ResolvedArtifacts {
+  zookeeper: { version: string; url: string; sha512?: string; sha512Url?: string };
+  mesos:
+    | { kind: "apt"; repoLine: string; keyUrl: string; keyFingerprint?: string; package: string; version: string }
+    | { kind: "yum"; baseUrl: string; keyUrl: string; keyFingerprint?: string; package: string; version: string };
+  marathon: { kind: "image"; image: string } | { kind: "apt"; package: string; version: string };
+  docker?: { repoLine: string; keyUrl: string; keyFingerprint?: string; version: string };
+  /** Offline bundle directory on the host, if any: every URL above is then a file:// path. */
+  offlineBundle?: string;
+}
+
+/** The credentials a node needs, as plain strings (only ever handled inside a secret Output). */
+export interface Credentials {
+  /** Agent principal "agent" → masters (CRAM-MD5). */
+  agentSecret: string;
+  /** Framework principal "marathon" → masters (CRAM-MD5). */
+  marathonSecret: string;
+  /** HTTP principal "admin": operator and health checks (Mesos basic auth, Marathon basic auth). */
+  adminPassword: string;
+  /** ZooKeeper digest users. */
+  zkMesosPassword: string;
+  zkMarathonPassword: string;
+}
+
+export interface BootstrapInput {
+  cluster: string;
+  os: OsFamily;
+  node: NodeSpec;
+  /** This node's private address; absent on clouds, where the script discovers it at boot. */
+  selfIp?: string;
+  masters: { id: string; zkId: number; ip: string; hostname: string }[];
+  quorum: number;
+  artifacts: ResolvedArtifacts;
+  credentials: Credentials;
+}

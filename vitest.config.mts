@@ -1,0 +1,25 @@
+import { defineConfig } from "vitest/config";
+
+// Two projects: fast tests that need nothing but Node (pure functions, the Pulumi program under mocks,
+// SSH against in-process servers), and lab tests that drive real hosts (test/lab, see lab/README.md).
+export default defineConfig({
+  test: {
+    pool: "forks", // one process per file: Pulumi's runtime state is global
+    projects: [
+      {
+        extends: true,
+        test: { name: "unit", include: ["test/unit/**/*.test.ts", "test/program/**/*.test.ts"], testTimeout: 60_000 },
+      },
+      {
+        extends: true,
+        test: {
+          name: "lab",
+          include: ["test/lab/**/*.test.ts"],
+          testTimeout: 600_000,
+          hookTimeout: 900_000,
+          fileParallelism: false, // one lab, shared hosts: files run one after another
+        },
+      },
+    ],
+  },
+});
