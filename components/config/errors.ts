@@ -1,0 +1,96 @@
+// Turns validation issues into messages a user can act on: one line per problem, naming the config key
+// path exactly as `pulumi config set --path` spells it, the bad value, and what is allowed.
+import type { z } from "zod";
+
+export const NAMESPACE = "elastic-mesos";
+
+/** One problem in the stack config. `key` is a `--path` style key without the namespace. */
+export interface Problem {
+  key: string;
+  message: string;
+}
+
+/** Keys whose values must never be echoed back (they are credentials). */
+const SECRET_KEYS = new Set(["clusterSecret", "sshPrivateKey"]);
+
+export class ConfigError extends Error {
+  problems: Problem[];
+  constructor(problems: Problem[]) {
+    super(formatProblems(problems));
+    this.name = "ConfigError";
+    this.problems = problems;
+  }
+}
+
+/** `["agentPools", 1, "count"]` → `agentPools[1].count`. */
+export function keyPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const p of path) {
+    if (typeof p === "number") out += `[${p}]`;
+    else out += out === "" ? String(p) : `.${String(p)}`;
+  }
+  return out;
+}
+
+/** Short, single-line rendering of a bad value: strings quoted, objects as truncated JSON. */
+export function showValue(value: unknown): string {
+  if (typeof value === "string") return truncate(JSON.stringify(value));
+  if (typeof value === "number" || typeof value === "boolean" || value === null) return String(value);
+  try {
+    return truncate(JSON.stringify(value) ?? String(value));
+  } catch {
+    return String(value);
+  }
+}
+
+function truncate(s: string, max = 80): string {
+  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let v: any = root;
+  for (const p of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = v[p as any];
+  }
+  return v;
+}
+
+/**
+ * One problem per zod issue, in the style
+ * `agentPools[1].count: -2 is not allowed; use a whole number from 0 to 1000`.
+ * The schema's error texts say what is allowed; this adds the key and the value the user gave.
+ */
+export function problemsFromIssues(issues: readonly z.core.$ZodIssue[], raw: unknown, prefix: PropertyKey[] = []): Problem[] {
+  const out: Problem[] = [];
+  for (const issue of issues) {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === "unrecognized_keys") {
+      for (const k of issue.keys) out.push({ key: keyPath([...path, k]), message: `unknown key; ${issue.message}` });
+      continue;
+    }
+    const key = keyPath(path);
+    const value = valueAt(raw, issue.path);
+    let what: string;
+    if (SECRET_KEYS.has(String(path[0]))) what = value === undefined ? "missing" : "the value given is not allowed";
+    else if (value === undefined) what = "missing";
+    else what = `${showValue(value)} is not allowed`;
+    out.push({ key, message: `${what}; ${issue.message}` });
+  }
+  return out;
+}
+
+/** The ConfigError message: a count line, one problem a line, then how to fix. */
+export function formatProblems(problems: Problem[]): string {
+  const n = problems.length;
+  const lines = [`${NAMESPACE}: ${n} problem${n === 1 ? "" : "s"} in stack config`];
+  for (const p of problems) lines.push(`  - ${p.key ? `${p.key}: ` : ""}${p.message}`);
+  const first = problems.find((p) => p.key && !SECRET_KEYS.has(p.key.split(/[.[]/)[0]));
+  lines.push(
+    "Fix each key with `pulumi config set --path '" +
+      `${NAMESPACE}:<key>' <value>\`` +
+      (first ? `, e.g. \`pulumi config set --path '${NAMESPACE}:${first.key}' <value>\`` : "") +
+      " (or edit the stack file), then run `pulumi up` again. Nothing was created.",
+  );
+  return lines.join("\n");
+}
