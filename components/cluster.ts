@@ -1,0 +1,138 @@
+// MesosCluster: the one place that wires the stages together, in order:
+//   model → topology → provider machines → bootstrap (cloud-init user-data, or the SSH seam) → outputs.
+// Each stage is a plain function tested on its own; this class only calls them and registers outputs.
+import * as pulumi from "@pulumi/pulumi";
+import type { ClusterModel } from "./model";
+import type { Machine, NodeSpec, Topology } from "./contracts";
+import type { Credentials } from "../provisioning/steps/types";
+import { buildTopology } from "./topology";
+import { PROVIDER_MODULES } from "./providers";
+import { clusterOutputs, type ClusterOutputs, type NodeAddress } from "./outputs";
+import { resolveArtifacts } from "../provisioning/artifacts";
+import { deriveCredentials } from "../provisioning/credentials";
+import { renderSteps } from "../provisioning/steps";
+import { renderCloudConfig } from "../provisioning/render/cloud-config";
+
+/** What the SSH bootstrap receives: the machines exist, their addresses are Outputs. */
+export interface SshBootstrapInput {
+  /** Resource-name prefix (the component's name). */
+  name: string;
+  model: ClusterModel;
+  topology: Topology;
+  machines: Machine[];
+  /** Derived from the secret clusterSecret: a secret Output. */
+  credentials: pulumi.Output<Credentials>;
+  /** Parent for every resource the bootstrap registers. */
+  parent: pulumi.Resource;
+}
+
+/**
+ * THE SSH BOOTSTRAP SEAM. Providers whose delivery is "ssh" (baremetal, local, digitalocean) are
+ * bootstrapped after their machines exist, by a function of this type (provisioning/baremetal: one
+ * dynamic resource per host running the rendered steps, plus a readiness resource). It returns the
+ * resources the outputs must wait for.
+ */
+export type SshBootstrap = (input: SshBootstrapInput) => pulumi.Resource[];
+
+export interface MesosClusterArgs {
+  /** The validated model (components/config `loadModel`). */
+  model: ClusterModel;
+  /**
+   * The SSH bootstrap for "ssh"-delivery providers. Without it, such stacks register their machines
+   * and warn that nothing was bootstrapped; cloud-init providers never use it.
+   */
+  sshBootstrap?: SshBootstrap;
+}
+
+export class MesosCluster extends pulumi.ComponentResource {
+  /** Mesos UI/API on the first master (masters redirect to the leader). */
+  declare public readonly mesosUrl: pulumi.Output<string>;
+  /** Marathon UI/API on the first master. */
+  declare public readonly marathonUrl: pulumi.Output<string>;
+  /** ZooKeeper connection string, without credentials. */
+  declare public readonly zookeeper: pulumi.Output<string>;
+  declare public readonly masters: pulumi.Output<NodeAddress[]>;
+  /** Agents per pool. */
+  declare public readonly agents: pulumi.Output<Record<string, NodeAddress[]>>;
+  declare public readonly sshHints: pulumi.Output<string[]>;
+  declare public readonly adminUser: pulumi.Output<string>;
+  /** Secret. */
+  declare public readonly adminPassword: pulumi.Output<string>;
+  /** The plain topology this cluster was built from (ids, zones, planned addresses). */
+  declare public readonly topology: Topology;
+
+  constructor(name: string, args: MesosClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    // No inputs are sent for the component itself: the model holds secrets and is large at scale.
+    super("elastic-mesos:index:Cluster", name, {}, opts);
+    const { model } = args;
+    const outputs = withoutPromiseStackTraces(() => this.build(name, args));
+    this.registerOutputs(outputs);
+  }
+
+  private build(name: string, args: MesosClusterArgs): ClusterOutputs {
+    const { model } = args;
+    const topology = buildTopology(model);
+    const entry = PROVIDER_MODULES[model.provider];
+    const credentials = pulumi.secret(model.clusterSecret.apply((s) => deriveCredentials(s, model.cluster.name)));
+
+    const userData = entry.delivery === "cloud-init" ? cloudInitUserData(model, topology, credentials) : () => "";
+    const set = entry.module.createMachines({ model, topology, userData }, this);
+
+    if (entry.delivery === "ssh") {
+      if (args.sshBootstrap) {
+        args.sshBootstrap({ name, model, topology, machines: set.machines, credentials, parent: this });
+      } else {
+        void pulumi.log.warn(
+          `provider "${model.provider}": ${set.machines.length} machines registered, but this build has no SSH bootstrap, so nothing was installed on them`,
+          this,
+        );
+      }
+    }
+
+    const outputs = clusterOutputs(model, set, credentials);
+    Object.assign(this, outputs, { topology });
+    return outputs;
+  }
+}
+
+/**
+ * Runs `build` with V8 stack capture off. The SDK records `new Error().stack` for every internal promise
+ * of every resource (runtime/debuggable.js), only to explain leaked promises; with thousands of resources
+ * that is most of the run time and memory (bench/program-scale.js). `Error.stackTraceLimit` is the knob
+ * it honours (the same as Node's `--stack-trace-limit`); it is restored right after the synchronous
+ * construction, so errors raised later keep full stacks. PULUMI_DEBUG_PROMISE_LEAKS=1 (Pulumi's own
+ * switch for leak reports) keeps every stack.
+ */
+export function withoutPromiseStackTraces<T>(build: () => T): T {
+  if (process.env.PULUMI_DEBUG_PROMISE_LEAKS) return build();
+  const previous = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return build();
+  } finally {
+    Error.stackTraceLimit = previous;
+  }
+}
+
+/**
+ * Cloud-init delivery: each node's user-data is its rendered steps, built inside an apply over the
+ * credentials (derived from the secret clusterSecret), so the user-data is itself a secret Output.
+ * Masters are addressed by their planned IPs; a node's own IP is discovered by the script at boot.
+ */
+export function cloudInitUserData(
+  model: ClusterModel,
+  topology: Topology,
+  credentials: pulumi.Output<Credentials>,
+): (node: NodeSpec) => pulumi.Output<string> {
+  const artifacts = resolveArtifacts(model.versions, model.artifacts, model.os);
+  const masters = topology.masters.map((m) => {
+    if (!m.plannedIp) throw new Error(`${m.id}: no planned address; provider "${model.provider}" cannot use cloud-init delivery`);
+    return { id: m.id, zkId: m.zkId!, ip: m.plannedIp, hostname: m.hostname };
+  });
+  return (node) =>
+    credentials.apply((c) =>
+      renderCloudConfig(
+        renderSteps({ cluster: model.cluster.name, os: model.os, node, masters, quorum: topology.quorum, artifacts, credentials: c }),
+      ),
+    );
+}

@@ -1,0 +1,22 @@
+// GCP provider module: VPC + subnetworks → firewalls → instances.
+import type * as pulumi from "@pulumi/pulumi";
+import type { MachineSet, ProviderArgs, ProviderModule } from "../../contracts";
+import { networkPlanFor } from "../../topology";
+import { resourceName } from "../../naming";
+import { gcpSdk } from "./sdk";
+import { createNetwork } from "./network";
+import { createFirewall } from "./firewall";
+import { createInstance } from "./machines";
+
+export const gcp: ProviderModule = {
+  createMachines(args: ProviderArgs, parent: pulumi.Resource): MachineSet {
+    const { model, topology } = args;
+    const g = model.gcp!;
+    const provider = new (gcpSdk.Provider())(resourceName(model.cluster.name, "gcp"), { project: g.project, region: g.region }, { parent });
+    const opts = { parent, provider };
+    const net = createNetwork(model, networkPlanFor(model)!, opts);
+    createFirewall(model, net.network, opts);
+    const byZone = new Map(g.zones.map((z, i) => [z, net.subnetworks[i]] as const));
+    return { machines: [...topology.masters, ...topology.agents].map((n) => createInstance(args, n, byZone, opts)) };
+  },
+};

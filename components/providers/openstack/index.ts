@@ -1,0 +1,25 @@
+// OpenStack provider module: network + router → security groups → key pair → ports → instances.
+import type * as pulumi from "@pulumi/pulumi";
+import type { MachineSet, NodeSpec, ProviderArgs, ProviderModule } from "../../contracts";
+import { networkPlanFor, zonesOf } from "../../topology";
+import { resourceName } from "../../naming";
+import { osSdk } from "./sdk";
+import { createNetwork } from "./network";
+import { createFirewall } from "./firewall";
+import { createInstance } from "./machines";
+
+export const openstack: ProviderModule = {
+  createMachines(args: ProviderArgs, parent: pulumi.Resource): MachineSet {
+    const { model, topology } = args;
+    const cluster = model.cluster.name;
+    const provider = new (osSdk.Provider())(resourceName(cluster, "openstack"), { region: model.openstack!.region }, { parent });
+    const opts = { parent, provider };
+    const net = createNetwork(model, networkPlanFor(model)!, opts);
+    const sg = createFirewall(model, opts);
+    const key = new (osSdk.compute().Keypair)(resourceName(cluster, "key"), { name: resourceName(cluster, "key"), publicKey: model.ssh.publicKey! }, opts);
+    const zones = zonesOf(model);
+    const zoneIndex = (n: NodeSpec) => (zones.length ? (n.ordinal - 1) % zones.length : 0);
+    const deps = { networkId: net.networkId, subnetIdByZoneIndex: net.subnetIds, zoneIndex, sg, keyPair: key.name, opts };
+    return { machines: [...topology.masters, ...topology.agents].map((n) => createInstance(args, n, deps)) };
+  },
+};
