@@ -27,7 +27,8 @@ export function keyPath(path: readonly PropertyKey[]): string {
   let out = "";
   for (const p of path) {
     if (typeof p === "number") out += `[${p}]`;
-    else out += out === "" ? String(p) : `.${String(p)}`;
+    else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(String(p))) out += out === "" ? String(p) : `.${String(p)}`;
+    else out += `[${JSON.stringify(String(p))}]`; // the --path syntax for keys like "r k" or "a.b"
   }
   return out;
 }
@@ -70,6 +71,11 @@ export function problemsFromIssues(issues: readonly z.core.$ZodIssue[], raw: unk
       continue;
     }
     const key = keyPath(path);
+    if (issue.code === "invalid_key") {
+      const name = String(issue.path[issue.path.length - 1]);
+      out.push({ key, message: `the name ${showValue(name)} is not allowed; ${issue.issues[0]?.message ?? issue.message}` });
+      continue;
+    }
     const value = valueAt(raw, issue.path);
     let what: string;
     if (SECRET_KEYS.has(String(path[0]))) what = value === undefined ? "missing" : "the value given is not allowed";

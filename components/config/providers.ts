@@ -1,0 +1,129 @@
+// One block per provider. Only the chosen provider's block is read and validated: a stack that moved
+// from aws to gcp may keep its old aws block without being blocked by it.
+import { z } from "zod";
+import type { ProviderName } from "../model";
+import { DEFAULT_LOCAL_MAX_HOSTS, DEFAULT_SSH_PORT } from "./defaults";
+import { dnsLabel, hostAddress, hostKeyFingerprint, strict, text, wholeNumber } from "./fields";
+
+const zoneList = (example: string) =>
+  z
+    .array(text(`a zone name such as ${example}`), { error: `use a list of zones such as [${example}]` })
+    .min(1, { error: `use at least one zone, such as [${example}]; masters and agents are spread over the zones` })
+    .refine((zs) => new Set(zs).size === zs.length, { error: "list each zone once" });
+
+export const aws = strict(
+  {
+    /** AWS region, e.g. eu-west-1. */
+    region: z.string().regex(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d+$/, { error: "use an AWS region such as eu-west-1" }),
+    /** Availability zones of the region (masters are spread over them, one subnet each). */
+    zones: zoneList("eu-west-1a, eu-west-1b, eu-west-1c"),
+    /** Existing VPC to use instead of creating one. */
+    vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, { error: "use a VPC id such as vpc-0123456789abcdef0" }).optional(),
+  },
+  "aws",
+).superRefine((b, ctx) => {
+  b.zones.forEach((zone, i) => {
+    if (!zone.startsWith(b.region))
+      ctx.addIssue({ code: "custom", path: ["zones", i], message: `zones must be in region ${b.region}; use e.g. ${b.region}a` });
+  });
+});
+
+export const gcp = strict(
+  {
+    /** GCP project id. */
+    project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, { error: "use a GCP project id: 6 to 30 lower-case letters, digits and '-'" }),
+    /** Region, e.g. europe-west1. */
+    region: z.string().regex(/^[a-z]+-[a-z]+\d+$/, { error: "use a GCP region such as europe-west1" }),
+    /** Zones of the region, e.g. [europe-west1-b, europe-west1-c, europe-west1-d]. */
+    zones: zoneList("europe-west1-b, europe-west1-c, europe-west1-d"),
+  },
+  "gcp",
+).superRefine((b, ctx) => {
+  b.zones.forEach((zone, i) => {
+    if (!zone.startsWith(`${b.region}-`))
+      ctx.addIssue({ code: "custom", path: ["zones", i], message: `zones must be in region ${b.region}; use e.g. ${b.region}-b` });
+  });
+});
+
+export const digitalocean = strict(
+  {
+    /** Region slug, e.g. fra1, ams3, nyc3. */
+    region: z.string().regex(/^[a-z]{3}\d$/, { error: "use a DigitalOcean region slug such as fra1, ams3 or nyc3" }),
+  },
+  "digitalocean",
+);
+
+export const openstack = strict(
+  {
+    /** Name of the external network for floating IPs and the router gateway. */
+    externalNetwork: text("the name of the external network (`openstack network list --external`)"),
+    /** Region, when the cloud has several. */
+    region: text("an OpenStack region name such as RegionOne").optional(),
+    /** Availability zones to spread nodes over (default: the cloud's default zone). */
+    zones: zoneList("nova").optional(),
+  },
+  "openstack",
+);
+
+const bastion = strict(
+  {
+    /** Name hosts refer to in `bastion`. */
+    name: dnsLabel(63),
+    address: hostAddress,
+    port: wholeNumber(1, 65535).default(DEFAULT_SSH_PORT),
+    /** Login user on the bastion (default: ssh.user). */
+    user: text("a login user name").optional(),
+    hostKeyFingerprint: hostKeyFingerprint.optional(),
+  },
+  "a bastion",
+);
+
+const host = strict(
+  {
+    /** Stable name in the cluster (default: derived from the address). */
+    name: dnsLabel(63).optional(),
+    /** IP address or DNS name the bootstrap connects to. */
+    address: hostAddress,
+    port: wholeNumber(1, 65535).default(DEFAULT_SSH_PORT),
+    /** Login user (default: ssh.user). */
+    user: text("a login user name").optional(),
+    role: z.enum(["master", "agent"], { error: "use \"master\" or \"agent\"" }),
+    /** Agents: the agentPools entry this host belongs to. */
+    pool: z.string({ error: "use the name of an entry of agentPools" }).optional(),
+    /** Pin the host key: "SHA256:..." (absent = trust on first use, then pinned in state). */
+    hostKeyFingerprint: hostKeyFingerprint.optional(),
+    /** Name of a bastion to jump through. */
+    bastion: z.string({ error: "use the name of an entry of baremetal.bastions" }).optional(),
+  },
+  "a host",
+);
+
+export const baremetal = strict(
+  {
+    /** The machines you already have; masters.count and each pool's count follow from this list. */
+    hosts: z.array(host, { error: "use a list of hosts: [{ address, role, pool }]" }).min(1, { error: "list at least one master host" }),
+    /** SSH jump hosts. */
+    bastions: z.array(bastion, { error: "use a list of bastions: [{ name, address }]" }).default([]),
+  },
+  "baremetal",
+);
+
+export const local = strict(
+  {
+    /** Upper bound on hosts per pool on this machine (each host is a container). */
+    maxHosts: wholeNumber(1, 50).default(DEFAULT_LOCAL_MAX_HOSTS),
+  },
+  "local",
+);
+
+/** Schemas by provider. `local` has defaults for everything, so its block may be left out. */
+export const providerBlocks = { aws, gcp, digitalocean, openstack, baremetal, local } satisfies Record<ProviderName, z.ZodType>;
+
+export type ParsedBaremetal = z.output<typeof baremetal>;
+
+/** Default host name from its address: `node1.example.com` → `node1`, `10.0.0.5` → `h-10-0-0-5`. */
+export function hostNameFrom(address: string): string {
+  const isIp = /^[0-9.]+$/.test(address) || address.includes(":");
+  const base = (isIp ? address : address.split(".")[0]).toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "");
+  return /^[a-z]/.test(base) ? base.slice(0, 63) : `h-${base}`.slice(0, 63);
+}

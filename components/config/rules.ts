@@ -1,0 +1,140 @@
+// Cross-field rules: what no single key can check on its own. They run over the raw input (read
+// defensively) rather than as a refinement of the root schema, because zod skips refinements once a
+// field has failed, and we want every problem of the stack reported in one go.
+import { z } from "zod";
+import { PROVIDERS, type ProviderName } from "../model";
+import { DEFAULT_CLUSTER_NAME, DEFAULT_POOL } from "./defaults";
+import { hostNameFrom } from "./providers";
+
+export interface RuleContext {
+  hasClusterSecret: boolean;
+  hasSshPrivateKey: boolean;
+}
+
+type Add = (path: PropertyKey[], message: string) => void;
+type Raw = Record<string, unknown>;
+
+const obj = (v: unknown): Raw | undefined => (v && typeof v === "object" && !Array.isArray(v) ? (v as Raw) : undefined);
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+const CLOUDS: ProviderName[] = ["aws", "gcp", "digitalocean", "openstack"];
+const SECRET_CMD = `pulumi config set --secret elastic-mesos:clusterSecret "$(openssl rand -base64 32)"`;
+
+function providerOf(raw: Raw): ProviderName | undefined {
+  const p = raw.provider;
+  return (PROVIDERS as readonly unknown[]).includes(p) ? (p as ProviderName) : undefined;
+}
+
+/** The pool list as the schema will see it (its default included), for rules that refer to pools. */
+function pools(raw: Raw): Raw[] {
+  return raw.agentPools === undefined ? [{ ...DEFAULT_POOL }] : arr(raw.agentPools).map((p) => obj(p) ?? {});
+}
+
+function secrets(raw: Raw, ctx: RuleContext, add: Add): void {
+  if (!ctx.hasClusterSecret)
+    add(["clusterSecret"], `every cluster credential is derived from this secret; set it with \`${SECRET_CMD}\``);
+  const provider = providerOf(raw);
+  if ((provider === "baremetal" || provider === "local") && !ctx.hasSshPrivateKey)
+    add(["sshPrivateKey"], `provider ${provider} installs the hosts over SSH; set the key with \`pulumi config set --secret elastic-mesos:sshPrivateKey < ~/.ssh/id_ed25519\``);
+  if (provider && CLOUDS.includes(provider) && obj(raw.ssh)?.publicKey === undefined)
+    add(["ssh", "publicKey"], `provider ${provider} needs the public key to install on the machines; use \`pulumi config set --path 'elastic-mesos:ssh.publicKey' "$(cat ~/.ssh/id_ed25519.pub)"\``);
+}
+
+function adminAccess(raw: Raw, add: Add): void {
+  const list = typeof raw.adminCidrs === "string" ? raw.adminCidrs.split(",").map((s) => s.trim()) : arr(raw.adminCidrs);
+  if (raw.allowPublicAdmin === true) return;
+  list.forEach((c, i) => {
+    if (typeof c === "string" && /\/0$/.test(c))
+      add(["adminCidrs", i], "it opens SSH, Mesos and Marathon to the whole internet; use your own range (e.g. 203.0.113.7/32), or set allowPublicAdmin to true if you really mean it");
+  });
+}
+
+function poolRules(raw: Raw, add: Add): void {
+  const provider = providerOf(raw);
+  const cluster = str(obj(raw.cluster)?.name) ?? DEFAULT_CLUSTER_NAME;
+  const seen = new Map<string, number>();
+  arr(raw.agentPools).forEach((p, i) => {
+    const pool = obj(p);
+    const name = str(pool?.name);
+    if (!pool || name === undefined) return;
+    if (seen.has(name)) add(["agentPools", i, "name"], `pool names must be unique; "${name}" is also agentPools[${seen.get(name)}].name`);
+    else seen.set(name, i);
+    // Agents are named <cluster>-<pool>-<n> and a hostname label is at most 63 characters.
+    if (`${cluster}-${name}-1000`.length > 63)
+      add(["agentPools", i, "name"], `"${cluster}-${name}-1000" would exceed 63 characters; use a pool name of at most ${63 - cluster.length - 6} characters`);
+    if (provider !== undefined && provider !== "baremetal" && pool.count === undefined)
+      add(["agentPools", i, "count"], "use a whole number from 0 to 1000 (how many agents this pool has)");
+  });
+}
+
+function networkRules(raw: Raw, add: Add): void {
+  const cidr = str(obj(raw.network)?.cidr);
+  const prefix = cidr ? Number(cidr.split("/")[1]) : NaN;
+  // AWS only accepts VPC CIDRs from /16 to /28.
+  if (providerOf(raw) === "aws" && prefix < 16)
+    add(["network", "cidr"], "AWS VPCs are /16 at most; use a /16 to /20 such as 10.42.0.0/16");
+}
+
+function baremetalRules(raw: Raw, add: Add): void {
+  const bm = obj(raw.baremetal);
+  if (providerOf(raw) !== "baremetal" || !bm) return;
+  const poolNames = pools(raw).map((p) => str(p.name)).filter((n): n is string => n !== undefined);
+  const bastions = arr(bm.bastions).map((b) => str(obj(b)?.name));
+  bastions.forEach((b, i) => {
+    if (b !== undefined && bastions.indexOf(b) !== i) add(["baremetal", "bastions", i, "name"], `bastion names must be unique; "${b}" is also baremetal.bastions[${bastions.indexOf(b)}].name`);
+  });
+  const hosts = arr(bm.hosts).map((h) => obj(h) ?? {});
+  const names = new Map<string, number>();
+  const addresses = new Map<string, number>();
+  const perPool = new Map<string, number>();
+  let masters = 0;
+  hosts.forEach((h, i) => {
+    const at = (k: string) => ["baremetal", "hosts", i, k];
+    const address = str(h.address);
+    const name = str(h.name) ?? (address ? hostNameFrom(address) : undefined);
+    if (name !== undefined) {
+      if (names.has(name)) add(at("name"), `host names must be unique; "${name}" is also the name of baremetal.hosts[${names.get(name)}]${h.name === undefined ? " (derived from its address; set name)" : ""}`);
+      else names.set(name, i);
+    }
+    if (address !== undefined) {
+      const id = `${address}:${typeof h.port === "number" ? h.port : 22}`;
+      if (addresses.has(id)) add(at("address"), `each host is listed once; ${id} is also baremetal.hosts[${addresses.get(id)}]`);
+      else addresses.set(id, i);
+    }
+    const pool = str(h.pool);
+    if (h.role === "master") {
+      masters++;
+      if (h.pool !== undefined) add(at("pool"), "masters belong to no pool; remove pool from this host");
+    } else if (h.role === "agent") {
+      if (h.pool === undefined) add(at("pool"), `agents need a pool; use one of: ${poolNames.join(", ") || "(define agentPools first)"}`);
+      else if (pool === undefined || !poolNames.includes(pool)) add(at("pool"), `use the name of an entry of agentPools: ${poolNames.join(", ") || "(none defined)"}`);
+      else perPool.set(pool, (perPool.get(pool) ?? 0) + 1);
+    }
+    if (h.bastion !== undefined && !bastions.includes(str(h.bastion)))
+      add(at("bastion"), `use the name of an entry of baremetal.bastions: ${bastions.filter(Boolean).join(", ") || "(none defined)"}`);
+  });
+  if (hosts.length > 0 && masters !== 1 && masters !== 3 && masters !== 5)
+    add(["baremetal", "hosts"], `${masters} hosts have role master; give exactly 1, 3 or 5 hosts role master (ZooKeeper needs an odd majority)`);
+  const given = obj(raw.masters)?.count;
+  if (given !== undefined && given !== masters)
+    add(["masters", "count"], `baremetal.hosts lists ${masters} master host${masters === 1 ? "" : "s"}; set masters.count to ${masters} or remove it`);
+  arr(raw.agentPools).forEach((p, i) => {
+    const pool = obj(p);
+    const name = str(pool?.name);
+    const n = name ? (perPool.get(name) ?? 0) : 0;
+    if (pool && name && pool.count !== undefined && pool.count !== n)
+      add(["agentPools", i, "count"], `baremetal.hosts lists ${n} host${n === 1 ? "" : "s"} in pool "${name}"; set count to ${n} or remove it (on baremetal the hosts decide)`);
+  });
+}
+
+/** All cross-field rules as one zod refinement over the raw config map. */
+export function crossFieldRules(ctx: RuleContext) {
+  return z.record(z.string(), z.unknown()).superRefine((raw, zctx) => {
+    const add: Add = (path, message) => zctx.addIssue({ code: "custom", path, message });
+    secrets(raw, ctx, add);
+    adminAccess(raw, add);
+    poolRules(raw, add);
+    networkRules(raw, add);
+    baremetalRules(raw, add);
+  });
+}
