@@ -4,7 +4,15 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ClusterModel, AgentPoolModel, ProviderName } from "../../components/model";
 
 export const PROJECT = "elastic-mesos";
-export const SSH_PUB = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHx0tJ4l1d0mB9m6X3b8Vq0j3sYz6v2o0QkqJmC7m1Lr admin@example";
+/** A throwaway test key pair (never used anywhere but these mocks). */
+export const SSH_PRIVATE = `-----BEGIN OPENSSH PRIVATE KEY-----
+b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW
+QyNTUxOQAAACAN5Vl8wPKltR8QxowPXaxhRg1gzEOGh4uP4egIMF9fiQAAAJAkC1L1JAtS
+9QAAAAtzc2gtZWQyNTUxOQAAACAN5Vl8wPKltR8QxowPXaxhRg1gzEOGh4uP4egIMF9fiQ
+AAAEDDocsShfoDFTqv9KoBJCLBxFl3No/iu1Zy7sgQ95uk3g3lWXzA8qW1HxDGjA9drGFG
+DWDMQ4aHi4/h6AgwX1+JAAAADWFkbWluQGV4YW1wbGU=
+-----END OPENSSH PRIVATE KEY-----\n`;
+export const SSH_PUB = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA3lWXzA8qW1HxDGjA9drGFGDWDMQ4aHi4/h6AgwX1+J admin@example";
 
 export function pool(name: string, count: number, extra: Partial<AgentPoolModel> = {}): AgentPoolModel {
   return { name, count, size: "m6i.xlarge", diskGb: 100, resources: {}, attributes: {}, containerizers: ["mesos"], ...extra };
@@ -44,6 +52,7 @@ const common = (provider: ProviderName): ConfigMap => ({
   ssh: { user: "admin", publicKey: SSH_PUB },
   network: { cidr: "10.20.0.0/16" },
   clusterSecret: "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t",
+  sshPrivateKey: SSH_PRIVATE,
 });
 
 /** Stack config per provider (keys without the project prefix; the harness adds it). */
@@ -76,4 +85,4 @@ export const STACKS: Record<ProviderName, ConfigMap> = {
 };
 
 /** The secret config keys (the CLI marks `--secret` values like this). */
-export const SECRET_KEYS = ["clusterSecret", "ssh.privateKey"];
+export const SECRET_KEYS = ["clusterSecret", "sshPrivateKey"];

@@ -14,7 +14,7 @@ export const digitalocean: ProviderModule = {
     const provider = new (doSdk.Provider())(resourceName(cluster, "digitalocean"), {}, { parent });
     const opts = { parent, provider };
     const Tag = doSdk.Tag();
-    const tag = (name: string) => new Tag(name, { name }, opts).id;
+    const tag = (name: string) => new Tag(name, { name }, opts).name;
     const tags = { nodes: tag(clusterTag(cluster)), masters: tag(roleTag(cluster, "master")), agents: tag(roleTag(cluster, "agent")) };
     const vpc = new (doSdk.Vpc())(resourceName(cluster, "vpc"), { name: resourceName(cluster, "vpc"), region: model.digitalocean!.region, ipRange: model.network.cidr }, opts);
     const key = new (doSdk.SshKey())(resourceName(cluster, "key"), { name: resourceName(cluster, "key"), publicKey: model.ssh.publicKey! }, opts);

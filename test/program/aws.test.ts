@@ -1,0 +1,129 @@
+// The whole program under mocks for an AWS stack: the exact resource set, what a scale change does, and
+// that the firewall and secrets are what we promise users.
+import { describe, it, expect, beforeAll } from "vitest";
+import { runProgram, diffRuns, countByType, type RunResult } from "./harness";
+import { isSecretInput, reveal } from "./mocks";
+import { STACKS } from "./fixtures";
+
+const withPools = (general: number, gpu = 1) => ({
+  ...STACKS.aws,
+  agentPools: [
+    { name: "general", count: general, size: "m6i.xlarge" },
+    { name: "gpu", count: gpu, size: "g5.xlarge", resources: { gpus: 1 } },
+  ],
+});
+const of = (r: RunResult, type: string) => r.resources.filter((x) => x.type === type);
+const INSTANCE = "aws:ec2/instance:Instance";
+const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
+
+describe("AWS: 3 masters, pools general×3 and gpu×1", () => {
+  let base: RunResult;
+  beforeAll(async () => {
+    base = await runProgram(withPools(3));
+  });
+
+  it("registers exactly this resource set", () => {
+    expect(countByType(base.resources)).toEqual({
+      "aws:ec2/instance:Instance": 7,
+      "aws:ec2/internetGateway:InternetGateway": 1,
+      "aws:ec2/keyPair:KeyPair": 1,
+      "aws:ec2/routeTable:RouteTable": 1,
+      "aws:ec2/routeTableAssociation:RouteTableAssociation": 3,
+      "aws:ec2/securityGroup:SecurityGroup": 2,
+      "aws:ec2/subnet:Subnet": 3,
+      "aws:ec2/vpc:Vpc": 1,
+      "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": 1,
+      "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 4,
+      "elastic-mesos:index:Cluster": 1,
+      "pulumi:providers:aws": 1,
+      "pulumi:pulumi:Stack": 1,
+    });
+    expect(of(base, INSTANCE).map((r) => r.name).sort()).toEqual(
+      ["prod-general-1", "prod-general-2", "prod-general-3", "prod-gpu-1", "prod-m1", "prod-m2", "prod-m3"].sort(),
+    );
+    expect(base.resources.find((r) => r.type === "pulumi:providers:aws")!.inputs.region).toBe("eu-west-1");
+  });
+
+  it("masters get planned private IPs in their zone's subnet; IMDSv2, encrypted disks, tags", () => {
+    const m = (n: string) => of(base, INSTANCE).find((r) => r.name === n)!.inputs;
+    expect([m("prod-m1").privateIp, m("prod-m2").privateIp, m("prod-m3").privateIp]).toEqual(["10.20.0.11", "10.20.1.12", "10.20.2.13"]);
+    expect(m("prod-m2").subnetId).toBe("prod-subnet-1-id");
+    expect(m("prod-general-1").privateIp).toBeUndefined();
+    for (const r of of(base, INSTANCE)) {
+      expect(r.inputs.metadataOptions.httpTokens).toBe("required");
+      expect(r.inputs.rootBlockDevice).toMatchObject({ encrypted: true, volumeType: "gp3" });
+      expect(r.inputs.ami).toBe("ami-0mock");
+      expect(r.inputs.tags).toMatchObject({ "elastic-mesos-cluster": "prod", "elastic-mesos-node": r.name.replace("prod-", "") });
+    }
+    expect(m("prod-gpu-1").tags).toMatchObject({ "elastic-mesos-role": "agent", "elastic-mesos-pool": "gpu" });
+    expect(m("prod-gpu-1").instanceType).toBe("g5.xlarge");
+  });
+
+  it("ingress: SSH/5050/8080 only from admin CIDRs, everything else only from the cluster's own group", () => {
+    const rules = of(base, INGRESS).map((r) => r.inputs);
+    const fromCidr = rules.filter((r) => r.cidrIpv4 !== undefined);
+    expect(fromCidr.map((r) => [r.cidrIpv4, r.fromPort, r.toPort]).sort()).toEqual(
+      [["203.0.113.0/24", 22, 22], ["203.0.113.0/24", 5050, 5050], ["203.0.113.0/24", 8080, 8080]].sort(),
+    );
+    const intra = rules.filter((r) => r.cidrIpv4 === undefined);
+    expect(intra).toEqual([expect.objectContaining({ referencedSecurityGroupId: "prod-nodes-sg-id", securityGroupId: "prod-nodes-sg-id", ipProtocol: "-1" })]);
+    // ZooKeeper ports are never opened to a CIDR.
+    for (const r of fromCidr) for (const zk of [2181, 2888, 3888]) expect(zk >= r.fromPort && zk <= r.toPort).toBe(false);
+    const m1 = of(base, INSTANCE).find((r) => r.name === "prod-m1")!.inputs;
+    const a1 = of(base, INSTANCE).find((r) => r.name === "prod-general-1")!.inputs;
+    expect(m1.vpcSecurityGroupIds).toEqual(["prod-nodes-sg-id", "prod-masters-sg-id"]);
+    expect(a1.vpcSecurityGroupIds).toEqual(["prod-nodes-sg-id"]);
+  });
+
+  it("user-data is a secret cloud-config on every instance, and no input carries the cluster secret in plain text", () => {
+    for (const r of of(base, INSTANCE)) {
+      expect(isSecretInput(r.inputs.userData)).toBe(true);
+      expect(reveal(r.inputs.userData)).toMatch(/^#cloud-config/);
+    }
+    const plain = JSON.stringify(base.resources.map((r) => ({ ...r.inputs, userData: undefined })));
+    expect(plain).not.toContain(STACKS.aws.clusterSecret as string);
+  });
+
+  it("outputs: URLs, ZooKeeper string without credentials, addresses per pool, SSH hints; only the password is secret", () => {
+    const o = base.outputs;
+    expect(o.mesosUrl).toMatch(/^http:\/\/203\.0\.113\.\d+:5050$/);
+    expect(o.marathonUrl).toMatch(/^http:\/\/203\.0\.113\.\d+:8080$/);
+    expect(o.zookeeper).toBe("zk://10.20.0.11:2181,10.20.1.12:2181,10.20.2.13:2181/mesos");
+    expect(o.masters.map((m: any) => m.id)).toEqual(["m1", "m2", "m3"]);
+    expect(Object.keys(o.agents)).toEqual(["general", "gpu"]);
+    expect(o.agents.general.map((a: any) => a.id)).toEqual(["general-1", "general-2", "general-3"]);
+    expect(o.sshHints).toHaveLength(7);
+    expect(o.sshHints[0]).toMatch(/^ssh admin@203\.0\.113\.\d+$/);
+    expect(o.adminUser).toBe("admin");
+    expect(typeof o.adminPassword).toBe("string");
+    expect(o.adminPassword.length).toBeGreaterThanOrEqual(16);
+    expect(base.secretOutputs).toEqual(["adminPassword"]);
+    expect(JSON.stringify({ ...o, adminPassword: undefined })).not.toContain(o.adminPassword);
+  });
+
+  it("raising one pool's count only adds that pool's new nodes", async () => {
+    const grown = await runProgram(withPools(5));
+    expect(diffRuns(base, grown)).toEqual({
+      added: [`${INSTANCE}::prod-general-4`, `${INSTANCE}::prod-general-5`],
+      removed: [],
+      changed: [],
+    });
+  });
+
+  it("lowering a pool's count removes only its highest ordinals", async () => {
+    const shrunk = await runProgram(withPools(1));
+    expect(diffRuns(base, shrunk)).toEqual({
+      added: [],
+      removed: [`${INSTANCE}::prod-general-2`, `${INSTANCE}::prod-general-3`],
+      changed: [],
+    });
+  });
+
+  it("diffRuns reports changed inputs with their keys (a pool's size change)", async () => {
+    const resized = await runProgram({ ...withPools(3), agentPools: [{ name: "general", count: 3, size: "m6i.2xlarge" }, { name: "gpu", count: 1, size: "g5.xlarge", resources: { gpus: 1 } }] });
+    const d = diffRuns(base, resized);
+    expect(d.added).toEqual([]);
+    expect(d.removed).toEqual([]);
+    expect(d.changed).toEqual([1, 2, 3].map((n) => ({ key: `${INSTANCE}::prod-general-${n}`, keys: ["instanceType"] })));
+  });
+});

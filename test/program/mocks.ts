@@ -1,0 +1,71 @@
+// Pulumi mocks for the whole program: record every registration and fabricate the outputs our code reads
+// (addresses, ids, key names), deterministically from the resource name, so two runs can be compared.
+import type * as pulumi from "@pulumi/pulumi";
+
+export interface Registered {
+  type: string;
+  name: string;
+  inputs: Record<string, any>;
+  custom: boolean;
+  /** `${type}::${name}`: unique within one run. */
+  key: string;
+}
+
+/** Secret inputs reach the mocks wrapped in this sentinel (setMocks turns on supportsSecrets). */
+export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+export const isSecretInput = (v: unknown): boolean =>
+  !!v && typeof v === "object" && (v as any)[SECRET_SIG] === "1b47061264138c4ac30d75fd1eb44270";
+export const reveal = (v: any): any => (isSecretInput(v) ? v.value : v);
+
+/** Stable fake address from a name (FNV-1a), inside `prefix` (e.g. "198.51.100"). */
+export function fakeIp(prefix: string, name: string): string {
+  let h = 0x811c9dc5;
+  for (const ch of name) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
+  return `${prefix}.${(h % 250) + 2}`;
+}
+
+function fabricate(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
+  switch (type) {
+    case "aws:ec2/instance:Instance":
+      return { privateIp: inputs.privateIp ?? fakeIp("10.20.9", name), publicIp: fakeIp("203.0.113", name) };
+    case "aws:ec2/keyPair:KeyPair":
+      return { keyName: inputs.keyName ?? `${name}-key` };
+    case "gcp:compute/instance:Instance": {
+      const nic = inputs.networkInterfaces?.[0] ?? {};
+      return { networkInterfaces: [{ ...nic, networkIp: nic.networkIp ?? fakeIp("10.20.9", name), accessConfigs: [{ natIp: fakeIp("203.0.113", name) }] }] };
+    }
+    case "digitalocean:index/droplet:Droplet":
+      return { ipv4Address: fakeIp("198.51.100", name), ipv4AddressPrivate: fakeIp("10.20.9", name) };
+    case "digitalocean:index/sshKey:SshKey":
+      return { fingerprint: `fp:${name}` };
+    case "openstack:networking/port:Port":
+      return { allFixedIps: [inputs.fixedIps?.[0]?.ipAddress ?? fakeIp("10.20.9", name)] };
+    case "openstack:networking/floatingIp:FloatingIp":
+      return { address: fakeIp("192.0.2", name) };
+    case "openstack:compute/keypair:Keypair":
+      return { name: inputs.name };
+    default:
+      return {};
+  }
+}
+
+export function recordingMocks(): { mocks: pulumi.runtime.Mocks; registered: Registered[] } {
+  const registered: Registered[] = [];
+  const mocks: pulumi.runtime.Mocks = {
+    newResource(args) {
+      registered.push({ type: args.type, name: args.name, inputs: args.inputs, custom: !!args.custom, key: `${args.type}::${args.name}` });
+      return { id: `${args.name}-id`, state: { ...args.inputs, ...fabricate(args.type, args.name, args.inputs) } };
+    },
+    call(args) {
+      switch (args.token) {
+        case "aws:ec2/getAmi:getAmi":
+          return { id: "ami-0mock", imageId: "ami-0mock", name: args.inputs.filters?.[0]?.values?.[0] };
+        case "openstack:networking/getNetwork:getNetwork":
+          return { id: "ext-net-id", name: args.inputs.name };
+        default:
+          throw new Error(`unmocked invoke ${args.token}: add it to test/program/mocks.ts`);
+      }
+    },
+  };
+  return { mocks, registered };
+}

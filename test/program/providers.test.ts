@@ -1,0 +1,115 @@
+// Every provider's stack runs end to end under mocks: the right machines, network and firewall for that
+// cloud, masters with their planned addresses where the cloud can pin them, and the same outputs.
+import { describe, it, expect } from "vitest";
+import { runProgram, countByType, type RunResult } from "./harness";
+import { isSecretInput } from "./mocks";
+import { STACKS } from "./fixtures";
+
+const of = (r: RunResult, type: string) => r.resources.filter((x) => x.type === type);
+const names = (r: RunResult, type: string) => of(r, type).map((x) => x.name).sort();
+const NODES = ["prod-general-1", "prod-general-2", "prod-general-3", "prod-gpu-1", "prod-m1", "prod-m2", "prod-m3"];
+
+function commonOutputs(r: RunResult, masters: number) {
+  expect(r.outputs.masters).toHaveLength(masters);
+  expect(r.outputs.zookeeper).toMatch(new RegExp(`^zk://(\\d+\\.\\d+\\.\\d+\\.\\d+:2181,?){${masters}}/mesos$`));
+  expect(r.secretOutputs).toEqual(["adminPassword"]);
+}
+
+describe("gcp", () => {
+  it("VPC, one subnetwork per zone, tag-based firewalls from admin CIDRs, instances with networkIp for masters", async () => {
+    const r = await runProgram(STACKS.gcp);
+    expect(countByType(r.resources)).toMatchObject({
+      "gcp:compute/network:Network": 1,
+      "gcp:compute/subnetwork:Subnetwork": 3,
+      "gcp:compute/firewall:Firewall": 3,
+      "gcp:compute/instance:Instance": 7,
+      "pulumi:providers:gcp": 1,
+    });
+    expect(names(r, "gcp:compute/instance:Instance")).toEqual(NODES);
+    const fw = Object.fromEntries(of(r, "gcp:compute/firewall:Firewall").map((f) => [f.name, f.inputs]));
+    expect(fw["prod-admin-ssh"].sourceRanges).toEqual(["203.0.113.0/24"]);
+    expect(fw["prod-admin-ui"]).toMatchObject({ sourceRanges: ["203.0.113.0/24"], targetTags: ["elastic-mesos-prod-master"] });
+    expect(fw["prod-intra-cluster"].sourceRanges).toBeUndefined();
+    expect(fw["prod-intra-cluster"].sourceTags).toEqual(["elastic-mesos-prod"]);
+    const m2 = of(r, "gcp:compute/instance:Instance").find((i) => i.name === "prod-m2")!.inputs;
+    expect(m2.networkInterfaces[0]).toMatchObject({ networkIp: "10.20.1.12", subnetwork: "prod-subnet-1-id" });
+    expect(m2.zone).toBe("europe-west1-c");
+    expect(m2.bootDisk.initializeParams.image).toBe("debian-cloud/debian-12");
+    expect(isSecretInput(m2.metadata["user-data"])).toBe(true);
+    commonOutputs(r, 3);
+  });
+});
+
+describe("digitalocean", () => {
+  it("VPC over network.cidr, tags, admin-only cloud firewalls, droplets; no user-data (SSH delivery)", async () => {
+    const r = await runProgram(STACKS.digitalocean);
+    expect(countByType(r.resources)).toMatchObject({
+      "digitalocean:index/vpc:Vpc": 1,
+      "digitalocean:index/sshKey:SshKey": 1,
+      "digitalocean:index/tag:Tag": 3,
+      "digitalocean:index/firewall:Firewall": 2,
+      "digitalocean:index/droplet:Droplet": 7,
+    });
+    expect(of(r, "digitalocean:index/vpc:Vpc")[0].inputs).toMatchObject({ ipRange: "10.20.0.0/16", region: "ams3" });
+    const fw = Object.fromEntries(of(r, "digitalocean:index/firewall:Firewall").map((f) => [f.name, f.inputs]));
+    const inbound = [...fw["prod-nodes-fw"].inboundRules, ...fw["prod-masters-fw"].inboundRules];
+    for (const rule of inbound) {
+      if (rule.sourceAddresses) expect(rule.sourceAddresses).toEqual(["203.0.113.0/24"]);
+      else expect(rule.sourceTags).toEqual(["elastic-mesos-prod"]);
+    }
+    const m1 = of(r, "digitalocean:index/droplet:Droplet").find((d) => d.name === "prod-m1")!.inputs;
+    expect(m1).toMatchObject({ vpcUuid: "prod-vpc-id", sshKeys: ["fp:prod-key"], image: "debian-12-x64" });
+    expect(m1.tags).toEqual(["elastic-mesos-prod", "elastic-mesos-prod-master"]);
+    expect(m1.userData).toBeUndefined();
+    commonOutputs(r, 3);
+  });
+});
+
+describe("openstack", () => {
+  it("network, subnet, router to the external network, security groups, master ports with fixed IPs and floating IPs", async () => {
+    const r = await runProgram(STACKS.openstack);
+    expect(countByType(r.resources)).toMatchObject({
+      "openstack:networking/network:Network": 1,
+      "openstack:networking/subnet:Subnet": 1,
+      "openstack:networking/router:Router": 1,
+      "openstack:networking/routerInterface:RouterInterface": 1,
+      "openstack:networking/secGroup:SecGroup": 2,
+      "openstack:networking/secGroupRule:SecGroupRule": 6,
+      "openstack:networking/port:Port": 7,
+      "openstack:networking/floatingIp:FloatingIp": 3,
+      "openstack:compute/keypair:Keypair": 1,
+      "openstack:compute/instance:Instance": 7,
+    });
+    expect(of(r, "openstack:networking/router:Router")[0].inputs.externalNetworkId).toBe("ext-net-id");
+    const port = (n: string) => of(r, "openstack:networking/port:Port").find((p) => p.name === `${n}-port`)!.inputs;
+    expect(port("prod-m3").fixedIps).toEqual([{ subnetId: "prod-subnet-0-id", ipAddress: "10.20.0.13" }]);
+    expect(port("prod-general-1").fixedIps[0].ipAddress).toBeUndefined();
+    const rules = of(r, "openstack:networking/secGroupRule:SecGroupRule").map((x) => x.inputs);
+    for (const rule of rules) expect(rule.remoteIpPrefix === "203.0.113.0/24" || rule.remoteGroupId === "prod-nodes-sg-id").toBe(true);
+    expect(r.outputs.zookeeper).toBe("zk://10.20.0.11:2181,10.20.0.12:2181,10.20.0.13:2181/mesos");
+    commonOutputs(r, 3);
+  });
+});
+
+describe("baremetal and local", () => {
+  it("baremetal: one host record per configured host, addresses from the config, no cloud resources", async () => {
+    const r = await runProgram(STACKS.baremetal);
+    expect(countByType(r.resources)).toEqual({
+      "elastic-mesos:baremetal:Host": 5,
+      "elastic-mesos:index:Cluster": 1,
+      "pulumi:pulumi:Stack": 1,
+    });
+    expect(r.outputs.masters.map((m: any) => m.privateIp)).toEqual(["10.77.0.11", "10.77.0.12", "10.77.0.13"]);
+    expect(r.outputs.agents.general.map((a: any) => a.privateIp)).toEqual(["10.77.0.14", "10.77.0.15"]);
+    expect(r.outputs.sshHints[0]).toBe("ssh admin@10.77.0.11");
+    commonOutputs(r, 3);
+  });
+
+  it("local: lab addresses from network.cidr (.11 upwards)", async () => {
+    const r = await runProgram(STACKS.local);
+    expect(names(r, "elastic-mesos:baremetal:Host")).toEqual(["prod-general-1", "prod-general-2", "prod-m1"]);
+    expect(r.outputs.zookeeper).toBe("zk://10.77.0.11:2181/mesos");
+    expect(r.outputs.agents.general.map((a: any) => a.privateIp)).toEqual(["10.77.0.12", "10.77.0.13"]);
+    commonOutputs(r, 1);
+  });
+});
