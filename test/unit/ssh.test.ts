@@ -2,7 +2,7 @@
 // in a scratch dir). The same behaviours against real OpenSSH are in ssh-openssh.test.ts.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { execFileSync } from "child_process";
-import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from "fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "fs";
 import { createServer, type AddressInfo } from "net";
 import { tmpdir } from "os";
 import { join } from "path";
@@ -31,6 +31,7 @@ describe("host key fingerprints", () => {
     const dir = mkdtempSync(join(tmpdir(), "em-fp-"));
     writeFileSync(join(dir, "k.pub"), kp.public + "\n");
     const printed = execFileSync("ssh-keygen", ["-lf", join(dir, "k.pub")]).toString().split(" ")[1];
+    rmSync(dir, { recursive: true, force: true });
     const raw = (utils.parseKey(kp.public) as any).getPublicSSH();
     expect(fingerprintOf(raw)).toBe(printed);
     expect(isFingerprint(printed)).toBe(true);
