@@ -2,7 +2,7 @@
 // cloud, masters with their planned addresses where the cloud can pin them, and the same outputs.
 import { describe, it, expect } from "vitest";
 import { runProgram, countByType, type RunResult } from "./harness";
-import { isSecretInput } from "./mocks";
+import { isSecretInput, reveal } from "./mocks";
 import { STACKS } from "./fixtures";
 
 const of = (r: RunResult, type: string) => r.resources.filter((x) => x.type === type);
@@ -35,7 +35,9 @@ describe("gcp", () => {
     expect(m2.networkInterfaces[0]).toMatchObject({ networkIp: "10.20.1.12", subnetwork: "prod-subnet-1-id" });
     expect(m2.zone).toBe("europe-west1-c");
     expect(m2.bootDisk.initializeParams.image).toBe("debian-cloud/debian-12");
-    expect(isSecretInput(m2.metadata["user-data"])).toBe(true);
+    // The provider serialises the metadata map as one value: the user-data makes the whole map secret.
+    expect(isSecretInput(m2.metadata)).toBe(true);
+    expect(reveal(m2.metadata)["user-data"]).toMatch(/^#cloud-config/);
     commonOutputs(r, 3);
   });
 });

@@ -9,14 +9,8 @@ import { ipToString, parseCidr } from "../../topology";
 import { existingMachine } from "../baremetal/host";
 import { matchHosts } from "../baremetal";
 
-/** Lab addresses for nodes in order; throws naming `local.maxHosts` when the lab is too small. */
+/** Lab addresses for nodes in order (pool sizes are already capped by `local.maxHosts` in config). */
 export function labAddresses(model: ClusterModel, nodes: NodeSpec[]): string[] {
-  const max = model.local?.maxHosts ?? nodes.length;
-  if (nodes.length > max) {
-    throw new Error(
-      `local.maxHosts: the cluster needs ${nodes.length} lab hosts (masters + agents) but local.maxHosts is ${max}; lower the pool counts or raise local.maxHosts`,
-    );
-  }
   const { base, prefix } = parseCidr(model.network.cidr);
   if (10 + nodes.length >= 2 ** (32 - prefix) - 1) {
     throw new Error(`network.cidr: ${model.network.cidr} cannot hold ${nodes.length} lab hosts from .11 on; use a /24`);
