@@ -1,8 +1,8 @@
 // Runs the three validation passes (root schema, the chosen provider's block, cross-field rules),
 // collects every problem, and assembles the ClusterModel with the provider-specific defaults.
 import type * as pulumi from "@pulumi/pulumi";
-import { PROVIDERS, type AgentPoolModel, type BaremetalModel, type ClusterModel, type MastersModel, type ProviderName } from "../model";
-import { DEFAULT_CLUSTER_NAME, DEFAULT_MASTER_COUNT, DEFAULT_SIZES, defaultSshUser } from "./defaults";
+import { PROVIDERS, type AgentPoolModel, type BaremetalModel, type ClusterModel, type LocalModel, type MastersModel, type ProviderName } from "../model";
+import { DEFAULT_CLUSTER_NAME, DEFAULT_LOCAL_NETWORK_CIDR, DEFAULT_MASTER_COUNT, DEFAULT_NETWORK_CIDR, DEFAULT_SIZES, defaultSshUser } from "./defaults";
 import { problemsFromIssues, type Problem } from "./errors";
 import { hostNameFrom, providerBlocks, type ParsedBaremetal } from "./providers";
 import { crossFieldRules } from "./rules";
@@ -45,12 +45,20 @@ export function buildModel(raw: Record<string, unknown>, secrets: ResolvedSecret
     }
   }
 
+  // The local lab may list its hosts in a baremetal block; then they are validated like bare metal.
+  let labHosts: unknown;
+  if (provider === "local" && raw.baremetal !== undefined) {
+    const parsed = providerBlocks.baremetal.safeParse(raw.baremetal);
+    if (parsed.success) labHosts = parsed.data;
+    else found.push(...problemsFromIssues(parsed.error.issues, raw.baremetal, ["baremetal"]));
+  }
+
   const cross = crossFieldRules({ hasClusterSecret: !!secrets.clusterSecret, hasSshPrivateKey: !!secrets.sshPrivateKey }).safeParse(raw);
   if (!cross.success) found.push(...problemsFromIssues(cross.error.issues, raw));
 
   problems.push(...dedupe(found));
   if (problems.length > 0 || !root.success || !provider) return undefined;
-  return assemble(root.data, block, secrets);
+  return assemble(root.data, block, labHosts, secrets);
 }
 
 /** Sorted by key so problems of one key sit together; identical lines reported once. */
@@ -61,11 +69,13 @@ function dedupe(found: Problem[]): Problem[] {
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
-function assemble(root: ParsedRoot, block: unknown, secrets: ResolvedSecrets): ClusterModel {
+function assemble(root: ParsedRoot, block: unknown, labHosts: unknown, secrets: ResolvedSecrets): ClusterModel {
   const provider = root.provider;
   const sizes = DEFAULT_SIZES[provider];
   const sshUser = root.ssh.user ?? defaultSshUser(provider, root.os);
-  const baremetal = provider === "baremetal" ? baremetalModel(block as ParsedBaremetal, sshUser) : undefined;
+  const hostList = provider === "baremetal" ? block : labHosts;
+  const baremetal = hostList ? baremetalModel(hostList as ParsedBaremetal, sshUser) : undefined;
+  const cap = provider === "local" ? (block as LocalModel).maxHosts : Infinity;
 
   const masters: MastersModel = {
     count: baremetal ? (baremetal.hosts.filter((h) => h.role === "master").length as 1 | 3 | 5) : (root.masters.count ?? (DEFAULT_MASTER_COUNT as 3)),
@@ -75,7 +85,7 @@ function assemble(root: ParsedRoot, block: unknown, secrets: ResolvedSecrets): C
   };
   const agentPools = root.agentPools.map((p: ParsedPool): AgentPoolModel => ({
     ...p,
-    count: baremetal ? baremetal.hosts.filter((h) => h.pool === p.name).length : (p.count ?? 0),
+    count: baremetal ? baremetal.hosts.filter((h) => h.pool === p.name).length : Math.min(p.count ?? 0, cap),
     size: p.size ?? sizes.agent,
   }));
 
@@ -92,13 +102,13 @@ function assemble(root: ParsedRoot, block: unknown, secrets: ResolvedSecrets): C
       ...(root.ssh.publicKey ? { publicKey: root.ssh.publicKey.trim() } : {}),
       ...(secrets.sshPrivateKey ? { privateKey: secrets.sshPrivateKey } : {}),
     },
-    network: root.network,
+    network: { cidr: root.network.cidr ?? (provider === "local" ? DEFAULT_LOCAL_NETWORK_CIDR : DEFAULT_NETWORK_CIDR) },
     versions: root.versions,
     artifacts: root.artifacts,
     clusterSecret: secrets.clusterSecret!,
   };
   if (baremetal) model.baremetal = baremetal;
-  else (model as unknown as Record<string, unknown>)[provider] = block;
+  if (provider !== "baremetal") (model as unknown as Record<string, unknown>)[provider] = block;
   return model;
 }
 

@@ -13,6 +13,8 @@ export const DEFAULT_VERSIONS: VersionsModel = {
 export const DEFAULT_OS: OsFamily = "debian-12";
 /** /16: room for one /24 per zone and fixed master addresses, in RFC 1918 space. */
 export const DEFAULT_NETWORK_CIDR = "10.42.0.0/16";
+/** The local lab's bridge (lab/lab-up.sh): lab hosts are .11, .12, ... in it. */
+export const DEFAULT_LOCAL_NETWORK_CIDR = "10.77.0.0/24";
 /** Three masters survive the loss of one; one master is a single point of failure. */
 export const DEFAULT_MASTER_COUNT = 3;
 /** Used by parseModel when no cluster name is given; loadModel passes the stack name instead. */

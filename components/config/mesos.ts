@@ -55,7 +55,7 @@ const ATTRIBUTE_SYNTAX =
 /** Mesos `--attributes` as a map: `{ rack: "r1", zone: "eu-west-1a", tier: 2 }`. */
 export const attributes = z.record(
   z.string().regex(ATTRIBUTE_NAME, { error: `attribute names are letters, digits and _ . -; ${ATTRIBUTE_SYNTAX}` }),
-  z.union([z.number(), z.string().regex(ATTRIBUTE_TEXT)], { error: `use a number or plain text; ${ATTRIBUTE_SYNTAX}` }),
+  z.union([z.number(), z.string().regex(ATTRIBUTE_TEXT, { error: ATTRIBUTE_SYNTAX })], { error: `use a number or plain text; ${ATTRIBUTE_SYNTAX}` }),
 );
 
 /**

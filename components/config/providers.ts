@@ -11,10 +11,13 @@ const zoneList = (example: string) =>
     .min(1, { error: `use at least one zone, such as [${example}]; masters and agents are spread over the zones` })
     .refine((zs) => new Set(zs).size === zs.length, { error: "list each zone once" });
 
+const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d+$/;
+const GCP_REGION = /^[a-z]+-[a-z]+\d+$/;
+
 export const aws = strict(
   {
     /** AWS region, e.g. eu-west-1. */
-    region: z.string().regex(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d+$/, { error: "use an AWS region such as eu-west-1" }),
+    region: z.string().regex(AWS_REGION, { error: "use an AWS region such as eu-west-1" }),
     /** Availability zones of the region (masters are spread over them, one subnet each). */
     zones: zoneList("eu-west-1a, eu-west-1b, eu-west-1c"),
     /** Existing VPC to use instead of creating one. */
@@ -22,6 +25,7 @@ export const aws = strict(
   },
   "aws",
 ).superRefine((b, ctx) => {
+  if (!AWS_REGION.test(b.region)) return; // reported on region; zones can't be judged against it
   b.zones.forEach((zone, i) => {
     if (!zone.startsWith(b.region))
       ctx.addIssue({ code: "custom", path: ["zones", i], message: `zones must be in region ${b.region}; use e.g. ${b.region}a` });
@@ -33,12 +37,13 @@ export const gcp = strict(
     /** GCP project id. */
     project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, { error: "use a GCP project id: 6 to 30 lower-case letters, digits and '-'" }),
     /** Region, e.g. europe-west1. */
-    region: z.string().regex(/^[a-z]+-[a-z]+\d+$/, { error: "use a GCP region such as europe-west1" }),
+    region: z.string().regex(GCP_REGION, { error: "use a GCP region such as europe-west1" }),
     /** Zones of the region, e.g. [europe-west1-b, europe-west1-c, europe-west1-d]. */
     zones: zoneList("europe-west1-b, europe-west1-c, europe-west1-d"),
   },
   "gcp",
 ).superRefine((b, ctx) => {
+  if (!GCP_REGION.test(b.region)) return;
   b.zones.forEach((zone, i) => {
     if (!zone.startsWith(`${b.region}-`))
       ctx.addIssue({ code: "custom", path: ["zones", i], message: `zones must be in region ${b.region}; use e.g. ${b.region}-b` });

@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { PROVIDERS, type ProviderName } from "../model";
 import { DEFAULT_CLUSTER_NAME, DEFAULT_POOL } from "./defaults";
+import { parseCidrV4 } from "./fields";
 import { hostNameFrom } from "./providers";
 
 export interface RuleContext {
@@ -69,15 +70,20 @@ function poolRules(raw: Raw, add: Add): void {
 
 function networkRules(raw: Raw, add: Add): void {
   const cidr = str(obj(raw.network)?.cidr);
-  const prefix = cidr ? Number(cidr.split("/")[1]) : NaN;
+  const prefix = cidr ? (parseCidrV4(cidr)?.prefix ?? NaN) : NaN; // non-IPv4 is reported by the schema
+  const provider = providerOf(raw);
+  if (provider && CLOUDS.includes(provider) && prefix > 20)
+    add(["network", "cidr"], "clouds get one /24 per zone inside it; use a prefix from /8 to /20 such as 10.42.0.0/16");
   // AWS only accepts VPC CIDRs from /16 to /28.
-  if (providerOf(raw) === "aws" && prefix < 16)
+  if (provider === "aws" && prefix < 16)
     add(["network", "cidr"], "AWS VPCs are /16 at most; use a /16 to /20 such as 10.42.0.0/16");
 }
 
 function baremetalRules(raw: Raw, add: Add): void {
   const bm = obj(raw.baremetal);
-  if (providerOf(raw) !== "baremetal" || !bm) return;
+  // Bare metal always; local when it lists its lab hosts explicitly.
+  const provider = providerOf(raw);
+  if (!bm || (provider !== "baremetal" && provider !== "local")) return;
   const poolNames = pools(raw).map((p) => str(p.name)).filter((n): n is string => n !== undefined);
   const bastions = arr(bm.bastions).map((b) => str(obj(b)?.name));
   bastions.forEach((b, i) => {
@@ -91,15 +97,18 @@ function baremetalRules(raw: Raw, add: Add): void {
   hosts.forEach((h, i) => {
     const at = (k: string) => ["baremetal", "hosts", i, k];
     const address = str(h.address);
-    const name = str(h.name) ?? (address ? hostNameFrom(address) : undefined);
-    if (name !== undefined) {
-      if (names.has(name)) add(at("name"), `host names must be unique; "${name}" is also the name of baremetal.hosts[${names.get(name)}]${h.name === undefined ? " (derived from its address; set name)" : ""}`);
-      else names.set(name, i);
-    }
+    let sameAddress = false;
     if (address !== undefined) {
       const id = `${address}:${typeof h.port === "number" ? h.port : 22}`;
-      if (addresses.has(id)) add(at("address"), `each host is listed once; ${id} is also baremetal.hosts[${addresses.get(id)}]`);
+      sameAddress = addresses.has(id);
+      if (sameAddress) add(at("address"), `each host is listed once; ${id} is also baremetal.hosts[${addresses.get(id)}]`);
       else addresses.set(id, i);
+    }
+    const name = str(h.name) ?? (address ? hostNameFrom(address) : undefined);
+    // A name derived from a duplicate address is the same duplicate: report it once, on the address.
+    if (name !== undefined && !(sameAddress && h.name === undefined)) {
+      if (names.has(name)) add(at("name"), `host names must be unique; "${name}" is also the name of baremetal.hosts[${names.get(name)}]${h.name === undefined ? " (derived from its address; set name)" : ""}`);
+      else names.set(name, i);
     }
     const pool = str(h.pool);
     if (h.role === "master") {
@@ -113,6 +122,8 @@ function baremetalRules(raw: Raw, add: Add): void {
     if (h.bastion !== undefined && !bastions.includes(str(h.bastion)))
       add(at("bastion"), `use the name of an entry of baremetal.bastions: ${bastions.filter(Boolean).join(", ") || "(none defined)"}`);
   });
+  // Counts are only meaningful when every role is valid (a bad role is reported on its own).
+  if (hosts.some((h) => h.role !== "master" && h.role !== "agent")) return;
   if (hosts.length > 0 && masters !== 1 && masters !== 3 && masters !== 5)
     add(["baremetal", "hosts"], `${masters} hosts have role master; give exactly 1, 3 or 5 hosts role master (ZooKeeper needs an odd majority)`);
   const given = obj(raw.masters)?.count;

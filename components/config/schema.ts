@@ -23,7 +23,7 @@
 // | ssh.publicKey           | OpenSSH public key line            | (required on clouds)        | installed on cloud machines
 // | sshPrivateKey           | secret, unencrypted private key    | (required: baremetal/local) | used by the SSH bootstrap and health checks
 // | clusterSecret           | secret, ≥ 16 chars                 | (required)                  | every cluster credential is derived from it
-// | network.cidr            | IPv4 CIDR, /8../20, private range  | 10.42.0.0/16                | cluster network, one /24 per zone
+// | network.cidr            | private IPv4 CIDR; clouds /8../20  | 10.42.0.0/16 (local: 10.77.0.0/24) | cluster network, one /24 per zone
 // | versions.mesos/zookeeper/marathon/docker | version strings   | 1.11.0-0.9.0/3.8.6/1.11.24/27.5.1 | pinned components
 // | artifacts.mirror        | http(s) URL                        | (upstream)                  | replaces every upstream host
 // | artifacts.offlineBundle | absolute path on the hosts         | (none)                      | unpacked bundle, no network needed
@@ -34,13 +34,14 @@
 // | digitalocean            | {region}                           | required when provider=digitalocean |
 // | openstack               | {externalNetwork, region?, zones?} | required when provider=openstack |
 // | baremetal               | {hosts[], bastions[]}              | required when provider=baremetal | hosts: {name?, address, port=22, user?, role, pool?, hostKeyFingerprint?, bastion?}
-// | local                   | {maxHosts}                         | {maxHosts: 3}               | the lab on this machine
+// | local                   | {maxHosts}                         | {maxHosts: 3}               | the lab on this machine; caps every pool's count
+// |                         |                                    |                             | (a `baremetal` block, if given, lists the lab hosts)
 //
 // Blocks of providers other than the chosen one are ignored. Cross-field rules live in rules.ts, the
 // assembly of the ClusterModel (with provider-specific defaults) in build.ts.
 import { z } from "zod";
 import { OS_FAMILIES, PROVIDERS, type ArtifactOverrides, type AwsModel, type DigitalOceanModel, type GcpModel, type OpenStackModel, type VersionsModel } from "../model";
-import { DEFAULT_CONTAINERIZERS, DEFAULT_DISK_GB, DEFAULT_NETWORK_CIDR, DEFAULT_OS, DEFAULT_POOL, DEFAULT_VERSIONS } from "./defaults";
+import { DEFAULT_CONTAINERIZERS, DEFAULT_DISK_GB, DEFAULT_OS, DEFAULT_POOL, DEFAULT_VERSIONS } from "./defaults";
 import { cidr, dnsLabel, httpUrl, parseCidrV4, isCanonicalV4, pgpFingerprint, sha512Hex, sshPrivateKey, sshPublicKey, strict, text, wholeNumber } from "./fields";
 import { attributes, containerizers, resources } from "./mesos";
 import * as blocks from "./providers";
@@ -95,9 +96,10 @@ export const agentPool = strict(
 /** Private IPv4 space: a public range would shadow real internet addresses inside the cluster. */
 const PRIVATE_V4 = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"].map((c) => parseCidrV4(c)!);
 const networkCidr = z.cidrv4({ error: "use an IPv4 CIDR such as 10.42.0.0/16" }).superRefine((c, ctx) => {
-  const p = parseCidrV4(c)!;
-  if (p.prefix < 8 || p.prefix > 20)
-    ctx.addIssue({ code: "custom", message: "use a prefix from /8 to /20, so every zone gets its own /24 (e.g. 10.42.0.0/16)" });
+  const p = parseCidrV4(c);
+  if (!p) return; // already reported by cidrv4
+  // Clouds need /20 or larger (one /24 per zone, rules.ts); the local lab runs on a /24 bridge.
+  if (p.prefix < 8 || p.prefix > 24) ctx.addIssue({ code: "custom", message: "use a prefix from /8 to /24, such as 10.42.0.0/16" });
   else if (!isCanonicalV4(c)) ctx.addIssue({ code: "custom", message: "host bits are set; use the network address (e.g. 10.42.0.0/16)" });
   else if (!PRIVATE_V4.some((r) => p.base >= r.base && p.base < r.base + 2 ** (32 - r.prefix)))
     ctx.addIssue({ code: "custom", message: "use a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 or 100.64.0.0/10)" });
@@ -144,7 +146,7 @@ const artifacts = strict(
   "artifacts",
 ).superRefine((a, ctx) => {
   // A mirror is not Apache's origin: without a pinned checksum a tampered tarball would be installed.
-  if (a.mirror && !a.zookeeper?.url && !a.zookeeper?.sha512)
+  if (a.mirror && /^https?:\/\//.test(a.mirror) && !a.zookeeper?.url && !a.zookeeper?.sha512)
     ctx.addIssue({
       code: "custom",
       path: ["zookeeper", "sha512"],
@@ -181,7 +183,7 @@ export const rootSchema = strict(
       },
       "ssh",
     ).prefault({}),
-    network: strict({ /** Cluster network on clouds. */ cidr: networkCidr.default(DEFAULT_NETWORK_CIDR) }, "network").prefault({}),
+    network: strict({ /** Cluster network (default 10.42.0.0/16; local: the lab bridge 10.77.0.0/24). */ cidr: networkCidr.optional() }, "network").prefault({}),
     versions: versions.prefault({}),
     artifacts: artifacts.prefault({}),
     /** Plain value of the secret, only to check it; the model carries the secret Output. */

@@ -1,0 +1,196 @@
+// Bad stack configs: each must fail before any resource exists, with a problem that names the config
+// key (as `pulumi config set --path` spells it), the bad value, and what is allowed.
+import { describe, expect, it } from "vitest";
+import { utils as sshUtils } from "ssh2";
+import { ConfigError, parseModel, type Problem } from "../../components/config";
+import { TEST_CLUSTER_SECRET, TEST_KEYS, validRaw } from "../stackConfig";
+
+type Raw = Record<string, any>;
+
+function problemsOf(raw: Raw): Problem[] {
+  try {
+    parseModel(raw, {});
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  throw new Error("expected a ConfigError, but the config was accepted");
+}
+
+const clone = <T>(v: T): T => structuredClone(v);
+const aws = () => validRaw("aws");
+const bm = () => validRaw("baremetal");
+const ENCRYPTED_KEY = sshUtils.generateKeyPairSync("ed25519", { passphrase: "pw", cipher: "aes256-ctr" }).private;
+
+interface Case {
+  name: string;
+  raw: () => Raw;
+  key: string;
+  /** Extra text the message must contain (the bad value or the hint). */
+  says?: RegExp;
+}
+
+const with_ = (base: () => Raw, edit: (r: Raw) => void) => () => {
+  const r = clone(base());
+  edit(r);
+  return r;
+};
+
+const CASES: Case[] = [
+  { name: "provider missing", raw: with_(aws, (r) => delete r.provider), key: "provider", says: /missing; use one of aws, gcp/ },
+  { name: "unknown provider", raw: with_(aws, (r) => (r.provider = "azure")), key: "provider", says: /"azure" is not allowed; use one of aws, gcp, digitalocean, openstack, baremetal, local/ },
+  { name: "missing provider block", raw: with_(aws, (r) => delete r.aws), key: "aws", says: /missing provider block.*elastic-mesos:aws/ },
+  { name: "even master count", raw: with_(aws, (r) => (r.masters = { count: 4 })), key: "masters.count", says: /4 is not allowed; use 1, 3 or 5: an even count/ },
+  { name: "master count 7", raw: with_(aws, (r) => (r.masters = { count: 7 })), key: "masters.count", says: /7 is not allowed; use 1, 3 or 5/ },
+  { name: "master count as text", raw: with_(aws, (r) => (r.masters = { count: "3" })), key: "masters.count", says: /"3" is not allowed/ },
+  { name: "master disk too small", raw: with_(aws, (r) => (r.masters = { diskGb: 5 })), key: "masters.diskGb", says: /5 is not allowed; use a whole number from 10 to 16384/ },
+  { name: "typo in masters", raw: with_(aws, (r) => (r.masters = { count: 3, sizes: "m6i.large" })), key: "masters.sizes", says: /unknown key; allowed keys in masters: count, size, image, diskGb/ },
+  { name: "typo in a top-level key", raw: with_(aws, (r) => (r.agentPool = [])), key: "agentPool", says: /unknown key/ },
+  { name: "duplicate pool names", raw: with_(aws, (r) => r.agentPools.push({ name: "general", count: 1 })), key: "agentPools[1].name", says: /"general" is not allowed; pool names must be unique; "general" is also agentPools\[0\].name/ },
+  { name: "negative pool count", raw: with_(aws, (r) => r.agentPools.push({ name: "gpu", count: -2 })), key: "agentPools[1].count", says: /^-2 is not allowed; use a whole number from 0 to 1000$/ },
+  { name: "pool count above 1000", raw: with_(aws, (r) => (r.agentPools[0].count = 1001)), key: "agentPools[0].count", says: /1001 is not allowed/ },
+  { name: "fractional pool count", raw: with_(aws, (r) => (r.agentPools[0].count = 2.5)), key: "agentPools[0].count", says: /2.5 is not allowed/ },
+  { name: "pool count missing on a cloud", raw: with_(aws, (r) => delete r.agentPools[0].count), key: "agentPools[0].count", says: /missing; use a whole number from 0 to 1000/ },
+  { name: "pool name not a DNS label", raw: with_(aws, (r) => (r.agentPools[0].name = "GPU_pool")), key: "agentPools[0].name", says: /"GPU_pool" is not allowed; use a DNS label/ },
+  { name: "pool name too long for hostnames", raw: with_(aws, (r) => { r.cluster = { name: "a".repeat(40) }; r.agentPools[0].name = "b".repeat(20); }), key: "agentPools[0].name", says: /exceed 63 characters; use a pool name of at most 17/ },
+  { name: "malformed admin CIDR", raw: with_(aws, (r) => (r.adminCidrs = ["10.0.0.0/33"])), key: "adminCidrs[0]", says: /"10.0.0.0\/33" is not allowed; use a CIDR/ },
+  { name: "admin CIDR 0.0.0.0/0 without opt-in", raw: with_(aws, (r) => (r.adminCidrs = ["0.0.0.0/0"])), key: "adminCidrs[0]", says: /whole internet.*allowPublicAdmin/ },
+  { name: "admin CIDR ::/0 without opt-in", raw: with_(aws, (r) => (r.adminCidrs = ["203.0.113.0/24", "::/0"])), key: "adminCidrs[1]", says: /"::\/0" is not allowed/ },
+  { name: "admin CIDR with host bits", raw: with_(aws, (r) => (r.adminCidrs = ["203.0.113.7/24"])), key: "adminCidrs[0]", says: /host bits are set; use 203.0.113.0\/24/ },
+  { name: "no admin CIDRs", raw: with_(aws, (r) => (r.adminCidrs = [])), key: "adminCidrs", says: /list at least one CIDR/ },
+  { name: "adminCidrs missing", raw: with_(aws, (r) => delete r.adminCidrs), key: "adminCidrs", says: /missing/ },
+  { name: "allowPublicAdmin not a boolean", raw: with_(aws, (r) => (r.allowPublicAdmin = "yes")), key: "allowPublicAdmin", says: /"yes" is not allowed; use true or false/ },
+  { name: "bad SSH public key", raw: with_(aws, (r) => (r.ssh.publicKey = "ssh-ed25519 AAAAnotakey me@laptop")), key: "ssh.publicKey", says: /not an OpenSSH public key/ },
+  { name: "private key given as public key", raw: with_(aws, (r) => (r.ssh.publicKey = TEST_KEYS.private)), key: "ssh.publicKey", says: /PRIVATE key/ },
+  { name: "public key missing on a cloud", raw: with_(aws, (r) => delete r.ssh), key: "ssh.publicKey", says: /missing; provider aws needs the public key/ },
+  { name: "bad ssh user", raw: with_(aws, (r) => (r.ssh.user = "Root User")), key: "ssh.user", says: /use a Linux user name/ },
+  { name: "clusterSecret missing", raw: with_(aws, (r) => delete r.clusterSecret), key: "clusterSecret", says: /pulumi config set --secret elastic-mesos:clusterSecret "\$\(openssl rand -base64 32\)"/ },
+  { name: "clusterSecret too short", raw: with_(aws, (r) => (r.clusterSecret = "hunter2")), key: "clusterSecret", says: /at least 16 characters/ },
+  { name: "sshPrivateKey missing on baremetal", raw: with_(bm, (r) => delete r.sshPrivateKey), key: "sshPrivateKey", says: /installs the hosts over SSH/ },
+  { name: "encrypted sshPrivateKey", raw: with_(bm, (r) => (r.sshPrivateKey = ENCRYPTED_KEY)), key: "sshPrivateKey", says: /encrypted; use a key without passphrase/ },
+  { name: "attribute value with a space", raw: with_(aws, (r) => (r.agentPools[0].attributes = { rack: "rack a" })), key: "agentPools[0].attributes.rack", says: /"rack a" is not allowed.*name:value pairs joined by ';'/ },
+  { name: "attribute value with ';'", raw: with_(aws, (r) => (r.agentPools[0].attributes = { rack: "a;b:c" })), key: "agentPools[0].attributes.rack", says: /no spaces, ';', ':' or ','/ },
+  { name: "attribute value not text or number", raw: with_(aws, (r) => (r.agentPools[0].attributes = { ssd: true })), key: "agentPools[0].attributes.ssd", says: /true is not allowed/ },
+  { name: "attribute name with ':'", raw: with_(aws, (r) => (r.agentPools[0].attributes = { "zone:a": "x" })), key: 'agentPools[0].attributes["zone:a"]', says: /the name "zone:a" is not allowed/ },
+  { name: "resource name upper-case", raw: with_(aws, (r) => (r.agentPools[0].resources = { CPUs: 4 })), key: "agentPools[0].resources.CPUs", says: /the name "CPUs" is not allowed; resource names/ },
+  { name: "zero cpus", raw: with_(aws, (r) => (r.agentPools[0].resources = { cpus: 0 })), key: "agentPools[0].resources.cpus", says: /0 is not allowed; use a positive number/ },
+  { name: "negative mem", raw: with_(aws, (r) => (r.agentPools[0].resources = { mem: -512 })), key: "agentPools[0].resources.mem", says: /-512 is not allowed/ },
+  { name: "mem as text", raw: with_(aws, (r) => (r.agentPools[0].resources = { mem: "[1-2]" })), key: "agentPools[0].resources.mem", says: /mem is a scalar; use a positive number of MB/ },
+  { name: "ports without brackets", raw: with_(aws, (r) => (r.agentPools[0].resources = { ports: "31000-32000" })), key: "agentPools[0].resources.ports", says: /"31000-32000" is not allowed/ },
+  { name: "ports range reversed", raw: with_(aws, (r) => (r.agentPools[0].resources = { ports: "[32000-31000]" })), key: "agentPools[0].resources.ports", says: /starts after it ends/ },
+  { name: "ports beyond 65535", raw: with_(aws, (r) => (r.agentPools[0].resources = { ports: "[31000-70000]" })), key: "agentPools[0].resources.ports", says: /beyond 65535/ },
+  { name: "fractional gpus", raw: with_(aws, (r) => (r.agentPools[0].resources = { gpus: 1.5 })), key: "agentPools[0].resources.gpus", says: /whole number of GPUs/ },
+  { name: "docker-only containerizers", raw: with_(aws, (r) => (r.agentPools[0].containerizers = ["docker"])), key: "agentPools[0].containerizers", says: /include "mesos" exactly once/ },
+  { name: "unknown containerizer", raw: with_(aws, (r) => (r.agentPools[0].containerizers = ["rkt", "mesos"])), key: "agentPools[0].containerizers[0]", says: /"rkt" is not allowed/ },
+  { name: "network too small for zones", raw: with_(aws, (r) => (r.network = { cidr: "10.42.0.0/24" })), key: "network.cidr", says: /one \/24 per zone/ },
+  { name: "network in public space", raw: with_(aws, (r) => (r.network = { cidr: "8.8.0.0/16" })), key: "network.cidr", says: /use a private range/ },
+  { name: "network IPv6", raw: with_(aws, (r) => (r.network = { cidr: "fd00::/8" })), key: "network.cidr", says: /use an IPv4 CIDR/ },
+  { name: "AWS VPC larger than /16", raw: with_(aws, (r) => (r.network = { cidr: "10.0.0.0/12" })), key: "network.cidr", says: /AWS VPCs are \/16 at most/ },
+  { name: "no zones", raw: with_(aws, (r) => (r.aws.zones = [])), key: "aws.zones", says: /at least one zone/ },
+  { name: "zone of another region", raw: with_(aws, (r) => (r.aws.zones = ["us-east-1a"])), key: "aws.zones[0]", says: /zones must be in region eu-west-1/ },
+  { name: "bad AWS region", raw: with_(aws, (r) => (r.aws.region = "Ireland")), key: "aws.region", says: /use an AWS region/ },
+  { name: "bad VPC id", raw: with_(aws, (r) => (r.aws.vpcId = "my-vpc")), key: "aws.vpcId", says: /vpc-0123456789abcdef0/ },
+  { name: "bad GCP project", raw: with_(() => validRaw("gcp"), (r) => (r.gcp.project = "My Project")), key: "gcp.project", says: /GCP project id/ },
+  { name: "bad DigitalOcean region", raw: with_(() => validRaw("digitalocean"), (r) => (r.digitalocean.region = "frankfurt")), key: "digitalocean.region", says: /fra1/ },
+  { name: "OpenStack external network missing", raw: with_(() => validRaw("openstack"), (r) => (r.openstack = { region: "RegionOne" })), key: "openstack.externalNetwork", says: /missing/ },
+  { name: "local maxHosts zero", raw: with_(() => validRaw("local"), (r) => (r.local.maxHosts = 0)), key: "local.maxHosts", says: /use a whole number from 1 to 50/ },
+  { name: "Marathon version with a v", raw: with_(aws, (r) => (r.versions = { marathon: "v1.11.24" })), key: "versions.marathon", says: /without the leading v/ },
+  { name: "ZooKeeper 3.7", raw: with_(aws, (r) => (r.versions = { zookeeper: "3.7.2" })), key: "versions.zookeeper", says: /3.8.x or 3.9.x/ },
+  { name: "mirror not http(s)", raw: with_(aws, (r) => (r.artifacts = { mirror: "ftp://mirror.example.com" })), key: "artifacts.mirror", says: /http:\/\/ or https:\/\// },
+  { name: "mirror without a ZooKeeper checksum", raw: with_(aws, (r) => (r.artifacts = { mirror: "https://mirror.example.com" })), key: "artifacts.zookeeper.sha512", says: /a mirror is set, so pin/ },
+  { name: "short sha512", raw: with_(aws, (r) => (r.artifacts = { zookeeper: { sha512: "abc123" } })), key: "artifacts.zookeeper.sha512", says: /128 hexadecimal characters/ },
+  { name: "unsupported OS", raw: with_(aws, (r) => (r.os = "centos-7")), key: "os", says: /use one of debian-12/ },
+  { name: "cluster name with upper case", raw: with_(aws, (r) => (r.cluster = { name: "Prod" })), key: "cluster.name", says: /DNS label of 1 to 40/ },
+  { name: "baremetal agent without pool", raw: with_(bm, (r) => delete r.baremetal.hosts[3].pool), key: "baremetal.hosts[3].pool", says: /agents need a pool; use one of: general, big/ },
+  { name: "baremetal host in an unknown pool", raw: with_(bm, (r) => (r.baremetal.hosts[3].pool = "gpu")), key: "baremetal.hosts[3].pool", says: /"gpu" is not allowed; use the name of an entry of agentPools/ },
+  { name: "baremetal master with a pool", raw: with_(bm, (r) => (r.baremetal.hosts[0].pool = "general")), key: "baremetal.hosts[0].pool", says: /masters belong to no pool/ },
+  { name: "baremetal with 2 master hosts", raw: with_(bm, (r) => (r.baremetal.hosts[2].role = "agent", r.baremetal.hosts[2].pool = "general")), key: "baremetal.hosts", says: /2 hosts have role master; give exactly 1, 3 or 5/ },
+  { name: "baremetal masters.count disagrees with hosts", raw: with_(bm, (r) => (r.masters = { count: 5 })), key: "masters.count", says: /5 is not allowed; baremetal.hosts lists 3 master hosts/ },
+  { name: "baremetal pool count disagrees with hosts", raw: with_(bm, (r) => (r.agentPools[0].count = 4)), key: "agentPools[0].count", says: /4 is not allowed; baremetal.hosts lists 2 hosts in pool "general"/ },
+  { name: "baremetal duplicate address", raw: with_(bm, (r) => (r.baremetal.hosts[1].address = "10.0.0.11")), key: "baremetal.hosts[1].address", says: /10.0.0.11:22 is also baremetal.hosts\[0\]/ },
+  { name: "baremetal duplicate name", raw: with_(bm, (r) => (r.baremetal.hosts[3].name = "big1")), key: "baremetal.hosts[5].name", says: /host names must be unique/ },
+  { name: "baremetal bad host key fingerprint", raw: with_(bm, (r) => (r.baremetal.hosts[0].hostKeyFingerprint = "MD5:aa:bb")), key: "baremetal.hosts[0].hostKeyFingerprint", says: /SHA256: followed by 43 base64/ },
+  { name: "baremetal unknown bastion", raw: with_(bm, (r) => (r.baremetal.hosts[0].bastion = "jump")), key: "baremetal.hosts[0].bastion", says: /baremetal.bastions/ },
+  { name: "baremetal bad address", raw: with_(bm, (r) => (r.baremetal.hosts[0].address = "10.0.0.300")), key: "baremetal.hosts[0].address", says: /"10.0.0.300" is not allowed; use an IPv4 or IPv6 address or a DNS name/ },
+  { name: "baremetal bad port", raw: with_(bm, (r) => (r.baremetal.hosts[0].port = 70000)), key: "baremetal.hosts[0].port", says: /1 to 65535/ },
+  { name: "baremetal bad role", raw: with_(bm, (r) => (r.baremetal.hosts[0].role = "boss")), key: "baremetal.hosts[0].role", says: /use "master" or "agent"/ },
+  { name: "baremetal without hosts", raw: with_(bm, (r) => (r.baremetal.hosts = [])), key: "baremetal.hosts", says: /at least one master host/ },
+];
+
+describe("each bad input is one problem naming its key", () => {
+  it("covers at least 35 distinct bad inputs", () => {
+    expect(new Set(CASES.map((c) => c.name)).size).toBe(CASES.length);
+    expect(CASES.length).toBeGreaterThanOrEqual(35);
+  });
+
+  it.each(CASES)("$name → $key", ({ raw, key, says }) => {
+    const problems = problemsOf(raw());
+    const hit = problems.filter((p) => p.key === key);
+    expect(hit, `problems were: ${JSON.stringify(problems, null, 1)}`).toHaveLength(1);
+    if (says) expect(hit[0].message).toMatch(says);
+    // Exactly one thing was wrong, so nothing else may be reported.
+    expect(problems.map((p) => p.key)).toEqual([key]);
+  });
+});
+
+describe("all problems are reported together", () => {
+  it("collects problems from every key, the provider block and the cross-field rules in one ConfigError", () => {
+    const r = aws();
+    r.masters = { count: 2 };
+    r.agentPools = [{ name: "general", count: -2 }, { name: "general", count: 1, attributes: { rack: "a b" } }];
+    r.adminCidrs = ["0.0.0.0/0", "10.0.0.0/33"];
+    r.aws.zones = [];
+    r.versions = { zookeeper: "3.4" };
+    delete r.clusterSecret;
+    let err: ConfigError | undefined;
+    try {
+      parseModel(r, {});
+    } catch (e) {
+      err = e as ConfigError;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const keys = err!.problems.map((p) => p.key);
+    expect(keys).toEqual(
+      expect.arrayContaining([
+        "masters.count",
+        "agentPools[0].count",
+        "agentPools[1].name",
+        "agentPools[1].attributes.rack",
+        "adminCidrs[0]",
+        "adminCidrs[1]",
+        "aws.zones",
+        "versions.zookeeper",
+        "clusterSecret",
+      ]),
+    );
+    expect(keys).toHaveLength(9);
+    const lines = err!.message.split("\n");
+    expect(lines[0]).toBe("elastic-mesos: 9 problems in stack config");
+    expect(lines.slice(1, 10).every((l) => /^ {2}- [\w[\]".]+: /.test(l))).toBe(true);
+    expect(err!.message).toContain("agentPools[0].count: -2 is not allowed; use a whole number from 0 to 1000");
+    expect(lines[10]).toMatch(/pulumi config set --path 'elastic-mesos:adminCidrs\[0\]' <value>/);
+  });
+
+  it("never echoes a secret value, even a bad one", () => {
+    const secret = "short-secret";
+    const r = { ...aws(), clusterSecret: secret, sshPrivateKey: "-----BEGIN NONSENSE-----" };
+    r.provider = "baremetal";
+    let msg = "";
+    try {
+      parseModel(r, {});
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg).toContain("clusterSecret: the value given is not allowed; use at least 16 characters");
+    expect(msg).toContain("sshPrivateKey: the value given is not allowed");
+    expect(msg).not.toContain(secret);
+    expect(msg).not.toContain("NONSENSE");
+  });
+
+  it("a valid secret passed only as an Output is accepted (no plain value to check)", async () => {
+    const pulumi = await import("@pulumi/pulumi");
+    const r = aws();
+    delete r.clusterSecret;
+    expect(() => parseModel(r, { clusterSecret: pulumi.secret(TEST_CLUSTER_SECRET) })).not.toThrow();
+  });
+});
