@@ -46,7 +46,8 @@ export async function runProgram(config: ConfigMap, opts: RunOptions = {}): Prom
   const outputs: Record<string, any> = {};
   const secretOutputs: string[] = [];
   for (const [k, o] of Object.entries(raw)) {
-    outputs[k] = await new Promise((resolve) => o.apply((v) => resolve(v)));
+    // Output.promise() (internal) rejects when an apply threw, where an apply-based unwrap would hang.
+    outputs[k] = await (o as any).promise();
     if (await pulumi.isSecret(o)) secretOutputs.push(k);
   }
   return { resources: [...registered], outputs, secretOutputs };
