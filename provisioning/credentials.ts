@@ -1,7 +1,35 @@
-// Every cluster credential derived deterministically (HMAC-SHA256) from the one cluster secret.
+// Every cluster credential, derived from the one cluster secret with HMAC-SHA256. Deterministic, so a
+// re-run (or a new master) gets the same passwords without a random provider or state to keep; distinct
+// per cluster name and per purpose, so one leaked credential reveals nothing about the others.
+import { createHmac } from "node:crypto";
 import type { Credentials } from "./steps/types";
 
+/** Bumped only if the derivation ever changes (it would rotate every credential of every cluster). */
+const SCHEME = "elastic-mesos/credentials/v1";
+
+/**
+ * 32 characters of base64url (192 bits): no ':' '@' '/' or quotes, so a credential is safe inside a
+ * `zk://user:pass@host` URL, a `user:pass` pair, JSON and a systemd environment file without escaping.
+ */
+function derive(clusterSecret: string, clusterName: string, purpose: string): string {
+  return createHmac("sha256", clusterSecret)
+    .update(`${SCHEME}\0${clusterName}\0${purpose}`)
+    .digest("base64url")
+    .slice(0, 32);
+}
+
 export function deriveCredentials(clusterSecret: string, clusterName: string): Credentials {
-  void clusterSecret; void clusterName;
-  throw new Error("deriveCredentials: not implemented yet");
+  if (typeof clusterSecret !== "string" || clusterSecret.length < 16) {
+    throw new Error(
+      'clusterSecret: must be at least 16 characters; set it with `pulumi config set --secret clusterSecret "$(openssl rand -base64 32)"`',
+    );
+  }
+  if (!clusterName) throw new Error("cluster.name: must not be empty (it salts every derived credential)");
+  return {
+    agentSecret: derive(clusterSecret, clusterName, "mesos-principal/agent"),
+    marathonSecret: derive(clusterSecret, clusterName, "mesos-principal/marathon"),
+    adminPassword: derive(clusterSecret, clusterName, "http/admin"),
+    zkMesosPassword: derive(clusterSecret, clusterName, "zookeeper-digest/mesos"),
+    zkMarathonPassword: derive(clusterSecret, clusterName, "zookeeper-digest/marathon"),
+  };
 }

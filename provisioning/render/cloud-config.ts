@@ -1,7 +1,73 @@
-// Step[] → #cloud-config user-data.
+// Step[] → #cloud-config user-data for cloud machines. No step is written twice: the user-data carries the
+// exact scripts of ssh-plan.ts and runs them in order once, at first boot; a failed step stops the rest and
+// leaves its report in /var/log/cloud-init-output.log. The scripts stay on the host (root-only) so an
+// operator can re-run one: `sudo bash /var/lib/elastic-mesos/steps/2-zookeeper.sh`.
+//
+// Size: the three scripts share their helper library, so they travel as ONE gzip'ed tar (one write_files
+// entry, `gz+b64`): the repeated text compresses away, and a 5-master node's user-data stays near 10 KB,
+// well under AWS's 16 KB limit (test/unit/render-cloud-config.test.ts measures it).
+import { gzipSync } from "node:zlib";
+import { stringify } from "yaml";
 import type { Step } from "../steps/types";
+import { renderStepScripts } from "./ssh-plan";
+
+export const STEPS_DIR = "/var/lib/elastic-mesos/steps";
+export const BUNDLE = "/var/lib/elastic-mesos/steps.tar";
+
+export function stepFileName(index: number, name: string): string {
+  return `${index}-${name}.sh`;
+}
 
 export function renderCloudConfig(steps: Step[]): string {
-  void steps;
-  throw new Error("renderCloudConfig: not implemented yet");
+  const scripts = renderStepScripts(steps);
+  const names = scripts.map((s) => stepFileName(s.index, s.step));
+  const tar = ustar(scripts.map((s, i) => ({ name: names[i], mode: 0o700, content: Buffer.from(s.script, "utf8") })));
+  const run = [
+    "set -e",
+    `d=${STEPS_DIR}`,
+    `install -d -m 0700 "$d"`,
+    `tar -xf ${BUNDLE} --no-same-owner -C "$d"`,
+    `for s in ${names.join(" ")}; do bash "$d/$s"; done`,
+  ].join("; ");
+  const doc = {
+    write_files: [{ path: BUNDLE, owner: "root:root", permissions: "0600", encoding: "gz+b64", content: gzip(tar).toString("base64") }],
+    runcmd: [["bash", "-c", run]],
+  };
+  const summary = scripts.map((s) => `${s.index}/${scripts.length} ${s.step}`).join(", ");
+  return `#cloud-config\n# elastic-mesos bootstrap (${summary}); the step scripts are in ${BUNDLE}.\n${stringify(doc, { lineWidth: 0 })}`;
+}
+
+/** Deterministic gzip (mtime 0, OS byte fixed), so the same steps always give the same user-data bytes. */
+function gzip(data: Buffer): Buffer {
+  const gz = gzipSync(data, { level: 9 });
+  gz[9] = 3; // "Unix", whatever platform rendered it
+  return gz;
+}
+
+/** A minimal POSIX ustar archive of regular files owned by root, mtime 0 (deterministic bytes). */
+export function ustar(files: { name: string; mode: number; content: Buffer }[]): Buffer {
+  const blocks: Buffer[] = [];
+  for (const f of files) {
+    if (Buffer.byteLength(f.name) > 99) throw new Error(`tar: name too long: ${f.name}`);
+    const h = Buffer.alloc(512);
+    const put = (s: string, off: number, len: number) => h.write(s.slice(0, len), off, "ascii");
+    const oct = (n: number, len: number) => `${n.toString(8).padStart(len - 1, "0")}\0`;
+    put(f.name, 0, 100);
+    put(oct(f.mode, 8), 100, 8);
+    put(oct(0, 8), 108, 8); // uid
+    put(oct(0, 8), 116, 8); // gid
+    put(oct(f.content.length, 12), 124, 12);
+    put(oct(0, 12), 136, 12); // mtime
+    put("        ", 148, 8); // checksum placeholder (spaces) while summing
+    put("0", 156, 1); // regular file
+    put("ustar\u000000", 257, 8);
+    put("root", 265, 32);
+    put("root", 297, 32);
+    let sum = 0;
+    for (const b of h) sum += b;
+    put(`${sum.toString(8).padStart(6, "0")}\0 `, 148, 8);
+    blocks.push(h, f.content, Buffer.alloc((512 - (f.content.length % 512)) % 512));
+  }
+  blocks.push(Buffer.alloc(1024));
+  return Buffer.concat(blocks);
 }

@@ -1,16 +1,78 @@
-// Step[] → one self-contained idempotent script per step, for an SSH runner.
-import type { Step, StepName } from "../steps/types";
+// Step[] → what an SSH runner executes: per step one self-contained, idempotent bash script (the helper
+// library, the files written atomically with owner and mode only when they differ, the commands, then the
+// health gate retried until its timeout), plus a content hash. #cloud-config embeds the very same scripts.
+import { createHash } from "node:crypto";
+import { sq } from "../steps/shell";
+import type { FileSpec, Step, StepName } from "../steps/types";
+import { scriptHeader, shellLib } from "./shell-lib";
 
 export interface StepScript {
   step: StepName;
   index: number;
   title: string;
+  /** Run as root with bash (e.g. `sudo bash -s` fed on stdin): never on a command line, it may hold secrets. */
   script: string;
+  /** sha256 of `script`: unchanged hash ⇒ re-running is a no-op on a healthy host (the runner may skip it). */
   hash: string;
+  /** The script writes credential files: treat it as a secret (no logs, no plain state). */
   secret: boolean;
 }
 
+export const STEP_COUNT = 3;
+const EOF_MARK = "EM_EOF";
+
 export function renderStepScripts(steps: Step[]): StepScript[] {
-  void steps;
-  throw new Error("renderStepScripts: not implemented yet");
+  return steps.map((step) => {
+    const script = renderStepScript(step);
+    return {
+      step: step.name,
+      index: step.index,
+      title: step.title,
+      script,
+      hash: createHash("sha256").update(script).digest("hex"),
+      secret: step.files.some((f) => f.secret === true),
+    };
+  });
+}
+
+export function renderStepScript(step: Step): string {
+  const label = `${step.index}/${STEP_COUNT} ${step.name}`;
+  const g = step.gate;
+  if (!Number.isInteger(g.timeoutSeconds) || g.timeoutSeconds <= 0) throw new Error(`step ${label}: gate timeout must be a positive number of seconds`);
+  return [
+    scriptHeader(label, step.title),
+    shellLib(),
+    `# Health gate: ${g.description}.`,
+    "em_gate_check() {",
+    indent(g.script),
+    "}",
+    "",
+    ...(step.files.length ? ["# Files", ...step.files.map((f) => putFile(f, label))] : []),
+    ...(step.commands.length ? ["# Commands", ...step.commands] : []),
+    `em_gate ${g.timeoutSeconds} ${sq(g.description)} ${sq(g.hint)}`,
+    "em_done",
+    "",
+  ].join("\n");
+}
+
+function putFile(f: FileSpec, label: string): string {
+  if (!/^\/[A-Za-z0-9._\-\/]+$/.test(f.path)) throw new Error(`step ${label}: file path "${f.path}" is not a plain absolute path`);
+  if (!/^0[0-7]{3}$/.test(f.mode)) throw new Error(`step ${label}: ${f.path} mode "${f.mode}" must be an octal string like "0644"`);
+  for (const who of [f.owner, f.group]) {
+    if (!/^[a-z_][a-z0-9_-]*$/.test(who)) throw new Error(`step ${label}: ${f.path} owner/group "${who}" is not a user or group name`);
+  }
+  if (f.secret && /[0-7][0-7][1-7]$/.test(f.mode)) throw new Error(`step ${label}: ${f.path} carries a credential but mode ${f.mode} is world-accessible`);
+  const head = `em_put ${f.path} ${f.mode} ${f.owner} ${f.group}`;
+  if (f.content === "") return `${head} </dev/null`;
+  const nonl = !f.content.endsWith("\n");
+  const body = nonl ? f.content : f.content.slice(0, -1);
+  if (body.split("\n").includes(EOF_MARK)) throw new Error(`step ${label}: ${f.path} contains a line "${EOF_MARK}"`);
+  return `${head}${nonl ? " nonl" : ""} <<'${EOF_MARK}'\n${body}\n${EOF_MARK}`;
+}
+
+function indent(script: string): string {
+  return script
+    .split("\n")
+    .map((l) => (l === "" ? l : `  ${l}`))
+    .join("\n");
 }

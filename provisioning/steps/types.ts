@@ -40,11 +40,17 @@ export interface Step {
 
 /** Resolved (concrete) artifact sources for one host OS. */
 export interface ResolvedArtifacts {
-  zookeeper: { version: string; url: string; sha512?: string; sha512Url?: string };
+  /**
+   * `url` is tried first, then `fallbackUrl` (upstream: the CDN, then archive.apache.org, which keeps every
+   * release); the tarball is accepted only if it matches `sha512`, or the official `.sha512` at `sha512Url`.
+   */
+  zookeeper: { version: string; url: string; fallbackUrl?: string; sha512?: string; sha512Url?: string };
   mesos:
     | { kind: "apt"; repoLine: string; keyUrl: string; keyFingerprint?: string; package: string; version: string }
     | { kind: "yum"; baseUrl: string; keyUrl: string; keyFingerprint?: string; package: string; version: string };
-  marathon: { kind: "image"; image: string } | { kind: "apt"; package: string; version: string };
+  /** `archiveUrl`: a `docker save` tarball (mirror/offline bundle) loaded instead of pulling `image`. */
+  marathon: { kind: "image"; image: string; archiveUrl?: string } | { kind: "apt"; package: string; version: string };
+  /** apt hosts: `repoLine` is "<uri> <suite> <component>"; rocky-9: it is the yum `baseurl`. */
   docker?: { repoLine: string; keyUrl: string; keyFingerprint?: string; version: string };
   /** Offline bundle directory on the host, if any: every URL above is then a file:// path. */
   offlineBundle?: string;

@@ -1,0 +1,100 @@
+// Step 3 on masters, the Marathon part: the pinned image run by systemd through docker (host network, as
+// the unprivileged `marathon` user), or the apt package's launcher. Credentials reach it only through files:
+// the ZooKeeper URLs and HTTP credentials in a root-only env file, the framework secret in a file of its own.
+import { assertFlags, marathonEnvFlag } from "../flags";
+import type { Ctx } from "./context";
+import { NODE_ENV } from "./install";
+import { zkUrl } from "./mesos-master";
+import { renderUnit } from "./shell";
+import type { FileSpec } from "./types";
+
+const SECRET = "/etc/marathon/secret";
+const ENV = "/etc/marathon/marathon.env";
+const UNIT = "/etc/systemd/system/marathon.service";
+/** The scheduler driver's port: fixed, so the masters' connection back to it can be allowed by firewalls. */
+export const MARATHON_LIBPROCESS_PORT = 15050;
+
+/** Marathon's options as [flag, value?] pairs (Marathon takes `--flag value`). */
+export function marathonArgs(ctx: Ctx): string[][] {
+  const args: [string, string?][] = [
+    ["--hostname", ctx.selfIp!],
+    ["--http_port", "8080"],
+    ["--framework_name", "marathon"],
+    ["--mesos_authentication"],
+    ["--mesos_authentication_principal", "marathon"],
+    ["--mesos_authentication_secret_file", SECRET],
+    // Tasks run as root unless an app sets "user" (Marathon's default is its own user, absent on agents).
+    ["--mesos_user", "root"],
+  ];
+  assertFlags("marathon", args.map(([f]) => f.slice(2)));
+  return args.map((a) => a.filter((x): x is string => x !== undefined));
+}
+
+export function marathonEnv(ctx: Ctx): Record<string, string> {
+  const c = ctx.input.credentials;
+  const env: Record<string, string> = {
+    MARATHON_MASTER: zkUrl(ctx, "mesos", c.zkMesosPassword, "mesos"),
+    MARATHON_ZK: zkUrl(ctx, "marathon", c.zkMarathonPassword, "marathon"),
+    MARATHON_HTTP_CREDENTIALS: `admin:${c.adminPassword}`,
+    LIBPROCESS_IP: ctx.selfIp!,
+    LIBPROCESS_PORT: String(MARATHON_LIBPROCESS_PORT),
+  };
+  assertFlags("marathon", Object.keys(env).map(marathonEnvFlag).filter((f): f is string => f !== undefined));
+  return env;
+}
+
+export function marathonFiles(ctx: Ctx): FileSpec[] {
+  const c = ctx.input.credentials;
+  const mar = ctx.input.artifacts.marathon;
+  const env = Object.entries(marathonEnv(ctx)).map(([k, v]) => `${k}=${v}\n`).join("");
+  const unit =
+    mar.kind === "image"
+      ? renderUnit({
+          description: `Marathon (${mar.image}, elastic-mesos)`,
+          wants: ["network-online.target"],
+          requires: ["docker.service"],
+          after: ["network-online.target", "docker.service", "mesos-master.service"],
+          service: [
+            ["EnvironmentFile", NODE_ENV],
+            ["ExecStartPre", "-/usr/bin/docker rm -f marathon"],
+          ],
+          execStart: [
+            "/usr/bin/docker",
+            ["run", "--rm", "--name=marathon", "--net=host"],
+            ["--user=${MARATHON_UID}:${MARATHON_GID}", "--env=HOME=/tmp", `--env-file=${ENV}`],
+            `--volume=${SECRET}:${SECRET}:ro`,
+            mar.image,
+            ...marathonArgs(ctx),
+          ],
+          after_exec: [
+            ["ExecStop", "/usr/bin/docker stop -t 30 marathon"],
+            ["Restart", "always"],
+            ["RestartSec", "10"],
+            ["TimeoutStartSec", "300"],
+          ],
+        })
+      : renderUnit({
+          description: `Marathon (${mar.package} package, elastic-mesos)`,
+          wants: ["network-online.target"],
+          after: ["network-online.target", "mesos-master.service"],
+          service: [
+            ["User", "marathon"],
+            ["Group", "marathon"],
+            ["EnvironmentFile", ENV],
+          ],
+          execStart: ["/usr/share/marathon/bin/marathon", ...marathonArgs(ctx)],
+          after_exec: [
+            ["Restart", "always"],
+            ["RestartSec", "10"],
+            ["LimitNOFILE", "65536"],
+          ],
+        });
+  return [
+    // Read byte for byte by Marathon: no trailing newline. Owned by the service user, readable by no one else.
+    { path: SECRET, content: c.marathonSecret, mode: "0400", owner: "marathon", group: "marathon", secret: true },
+    { path: ENV, content: env, mode: "0600", owner: "root", group: "root", secret: true },
+    { path: UNIT, content: unit, mode: "0644", owner: "root", group: "root" },
+  ];
+}
+
+export const MARATHON_INPUTS = [SECRET, ENV, NODE_ENV];
