@@ -7,7 +7,7 @@ BASE_PKGS=systemd,systemd-sysv,dbus,openssh-server,iproute2,iputils-ping,netcat-
 # LAB_BAKE_JAVA=0 to exercise a bootstrap that installs Java itself (through the apt proxy, as on a fresh VM).
 [ "${LAB_BAKE_JAVA:-1}" = 1 ] && BASE_PKGS="$BASE_PKGS,openjdk-17-jre-headless"
 [ -n "${LAB_EXTRA_PACKAGES:-}" ] && BASE_PKGS="$BASE_PKGS,$LAB_EXTRA_PACKAGES"
-BASE_VERSION=3   # bump when the customisation below changes
+BASE_VERSION=4   # bump when the customisation below changes
 BASE_KEY=$(printf '%s|%s|%s|%s' "$BASE_VERSION" "$SUITE" "$BASE_PKGS" "$DEBIAN_MIRROR" | sha256sum | cut -c1-12)
 BASE=$LAB/base-$BASE_KEY
 
@@ -22,7 +22,10 @@ build_base() {
     "deb $DEBIAN_MIRROR $SUITE main" "deb $DEBIAN_MIRROR $SUITE-updates main" "deb $root/debian-security $SUITE-security main" \
     || die "mmdebstrap failed (is the apt proxy up? see $LAB/acng/log)"
   rm -f "$B/etc/apt/apt.conf.d/99mmdebstrap"
-  echo "Acquire::http::Proxy \"http://$GW:$PROXY_PORT\";" >"$B/etc/apt/apt.conf.d/01lab-proxy"
+  # Debian packages through the proxy; the artifact mirror on the same address directly (acng refuses to proxy
+  # it), as a site with a proxy would exempt its internal mirror
+  printf 'Acquire::http::Proxy "http://%s:%s";\nAcquire::http::Proxy::%s "DIRECT";\n' "$GW" "$PROXY_PORT" "$GW" \
+    >"$B/etc/apt/apt.conf.d/01lab-proxy"
   echo force-unsafe-io >"$B/etc/dpkg/dpkg.cfg.d/lab-unsafe-io"   # throwaway hosts: skip dpkg's fsyncs
   install -d -m700 "$B/root/.ssh"
   install -m600 "$LAB/ssh/id_ed25519.pub" "$B/root/.ssh/authorized_keys"
