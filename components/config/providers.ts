@@ -74,10 +74,13 @@ const bastion = strict(
   {
     /** Name hosts refer to in `bastion`. */
     name: dnsLabel(63),
+    /** IP address or DNS name. */
     address: hostAddress,
+    /** SSH port. */
     port: wholeNumber(1, 65535).default(DEFAULT_SSH_PORT),
     /** Login user on the bastion (default: ssh.user). */
     user: text("a login user name").optional(),
+    /** Pin the bastion's host key: "SHA256:..." (absent = trust on first use). */
     hostKeyFingerprint: hostKeyFingerprint.optional(),
   },
   "a bastion",
@@ -89,9 +92,11 @@ const host = strict(
     name: dnsLabel(63).optional(),
     /** IP address or DNS name the bootstrap connects to. */
     address: hostAddress,
+    /** SSH port. */
     port: wholeNumber(1, 65535).default(DEFAULT_SSH_PORT),
     /** Login user (default: ssh.user). */
     user: text("a login user name").optional(),
+    /** What the host runs: master (ZooKeeper, Mesos master, Marathon) or agent. */
     role: z.enum(["master", "agent"], { error: "use \"master\" or \"agent\"" }),
     /** Agents: the agentPools entry this host belongs to. */
     pool: z.string({ error: "use the name of an entry of agentPools" }).optional(),

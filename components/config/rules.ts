@@ -63,7 +63,8 @@ function poolRules(raw: Raw, add: Add): void {
     // Agents are named <cluster>-<pool>-<n> and a hostname label is at most 63 characters.
     if (`${cluster}-${name}-1000`.length > 63)
       add(["agentPools", i, "name"], `"${cluster}-${name}-1000" would exceed 63 characters; use a pool name of at most ${63 - cluster.length - 6} characters`);
-    if (provider !== undefined && provider !== "baremetal" && pool.count === undefined)
+    const hostsDecide = provider === "baremetal" || (provider === "local" && raw.baremetal !== undefined);
+    if (provider !== undefined && !hostsDecide && pool.count === undefined)
       add(["agentPools", i, "count"], "use a whole number from 0 to 1000 (how many agents this pool has)");
   });
 }

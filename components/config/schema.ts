@@ -1,41 +1,57 @@
 // The stack config schema (zod 4). Key reference — every key lives in the `elastic-mesos:` namespace;
-// nested values can be set one at a time with `pulumi config set --path 'elastic-mesos:<key>' <value>`.
+// nested values can be set one at a time with `pulumi config set --path 'elastic-mesos:<key>' <value>`,
+// whole values with `pulumi config set elastic-mesos:<key> '<json>'`. Unknown keys are errors (typos).
 //
-// | key                     | type                               | default                     | meaning
-// |-------------------------|------------------------------------|-----------------------------|---------------------------------------------
-// | provider                | aws|gcp|digitalocean|openstack|baremetal|local | (required)  | where the machines come from
-// | cluster.name            | DNS label, ≤ 40 chars              | the stack name              | prefix of every name; Mesos `--cluster`
-// | os                      | debian-12|ubuntu-22.04|ubuntu-24.04|rocky-9 | debian-12      | host OS of every machine
-// | masters.count           | 1 | 3 | 5                          | 3 (baremetal: master hosts) | ZooKeeper + Mesos masters + Marathon
-// | masters.size            | machine size                       | per provider (defaults.ts)  | instance type / machine type / droplet size / flavor
-// | masters.image           | image id or name                   | from `os`                   | image override
-// | masters.diskGb          | 10..16384                          | 50                          | root disk
-// | agentPools[i].name      | DNS label, unique                  | (required)                  | part of every agent's hostname
-// | agentPools[i].count     | 0..1000                            | (required; baremetal: hosts)| agents in the pool
-// | agentPools[i].size/image/diskGb | as for masters             | per provider / `os` / 100   |
-// | agentPools[i].resources | { name: number | "[a-b,...]" | "{x,y}" } | {} (auto-detect)   | Mesos `--resources`
-// | agentPools[i].attributes| { name: number | text }            | {}                          | Mesos `--attributes`
-// | agentPools[i].containerizers | ["docker","mesos"] | ["mesos"] | ["docker","mesos"]          | Mesos `--containerizers`
-// | agentPools              | list                               | [{name: general, count: 3}] |
-// | adminCidrs              | list of IPv4/IPv6 CIDRs, ≥ 1       | (required)                  | who may reach SSH, Mesos and Marathon
-// | allowPublicAdmin        | boolean                            | false                       | opt-in to accept 0.0.0.0/0 or ::/0 in adminCidrs
-// | ssh.user                | login name                         | per provider and OS         | user the bootstrap logs in as
-// | ssh.publicKey           | OpenSSH public key line            | (required on clouds)        | installed on cloud machines
-// | sshPrivateKey           | secret, unencrypted private key    | (required: baremetal/local) | used by the SSH bootstrap and health checks
-// | clusterSecret           | secret, ≥ 16 chars                 | (required)                  | every cluster credential is derived from it
-// | network.cidr            | private IPv4 CIDR; clouds /8../20  | 10.42.0.0/16 (local: 10.77.0.0/24) | cluster network, one /24 per zone
-// | versions.mesos/zookeeper/marathon/docker | version strings   | 1.11.0-0.9.0/3.8.6/1.11.24/27.5.1 | pinned components
-// | artifacts.mirror        | http(s) URL                        | (upstream)                  | replaces every upstream host
-// | artifacts.offlineBundle | absolute path on the hosts         | (none)                      | unpacked bundle, no network needed
-// | artifacts.zookeeper.{url,sha512} / mesos.{aptRepo,yumRepo,keyUrl,keyFingerprint,package}
-// |   / marathon.{image,aptPackage} / docker.{aptRepo,yumRepo,keyUrl,keyFingerprint} | | (derived) | per-artifact overrides
-// | aws                     | {region, zones[≥1], vpcId?}        | required when provider=aws  |
-// | gcp                     | {project, region, zones[≥1]}       | required when provider=gcp  |
-// | digitalocean            | {region}                           | required when provider=digitalocean |
-// | openstack               | {externalNetwork, region?, zones?} | required when provider=openstack |
-// | baremetal               | {hosts[], bastions[]}              | required when provider=baremetal | hosts: {name?, address, port=22, user?, role, pool?, hostKeyFingerprint?, bastion?}
-// | local                   | {maxHosts}                         | {maxHosts: 3}               | the lab on this machine; caps every pool's count
-// |                         |                                    |                             | (a `baremetal` block, if given, lists the lab hosts)
+// key                           type                                   default                      meaning
+// provider                      aws|gcp|digitalocean|openstack|        (required)                   where the machines come from
+//                               baremetal|local
+// cluster.name                  DNS label, <= 40 chars                 the stack name               prefix of every name; Mesos --cluster
+// os                            debian-12|ubuntu-22.04|ubuntu-24.04|   debian-12                    host OS of every machine
+//                               rocky-9
+// masters.count                 1|3|5                                  3 (baremetal: master hosts)  ZooKeeper + Mesos master + Marathon
+// masters.size                  machine size                           per provider (defaults.ts)   instance/machine type, droplet size, flavor
+// masters.image                 image id or name                       from `os`                    image override
+// masters.diskGb                10..16384                              50                           root disk
+// agentPools                    list of pools (<= 100)                 [{name: general, count: 3}]
+// agentPools[i].name            DNS label, unique                      (required)                   agents are <cluster>-<pool>-<n>
+// agentPools[i].count           0..1000                                (required; bare metal: its   agents in the pool (local: capped at
+//                                                                      hosts)                       local.maxHosts)
+// agentPools[i].size/image      as for masters                         per provider / from `os`
+// agentPools[i].diskGb          10..16384                              100
+// agentPools[i].resources       {name: number|"[a-b,...]"|"{x,y}"}     {} (agent detects)           Mesos --resources
+// agentPools[i].attributes      {name: number|text}                    {}                           Mesos --attributes
+// agentPools[i].containerizers  ["mesos"] | ["docker","mesos"] | ...   ["docker","mesos"]           Mesos --containerizers (must hold mesos)
+// adminCidrs                    IPv4/IPv6 CIDRs, >= 1 (list or "a,b")  (required)                   who may reach SSH, Mesos, Marathon
+// allowPublicAdmin              boolean                                false                        opt-in to 0.0.0.0/0 or ::/0 in adminCidrs
+// ssh.user                      Linux user name                        admin/debian/ubuntu/rocky    login user (per provider and OS;
+//                                                                      (clouds), root (DO, bm,      bare-metal hosts may override)
+//                                                                      local)
+// ssh.publicKey                 OpenSSH public key line                (required on clouds)         installed on cloud machines
+// sshPrivateKey                 SECRET, unencrypted private key        (required: baremetal, local) SSH bootstrap and health checks
+// clusterSecret                 SECRET, >= 16 chars                    (required)                   every cluster credential derives from it
+// network.cidr                  private IPv4 CIDR (clouds /8../20,     10.42.0.0/16 (local:         cluster network, one /24 per zone
+//                               AWS /16../20; local up to /24)         10.77.0.0/24)
+// versions.mesos                Clusterd version x.y.z-a.b.c           1.11.0-0.9.0
+// versions.zookeeper            3.8.x | 3.9.x                          3.8.6
+// versions.marathon             x.y.z (no leading v)                   1.11.24
+// versions.docker               x.y.z                                  27.5.1
+// artifacts.mirror              http(s) URL                            (upstream)                   replaces every upstream host
+// artifacts.offlineBundle       absolute path on the hosts             (none)                       unpacked bundle: no network needed
+// artifacts.zookeeper           {url?, sha512?}                        (derived)                    sha512 required when mirror is set
+//                                                                                                    and url is not
+// artifacts.mesos               {aptRepo?, yumRepo?, keyUrl?,          (derived)                    repo URLs, signing key, package
+//                               keyFingerprint? (40 hex), package?}
+// artifacts.marathon            {image?, aptPackage?}                  (derived)
+// artifacts.docker              {aptRepo?, yumRepo?, keyUrl?, keyFingerprint?}  (derived)
+// aws                           {region, zones[>=1], vpcId?}           required if provider=aws
+// gcp                           {project, region, zones[>=1]}          required if provider=gcp
+// digitalocean                  {region}                               required if provider=digitalocean
+// openstack                     {externalNetwork, region?, zones?}     required if provider=openstack
+// baremetal                     {hosts[>=1], bastions[]}               required if provider=baremetal; optional on local (lab hosts)
+//   hosts[i]                    {name? (from address), address, port (22), user? (ssh.user), role master|agent,
+//                                pool (agents: an agentPools name), hostKeyFingerprint? "SHA256:...", bastion? (a bastion name)}
+//   bastions[i]                 {name, address, port (22), user? (ssh.user), hostKeyFingerprint?}
+// local                         {maxHosts 1..50}                       {maxHosts: 3}                the lab on this machine
 //
 // Blocks of providers other than the chosen one are ignored. Cross-field rules live in rules.ts, the
 // assembly of the ClusterModel (with provider-specific defaults) in build.ts.
@@ -138,9 +154,29 @@ const artifacts = strict(
     mirror: httpUrl.optional(),
     /** Absolute path of an unpacked offline bundle on every host: no network needed. */
     offlineBundle: z.string().regex(/^\/[^\0]*$/, { error: "use an absolute path on the hosts, such as /opt/elastic-mesos/bundle" }).optional(),
-    zookeeper: strict({ url: httpUrl.optional(), sha512: sha512Hex.optional() }, "artifacts.zookeeper").optional(),
-    mesos: strict({ ...repoOverrides, package: packageName.optional() }, "artifacts.mesos").optional(),
-    marathon: strict({ image: imageRef.optional(), aptPackage: packageName.optional() }, "artifacts.marathon").optional(),
+    /** ZooKeeper tarball: its URL and the SHA-512 it must have. */
+    zookeeper: strict(
+      {
+        /** Full URL of the apache-zookeeper-<version>-bin.tar.gz to download. */
+        url: httpUrl.optional(),
+        /** SHA-512 of the tarball (the .sha512 file Apache publishes next to it). */
+        sha512: sha512Hex.optional(),
+      },
+      "artifacts.zookeeper",
+    ).optional(),
+    /** Clusterd Mesos packages: repository, signing key, package name. */
+    mesos: strict({ ...repoOverrides, /** Package name (default: mesos). */ package: packageName.optional() }, "artifacts.mesos").optional(),
+    /** Marathon: a container image (default mesosphere/marathon:v<version>) or an apt package. */
+    marathon: strict(
+      {
+        /** Image reference, e.g. registry.example.com/marathon:v1.11.24. */
+        image: imageRef.optional(),
+        /** Install from this apt package instead of running the image. */
+        aptPackage: packageName.optional(),
+      },
+      "artifacts.marathon",
+    ).optional(),
+    /** Docker Engine packages on agents: repository and signing key. */
     docker: strict(repoOverrides, "artifacts.docker").optional(),
   },
   "artifacts",
@@ -166,14 +202,19 @@ export const rootSchema = strict(
   {
     /** Where the machines come from. */
     provider: z.enum(PROVIDERS, { error: `use one of ${PROVIDERS.join(", ")}` }),
+    /** The cluster's identity. */
     cluster: strict({ /** DNS label, ≤ 40 chars; default: the stack name. */ name: dnsLabel(40).optional() }, "cluster").prefault({}),
     /** Host OS of every machine. */
     os: z.enum(OS_FAMILIES, { error: `use one of ${OS_FAMILIES.join(", ")}` }).default(DEFAULT_OS),
+    /** The master nodes (each runs ZooKeeper, a Mesos master and Marathon). */
     masters: masters.prefault({}),
+    /** Named groups of agents; default one pool "general" of 3. */
     agentPools: z.array(agentPool, { error: "use a list of pools: [{ name: general, count: 3 }]" }).max(100, { error: "use at most 100 pools" }).prefault([{ ...DEFAULT_POOL }]),
+    /** Who may reach SSH, the Mesos UI/API and Marathon (nothing else is open to the outside). */
     adminCidrs,
     /** Explicit opt-in to accept 0.0.0.0/0 or ::/0 in adminCidrs. */
     allowPublicAdmin: z.boolean({ error: "use true or false" }).default(false),
+    /** How the machines are reached over SSH. */
     ssh: strict(
       {
         /** Login user (default per provider and OS, see defaults.ts). */
@@ -184,7 +225,9 @@ export const rootSchema = strict(
       "ssh",
     ).prefault({}),
     network: strict({ /** Cluster network (default 10.42.0.0/16; local: the lab bridge 10.77.0.0/24). */ cidr: networkCidr.optional() }, "network").prefault({}),
+    /** Pinned component versions. */
     versions: versions.prefault({}),
+    /** Where artifacts come from when not from upstream. */
     artifacts: artifacts.prefault({}),
     /** Plain value of the secret, only to check it; the model carries the secret Output. */
     clusterSecret: z.string({ error: "use at least 16 characters" }).min(16, { error: "use at least 16 characters: `openssl rand -base64 32`" }).optional(),

@@ -115,6 +115,19 @@ describe("local", () => {
     expect(m.ssh.user).toBe("root");
   });
 
+  it("may list its lab hosts in a baremetal block: validated like bare metal, counts from the hosts", () => {
+    const raw = validRaw("local");
+    raw.masters = { count: 1 };
+    delete raw.agentPools[0].count; // the hosts decide, as on bare metal
+    raw.baremetal = { hosts: [{ address: "10.77.0.11", role: "master" }, { address: "10.77.0.12", role: "agent", pool: "general" }] };
+    const m = parseModel(raw, {});
+    expect(m.masters.count).toBe(1);
+    expect(m.agentPools[0].count).toBe(1);
+    expect(m.baremetal!.hosts.map((h) => h.name)).toEqual(["h-10-77-0-11", "h-10-77-0-12"]);
+    raw.baremetal.hosts[1].address = "not an address";
+    expect(() => parseModel(raw, {})).toThrow(/baremetal.hosts\[1\].address: "not an address" is not allowed/);
+  });
+
   it("the local block may be left out (maxHosts 3)", () => {
     const raw = validRaw("local");
     delete raw.local;
