@@ -32,7 +32,8 @@ export interface SshConnection {
 }
 
 /** Error codes that mean "the host (or its sshd) is not there yet": safe and useful to retry. */
-const RETRYABLE_SOCKET = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "EPIPE", "ECONNABORTED"]);
+// (An array, not a Set: this code is serialized into the dynamic provider, which copies plain values only.)
+const RETRYABLE_SOCKET = ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "EPIPE", "ECONNABORTED"];
 
 /** Internal: a failed attempt, with whether it may be retried. */
 export class AttemptError extends Error {
@@ -118,7 +119,7 @@ export async function connectOnce(target: SshTarget, opts: ConnectOptions): Prom
         return fail(new AttemptError("authentication failed", false, new AuthFailed(label, target.user, fix)));
       }
       if (err.level === "client-timeout") return fail(new AttemptError(`no SSH handshake within ${timeoutOf(opts) / 1000} s`, true));
-      if (err.code && RETRYABLE_SOCKET.has(err.code)) return fail(new AttemptError(err.code, true));
+      if (err.code && RETRYABLE_SOCKET.includes(err.code)) return fail(new AttemptError(err.code, true));
       if (err.level === "client-dns") return fail(new AttemptError(`cannot resolve ${target.host} (${err.code ?? err.message})`, false));
       fail(new AttemptError(err.code ?? err.message, false));
     });
@@ -135,7 +136,7 @@ export async function connectOnce(target: SshTarget, opts: ConnectOptions): Prom
         readyTimeout: timeoutOf(opts),
         keepaliveInterval: opts.keepaliveMs ?? 10_000,
         keepaliveCountMax: 3,
-        hostVerifier: check.verify,
+        hostVerifier: (key: Buffer) => check.verify(key),
       });
     } catch (e) {
       // ssh2 throws synchronously on a key it cannot parse (encrypted without passphrase, truncated, ...).

@@ -54,8 +54,12 @@ export function sudoRefusal(stderr: string): string | undefined {
 
 /** Splits a byte stream into lines, keeping an unterminated remainder until the next chunk. */
 export class LineSplitter {
-  private rest = "";
-  constructor(private readonly emit: (line: string) => void) {}
+  private rest: string;
+  // No field initializers in this folder: the dynamic-provider serializer rebuilds classes from their
+  // constructor text only, so state must be set inside the constructor.
+  constructor(private readonly emit: (line: string) => void) {
+    this.rest = "";
+  }
   push(chunk: string): void {
     const parts = (this.rest + chunk).split("\n");
     this.rest = parts.pop()!;
@@ -85,6 +89,9 @@ export function exec(conn: SshConnection, command: string, opts: ExecOptions = {
   return new Promise<ExecResult>((resolve, reject) => {
     let settled = false;
     let channel: ClientChannel | undefined;
+    // Declared before the closures that use it: the dynamic-provider serializer rejects use-before-declaration.
+    let timer: NodeJS.Timeout | undefined = undefined;
+    let onClose: () => void = () => {};
     const done = (err: Error | undefined, res?: ExecResult) => {
       if (settled) return;
       settled = true;
@@ -96,7 +103,7 @@ export function exec(conn: SshConnection, command: string, opts: ExecOptions = {
       splitters.stdout.flush(); splitters.stderr.flush();
       done(new ConnectionDropped(conn.label, label, [...tail], started));
     };
-    const timer = setTimeout(() => {
+    timer = setTimeout(() => {
       splitters.stdout.flush(); splitters.stderr.flush();
       // Best effort: ask the server to kill it, then drop the channel.
       try { channel?.signal("KILL"); } catch { /* not supported by every server */ }
@@ -106,7 +113,7 @@ export function exec(conn: SshConnection, command: string, opts: ExecOptions = {
     // On a transport close ssh2 first emits "close", then fails pending requests synchronously: an
     // unconfirmed channel open gets "No response from server" (exec request never sent), a pending exec
     // gets "Unable to exec" (it may have run). Let that callback speak first; otherwise assume it started.
-    const onClose = () => setImmediate(() => onDrop(true));
+    onClose = () => setImmediate(() => onDrop(true));
     conn.client.once("close", onClose);
     if (conn.closed) return onDrop(false);
     conn.commands++;

@@ -1,6 +1,5 @@
 // Host key verification: a pinned "SHA256:..." fingerprint must match; without one, the first key seen
 // is trusted (TOFU) and handed back so the caller records it in state, and later connections must match.
-import { createHash } from "crypto";
 import type { SshTarget } from "./target";
 import { HostKeyMismatch } from "./errors";
 import { describeTarget } from "./target";
@@ -19,6 +18,8 @@ const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 
 /** OpenSSH's fingerprint format for a raw public key blob (SSH wire format). */
 export function fingerprintOf(rawKey: Buffer): string {
+  // require() inside: this code is serialized into the dynamic provider (see provisioning/baremetal).
+  const { createHash } = require("crypto") as typeof import("crypto");
   return `SHA256:${createHash("sha256").update(rawKey).digest("base64").replace(/=+$/, "")}`;
 }
 
@@ -40,12 +41,15 @@ export function keyTypeOf(rawKey: Buffer): string {
  */
 export class HostKeyCheck {
   seen?: { fingerprint: string; type: string };
-  constructor(readonly expected: string | undefined, readonly source: "config" | "state" = "config") {}
+  constructor(readonly expected: string | undefined, readonly source: "config" | "state" = "config") {
+    this.seen = undefined;
+  }
 
-  verify = (rawKey: Buffer): boolean => {
+  /** For ssh2's `hostVerifier` (bind it: `check.verify.bind(check)`). */
+  verify(rawKey: Buffer): boolean {
     this.seen = { fingerprint: fingerprintOf(rawKey), type: keyTypeOf(rawKey) };
     return this.expected === undefined || this.expected === this.seen.fingerprint;
-  };
+  }
 
   get mismatched(): boolean {
     return this.expected !== undefined && this.seen !== undefined && this.seen.fingerprint !== this.expected;

@@ -39,12 +39,18 @@ export async function mapSettled<T, R>(items: readonly T[], limit: number, fn: (
 }
 
 export class SshPool {
-  readonly stats: PoolStats = { commands: 0, connects: 0 };
+  readonly stats: PoolStats;
   /** Host keys seen by this pool, by endpoint: a key seen once must be seen again (TOFU within a run). */
-  readonly seenKeys = new Map<string, SeenHostKey>();
-  private readonly conns = new Map<string, Promise<SshConnection>>();
+  readonly seenKeys: Map<string, SeenHostKey>;
+  private readonly conns: Map<string, Promise<SshConnection>>;
 
-  constructor(readonly opts: PoolOptions = {}) {}
+  // State is set in the constructor, not in field initializers: this class is serialized into the
+  // dynamic provider, and the serializer rebuilds a class from its constructor text only.
+  constructor(readonly opts: PoolOptions = {}) {
+    this.stats = { commands: 0, connects: 0 };
+    this.seenKeys = new Map();
+    this.conns = new Map();
+  }
 
   /** A live connection to `target`, reusing the open one if any. */
   connection(target: SshTarget): Promise<SshConnection> {

@@ -1,0 +1,97 @@
+// The SSH bootstrap for existing hosts (baremetal, local lab): one MesosHost per node running its
+// rendered steps, masters first, agents after every master is up, then one readiness resource.
+// This is the function MesosCluster calls through its `sshBootstrap` seam (components/cluster.ts).
+import * as pulumi from "@pulumi/pulumi";
+import type { SshBootstrapInput } from "../../components/cluster";
+import type { Machine } from "../../components/contracts";
+import type { BaremetalHostModel, ClusterModel } from "../../components/model";
+import { resolveArtifacts } from "../artifacts";
+import { renderStepScripts, type StepScript } from "../render/ssh-plan";
+import { renderSteps } from "../steps";
+import type { Step } from "../steps/types";
+import { ClusterReadiness } from "../health/readiness";
+import { DEFAULT_PORTS } from "../health/probes";
+import { cleanupPlan } from "./cleanup";
+import { MesosHost } from "./resource";
+import type { CleanupPlan, HostConnection } from "./types";
+
+export interface SshBootstrapOptions {
+  /** Seconds to wait for tasks to leave a removed agent. Default 600. */
+  drainTimeoutSeconds?: number;
+  /** Seconds the readiness check waits. Default 900. */
+  readyTimeoutSeconds?: number;
+  /** Seconds per step. Default 900. */
+  stepTimeoutSeconds?: number;
+}
+
+/** Connection of a machine: its `baremetal.hosts` entry when there is one, else its address, port 22, `ssh.user`. */
+export function connectionFor(model: ClusterModel, m: Machine): pulumi.Output<HostConnection> {
+  const hosts = model.baremetal?.hosts ?? [];
+  const group = hosts.filter((h) => h.role === m.node.role && (m.node.role === "master" || h.pool === m.node.pool));
+  const host: BaremetalHostModel | undefined = group[m.node.ordinal - 1];
+  if (!host) {
+    return pulumi.output(m.publicIp ?? m.privateIp).apply((address) => ({ host: address, port: 22, user: model.ssh.user }));
+  }
+  const bastion = host.bastion ? model.baremetal!.bastions.find((b) => b.name === host.bastion) : undefined;
+  if (host.bastion && !bastion) throw new Error(`baremetal.hosts[${hosts.indexOf(host)}].bastion: no bastion named "${host.bastion}" in baremetal.bastions`);
+  return pulumi.output({
+    host: host.address, port: host.port, user: host.user, hostKeyFingerprint: host.hostKeyFingerprint,
+    configPath: `baremetal.hosts[${hosts.indexOf(host)}]`,
+    bastion: bastion && { name: bastion.name, host: bastion.address, port: bastion.port, user: bastion.user, hostKeyFingerprint: bastion.hostKeyFingerprint },
+  });
+}
+
+/** The SshBootstrap seam: returns every host resource and the readiness resource. */
+export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapOptions = {}): pulumi.Resource[] {
+  const { name, model, topology, machines, credentials, parent } = input;
+  const artifacts = resolveArtifacts(model.versions, model.artifacts, model.os);
+  const masterMachines = topology.masters.map((n) => machines.find((m) => m.node.id === n.id)!);
+  const masterIps = pulumi.all(masterMachines.map((m) => m.privateIp));
+  const adminPassword = pulumi.secret(credentials.apply((c) => c.adminPassword));
+
+  const rendered = (m: Machine): pulumi.Output<{ scripts: StepScript[]; cleanup: CleanupPlan }> =>
+    pulumi.all([credentials, masterIps, m.privateIp]).apply(([c, ips, selfIp]) => {
+      const steps: Step[] = renderSteps({
+        cluster: model.cluster.name, os: model.os, node: m.node, selfIp, quorum: topology.quorum, artifacts, credentials: c,
+        masters: topology.masters.map((n, i) => ({ id: n.id, zkId: n.zkId!, ip: ips[i], hostname: n.hostname })),
+      });
+      return { scripts: renderStepScripts(steps), cleanup: cleanupPlan(steps) };
+    });
+
+  const host = (m: Machine, dependsOn: pulumi.Resource[]) => {
+    const r = rendered(m);
+    return new MesosHost(`${m.node.hostname}-bootstrap`, {
+      cluster: model.cluster.name,
+      node: pulumi.output(m.privateIp).apply((ip) => ({ id: m.node.id, role: m.node.role, pool: m.node.pool, hostname: m.node.hostname, ip })),
+      connection: connectionFor(model, m),
+      steps: pulumi.secret(r.apply((x) => x.scripts)),
+      cleanup: r.apply((x) => x.cleanup),
+      drain: m.node.role === "agent"
+        ? masterIps.apply((ips) => ({ masters: ips, masterPort: DEFAULT_PORTS.mesos, agentPort: 5051, timeoutSeconds: opts.drainTimeoutSeconds ?? 600 }))
+        : undefined,
+      adminUser: "admin",
+      adminPassword,
+      stepTimeoutSeconds: opts.stepTimeoutSeconds ?? 900,
+    }, { parent, dependsOn: [m.resource, ...dependsOn] });
+  };
+
+  // Masters together (ZooKeeper's gate needs its peers), agents once every master is through.
+  const masters = masterMachines.map((m) => host(m, []));
+  const agents = topology.agents.map((n) => host(machines.find((m) => m.node.id === n.id)!, masters));
+  const all = [...masters, ...agents];
+
+  const readiness = new ClusterReadiness(`${name}-ready`, {
+    cluster: model.cluster.name,
+    masters: pulumi.all(masterMachines.map((m, i) => pulumi.all([m.privateIp, connectionFor(model, m), masters[i].hostKey])
+      .apply(([ip, connection, key]) => ({ id: m.node.id, ip, connection: connection as HostConnection, hostKeyFingerprint: key?.fingerprint })))),
+    agents: pulumi.all(topology.agents.map((n) => pulumi.output(machines.find((m) => m.node.id === n.id)!.privateIp)
+      .apply((ip) => ({ id: n.id, pool: n.pool, hostname: n.hostname, ip })))),
+    quorum: topology.quorum,
+    ports: DEFAULT_PORTS,
+    adminUser: "admin",
+    adminPassword,
+    timeoutSeconds: opts.readyTimeoutSeconds ?? 900,
+    generation: pulumi.all(all.map((h) => h.stepHashes)).apply((hs) => JSON.stringify(hs)),
+  }, { parent, dependsOn: all });
+  return [...all, readiness];
+}

@@ -1,0 +1,106 @@
+// What `delete` removes from a host, and the scripts that record what was there before us and
+// remove what we added. The plan is derived from the rendered steps (every file they write, every
+// unit, user, directory and package their commands create) so it follows the bootstrap as it changes.
+import type { Step } from "../steps/types";
+import type { CleanupPlan } from "./types";
+
+/** Units the packages we install bring, stopped and disabled on delete even though no step writes them. */
+const PACKAGED_UNITS = ["marathon.service", "mesos-master.service", "mesos-agent.service", "mesos-slave.service", "zookeeper.service"];
+/** A directory or user is ours only if its name says so: never remove /etc/apt/keyrings or /opt. */
+const OURS = /mesos|zookeeper|marathon|zk/;
+const NEVER = new Set(["/", "/etc", "/usr", "/var", "/opt", "/srv", "/home", "/root", "/tmp", "/var/lib", "/var/log", "/etc/systemd/system"]);
+
+const uniq = (xs: string[]) => [...new Set(xs)].sort();
+
+/** Pure: the cleanup plan for a node's steps. */
+export function cleanupPlan(steps: Step[]): CleanupPlan {
+  const files = steps.flatMap((s) => s.files.map((f) => f.path));
+  const units = files.filter((p) => /^\/(etc|lib|usr\/lib)\/systemd\/system\/[^/]+\.(service|timer|socket|slice)$/.test(p))
+    .map((p) => p.slice(p.lastIndexOf("/") + 1));
+  const commands = steps.flatMap((s) => s.commands).join("\n");
+  return {
+    units: uniq([...units, ...PACKAGED_UNITS]),
+    files: uniq(files),
+    dirs: uniq([...dirsCreated(commands), ...files.map(parentDir)].filter((d) => OURS.test(d) && !NEVER.has(d))),
+    users: uniq(usersCreated(commands).filter((u) => OURS.test(u))),
+    packages: uniq(packagesInstalled(commands)),
+  };
+}
+
+function parentDir(p: string): string {
+  return p.slice(0, p.lastIndexOf("/")) || "/";
+}
+
+/** Simple commands of a script, as word lists (split on ; & | newlines, leading shell keywords dropped). */
+export function simpleCommands(script: string): string[][] {
+  return script.split(/[;&|\n]+/).map((seg) => {
+    const words = seg.trim().split(/\s+/).filter(Boolean);
+    while (words.length && ["then", "do", "else", "{", "(", "!", "sudo", "exec", "command"].includes(words[0])) words.shift();
+    return words;
+  }).filter((w) => w.length > 0);
+}
+
+/** Absolute paths given to `mkdir` / `install -d`. */
+export function dirsCreated(commands: string): string[] {
+  return simpleCommands(commands)
+    .filter((w) => w[0] === "mkdir" || (w[0] === "install" && w.includes("-d")))
+    .flatMap((w) => w.slice(1).filter((t) => /^\/[\w./-]+$/.test(t)).map((t) => t.replace(/\/+$/, "")));
+}
+
+/** Names created with useradd/adduser (the last word of the command). */
+export function usersCreated(commands: string): string[] {
+  return simpleCommands(commands)
+    .filter((w) => (w[0] === "useradd" || w[0] === "adduser") && w.length > 1)
+    .map((w) => w[w.length - 1].replace(/[^a-z0-9_-]/g, ""))
+    .filter((u) => /^[a-z_][a-z0-9_-]*$/.test(u));
+}
+
+/** Package names given to apt-get/apt/dnf/yum install (version pins stripped). */
+export function packagesInstalled(commands: string): string[] {
+  return simpleCommands(commands)
+    .filter((w) => ["apt-get", "apt", "dnf", "yum"].includes(w[0]) && w.includes("install"))
+    .flatMap((w) => w.slice(w.indexOf("install") + 1))
+    .filter((t) => !t.startsWith("-") && !t.startsWith("/") && !t.includes("$") && !t.startsWith('"') && !t.startsWith("'"))
+    .map((t) => t.replace(/[=].*$/, ""))
+    .filter((n) => /^[a-z0-9][a-z0-9+.-]+$/.test(n));
+}
+
+const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** Prints "user X" / "pkg X" / "dir X" for each user, package and directory of the plan that exists now. */
+export function footprintProbeScript(plan: CleanupPlan): string {
+  return [
+    ...plan.users.map((u) => `id -u ${q(u)} >/dev/null 2>&1 && echo ${q(`user ${u}`)}`),
+    ...plan.packages.map((p) => `{ dpkg-query -W -f='\${Status}' ${q(p)} 2>/dev/null | grep -q 'ok installed' || rpm -q ${q(p)} >/dev/null 2>&1; } && echo ${q(`pkg ${p}`)}`),
+    ...plan.dirs.map((d) => `[ -e ${q(d)} ] && echo ${q(`dir ${d}`)}`),
+    "true",
+  ].join("\n") + "\n";
+}
+
+export function parseFootprint(stdout: string): string[] {
+  return stdout.split("\n").map((l) => l.trim()).filter((l) => /^(user|pkg|dir) /.test(l));
+}
+
+/** Idempotent removal of everything in the plan except what existed before we came. */
+export function renderCleanupScript(plan: CleanupPlan, preexisting: string[]): string {
+  const keep = new Set(preexisting);
+  const users = plan.users.filter((u) => !keep.has(`user ${u}`));
+  const pkgs = plan.packages.filter((p) => !keep.has(`pkg ${p}`));
+  const dirs = plan.dirs.filter((d) => !keep.has(`dir ${d}`));
+  return [
+    "set -u",
+    "export DEBIAN_FRONTEND=noninteractive",
+    ...plan.units.map((u) => `systemctl disable --now ${q(u)} >/dev/null 2>&1 || true`),
+    ...users.map((u) => `pkill -KILL -u ${q(u)} >/dev/null 2>&1 || true`),
+    ...(pkgs.length ? [
+      `if command -v apt-get >/dev/null 2>&1; then apt-get purge -y -q ${pkgs.map(q).join(" ")} >/dev/null 2>&1 || true; ` +
+        `elif command -v dnf >/dev/null 2>&1; then dnf remove -y -q ${pkgs.map(q).join(" ")} >/dev/null 2>&1 || true; fi`,
+    ] : []),
+    ...plan.files.map((f) => `rm -f -- ${q(f)}`),
+    ...dirs.map((d) => `rm -rf -- ${q(d)}`),
+    ...users.map((u) => `if id -u ${q(u)} >/dev/null 2>&1; then userdel -r ${q(u)} >/dev/null 2>&1 || userdel ${q(u)}; fi`),
+    "systemctl daemon-reload >/dev/null 2>&1 || true",
+    "systemctl reset-failed >/dev/null 2>&1 || true",
+    "echo cleaned",
+  ].join("\n") + "\n";
+}

@@ -1,0 +1,84 @@
+// Draining an agent through the Mesos operator API before it is removed: DRAIN_AGENT on the leading
+// master (a non-leader redirects there), then GET_AGENTS until the agent reports DRAINED, i.e. every
+// task has left. The calls run with curl on the agent host, which reaches the masters on 5050 anyway.
+import type { SshTarget } from "../ssh/target";
+import { curlScript, parseCurl, type Runner } from "./runner";
+import type { DrainSpec, HostNode } from "./types";
+
+export interface DrainAuth { user?: string; password?: string }
+
+export interface DrainResult {
+  /** "drained", or why nothing had to be drained. */
+  outcome: "drained" | "agent not running" | "agent not registered";
+  agentId?: string;
+  seconds: number;
+}
+
+/** Pure: the agent id from the agent's /state. */
+export function agentIdFromState(body: string): string | undefined {
+  try {
+    const id = JSON.parse(body)?.id;
+    return typeof id === "string" && id ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Pure: the drain state of one agent in a GET_AGENTS response, "GONE" when it is not listed. */
+export function drainStateOf(body: string, agentId: string): string {
+  const agents: any[] = JSON.parse(body)?.get_agents?.agents ?? [];
+  const a = agents.find((x) => x?.agent_info?.id?.value === agentId);
+  if (!a) return "GONE";
+  return a.drain_info?.state ?? (a.deactivated ? "DEACTIVATED" : "ACTIVE");
+}
+
+export const drainAgentBody = (agentId: string) =>
+  JSON.stringify({ type: "DRAIN_AGENT", drain_agent: { agent_id: { value: agentId }, mark_gone: false } });
+
+/** Drain `node` and wait for its tasks to leave; throws naming the host when the deadline passes. */
+export async function drainAgent(runner: Runner, target: SshTarget, label: string, node: HostNode, spec: DrainSpec,
+  auth: DrainAuth, log: (msg: string) => void = () => {}): Promise<DrainResult> {
+  const t0 = Date.now();
+  const seconds = () => Math.round((Date.now() - t0) / 1000);
+  const curl = async (url: string, post?: string) =>
+    parseCurl((await runner.runScript(target, curlScript(url, auth, { post }), { label: `curl ${url}`, okCodes: "any", timeoutMs: 30_000 })).stdout);
+
+  const state = await curl(`http://${node.ip}:${spec.agentPort}/state`);
+  const agentId = state.status === 200 ? agentIdFromState(state.body) : undefined;
+  if (!agentId) {
+    log(`${label}: the agent does not answer on ${node.ip}:${spec.agentPort}; nothing to drain`);
+    return { outcome: "agent not running", seconds: seconds() };
+  }
+  let api: string | undefined;
+  const errors: string[] = [];
+  for (const m of spec.masters) {
+    const url = `http://${m}:${spec.masterPort}/api/v1`;
+    const r = await curl(url, drainAgentBody(agentId));
+    if (r.status >= 200 && r.status < 300) { api = url; break; }
+    if (r.status === 400 && /unknown|not found|not registered/i.test(r.body)) {
+      log(`${label}: agent ${agentId} is not registered with the masters; nothing to drain`);
+      return { outcome: "agent not registered", agentId, seconds: seconds() };
+    }
+    errors.push(`${m}: HTTP ${r.status || "unreachable"} ${r.body.trim().slice(0, 200)}`);
+  }
+  if (!api) {
+    throw new Error(`${label}: could not drain agent ${agentId}: no master accepted DRAIN_AGENT (${errors.join("; ")}); ` +
+      `check that the masters are up and that the admin credentials are valid, then run the command again`);
+  }
+  log(`${label}: draining agent ${agentId} (DRAIN_AGENT sent)`);
+  const deadline = t0 + spec.timeoutSeconds * 1000;
+  let last = "DRAINING";
+  for (;;) {
+    const r = await curl(api, JSON.stringify({ type: "GET_AGENTS" }));
+    if (r.status === 200) {
+      last = drainStateOf(r.body, agentId);
+      if (last === "DRAINED" || last === "GONE") return { outcome: "drained", agentId, seconds: seconds() };
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${label}: agent ${agentId} still ${last} after ${spec.timeoutSeconds} s: tasks are still running on it; ` +
+        `move or kill them in Marathon, or raise the drain timeout, then run the command again (nothing was removed yet)`);
+    }
+    log(`${label}: waiting for tasks to leave (${last}, ${seconds()} s)`);
+    await new Promise((res) => setTimeout(res, 2_000));
+  }
+}

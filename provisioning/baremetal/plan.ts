@@ -1,0 +1,66 @@
+// Pure decisions of the bare-metal provider: what a change means (replace, update, nothing) and which
+// steps an update must run. Tested without SSH or Pulumi.
+import type { StepScript } from "../render/ssh-plan";
+import type { HostInputs, HostOutputs } from "./types";
+
+/** Steps whose content hash differs from what last ran on the host, in order. */
+export function changedSteps(ran: Record<string, string>, steps: StepScript[]): StepScript[] {
+  return steps.filter((s) => ran[s.step] !== s.hash);
+}
+
+/** step name → hash, the form recorded in state. */
+export function hashesOf(steps: StepScript[]): Record<string, string> {
+  return Object.fromEntries(steps.map((s) => [s.step, s.hash]));
+}
+
+/** The fingerprint a connection must present: a pin from config wins, else the one recorded on first use. */
+export function expectedHostKey(news: Pick<HostInputs, "connection">, olds?: Pick<HostOutputs, "hostKey">):
+  { fingerprint?: string; source: "config" | "state" } {
+  if (news.connection.hostKeyFingerprint) return { fingerprint: news.connection.hostKeyFingerprint, source: "config" };
+  return { fingerprint: olds?.hostKey.fingerprint, source: "state" };
+}
+
+/** Properties whose change means another machine or another role: delete (drain, clean) then create. */
+export function replaceReasons(olds: HostOutputs, news: HostInputs): string[] {
+  const r: string[] = [];
+  if (olds.cluster !== news.cluster) r.push("cluster");
+  if (olds.node.id !== news.node.id) r.push("node.id");
+  if (olds.node.role !== news.node.role) r.push("node.role");
+  if ((olds.node.pool ?? "") !== (news.node.pool ?? "")) r.push("node.pool");
+  if (olds.connection.host !== news.connection.host) r.push("connection.host");
+  return r;
+}
+
+/** True when the user pinned a key that differs from what we recorded: the update must verify it. */
+export function pinChanged(olds: HostOutputs, news: HostInputs): boolean {
+  const pin = news.connection.hostKeyFingerprint;
+  return !!pin && pin !== olds.hostKey.fingerprint;
+}
+
+export interface HostDiff {
+  changes: boolean;
+  replaces: string[];
+  /** Steps an update would run. */
+  steps: string[];
+}
+
+/** The whole diff. A no-change run gives `changes: false`, so the engine calls nothing and no command is sent. */
+export function diffHost(olds: HostOutputs, news: HostInputs): HostDiff {
+  const replaces = replaceReasons(olds, news);
+  const steps = changedSteps(olds.stepHashes, news.steps).map((s) => s.step);
+  // Changes that need no command (new drain settings, a bastion, ...) still update the stored state.
+  const recordOnly = stableJson([olds.connection, olds.cleanup, olds.drain, olds.adminUser, olds.adminPassword, olds.node])
+    !== stableJson([news.connection, news.cleanup, news.drain, news.adminUser, news.adminPassword, news.node]);
+  const removedSteps = Object.keys(olds.stepHashes).some((name) => !news.steps.some((s) => s.step === name));
+  return { changes: replaces.length > 0 || steps.length > 0 || recordOnly || removedSteps || pinChanged(olds, news), replaces, steps };
+}
+
+/** JSON with sorted keys and without undefined members: the engine does not keep key order. */
+export function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map((x) => (x === undefined ? "null" : stableJson(x))).join(",")}]`;
+  if (v && typeof v === "object") {
+    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${stableJson(x)}`).join(",")}}`;
+  }
+  return JSON.stringify(v) ?? "null";
+}

@@ -1,0 +1,163 @@
+// The dynamic provider behind one bare-metal node: create runs the node's steps over SSH, update
+// re-runs only the steps whose content changed, delete drains an agent and removes what we installed.
+//
+// Rules this file follows because the class is serialized into the stack state (pulumi-notes §4):
+// state lives on `this` (set in the constructor or configure, never in field initializers), Node
+// built-ins are required inside functions, local code is imported from concrete files (no barrels),
+// and the SSH private key comes from stack config in configure(), never from inputs or outputs.
+import type * as pulumi from "@pulumi/pulumi";
+import type { SshTarget } from "../ssh/target";
+import { SshError } from "../ssh/errors";
+import { SshPool } from "../ssh/pool";
+import { footprintProbeScript, parseFootprint, renderCleanupScript } from "./cleanup";
+import { drainAgent } from "./drain";
+import { changedSteps, diffHost, expectedHostKey, hashesOf, pinChanged } from "./plan";
+import type { Runner } from "./runner";
+import type { HostInputs, HostOutputs, RecordedHostKey } from "./types";
+
+export interface ProviderDeps {
+  /** Runner for one operation; default: an SshPool. Tests inject fakes. */
+  runner?: () => Runner;
+  /** Progress lines (step output, drain progress). Default: stderr when ELASTIC_MESOS_LOG is set. */
+  log?: (line: string) => void;
+}
+
+/** The stack-config flag that allows deleting masters: `pulumi config set elastic-mesos:destroy true`. */
+export const DESTROY_FLAG = "destroy";
+
+export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostInputs, HostOutputs> {
+  private privateKey: string | undefined;
+  private destroying: boolean;
+  private readonly deps: ProviderDeps | undefined;
+
+  constructor(deps?: ProviderDeps) {
+    this.deps = deps;
+    this.privateKey = undefined;
+    this.destroying = false;
+  }
+
+  /** Called once per provider process with the whole stack config (also on `pulumi destroy`). */
+  async configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
+    this.privateKey = req.config.get("sshPrivateKey");
+    this.destroying = req.config.get(DESTROY_FLAG) === "true";
+  }
+
+  async check(_olds: HostInputs, news: HostInputs): Promise<pulumi.dynamic.CheckResult<HostInputs>> {
+    const failures: pulumi.dynamic.CheckFailure[] = [];
+    const where = news.connection?.configPath ?? news.node?.id ?? "host";
+    if (!news.connection?.host) failures.push({ property: "connection", reason: `${where}.address is required` });
+    if (news.node?.role !== "master" && news.node?.role !== "agent") failures.push({ property: "node", reason: `${where}.role must be "master" or "agent"` });
+    if (!Array.isArray(news.steps) || news.steps.some((s) => !s.hash || typeof s.script !== "string")) {
+      failures.push({ property: "steps", reason: "steps must be the output of renderStepScripts (each with a script and a hash)" });
+    }
+    if (JSON.stringify(news).includes("PRIVATE KEY-----")) {
+      failures.push({ property: "connection", reason: "a private key must not be an input; set it with `pulumi config set --secret elastic-mesos:sshPrivateKey`" });
+    }
+    return { inputs: news, failures };
+  }
+
+  async diff(_id: string, olds: HostOutputs, news: HostInputs): Promise<pulumi.dynamic.DiffResult> {
+    const d = diffHost(olds, news);
+    return { changes: d.changes, replaces: d.replaces, deleteBeforeReplace: true };
+  }
+
+  async create(inputs: HostInputs): Promise<pulumi.dynamic.CreateResult<HostOutputs>> {
+    const outs = await this.converge(inputs, undefined);
+    return { id: `${inputs.cluster}:${inputs.node.id}:${inputs.connection.host}`, outs };
+  }
+
+  async update(_id: string, olds: HostOutputs, news: HostInputs): Promise<pulumi.dynamic.UpdateResult<HostOutputs>> {
+    return { outs: await this.converge(news, olds) };
+  }
+
+  async delete(_id: string, outs: HostOutputs): Promise<void> {
+    const label = `${outs.node.id} (${outs.connection.host})`;
+    if (outs.node.role === "master" && !this.destroying) {
+      throw new Error(`${label}: refusing to remove a Mesos master while the cluster lives: it holds a ZooKeeper vote and a replica ` +
+        `of the Mesos log, and removing it can cost the quorum. To destroy the whole cluster run ` +
+        `\`pulumi config set elastic-mesos:destroy true\` and then \`pulumi destroy\`. To keep the cluster, restore the master in the config`);
+    }
+    const runner = this.runner();
+    const target = this.target(outs, { fingerprint: outs.hostKey.fingerprint, source: outs.hostKey.source === "config" ? "config" : "state" });
+    try {
+      if (outs.node.role === "agent" && outs.drain && !this.destroying) {
+        await drainAgent(runner, target, label, outs.node, outs.drain, { user: outs.adminUser, password: outs.adminPassword }, this.log());
+      }
+      await runner.runScript(target, renderCleanupScript(outs.cleanup, outs.preexisting), {
+        sudo: true, label: "cleanup (stop services, remove units, files, users, directories)", timeoutMs: 600_000,
+      });
+    } catch (e) {
+      if (e instanceof SshError && e.code === "HOST_UNREACHABLE") {
+        throw new Error(`${e.message}. If the host is gone for good, drop it from the stack state instead: ` +
+          `pulumi state delete <urn of ${outs.node.id}> (find it with \`pulumi stack --show-urns\`)`);
+      }
+      throw e;
+    } finally {
+      await runner.close();
+    }
+  }
+
+  /** Connect (verifying the host key), record what exists, run the steps that changed. */
+  private async converge(news: HostInputs, olds: HostOutputs | undefined): Promise<HostOutputs> {
+    const runner = this.runner();
+    const target = this.target(news, expectedHostKey(news, olds));
+    const log = this.log();
+    try {
+      const toRun = olds ? changedSteps(olds.stepHashes, news.steps) : news.steps;
+      // Only bookkeeping changed (drain settings, cleanup plan...): record it without touching the host.
+      if (olds && toRun.length === 0 && !pinChanged(olds, news)) {
+        return { ...olds, ...this.record(news), hostKey: olds.hostKey, preexisting: olds.preexisting, stepsRun: 0, commandsSent: 0 };
+      }
+      const conn = await runner.connection(target);
+      const hostKey: RecordedHostKey = {
+        fingerprint: conn.hostKey.fingerprint,
+        type: conn.hostKey.type,
+        source: news.connection.hostKeyFingerprint ? "config" : (olds?.hostKey.source ?? "tofu"),
+      };
+      let preexisting = olds?.preexisting ?? [];
+      if (!olds) {
+        const probe = await runner.runScript(target, footprintProbeScript(news.cleanup), { sudo: true, label: "footprint check", timeoutMs: 60_000 });
+        preexisting = parseFootprint(probe.stdout);
+      }
+      const timeoutMs = (news.stepTimeoutSeconds ?? 900) * 1000;
+      for (const s of toRun) {
+        const label = `step ${s.index}/${news.steps.length} ${s.step} (${s.title})`;
+        log(`${target.name}: ${label} started`);
+        await runner.runScript(target, s.script, { sudo: true, label, timeoutMs, onLine: (l) => log(`${target.name}: ${l}`) });
+      }
+      return { ...this.record(news), hostKey, preexisting, stepsRun: toRun.length, commandsSent: runner.stats.commands };
+    } finally {
+      await runner.close();
+    }
+  }
+
+  /** The parts of the outputs that come straight from the inputs (never the scripts: they stay in the inputs). */
+  private record(news: HostInputs): Omit<HostOutputs, "hostKey" | "preexisting" | "stepsRun" | "commandsSent"> {
+    return {
+      cluster: news.cluster, node: news.node, connection: news.connection, stepHashes: hashesOf(news.steps),
+      cleanup: news.cleanup, drain: news.drain, adminUser: news.adminUser, adminPassword: news.adminPassword,
+    };
+  }
+
+  private target(p: Pick<HostInputs, "connection" | "node">, key: { fingerprint?: string; source: "config" | "state" }): SshTarget {
+    if (!this.privateKey) {
+      throw new Error(`${p.node.id} (${p.connection.host}): no SSH private key: set it with ` +
+        "`cat ~/.ssh/id_ed25519 | pulumi config set --secret elastic-mesos:sshPrivateKey`");
+    }
+    const c = p.connection;
+    return {
+      name: p.node.id, host: c.host, port: c.port, user: c.user, privateKey: this.privateKey,
+      hostKeyFingerprint: key.fingerprint, hostKeySource: key.source, configPath: c.configPath,
+      bastion: c.bastion && { ...c.bastion, configPath: undefined },
+    };
+  }
+
+  private runner(): Runner {
+    return this.deps?.runner ? this.deps.runner() : new SshPool({ retries: 4, backoffMs: 1_000, readyTimeoutMs: 20_000 });
+  }
+
+  private log(): (line: string) => void {
+    if (this.deps?.log) return this.deps.log;
+    return process.env.ELASTIC_MESOS_LOG ? (l: string) => process.stderr.write(`${l}\n`) : () => {};
+  }
+}

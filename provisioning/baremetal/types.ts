@@ -1,0 +1,88 @@
+// What the bare-metal dynamic provider receives and records. Plain data only: the engine hands the
+// provider plain values (secrets unwrapped) and stores what it returns.
+import type { StepScript } from "../render/ssh-plan";
+
+/** How to reach the host. The private key is NOT here: it comes from stack config in configure(). */
+export interface HostConnection {
+  /** Address the provider connects to. */
+  host: string;
+  port: number;
+  user: string;
+  /** Pinned "SHA256:..." fingerprint from config; absent = trust on first use. */
+  hostKeyFingerprint?: string;
+  bastion?: { name?: string; host: string; port: number; user: string; hostKeyFingerprint?: string };
+  /** Where the host sits in the stack config, for messages ("baremetal.hosts[2]"). */
+  configPath?: string;
+}
+
+export interface HostNode {
+  /** Stable node id ("m1", "general-2"). */
+  id: string;
+  role: "master" | "agent";
+  pool?: string;
+  hostname: string;
+  /** Address the cluster knows the node by (Mesos --ip); the agent's API is reached there. */
+  ip: string;
+}
+
+/** What `delete` removes. Built from the steps (files, units) plus the product's footprint (cleanup.ts). */
+export interface CleanupPlan {
+  units: string[];
+  files: string[];
+  dirs: string[];
+  users: string[];
+  packages: string[];
+}
+
+/** How to drain an agent before removing it (Mesos operator API on the masters). */
+export interface DrainSpec {
+  /** Master addresses, tried in order; a non-leader redirects to the leader. */
+  masters: string[];
+  masterPort: number;
+  agentPort: number;
+  /** How long to wait for tasks to leave. */
+  timeoutSeconds: number;
+}
+
+export interface HostInputs {
+  cluster: string;
+  node: HostNode;
+  connection: HostConnection;
+  /** The node's rendered steps, in order (renderStepScripts). Secret when any step carries a credential. */
+  steps: StepScript[];
+  cleanup: CleanupPlan;
+  /** Agents only. */
+  drain?: DrainSpec;
+  /** HTTP principal for the operator API (drain); secret. */
+  adminUser?: string;
+  adminPassword?: string;
+  /** Deadline per step, seconds. Default 900. */
+  stepTimeoutSeconds?: number;
+}
+
+export interface RecordedHostKey {
+  fingerprint: string;
+  type: string;
+  /** "config": pinned by the user; "tofu": recorded on first use. */
+  source: "config" | "tofu";
+}
+
+/** Stored state. `delete` sees only this (never the current program), so it carries all delete needs. */
+export interface HostOutputs {
+  cluster: string;
+  node: HostNode;
+  connection: HostConnection;
+  /** step name → content hash of what last ran successfully. */
+  stepHashes: Record<string, string>;
+  hostKey: RecordedHostKey;
+  cleanup: CleanupPlan;
+  /** Users, packages and dirs of the cleanup plan that existed before we came: never removed. */
+  preexisting: string[];
+  drain?: DrainSpec;
+  adminUser?: string;
+  adminPassword?: string;
+  /** Steps executed by the last create/update (0 on a no-op update). */
+  stepsRun: number;
+  /** SSH commands sent by the last create/update. */
+  commandsSent: number;
+}

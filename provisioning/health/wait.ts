@@ -1,0 +1,52 @@
+// Polls the masters until the cluster is ready or the deadline passes, reporting progress when the
+// picture changes. On timeout the error lists each failing check with the host it failed on.
+import type { Runner } from "../baremetal/runner";
+import type { SshTarget } from "../ssh/target";
+import { HINTS, evaluate, parseProbe, probeScript, type Check, type ExpectedAgent, type Ports } from "./probes";
+
+export interface ReadinessSpec {
+  masters: { id: string; ip: string; target: SshTarget }[];
+  agents: ExpectedAgent[];
+  quorum: number;
+  ports: Ports;
+  auth: { user?: string; password?: string };
+  timeoutSeconds: number;
+  /** Pause between rounds. Default 2 s. */
+  intervalMs?: number;
+}
+
+export interface ReadinessResult { checks: Check[]; seconds: number; rounds: number }
+
+export class ReadinessTimeout extends Error {
+  constructor(readonly checks: Check[], readonly seconds: number) {
+    const failed = checks.filter((c) => !c.ok);
+    super(`cluster not ready after ${seconds} s: ` + failed.map((c) => `${c.name} failed: ${c.detail}; ${HINTS[c.name] ?? ""}`).join(" | ") +
+      ` (passed: ${checks.filter((c) => c.ok).map((c) => c.name).join(", ") || "none"})`);
+    this.name = "ReadinessTimeout";
+  }
+}
+
+export async function waitForReadiness(runner: Runner, spec: ReadinessSpec, progress: (msg: string) => void = () => {}): Promise<ReadinessResult> {
+  const t0 = Date.now();
+  const deadline = t0 + spec.timeoutSeconds * 1000;
+  let rounds = 0;
+  let lastSummary = "";
+  for (;;) {
+    rounds++;
+    const results = await runner.mapHosts(spec.masters, (m) =>
+      runner.runScript(m.target, probeScript(m.ip, spec.ports, spec.auth), { label: "readiness probe", okCodes: "any", timeoutMs: 30_000 }));
+    const probes = spec.masters.map((m, i) => {
+      const r = results[i];
+      if (r.status === "fulfilled") return parseProbe(m.id, m.ip, r.value.stdout);
+      const why = (r.reason as Error).message.split("\n")[0];
+      return { ...parseProbe(m.id, m.ip, ""), zkDetail: why, mesosDetail: why, marathonDetail: why };
+    });
+    const checks = evaluate(probes, spec.agents, spec.quorum);
+    const seconds = Math.round((Date.now() - t0) / 1000);
+    const summary = checks.map((c) => `${c.name}: ${c.ok ? "ok" : "waiting"}`).join(", ");
+    if (summary !== lastSummary) { progress(`${seconds} s: ${summary}`); lastSummary = summary; }
+    if (checks.every((c) => c.ok)) return { checks, seconds, rounds };
+    if (Date.now() + (spec.intervalMs ?? 2_000) > deadline) throw new ReadinessTimeout(checks, seconds);
+    await new Promise((r) => setTimeout(r, spec.intervalMs ?? 2_000));
+  }
+}
