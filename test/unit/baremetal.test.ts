@@ -1,0 +1,201 @@
+// The bare-metal provider: pure planning, cleanup scripts, and the lifecycle with an injected runner
+// (exact command counts). Real SSH and the serialize-and-reload round trip: baremetal-ssh.test.ts.
+import { describe, it, expect } from "vitest";
+import { changedSteps, diffHost, stableJson } from "../../provisioning/baremetal/plan";
+import { cleanupPlan, dirsCreated, packagesInstalled, renderCleanupScript, usersCreated } from "../../provisioning/baremetal/cleanup";
+import { agentIdFromState, drainStateOf } from "../../provisioning/baremetal/drain";
+import { MesosHostProvider } from "../../provisioning/baremetal/provider";
+import type { HostOutputs } from "../../provisioning/baremetal/types";
+import type { Step } from "../../provisioning/steps/types";
+import { fakeConfig, fakeRunner, hostInputs, stepScript, type Sent } from "../fixtures/ssh-server";
+
+const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nfake\n-----END OPENSSH PRIVATE KEY-----\n";
+
+async function provider(respond?: (s: Sent) => any, config: Record<string, string> = { sshPrivateKey: KEY }) {
+  const fr = fakeRunner(respond);
+  const logs: string[] = [];
+  const p = new MesosHostProvider({ runner: fr.make, log: (l) => logs.push(l) });
+  await p.configure(fakeConfig(config));
+  return { p, ...fr, logs };
+}
+
+describe("planning", () => {
+  const outs = (): HostOutputs => {
+    const i = hostInputs();
+    return { ...i, stepHashes: Object.fromEntries(i.steps.map((s) => [s.step, s.hash])), hostKey: { fingerprint: "SHA256:x", type: "ssh-ed25519", source: "tofu" },
+      preexisting: [], stepsRun: 3, commandsSent: 4 } as HostOutputs;
+  };
+
+  it("no change means no update; a changed step updates only that step; another host or role replaces", () => {
+    expect(diffHost(outs(), hostInputs())).toEqual({ changes: false, replaces: [], steps: [] });
+    const news = hostInputs();
+    news.steps[2] = stepScript("mesos", 3, "echo m2");
+    expect(diffHost(outs(), news)).toEqual({ changes: true, replaces: [], steps: ["mesos"] });
+    expect(diffHost(outs(), hostInputs({ connection: { ...hostInputs().connection, host: "10.0.0.99" } })).replaces).toEqual(["connection.host"]);
+    expect(diffHost(outs(), hostInputs({ node: { ...hostInputs().node, role: "master", pool: undefined } })).replaces).toEqual(["node.role", "node.pool"]);
+  });
+
+  it("ignores key order (the engine does not keep it) but sees real bookkeeping changes", () => {
+    const o = outs();
+    const reordered = { ...o, connection: { configPath: o.connection.configPath, user: "root", port: 22, host: "10.0.0.21" } };
+    expect(diffHost(reordered, hostInputs()).changes).toBe(false);
+    expect(stableJson({ b: 1, a: [1, { d: 2, c: undefined }] })).toBe('{"a":[1,{"d":2}],"b":1}');
+    const longerDrain = hostInputs({ drain: { ...hostInputs().drain!, timeoutSeconds: 99 } });
+    expect(diffHost(o, longerDrain)).toMatchObject({ changes: true, steps: [] });
+    expect(diffHost(o, hostInputs({ connection: { ...o.connection, hostKeyFingerprint: "SHA256:new" } })).changes).toBe(true);
+  });
+
+  it("changedSteps keeps order", () => {
+    const steps = hostInputs().steps;
+    expect(changedSteps({ install: steps[0].hash }, steps).map((s) => s.step)).toEqual(["zookeeper", "mesos"]);
+  });
+});
+
+describe("cleanup", () => {
+  const steps: Step[] = [
+    { name: "install", index: 1, title: "Install", gate: { description: "", script: "", timeoutSeconds: 1, hint: "" },
+      files: [{ path: "/etc/systemd/system/zookeeper.service", content: "", mode: "0644", owner: "root", group: "root" }],
+      commands: ["id -u zookeeper >/dev/null 2>&1 || useradd --system --home-dir /var/lib/zookeeper --shell /usr/sbin/nologin zookeeper",
+        "install -d -m 0750 -o zookeeper /var/lib/zookeeper /opt/zookeeper-3.8.6", "mkdir -p /etc/apt/keyrings",
+        "apt-get install -y -q --no-install-recommends openjdk-17-jre-headless aventer-mesos=1.11.0-0.9.0 curl"] },
+    { name: "mesos", index: 3, title: "Mesos", gate: { description: "", script: "", timeoutSeconds: 1, hint: "" },
+      files: [{ path: "/etc/mesos-agent/attributes/rack", content: "a", mode: "0644", owner: "root", group: "root" }], commands: [] },
+  ];
+
+  it("derives files, units, our users, our directories and packages from the steps", () => {
+    const plan = cleanupPlan(steps);
+    expect(plan.files).toEqual(["/etc/mesos-agent/attributes/rack", "/etc/systemd/system/zookeeper.service"]);
+    expect(plan.units).toContain("zookeeper.service");
+    expect(plan.users).toEqual(["zookeeper"]);
+    expect(plan.dirs).toEqual(["/etc/mesos-agent/attributes", "/opt/zookeeper-3.8.6", "/var/lib/zookeeper"]);
+    expect(plan.dirs).not.toContain("/etc/apt/keyrings");
+    expect(plan.packages).toEqual(["aventer-mesos", "curl", "openjdk-17-jre-headless"]);
+    expect(dirsCreated("if true; then mkdir -p /var/lib/mesos/agent; fi")).toEqual(["/var/lib/mesos/agent"]);
+    expect(usersCreated("useradd -r marathon && echo ok")).toEqual(["marathon"]);
+    expect(packagesInstalled("dnf -y install mesos-1.11.0")).toEqual(["mesos-1.11.0"]);
+  });
+
+  it("keeps what existed before us", () => {
+    const plan = cleanupPlan(steps);
+    const script = renderCleanupScript(plan, ["pkg curl", "pkg openjdk-17-jre-headless", "user zookeeper"]);
+    expect(script).toContain("apt-get purge -y -q 'aventer-mesos'");
+    expect(script).not.toMatch(/purge[^\n]*curl/);
+    expect(script).not.toContain("userdel");
+    expect(script).toContain("rm -rf -- '/var/lib/zookeeper'");
+    expect(script).toContain("systemctl disable --now 'zookeeper.service'");
+  });
+});
+
+describe("drain parsing", () => {
+  it("reads the agent id and drain state", () => {
+    expect(agentIdFromState('{"id":"abc-S1","hostname":"h"}')).toBe("abc-S1");
+    expect(agentIdFromState("<html>")).toBeUndefined();
+    const body = JSON.stringify({ type: "GET_AGENTS", get_agents: { agents: [{ agent_info: { id: { value: "abc-S1" } }, drain_info: { state: "DRAINING" } }] } });
+    expect(drainStateOf(body, "abc-S1")).toBe("DRAINING");
+    expect(drainStateOf(body, "other")).toBe("GONE");
+  });
+});
+
+/** Answers the drain conversation of a Mesos agent + masters: agent /state, DRAIN_AGENT, GET_AGENTS (DRAINING, then DRAINED). */
+function mesosResponder(drainedAfter = 2) {
+  let polls = 0;
+  return (s: Sent) => {
+    if (s.text.includes(":5051/state")) return { stdout: '{"id":"c1-S7"}\n200' };
+    if (s.text.includes("DRAIN_AGENT")) return { stdout: "\n202" };
+    if (s.text.includes("GET_AGENTS")) {
+      polls++;
+      const state = polls >= drainedAfter ? "DRAINED" : "DRAINING";
+      return { stdout: JSON.stringify({ get_agents: { agents: [{ agent_info: { id: { value: "c1-S7" } }, drain_info: { state } }] } }) + "\n200" };
+    }
+    return undefined;
+  };
+}
+
+describe("provider lifecycle (injected runner)", () => {
+  it("create runs the footprint check and the three steps in order, as root, and records TOFU and hashes", async () => {
+    const { p, sent, connections, logs } = await provider((s) => (s.label === "footprint check" ? { stdout: "pkg curl\n" } : { stdout: "done\n" }));
+    const inputs = hostInputs();
+    const r = await p.create(inputs);
+    expect(r.id).toBe("prod:general-1:10.0.0.21");
+    expect(sent.map((s) => s.label)).toEqual(["footprint check", "step 1/3 install (install title)", "step 2/3 zookeeper (zookeeper title)", "step 3/3 mesos (mesos title)"]);
+    expect(sent.every((s) => s.sudo)).toBe(true);
+    expect(connections[0]).toMatchObject({ privateKey: KEY, hostKeyFingerprint: undefined, configPath: "baremetal.hosts[3]" });
+    expect(r.outs).toMatchObject({ stepsRun: 3, commandsSent: 4, preexisting: ["pkg curl"], hostKey: { source: "tofu", fingerprint: "SHA256:" + "F".repeat(43) } });
+    expect(r.outs!.stepHashes).toEqual({ install: inputs.steps[0].hash, zookeeper: inputs.steps[1].hash, mesos: inputs.steps[2].hash });
+    expect(JSON.stringify(r.outs)).not.toContain("echo i"); // scripts stay in the (secret) inputs only
+    expect(logs).toContain("general-1: done");
+  });
+
+  it("no change: diff says so and nothing is sent; one changed step: only it runs, pinned to the recorded key", async () => {
+    const { p, sent, connections } = await provider();
+    const { outs } = await p.create(hostInputs());
+    sent.length = 0;
+    expect(await p.diff("id", outs!, hostInputs())).toMatchObject({ changes: false });
+    expect(sent).toHaveLength(0);
+    const news = hostInputs();
+    news.steps[2] = stepScript("mesos", 3, "echo attributes=rack:b");
+    expect(await p.diff("id", outs!, news)).toMatchObject({ changes: true, replaces: [] });
+    const up = await p.update("id", outs!, news);
+    expect(sent.map((s) => s.text)).toEqual(["echo attributes=rack:b"]);
+    expect(connections.at(-1)).toMatchObject({ hostKeyFingerprint: outs!.hostKey.fingerprint, hostKeySource: "state" });
+    expect(up.outs).toMatchObject({ stepsRun: 1, commandsSent: 1 });
+    // Bookkeeping-only change: recorded without connecting.
+    const before = connections.length;
+    const drainOnly = await p.update("id", up.outs!, { ...news, drain: { ...news.drain!, timeoutSeconds: 5 } });
+    expect(connections.length).toBe(before);
+    expect(drainOnly.outs).toMatchObject({ stepsRun: 0, commandsSent: 0, drain: { timeoutSeconds: 5 } });
+  });
+
+  it("a failing step stops the run, names host and step, and leaves later steps alone", async () => {
+    const { CommandFailed } = await import("../../provisioning/ssh/errors");
+    const { p, sent } = await provider((s) => (s.text === "echo z" ? new CommandFailed("general-1 (10.0.0.21:22)", s.label!, 4, undefined, ["E: Unable to locate package"]) : undefined));
+    const err = await p.create(hostInputs()).catch((e) => e);
+    expect(err.message).toMatch(/^general-1 \(10\.0\.0\.21:22\): step 2\/3 zookeeper \(zookeeper title\) exited with code 4; last output:\n {4}E: Unable to locate package/);
+    expect(sent.map((s) => s.text)).not.toContain("echo m");
+  });
+
+  it("delete on an agent drains it through the operator API, waits for DRAINED, then cleans up", async () => {
+    const { p, sent, logs } = await provider(mesosResponder(3));
+    const { outs } = await p.create(hostInputs());
+    sent.length = 0;
+    await p.delete("id", outs!);
+    const kinds = sent.map((s) => (s.text.includes(":5051/state") ? "state" : s.text.includes("DRAIN_AGENT") ? "drain" : s.text.includes("GET_AGENTS") ? "poll" : s.label?.startsWith("cleanup") ? "cleanup" : s.text));
+    expect(kinds).toEqual(["state", "drain", "poll", "poll", "poll", "cleanup"]);
+    const drainCall = sent.find((s) => s.text.includes("DRAIN_AGENT"))!.text;
+    expect(drainCall).toContain("http://10.0.0.11:5050/api/v1");
+    expect(drainCall).toContain('"agent_id":{"value":"c1-S7"}');
+    expect(drainCall).not.toMatch(/-u\s|admin:s3cret-admin'/); // credentials only inside the here-doc curl config
+    expect(drainCall).toContain('user = "admin:s3cret-admin"');
+    expect(sent.at(-1)!.text).toContain("systemctl disable --now 'mesos-agent.service'");
+    expect(logs.some((l) => l.includes("waiting for tasks to leave (DRAINING"))).toBe(true);
+  }, 20_000);
+
+  it("delete on an agent whose tasks never leave fails before removing anything", async () => {
+    const { p, sent } = await provider(mesosResponder(1_000_000));
+    const { outs } = await p.create(hostInputs({ drain: { ...hostInputs().drain!, timeoutSeconds: 1 } }));
+    const err = await p.delete("id", outs!).catch((e) => e);
+    expect(err.message).toMatch(/general-1 \(10\.0\.0\.21\): agent c1-S7 still DRAINING after 1 s.*nothing was removed yet/);
+    expect(sent.some((s) => s.label?.startsWith("cleanup"))).toBe(false);
+  }, 20_000);
+
+  it("delete on a master is refused unless elastic-mesos:destroy is true", async () => {
+    const master = hostInputs({ node: { id: "m1", role: "master", hostname: "prod-m1", ip: "10.0.0.11" }, drain: undefined });
+    const live = await provider();
+    const { outs } = await live.p.create(master);
+    live.sent.length = 0;
+    const err = await live.p.delete("id", outs!).catch((e) => e);
+    expect(err.message).toMatch(/^m1 \(10\.0\.0\.21\): refusing to remove a Mesos master.*pulumi config set elastic-mesos:destroy true/);
+    expect(live.sent).toHaveLength(0);
+    const destroying = await provider(undefined, { sshPrivateKey: KEY, destroy: "true" });
+    await destroying.p.delete("id", outs!);
+    expect(destroying.sent.map((s) => s.label)).toEqual(["cleanup (stop services, remove units, files, users, directories)"]);
+  });
+
+  it("needs the key from stack config and refuses one in the inputs", async () => {
+    const { p } = await provider(undefined, {});
+    expect((await p.create(hostInputs()).catch((e) => e)).message).toMatch(/no SSH private key.*pulumi config set --secret elastic-mesos:sshPrivateKey/);
+    const bad = hostInputs({ adminUser: KEY });
+    expect((await p.check(bad, bad)).failures[0].reason).toMatch(/must not be an input/);
+    expect((await p.check(hostInputs(), hostInputs())).failures).toEqual([]);
+  });
+});
