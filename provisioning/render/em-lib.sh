@@ -123,16 +123,17 @@ em_mask() { # UNIT: keep a packaged unit from starting until we write our own /e
 # em_service UNIT [FILE...]: enable UNIT and keep it running on the current FILEs. It is restarted only
 # when the unit or FILE contents differ from those it was last (re)started with (a stamp that survives an
 # interrupted run); otherwise it is only started if stopped. A healthy, unchanged service is left alone.
+# (EM_STATE and EM_UNITS exist for the unit tests of this library; steps never set them.)
 em_service() {
-  local unit=$1 stamp=/var/lib/elastic-mesos/stamps/$1 sum
+  local unit=$1 stamp=${EM_STATE:-/var/lib/elastic-mesos}/stamps/$1 file=${EM_UNITS:-/etc/systemd/system}/$1.service sum
   shift
-  if em_was_changed "/etc/systemd/system/$unit.service" ||
+  if em_was_changed "$file" ||
     [ "$(systemctl show -p NeedDaemonReload --value "$unit" 2>/dev/null)" = yes ]; then
     systemctl daemon-reload
   fi
   systemctl is-enabled -q "$unit" 2>/dev/null || { systemctl enable -q "$unit" 2>/dev/null; em_mark "enabled $unit"; }
   if [ $# -gt 0 ]; then
-    sum=$(cat "/etc/systemd/system/$unit.service" "$@" | sha256sum | cut -d' ' -f1)
+    sum=$(cat "$file" "$@" | sha256sum | cut -d' ' -f1)
     if [ "$(cat "$stamp" 2>/dev/null || true)" != "$sum" ]; then
       systemctl restart "$unit"
       em_put "$stamp" 0600 root root < <(printf '%s\n' "$sum")
@@ -144,6 +145,54 @@ em_service() {
     systemctl start "$unit"
     em_mark "started $unit"
   fi
+}
+# em_zookeeper VERSION URL FALLBACK|- SHA512|- SHA512URL|-: Apache ZooKeeper's binary tarball into
+# /opt/zookeeper-VERSION, only if its SHA-512 matches the pin, or else Apache's official .sha512 (HTTPS).
+em_zookeeper() {
+  local v=$1 url=$2 alt=$3 want=$4 shaurl=$5 dir=/opt/zookeeper-$1 tmp got
+  if [ -f "$dir/.elastic-mesos-sha512" ] && { [ "$want" = - ] || [ "$(cat "$dir/.elastic-mesos-sha512")" = "$want" ]; }; then return 0; fi
+  tmp=$(mktemp -d)
+  if [ "$want" = - ]; then
+    em_fetch "$shaurl" "$tmp/sha512" || { rm -rf "$tmp"; em_fail "cannot download the official checksum $shaurl"; }
+    want=$(sed -E 's/[^[:space:]]*\.tar\.gz:?//g' "$tmp/sha512" | tr -cd '0-9a-fA-F' | tr 'A-F' 'a-f')
+    [ ${#want} -eq 128 ] || { rm -rf "$tmp"; em_fail "$shaurl does not hold a SHA-512"; }
+  fi
+  if ! em_fetch "$url" "$tmp/zk.tgz"; then
+    if [ "$alt" = - ] || ! em_fetch "$alt" "$tmp/zk.tgz"; then rm -rf "$tmp"; em_fail "cannot download ZooKeeper $v from $url"; fi
+  fi
+  got=$(sha512sum "$tmp/zk.tgz" | cut -d' ' -f1)
+  if [ "$got" != "$want" ]; then
+    rm -rf "$tmp"
+    em_fail "ZooKeeper tarball from $url has SHA-512 $got, expected $want; not installing it (check the mirror or artifacts.zookeeper.sha512)"
+  fi
+  mkdir "$tmp/x"
+  tar -xzf "$tmp/zk.tgz" -C "$tmp/x" --no-same-owner
+  [ -d "$tmp/x/apache-zookeeper-$v-bin" ] || { rm -rf "$tmp"; em_fail "the tarball has no apache-zookeeper-$v-bin/ directory"; }
+  rm -rf "$dir"
+  mv "$tmp/x/apache-zookeeper-$v-bin" "$dir"
+  chmod 0755 "$dir"
+  printf '%s\n' "$want" >"$dir/.elastic-mesos-sha512"
+  rm -rf "$tmp"
+  em_mark "installed ZooKeeper $v in $dir"
+}
+em_link() { # TARGET LINK
+  if [ "$(readlink "$2" 2>/dev/null || true)" = "$1" ]; then return 0; fi
+  ln -sfn "$1" "$2"
+  em_mark "$2 -> $1"
+}
+em_image() { # IMAGE ARCHIVE-URL|-: a container image, pulled, or loaded from a `docker save` tarball
+  local tmp
+  if docker image inspect "$1" >/dev/null 2>&1; then return 0; fi
+  if [ "$2" != - ]; then
+    tmp=$(mktemp)
+    em_fetch "$2" "$tmp" || { rm -f "$tmp"; em_fail "cannot download $2"; }
+    docker load -q -i "$tmp" >/dev/null || { rm -f "$tmp"; em_fail "docker load -i $2 failed"; }
+    rm -f "$tmp"
+  else
+    docker pull -q "$1" >/dev/null || em_fail "docker pull $1 failed; mirror the image and set artifacts.marathon.image"
+  fi
+  docker image inspect "$1" >/dev/null 2>&1 || em_fail "image $1 is still missing after loading ${2#-}"
+  em_mark "image $1"
 }
 em_route_src() { # IP: this host's source address towards IP
   ip -4 route get "$1" 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p' | head -n 1

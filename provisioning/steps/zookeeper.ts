@@ -114,7 +114,8 @@ function quorumCheck(ctx: Ctx): string[] {
   return [
     "serving=0",
     "leaders=0",
-    `for ip in ${ctx.masterIps.join(" ")}; do`,
+    `ips=(${ctx.masterIps.join(" ")})`,
+    `for ip in "\${ips[@]}"; do`,
     `  m=$(em_zk_mode "$ip")`,
     `  echo "$ip: \${m:-no answer}"`,
     `  case "$m" in leader|standalone) serving=$((serving + 1)); leaders=$((leaders + 1)) ;; follower) serving=$((serving + 1)) ;; esac`,

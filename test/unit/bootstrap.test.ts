@@ -1,0 +1,232 @@
+// The pure bootstrap renderers: artifacts, credentials, the three steps. What a user relies on: pinned and
+// verified sources, a correct ZooKeeper ensemble, credentials only in locked-down files, and the same
+// bytes every time the same cluster is rendered.
+import { describe, expect, it } from "vitest";
+import { resolveArtifacts } from "../../provisioning/artifacts";
+import { deriveCredentials } from "../../provisioning/credentials";
+import { renderSteps } from "../../provisioning/steps";
+import type { BootstrapInput, FileSpec, Step } from "../../provisioning/steps/types";
+import { renderCloudConfig } from "../../provisioning/render/cloud-config";
+import { renderStepScripts } from "../../provisioning/render/ssh-plan";
+import { agentInput, clusterInputs, masterInput, masterIp, POOLS, SECRET, VERSIONS } from "./bootstrap-input";
+
+const files = (steps: Step[]): FileSpec[] => steps.flatMap((s) => s.files);
+const fileOf = (steps: Step[], path: string): FileSpec => {
+  const f = files(steps).find((x) => x.path === path);
+  if (!f) throw new Error(`${path} not rendered`);
+  return f;
+};
+const secretsOf = (input: BootstrapInput): string[] => Object.values(input.credentials);
+
+describe("credentials", () => {
+  it("are derived deterministically, distinct per purpose and per cluster", () => {
+    const a = deriveCredentials(SECRET, "prod");
+    expect(deriveCredentials(SECRET, "prod")).toEqual(a);
+    expect(new Set(Object.values(a)).size).toBe(5);
+    for (const v of Object.values(a)) expect(v).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    const b = deriveCredentials(SECRET, "staging");
+    for (const k of Object.keys(a) as (keyof typeof a)[]) expect(b[k]).not.toBe(a[k]);
+    expect(deriveCredentials(`${SECRET}x`, "prod").adminPassword).not.toBe(a.adminPassword);
+  });
+
+  it("refuse a short cluster secret with the command to make one", () => {
+    expect(() => deriveCredentials("short", "prod")).toThrow(/clusterSecret: .*openssl rand -base64 32/);
+  });
+});
+
+describe("artifacts", () => {
+  it("default to upstream: Clusterd packages, ZooKeeper from the CDN checked against archive.apache.org's .sha512", () => {
+    const a = resolveArtifacts(VERSIONS, {}, "debian-12");
+    expect(a.zookeeper).toEqual({
+      version: "3.8.6",
+      url: "https://dlcdn.apache.org/zookeeper/zookeeper-3.8.6/apache-zookeeper-3.8.6-bin.tar.gz",
+      fallbackUrl: "https://archive.apache.org/dist/zookeeper/zookeeper-3.8.6/apache-zookeeper-3.8.6-bin.tar.gz",
+      sha512Url: "https://archive.apache.org/dist/zookeeper/zookeeper-3.8.6/apache-zookeeper-3.8.6-bin.tar.gz.sha512",
+    });
+    expect(a.mesos).toMatchObject({ kind: "apt", repoLine: "https://rpm.aventer.biz/Debian/ bookworm main", package: "aventer-mesos", version: "1.11.0-0.9.0" });
+    expect(a.marathon).toEqual({ kind: "image", image: "mesosphere/marathon:v1.11.24" });
+    expect(a.docker).toMatchObject({ repoLine: "https://download.docker.com/linux/debian bookworm stable", keyFingerprint: "9DC858229FC7DD38854AE2D88D81803C0EBFCD88" });
+    expect(resolveArtifacts(VERSIONS, {}, "ubuntu-24.04").mesos).toMatchObject({ repoLine: "https://rpm.aventer.biz/Ubuntu/noble noble main" });
+    const el = resolveArtifacts(VERSIONS, {}, "rocky-9");
+    expect(el.mesos).toMatchObject({ kind: "yum", baseUrl: "https://rpm.aventer.biz/CentOS/$releasever/$basearch/", package: "mesos" });
+    expect(el.docker?.repoLine).toBe("https://download.docker.com/linux/rhel/9/$basearch/stable");
+  });
+
+  it("use the mirror layout for every artifact, and require a pinned sha512 with a mirror", () => {
+    const sha = "ab".repeat(64);
+    expect(() => resolveArtifacts(VERSIONS, { mirror: "http://10.77.0.1:8080/m" }, "debian-12")).toThrow(/artifacts\.zookeeper\.sha512: required with artifacts\.mirror/);
+    const a = resolveArtifacts(VERSIONS, { mirror: "http://10.77.0.1:8080/m/", zookeeper: { sha512: sha.toUpperCase() } }, "ubuntu-22.04");
+    expect(a.zookeeper).toEqual({ version: "3.8.6", url: "http://10.77.0.1:8080/m/zookeeper/zookeeper-3.8.6/apache-zookeeper-3.8.6-bin.tar.gz", sha512: sha });
+    expect(a.mesos).toMatchObject({ repoLine: "http://10.77.0.1:8080/m/mesos/apt jammy main", keyUrl: "http://10.77.0.1:8080/m/mesos/gpg" });
+    expect(a.docker).toMatchObject({ repoLine: "http://10.77.0.1:8080/m/docker/linux/ubuntu jammy stable", keyUrl: "http://10.77.0.1:8080/m/docker/linux/ubuntu/gpg" });
+    expect(a.marathon).toEqual({ kind: "image", image: "mesosphere/marathon:v1.11.24", archiveUrl: "http://10.77.0.1:8080/m/marathon/marathon-v1.11.24.tar" });
+    expect(() => resolveArtifacts(VERSIONS, { zookeeper: { url: "https://example.org/zk.tgz" } }, "debian-12")).toThrow(/sha512: required with artifacts\.zookeeper\.url/);
+  });
+
+  it("use file:// paths and a local apt repo for an offline bundle", () => {
+    const a = resolveArtifacts(VERSIONS, { offlineBundle: "/srv/bundle", zookeeper: { sha512: "0".repeat(128) } }, "debian-12");
+    expect(a.offlineBundle).toBe("/srv/bundle");
+    expect(a.zookeeper.url).toBe("file:///srv/bundle/zookeeper/zookeeper-3.8.6/apache-zookeeper-3.8.6-bin.tar.gz");
+    expect(a.mesos).toMatchObject({ repoLine: "file:/srv/bundle/mesos/apt bookworm main", keyUrl: "file:///srv/bundle/mesos/gpg" });
+    const list = fileOf(renderSteps({ ...masterInput({ masters: 1 }), artifacts: a }), "/etc/elastic-mesos/repos/mesos.list");
+    expect(list.content).toContain("deb [signed-by=/etc/apt/keyrings/elastic-mesos-mesos.gpg] file:/srv/bundle/mesos/apt bookworm main");
+    expect(() => resolveArtifacts(VERSIONS, { offlineBundle: "/a", mirror: "http://m" }, "debian-12")).toThrow(/either mirror or offlineBundle/);
+  });
+
+  it("take per-artifact overrides and refuse malformed ones, naming the key", () => {
+    const a = resolveArtifacts(VERSIONS, { mesos: { aptRepo: "deb [arch=amd64] https://apt.example.com/mesos bookworm main", keyFingerprint: "aaaa bbbb cccc dddd eeee ffff 0000 1111 2222 3333" }, marathon: { aptPackage: "marathon=1.11.24-1" } }, "debian-12");
+    expect(a.mesos).toMatchObject({ repoLine: "https://apt.example.com/mesos bookworm main", keyFingerprint: "AAAABBBBCCCCDDDDEEEEFFFF0000111122223333" });
+    expect(a.marathon).toEqual({ kind: "apt", package: "marathon", version: "1.11.24-1" });
+    expect(() => resolveArtifacts(VERSIONS, { mesos: { keyFingerprint: "1234" } }, "debian-12")).toThrow(/artifacts\.mesos\.keyFingerprint/);
+    expect(() => resolveArtifacts(VERSIONS, { zookeeper: { sha512: "xyz" } }, "debian-12")).toThrow(/artifacts\.zookeeper\.sha512: must be the 128 hex digits/);
+    expect(() => resolveArtifacts({ ...VERSIONS, zookeeper: "3.4.14" }, {}, "debian-12")).toThrow(/versions\.zookeeper: "3\.4\.14" is not supported/);
+    expect(() => resolveArtifacts({ ...VERSIONS, mesos: "1.11; rm -rf /" }, {}, "debian-12")).toThrow(/versions\.mesos/);
+    expect(() => resolveArtifacts(VERSIONS, { mirror: "ftp://m" }, "debian-12")).toThrow(/artifacts\.mirror/);
+  });
+
+  it("refuse an unsupported OS with the supported list", () => {
+    for (const os of ["centos-7", "rocky-8", "debian-11", "ubuntu-20.04"]) {
+      expect(() => resolveArtifacts(VERSIONS, {}, os as never)).toThrow(/os: ".*" is not supported; use one of debian-12, ubuntu-22\.04, ubuntu-24\.04, rocky-9/);
+    }
+  });
+});
+
+describe("steps", () => {
+  it("are install, zookeeper, mesos in that order, on masters and agents", () => {
+    for (const input of clusterInputs({ masters: 3 })) {
+      expect(renderSteps(input).map((s) => [s.index, s.name])).toEqual([[1, "install"], [2, "zookeeper"], [3, "mesos"]]);
+    }
+  });
+
+  it("write the same zoo.cfg on every master with every server, and each master's own myid", () => {
+    for (const n of [1, 3, 5] as const) {
+      const cfgs = new Set<string>();
+      for (let k = 1; k <= n; k++) {
+        const steps = renderSteps(masterInput({ masters: n }, k));
+        const cfg = fileOf(steps, "/etc/zookeeper/zoo.cfg").content;
+        cfgs.add(cfg);
+        const servers = cfg.split("\n").filter((l) => l.startsWith("server."));
+        expect(servers).toEqual(Array.from({ length: n }, (_, i) => `server.${i + 1}=${masterIp(i + 1)}:2888:3888;${masterIp(i + 1)}:2181`));
+        expect(cfg).toMatch(/^dataDir=\/var\/lib\/zookeeper$/m);
+        expect(cfg).toMatch(/^admin\.enableServer=false$/m);
+        expect(cfg).toMatch(/^4lw\.commands\.whitelist=srvr,mntr,ruok$/m);
+        expect(cfg).not.toMatch(/\/tmp/);
+        expect(fileOf(steps, "/var/lib/zookeeper/myid")).toMatchObject({ content: `${k}\n`, owner: "zookeeper" });
+      }
+      expect(cfgs.size).toBe(1);
+    }
+  });
+
+  it("runs ZooKeeper natively under systemd as its own user with a bounded heap", () => {
+    const unit = fileOf(renderSteps(masterInput({ masters: 3 })), "/etc/systemd/system/zookeeper.service").content;
+    expect(unit).toMatch(/^User=zookeeper$/m);
+    expect(unit).toMatch(/^Restart=on-failure$/m);
+    expect(unit).toContain("ExecStart=/opt/zookeeper-3.8.6/bin/zkServer.sh \\\n  start-foreground /etc/zookeeper/zoo.cfg");
+    const step2 = renderSteps(masterInput({ masters: 3 }))[1];
+    expect(step2.commands.join("\n")).toMatch(/ZK_SERVER_HEAP=.*-Xmx%sm/);
+  });
+
+  it("gates ZooKeeper on this node's mode and a majority with one leader", () => {
+    const gate = renderSteps(masterInput({ masters: 5 }, 2))[1].gate;
+    expect(gate.script).toContain("em_zk_mode 10.0.1.12");
+    expect(gate.script).toContain(`ips=(${[1, 2, 3, 4, 5].map(masterIp).join(" ")})`);
+    expect(gate.script).toContain('if [ "$serving" -lt 3 ] || [ "$leaders" -ne 1 ]; then');
+    expect(gate.hint).toMatch(/2888 and 3888/);
+    // Agents only wait for the quorum (no ZooKeeper of their own).
+    const agent = renderSteps(agentInput({ masters: 3 }))[1];
+    expect(agent.files).toEqual([]);
+    expect(agent.gate.script).not.toContain("em_zk_mode 10.0.1.1 ");
+  });
+
+  it("points Mesos and Marathon at ZooKeeper with digest credentials, from root-only files", () => {
+    const input = masterInput({ masters: 3 });
+    const c = input.credentials;
+    const steps = renderSteps(input);
+    const zk = fileOf(steps, "/etc/mesos/zk");
+    expect(zk).toMatchObject({ mode: "0600", owner: "root", secret: true, content: `zk://mesos:${c.zkMesosPassword}@10.0.1.11:2181,10.0.1.12:2181,10.0.1.13:2181/mesos` });
+    const env = fileOf(steps, "/etc/marathon/marathon.env");
+    expect(env).toMatchObject({ mode: "0600", owner: "root", secret: true });
+    expect(env.content).toContain(`MARATHON_ZK=zk://marathon:${c.zkMarathonPassword}@10.0.1.11:2181,10.0.1.12:2181,10.0.1.13:2181/marathon\n`);
+    expect(env.content).toContain(`MARATHON_MASTER=${zk.content}\n`);
+    expect(env.content).toContain(`MARATHON_HTTP_CREDENTIALS=admin:${c.adminPassword}\n`);
+    expect(env.content).toContain("LIBPROCESS_PORT=15050\n");
+    const secret = fileOf(steps, "/etc/marathon/secret");
+    expect(secret).toMatchObject({ content: c.marathonSecret, mode: "0400", owner: "marathon", group: "marathon", secret: true });
+    expect(secret.content.endsWith("\n")).toBe(false);
+    const creds = JSON.parse(fileOf(steps, "/etc/mesos/credentials").content);
+    expect(creds.credentials.map((x: { principal: string }) => x.principal)).toEqual(["agent", "marathon", "admin"]);
+  });
+
+  it("gives agents their own credential, the admin's HTTP credential, and discovers their address when unknown", () => {
+    const cloud = renderSteps(agentInput({ masters: 3 }));
+    const c = agentInput({ masters: 3 }).credentials;
+    expect(JSON.parse(fileOf(cloud, "/etc/mesos/credential").content)).toEqual({ principal: "agent", secret: c.agentSecret });
+    expect(fileOf(cloud, "/etc/mesos/http_credentials")).toMatchObject({ mode: "0600", secret: true });
+    expect(cloud[0].commands.join("\n")).toContain("self_ip=$(em_route_src 10.0.1.11)");
+    const bare = renderSteps(agentInput({ masters: 3 }, POOLS[0], 1, "192.168.5.20"));
+    expect(bare[0].commands).toContain("self_ip=192.168.5.20");
+  });
+
+  it("marks every file holding a credential secret and never world-readable; credentials appear nowhere else", () => {
+    for (const shape of [{ masters: 1 as const }, { masters: 5 as const, overrides: { marathon: { aptPackage: "marathon" } } }]) {
+      for (const input of clusterInputs(shape)) {
+        const steps = renderSteps(input);
+        const secrets = secretsOf(input);
+        for (const f of files(steps)) {
+          const holds = secrets.some((s) => f.content.includes(s));
+          expect(f.secret === true, `${input.node.id} ${f.path} secret flag`).toBe(holds);
+          if (holds) {
+            expect(f.mode, f.path).toMatch(/^0[0-7][0-4]0$/);
+            expect(["root", "marathon"]).toContain(f.owner);
+          }
+        }
+        for (const s of steps) {
+          const elsewhere = [s.title, ...s.commands, s.gate.script, s.gate.description, s.gate.hint].join("\n");
+          for (const secret of secrets) expect(elsewhere, `${input.node.id} step ${s.name}`).not.toContain(secret);
+        }
+        for (const script of renderStepScripts(steps)) {
+          if (!script.secret) for (const secret of secrets) expect(script.script).not.toContain(secret);
+        }
+      }
+    }
+  });
+
+  it("refuses bad inputs before rendering, naming the key", () => {
+    const m = masterInput({ masters: 3 });
+    expect(() => renderSteps({ ...m, quorum: 1 })).toThrow(/quorum: 1 does not match floor\(3\/2\)\+1 = 2/);
+    expect(() => renderSteps({ ...m, masters: m.masters.slice(0, 2), quorum: 2 })).toThrow(/masters\.count: 2 masters; use 1, 3 or 5/);
+    expect(() => renderSteps({ ...m, masters: m.masters.map((x) => ({ ...x, zkId: 1 })) })).toThrow(/zkId 1 is used twice/);
+    expect(() => renderSteps({ ...m, os: "centos-7" as never })).toThrow(/os: "centos-7" is not supported/);
+    expect(() => renderSteps({ ...m, node: { ...m.node, id: "m9" } })).toThrow(/node m9: role is master but it is not in the masters list/);
+    const a = agentInput({ masters: 3 }, POOLS[1]);
+    expect(() => renderSteps({ ...a, node: { ...a.node, attributes: { rack: "a;b" } } })).toThrow(/agentPools\[gpu\]\.attributes\.rack: "a;b" is not valid/);
+    expect(() => renderSteps({ ...a, node: { ...a.node, containerizers: [] } })).toThrow(/agentPools\[gpu\]\.containerizers/);
+    expect(() => renderSteps({ ...a, selfIp: "10.0.0.300" })).toThrow(/selfIp "10\.0\.0\.300" is not an IPv4 address/);
+  });
+
+  it("installs Docker only where it is used, and Marathon from the apt package when configured", () => {
+    const install = (input: BootstrapInput) => renderSteps(input)[0].commands.join("\n");
+    expect(install(masterInput({ masters: 3 }))).toContain("docker-ce=5:27.5.1*");
+    expect(install(masterInput({ masters: 3 }))).toContain("em_image mesosphere/marathon:v1.11.24 -");
+    const aptMarathon = install(masterInput({ masters: 3, overrides: { marathon: { aptPackage: "marathon" } } }));
+    expect(aptMarathon).not.toContain("docker");
+    expect(aptMarathon).toContain("'marathon=1.11.24*'");
+    expect(aptMarathon).toContain("em_mask marathon");
+    expect(install(agentInput({ masters: 3 }, POOLS[1]))).not.toContain("docker"); // mesos containerizer only
+    expect(install(agentInput({ masters: 3 }, POOLS[2]))).toContain("docker-ce=5:27.5.1*");
+    const el = install(masterInput({ masters: 3, os: "rocky-9" }));
+    expect(el).toContain("'mesos-1.11.0-0.9.0*'");
+    expect(el).toContain("java-17-openjdk-headless");
+    expect(el).toContain("rocky:9|rocky:9.*|rhel:9");
+  });
+
+  it("render the same bytes twice (steps, scripts and user-data)", () => {
+    for (const input of clusterInputs({ masters: 5 })) {
+      const a = renderSteps(input);
+      const b = renderSteps(structuredClone(input));
+      expect(JSON.stringify(b)).toBe(JSON.stringify(a));
+      expect(renderStepScripts(b)).toEqual(renderStepScripts(a));
+      expect(renderCloudConfig(b)).toBe(renderCloudConfig(a));
+    }
+  });
+});

@@ -1,0 +1,154 @@
+// Behaviour of the step-script library (provisioning/render/em-lib.sh), run for real with bash on this
+// machine inside a temp dir: compare-before-write, restarts only on change, key pinning, and ZooKeeper
+// tarball verification (in a private mount namespace with a tmpfs over /opt, so nothing here is touched).
+// Needs root (chown, unshare), like the bootstrap itself.
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const LIB = path.join(__dirname, "../../provisioning/render/em-lib.sh");
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "em-lib-"));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+beforeAll(() => {
+  if (process.getuid?.() !== 0) throw new Error("these tests run the bootstrap library as it runs on hosts: as root");
+});
+
+/** Runs `body` after sourcing the library, the way a step script does; returns status and output. */
+function run(body: string, env: Record<string, string> = {}, wrap?: string[]) {
+  const script = `set -euo pipefail\nEM_STEP='t/3 test'\nEM_CHANGED=''\n. ${LIB}\n${body}\nem_done\n`;
+  const [cmd, ...args] = wrap ?? ["bash"];
+  const r = spawnSync(cmd, [...args, ...(wrap ? [] : []), "-c", script], { encoding: "utf8", env: { ...process.env, ...env } });
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+describe("em_put", () => {
+  it("writes once, then leaves an identical file alone, and repairs mode drift", () => {
+    const f = path.join(tmp, "put", "a.conf");
+    const put = `em_put ${f} 0640 root root <<'EM_EOF'\nline one\nEM_EOF`;
+    expect(run(put).out).toContain(`changed: ${f}`);
+    expect(fs.readFileSync(f, "utf8")).toBe("line one\n");
+    expect(fs.statSync(f).mode & 0o777).toBe(0o640);
+    const again = run(put);
+    expect(again.out).toContain("done: unchanged");
+    expect(again.out).not.toContain("changed:");
+    fs.chmodSync(f, 0o644);
+    expect(run(put).out).toContain(`changed: ${f}`);
+    expect(fs.statSync(f).mode & 0o777).toBe(0o640);
+    expect(fs.readdirSync(path.dirname(f))).toEqual(["a.conf"]); // no temp files left behind
+  });
+
+  it("writes a secret without a trailing newline when asked (nonl)", () => {
+    const f = path.join(tmp, "secret");
+    run(`em_put ${f} 0400 root root nonl <<'EM_EOF'\nS3cr3t-value\nEM_EOF`);
+    expect(fs.readFileSync(f, "utf8")).toBe("S3cr3t-value");
+    expect(fs.statSync(f).mode & 0o777).toBe(0o400);
+  });
+});
+
+describe("em_service", () => {
+  // A systemctl stand-in that records calls and keeps a unit's state in a file.
+  const bin = path.join(tmp, "bin");
+  const log = path.join(tmp, "systemctl.log");
+  const units = path.join(tmp, "units");
+  const state = path.join(tmp, "state");
+  beforeAll(() => {
+    fs.mkdirSync(bin);
+    fs.mkdirSync(units);
+    fs.writeFileSync(
+      path.join(bin, "systemctl"),
+      `#!/bin/bash\necho "$*" >> ${log}\ncase "$1" in\n  is-enabled) [ -f ${tmp}/enabled ] ;;\n  enable) touch ${tmp}/enabled ;;\n  is-active) [ -f ${tmp}/active ] ;;\n  start|restart) touch ${tmp}/active ;;\n  show) echo no ;;\nesac\n`,
+      { mode: 0o755 },
+    );
+    fs.writeFileSync(path.join(units, "zk.service"), "[Service]\nExecStart=/bin/true\n");
+    fs.writeFileSync(path.join(tmp, "zoo.cfg"), "tickTime=2000\n");
+  });
+  const env = () => ({ PATH: `${bin}:${process.env.PATH}`, EM_UNITS: units, EM_STATE: state });
+  const calls = () => (fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : []).filter((l) => !/^(is-|show)/.test(l));
+
+  it("starts a new service, then changes nothing on a healthy host, and restarts only when an input changed", () => {
+    const cmd = `em_service zk ${tmp}/zoo.cfg`;
+    expect(run(cmd, env()).out).toContain("changed: restarted zk");
+    expect(calls()).toEqual(["enable -q zk", "restart zk"]);
+    fs.rmSync(log);
+    expect(run(cmd, env()).out).toContain("done: unchanged");
+    expect(calls()).toEqual([]);
+    fs.writeFileSync(path.join(tmp, "zoo.cfg"), "tickTime=3000\n");
+    expect(run(cmd, env()).out).toContain("changed: restarted zk");
+    expect(calls()).toEqual(["restart zk"]);
+    fs.rmSync(log);
+    fs.rmSync(path.join(tmp, "active")); // crashed/stopped, inputs unchanged: started, not restarted
+    expect(run(cmd, env()).out).toContain("changed: started zk");
+    expect(calls()).toEqual(["start zk"]);
+  });
+});
+
+describe("em_key", () => {
+  const gpgHome = path.join(tmp, "gnupg");
+  let fpr = "";
+  beforeAll(() => {
+    fs.mkdirSync(gpgHome, { mode: 0o700 });
+    const g = (args: string[]) => spawnSync("gpg", ["--batch", "--homedir", gpgHome, ...args], { encoding: "utf8" });
+    expect(g(["--passphrase", "", "--quick-gen-key", "Test Repo <repo@example.invalid>", "ed25519", "sign", "never"]).status).toBe(0);
+    fpr = g(["--with-colons", "--list-keys"]).stdout.split("\n").find((l) => l.startsWith("fpr"))!.split(":")[9];
+    fs.writeFileSync(path.join(tmp, "key.asc"), g(["--armor", "--export"]).stdout);
+    spawnSync("gpgconf", ["--homedir", gpgHome, "--kill", "all"]);
+  });
+
+  it("stores a key whose fingerprint matches the pin, and refuses one that does not", () => {
+    const dest = path.join(tmp, "keyrings", "repo.gpg");
+    const ok = run(`em_key file://${tmp}/key.asc ${fpr} ${dest} binary`);
+    expect(ok.status, ok.out).toBe(0);
+    expect(fs.readFileSync(dest)[0] & 0x80).toBe(0x80); // a binary OpenPGP packet, as apt's signed-by wants
+    const bad = run(`em_key file://${tmp}/key.asc ${"A".repeat(40)} ${path.join(tmp, "keyrings", "other.gpg")} binary`);
+    expect(bad.status).toBe(1);
+    expect(bad.out).toContain(`has fingerprint(s) ${fpr}, not the pinned ${"A".repeat(40)}`);
+    expect(fs.existsSync(path.join(tmp, "keyrings", "other.gpg"))).toBe(false);
+    // Re-run with the source gone: the stored key is checked locally, nothing is fetched or changed.
+    fs.renameSync(path.join(tmp, "key.asc"), path.join(tmp, "key.moved"));
+    const rerun = run(`em_key file://${tmp}/key.asc ${fpr} ${dest} binary`);
+    expect(rerun.out).toContain("done: unchanged");
+    fs.renameSync(path.join(tmp, "key.moved"), path.join(tmp, "key.asc"));
+  });
+});
+
+describe("em_zookeeper", () => {
+  const v = "3.8.6";
+  let sha = "";
+  beforeAll(() => {
+    const src = path.join(tmp, "zksrc", `apache-zookeeper-${v}-bin`, "lib");
+    fs.mkdirSync(src, { recursive: true });
+    fs.writeFileSync(path.join(src, `zookeeper-${v}.jar`), "not really a jar");
+    spawnSync("tar", ["-czf", path.join(tmp, "zk.tgz"), "-C", path.join(tmp, "zksrc"), `apache-zookeeper-${v}-bin`]);
+    sha = createHash("sha512").update(fs.readFileSync(path.join(tmp, "zk.tgz"))).digest("hex");
+    // Apache's older .sha512 style: "file: 8-digit upper-case groups" over several lines.
+    const groups = sha.toUpperCase().match(/.{8}/g)!;
+    fs.writeFileSync(path.join(tmp, "zk.tgz.sha512"), `apache-zookeeper-${v}-bin.tar.gz: ${groups.slice(0, 8).join(" ")}\n ${groups.slice(8).join(" ")}\n`);
+  });
+  // A private mount namespace with a fresh /opt: the library installs into /opt/zookeeper-<v>.
+  const inNs = (body: string) => run(`mount -t tmpfs tmpfs /opt\n${body}\nls -A /opt >&2`, {}, ["unshare", "--mount", "--propagation", "private", "bash"]);
+
+  it("installs the tarball when its sha512 matches the pin, and is a no-op the second time", () => {
+    const r = inNs(`em_zookeeper ${v} file://${tmp}/zk.tgz - ${sha} -\nem_zookeeper ${v} file://${tmp}/nowhere.tgz - ${sha} -\nem_link /opt/zookeeper-${v} /opt/zookeeper\ncat /opt/zookeeper/lib/zookeeper-${v}.jar`);
+    expect(r.status, r.out).toBe(0);
+    expect(r.out.match(/changed: installed ZooKeeper/g)).toHaveLength(1);
+    expect(r.out).toContain("not really a jar");
+  });
+
+  it("checks the official .sha512 when nothing is pinned, and falls back to the second URL", () => {
+    const r = inNs(`em_zookeeper ${v} file://${tmp}/missing.tgz file://${tmp}/zk.tgz - file://${tmp}/zk.tgz.sha512`);
+    expect(r.status, r.out).toBe(0);
+    expect(r.out).toContain(`installed ZooKeeper ${v} in /opt/zookeeper-${v}`);
+  });
+
+  it("refuses a tarball whose sha512 differs, and installs nothing", () => {
+    const r = inNs(`(em_zookeeper ${v} file://${tmp}/zk.tgz - ${"0".repeat(128)} -) || echo "exit=$?"`);
+    expect(r.out).toContain(`has SHA-512 ${sha}, expected ${"0".repeat(128)}; not installing it`);
+    expect(r.out).toContain("exit=1");
+    expect(r.out).not.toContain(`zookeeper-${v}`); // \`ls -A /opt\` printed nothing
+    expect(r.status).toBe(0);
+  });
+});

@@ -1,0 +1,166 @@
+// The two renderings of the same Step[]: per-step SSH scripts and #cloud-config user-data. Real tools
+// judge them: every script must pass shellcheck, every user-data `cloud-init schema`, and a 5-master
+// cluster's user-data must fit AWS's 16 KB. Both tools are Debian packages installed by lab/host-deps.sh;
+// if one is missing the test fails (it never skips).
+import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { gunzipSync } from "node:zlib";
+import { parse } from "yaml";
+import { afterAll, describe, expect, it } from "vitest";
+import type { OsFamily } from "../../components/model";
+import { BUNDLE, renderCloudConfig } from "../../provisioning/render/cloud-config";
+import { renderStepScripts } from "../../provisioning/render/ssh-plan";
+import { renderSteps } from "../../provisioning/steps";
+import type { BootstrapInput } from "../../provisioning/steps/types";
+import { clusterInputs, type Shape } from "./bootstrap-input";
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "em-render-"));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function requireTool(cmd: string, args: string[]): void {
+  const r = spawnSync(cmd, args, { encoding: "utf8" });
+  if (r.error || r.status !== 0) {
+    throw new Error(`${cmd} is required by this test but does not run (${r.error?.message ?? r.stderr}); run: sudo bash lab/host-deps.sh`);
+  }
+}
+
+const SHA = "0123456789abcdef".repeat(8);
+const SHAPES: Shape[] = [
+  { masters: 1 },
+  { masters: 3 },
+  { masters: 5 },
+  ...(["ubuntu-22.04", "ubuntu-24.04", "rocky-9"] as OsFamily[]).map((o) => ({ masters: 3 as const, os: o })),
+  { masters: 3, overrides: { mirror: "http://10.77.0.1:8080/mirror", zookeeper: { sha512: SHA }, mesos: { keyFingerprint: "A".repeat(40) } } },
+  { masters: 3, overrides: { offlineBundle: "/srv/bundle", zookeeper: { sha512: SHA }, marathon: { aptPackage: "marathon" } } },
+];
+const inputs: BootstrapInput[] = SHAPES.flatMap(clusterInputs);
+
+/** `bundle` tar → { name: content } (ustar, as GNU tar reads it; checked below with tar itself). */
+function untar(buf: Buffer): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let off = 0; off + 512 <= buf.length; ) {
+    const h = buf.subarray(off, off + 512);
+    if (h.every((b) => b === 0)) break;
+    const name = h.subarray(0, 100).toString("ascii").replace(/\0.*$/s, "");
+    const size = parseInt(h.subarray(124, 136).toString("ascii").replace(/\0.*$/s, ""), 8);
+    out[name] = buf.subarray(off + 512, off + 512 + size).toString("utf8");
+    off += 512 + Math.ceil(size / 512) * 512;
+  }
+  return out;
+}
+
+function bundleOf(userData: string): Buffer {
+  const doc = parse(userData);
+  expect(doc.write_files).toHaveLength(1);
+  expect(doc.write_files[0]).toMatchObject({ path: BUNDLE, owner: "root:root", permissions: "0600", encoding: "gz+b64" });
+  return gunzipSync(Buffer.from(doc.write_files[0].content, "base64"));
+}
+
+describe("SSH step scripts", () => {
+  it("pass shellcheck (every OS, role, master count and artifact source)", () => {
+    requireTool("shellcheck", ["--version"]);
+    const unique = new Map<string, string>();
+    for (const input of inputs) for (const s of renderStepScripts(renderSteps(input))) unique.set(s.hash, s.script);
+    const paths = [...unique.values()].map((script, i) => {
+      const p = path.join(tmp, `script-${i}.sh`);
+      fs.writeFileSync(p, script);
+      return p;
+    });
+    expect(paths.length).toBeGreaterThan(20);
+    const r = spawnSync("shellcheck", ["--shell=bash", "--severity=style", "--format=gcc", ...paths], { encoding: "utf8" });
+    expect(r.stdout + r.stderr, "shellcheck findings").toBe("");
+    expect(r.status).toBe(0);
+  });
+
+  it("are self-contained bash scripts with a hash, a secret flag, and no tracing", () => {
+    for (const input of inputs) {
+      for (const s of renderStepScripts(renderSteps(input))) {
+        expect(s.script.startsWith("#!/bin/bash\n")).toBe(true);
+        expect(s.script).toContain("set -euo pipefail");
+        expect(s.script).not.toMatch(/^\s*set -[a-z]*x/m);
+        expect(s.script).not.toMatch(/^\s*(source|\.) .*em-lib/m);
+        expect(s.hash).toBe(createHash("sha256").update(s.script).digest("hex"));
+        expect(s.secret).toBe(s.step === "mesos"); // only step 3 writes credentials
+        expect(s.script.trimEnd().endsWith("em_done")).toBe(true);
+      }
+    }
+  });
+
+  it("only call library functions that exist", () => {
+    const lib = fs.readFileSync(path.join(__dirname, "../../provisioning/render/em-lib.sh"), "utf8");
+    const defined = new Set([...lib.matchAll(/^(em_[a-z_]+)\(\)/gm)].map((m) => m[1]));
+    for (const input of inputs) {
+      for (const step of renderSteps(input)) {
+        for (const used of `${step.commands.join("\n")}\n${step.gate.script}`.match(/\bem_[a-z_]+\b/g) ?? []) {
+          expect(defined, `${input.node.id} step ${step.name} uses ${used}`).toContain(used);
+        }
+      }
+    }
+  });
+
+  it("fail loudly on an unhealthy gate, naming the step, the last output and the hint", () => {
+    const [install] = renderStepScripts(renderSteps(clusterInputs({ masters: 1 })[0]));
+    // Keep the library and the gate, replace what would touch this machine by a gate that always fails.
+    const lib = install.script.slice(0, install.script.indexOf("# Health gate"));
+    const script = `${lib}em_gate_check() { echo "port 2181: connection refused"; exit 1; }\nem_gate 2 'the thing works' 'open port 2181'\n`;
+    const r = spawnSync("bash", ["-c", script.replace('[ "$(id -u)" = 0 ] || em_fail "must run as root (use sudo)"', ":")], { encoding: "utf8" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("elastic-mesos 1/3 install: FAILED: not healthy after 2 s: the thing works");
+    expect(r.stderr).toContain("port 2181: connection refused");
+    expect(r.stderr).toContain("hint: open port 2181");
+  });
+});
+
+describe("#cloud-config user-data", () => {
+  it("carries exactly the SSH scripts (one source of truth) and runs them in order", () => {
+    for (const input of clusterInputs({ masters: 3 })) {
+      const steps = renderSteps(input);
+      const ud = renderCloudConfig(steps);
+      expect(ud.startsWith("#cloud-config\n")).toBe(true);
+      const files = untar(bundleOf(ud));
+      const scripts = renderStepScripts(steps);
+      expect(Object.keys(files)).toEqual(["1-install.sh", "2-zookeeper.sh", "3-mesos.sh"]);
+      scripts.forEach((s, i) => expect(files[Object.keys(files)[i]]).toBe(s.script));
+      const run = parse(ud).runcmd;
+      expect(run).toHaveLength(1);
+      expect(run[0].join(" ")).toContain('for s in 1-install.sh 2-zookeeper.sh 3-mesos.sh; do bash "$d/$s"; done');
+      expect(run[0].join(" ")).toContain("set -e");
+    }
+  });
+
+  it("holds a tar that GNU tar extracts as root-only executables", () => {
+    const ud = renderCloudConfig(renderSteps(clusterInputs({ masters: 3 })[0]));
+    const p = path.join(tmp, "steps.tar");
+    fs.writeFileSync(p, bundleOf(ud));
+    const list = execFileSync("tar", ["-tvf", p], { encoding: "utf8" });
+    expect(list).toMatch(/^-rwx------ root\/root\s+\d+ 1970-01-01 00:00 1-install\.sh$/m);
+    const out = path.join(tmp, "x");
+    fs.mkdirSync(out);
+    execFileSync("tar", ["-xf", p, "--no-same-owner", "-C", out]);
+    expect(fs.readFileSync(path.join(out, "3-mesos.sh"), "utf8")).toBe(renderStepScripts(renderSteps(clusterInputs({ masters: 3 })[0]))[2].script);
+  });
+
+  it("passes `cloud-init schema`", () => {
+    requireTool("cloud-init", ["--version"]);
+    const picks = [...clusterInputs({ masters: 5 }).slice(0, 1), ...clusterInputs({ masters: 5 }).slice(-1), ...clusterInputs(SHAPES[5]).slice(0, 1), ...clusterInputs(SHAPES[6]).slice(0, 1)];
+    for (const [i, input] of picks.entries()) {
+      const p = path.join(tmp, `user-data-${i}.yaml`);
+      fs.writeFileSync(p, renderCloudConfig(renderSteps(input)));
+      const r = spawnSync("cloud-init", ["schema", "--config-file", p], { encoding: "utf8" });
+      expect(`${r.stdout}${r.stderr}`, `${input.node.id}`).toContain("Valid cloud-config");
+      expect(r.status).toBe(0);
+    }
+  });
+
+  it("stays under AWS's 16 KB for every node of a 5-master cluster", () => {
+    const sizes = [{ masters: 5 as const }, { ...SHAPES[6], masters: 5 as const }, { ...SHAPES[7], masters: 5 as const }].flatMap((shape) =>
+      clusterInputs(shape).map((input) => ({ node: input.node.id, bytes: Buffer.byteLength(renderCloudConfig(renderSteps(input))) })),
+    );
+    const max = Math.max(...sizes.map((s) => s.bytes));
+    console.log(`user-data bytes, 5 masters: max ${max}; ${sizes.map((s) => `${s.node}=${s.bytes}`).join(" ")}`);
+    expect(max).toBeLessThan(16 * 1024);
+  });
+});
