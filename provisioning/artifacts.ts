@@ -1,18 +1,21 @@
 // Where every artifact comes from, for one host OS: upstream by default, else the user's mirror or an
 // offline bundle, else a per-artifact override. Pure: the scripts in provisioning/steps/ fetch and verify.
 //
-// Mirror layout. `artifacts.mirror` (an http(s) base URL) replaces every upstream host; the mirror serves:
-//   <mirror>/zookeeper/zookeeper-<v>/apache-zookeeper-<v>-bin.tar.gz   Apache's /dist layout (sha512 pin required)
-//   <mirror>/mesos/apt            apt repo: suites bookworm, jammy, noble; component main (package aventer-mesos)
-//   <mirror>/mesos/yum/el9/<arch>/ yum repo for rocky-9 (package mesos)
-//   <mirror>/mesos/gpg            the key that signs both (pin it with artifacts.mesos.keyFingerprint)
-//   <mirror>/docker/linux/<debian|ubuntu>   download.docker.com's apt layout: suites <codename>, component stable,
-//                                 key at <mirror>/docker/linux/<distro>/gpg
-//   <mirror>/docker/linux/rhel/9/<arch>/stable, key <mirror>/docker/linux/rhel/gpg
-//   <mirror>/marathon/marathon-v<v>.tar     `docker save mesosphere/marathon:v<v>` (loaded, not pulled)
+// Mirror layout. `artifacts.mirror` (an http(s) base URL) replaces every upstream host by `<mirror>` and keeps
+// each upstream path, so a plain copy of the upstream trees works (the lab's mirror is laid out the same way):
+//   <mirror>/zookeeper/zookeeper-<v>/apache-zookeeper-<v>-bin.tar.gz   dlcdn/archive.apache.org's /dist layout
+//                                          (artifacts.zookeeper.sha512 is then required)
+//   <mirror>/Debian/ bookworm main, <mirror>/Ubuntu/<codename> <codename> main, <mirror>/CentOS/9/<arch>/
+//                                          rpm.aventer.biz's Mesos repositories (package aventer-mesos / mesos)
+//   <mirror>/assets/support_aventer.asc    www.aventer.biz's key; a re-signed mirror sets artifacts.mesos.keyUrl
+//                                          and keyFingerprint
+//   <mirror>/linux/<debian|ubuntu> <codename> stable, <mirror>/linux/rhel/9/<arch>/stable, <mirror>/linux/<distro>/gpg
+//                                          download.docker.com's layout (Docker's fingerprint stays the default)
+//   <mirror>/marathon/marathon-v<v>.tar    our convention: `docker save mesosphere/marathon:v<v>`, loaded (Docker
+//                                          Hub has no path layout to copy); or set artifacts.marathon.image
 // `artifacts.offlineBundle` is a directory on every host with the same layout, used through file:// URLs
-// (apt: `deb [signed-by=…] file:/<dir>/mesos/apt <suite> main`), so no network is needed for our artifacts.
-// Distro packages (OpenJDK, curl, gnupg) still come from the host's own configured repositories.
+// (apt: `deb [signed-by=…] file:/<dir>/Debian/ bookworm main`), so no network is needed for our artifacts.
+// Distro packages (OpenJDK, curl, gpg) still come from the host's own configured repositories.
 import type { ArtifactOverrides, OsFamily, VersionsModel } from "../components/model";
 import { OS_FAMILIES } from "../components/model";
 import type { ResolvedArtifacts } from "./steps/types";
@@ -21,21 +24,22 @@ import type { ResolvedArtifacts } from "./steps/types";
 const DOCKER_KEY_APT = "9DC858229FC7DD38854AE2D88D81803C0EBFCD88";
 const DOCKER_KEY_RPM = "060A61C51B558A7F742B77AAC52FEB6B621E9F35";
 /** Clusterd/AVENTER: Mesos built for cgroup v2 hosts (see shared reference §1.6). Fingerprint not published. */
-const AVENTER_KEY_URL = "https://www.aventer.biz/assets/support_aventer.asc";
+const AVENTER_KEY_PATH = "assets/support_aventer.asc";
 
 interface OsInfo {
   family: "apt" | "yum";
   /** Docker's distro path segment and apt suite (codename). */
   distro: "debian" | "ubuntu" | "rhel";
   codename?: string;
-  aventerApt?: string;
+  /** rpm.aventer.biz's repository, as "<path> <suite> <component>" or the yum path. */
+  aventer: string;
 }
 
 const OS: Record<OsFamily, OsInfo> = {
-  "debian-12": { family: "apt", distro: "debian", codename: "bookworm", aventerApt: "https://rpm.aventer.biz/Debian/ bookworm main" },
-  "ubuntu-22.04": { family: "apt", distro: "ubuntu", codename: "jammy", aventerApt: "https://rpm.aventer.biz/Ubuntu/jammy jammy main" },
-  "ubuntu-24.04": { family: "apt", distro: "ubuntu", codename: "noble", aventerApt: "https://rpm.aventer.biz/Ubuntu/noble noble main" },
-  "rocky-9": { family: "yum", distro: "rhel" },
+  "debian-12": { family: "apt", distro: "debian", codename: "bookworm", aventer: "Debian/ bookworm main" },
+  "ubuntu-22.04": { family: "apt", distro: "ubuntu", codename: "jammy", aventer: "Ubuntu/jammy jammy main" },
+  "ubuntu-24.04": { family: "apt", distro: "ubuntu", codename: "noble", aventer: "Ubuntu/noble noble main" },
+  "rocky-9": { family: "yum", distro: "rhel", aventer: "CentOS/$releasever/$basearch/" },
 };
 
 /** The OS families the bootstrap supports; anything else is refused with this message. */
@@ -132,33 +136,31 @@ function resolveZookeeper(v: string, o: ArtifactOverrides, base: Base | undefine
 
 function resolveMesos(v: string, o: ArtifactOverrides, info: OsInfo, base: Base | undefined): ResolvedArtifacts["mesos"] {
   const m = o.mesos ?? {};
-  const keyUrl = m.keyUrl ?? (base ? `${base.url}/mesos/gpg` : AVENTER_KEY_URL);
+  const keyUrl = m.keyUrl ?? `${base ? base.url : "https://www.aventer.biz"}/${AVENTER_KEY_PATH}`;
   checkUrl(keyUrl, "artifacts.mesos.keyUrl");
   const keyFingerprint = m.keyFingerprint === undefined ? undefined : normalizeFingerprint(m.keyFingerprint, "artifacts.mesos.keyFingerprint");
   const fpr = keyFingerprint ? { keyFingerprint } : {};
   if (info.family === "apt") {
     const repoLine = m.aptRepo
       ? normalizeAptLine(m.aptRepo, "artifacts.mesos.aptRepo")
-      : base
-        ? `${base.repo}/mesos/apt ${info.codename} main`
-        : info.aventerApt!;
+      : `${base ? base.repo : "https://rpm.aventer.biz"}/${info.aventer}`;
     return { kind: "apt", repoLine, keyUrl, ...fpr, package: checkPackage(m.package ?? "aventer-mesos", "artifacts.mesos.package"), version: v };
   }
   // dnf takes file:/// base URLs as they are, so the curl form of the base serves both cases.
-  const baseUrl = m.yumRepo ?? (base ? `${base.url}/mesos/yum/el9/$basearch/` : "https://rpm.aventer.biz/CentOS/$releasever/$basearch/");
+  const baseUrl = m.yumRepo ?? `${base ? base.url : "https://rpm.aventer.biz"}/${info.aventer}`;
   checkUrl(baseUrl.replace(/\$(releasever|basearch)/g, "x"), "artifacts.mesos.yumRepo");
   return { kind: "yum", baseUrl, keyUrl, ...fpr, package: checkPackage(m.package ?? "mesos", "artifacts.mesos.package"), version: v };
 }
 
 function resolveDocker(v: string, o: ArtifactOverrides, info: OsInfo, base: Base | undefined): ResolvedArtifacts["docker"] {
   const d = o.docker ?? {};
-  const upstream = base ? `${base.url}/docker/linux/${info.distro}` : `https://download.docker.com/linux/${info.distro}`;
+  const upstream = `${base ? base.url : "https://download.docker.com"}/linux/${info.distro}`;
   const keyUrl = d.keyUrl ?? `${upstream}/gpg`;
   checkUrl(keyUrl, "artifacts.docker.keyUrl");
   // Docker's published fingerprint stays the default with a mirror too: a mirror serves Docker's own signed repo.
   const keyFingerprint = normalizeFingerprint(d.keyFingerprint ?? (info.family === "apt" ? DOCKER_KEY_APT : DOCKER_KEY_RPM), "artifacts.docker.keyFingerprint");
   if (info.family === "apt") {
-    const repoBase = base ? `${base.repo}/docker/linux/${info.distro}` : upstream;
+    const repoBase = base ? `${base.repo}/linux/${info.distro}` : upstream;
     const repoLine = d.aptRepo ? normalizeAptLine(d.aptRepo, "artifacts.docker.aptRepo") : `${repoBase} ${info.codename} stable`;
     return { repoLine, keyUrl, keyFingerprint, version: v };
   }

@@ -57,8 +57,9 @@ describe("artifacts", () => {
     expect(() => resolveArtifacts(VERSIONS, { mirror: "http://10.77.0.1:8080/m" }, "debian-12")).toThrow(/artifacts\.zookeeper\.sha512: required with artifacts\.mirror/);
     const a = resolveArtifacts(VERSIONS, { mirror: "http://10.77.0.1:8080/m/", zookeeper: { sha512: sha.toUpperCase() } }, "ubuntu-22.04");
     expect(a.zookeeper).toEqual({ version: "3.8.6", url: "http://10.77.0.1:8080/m/zookeeper/zookeeper-3.8.6/apache-zookeeper-3.8.6-bin.tar.gz", sha512: sha });
-    expect(a.mesos).toMatchObject({ repoLine: "http://10.77.0.1:8080/m/mesos/apt jammy main", keyUrl: "http://10.77.0.1:8080/m/mesos/gpg" });
-    expect(a.docker).toMatchObject({ repoLine: "http://10.77.0.1:8080/m/docker/linux/ubuntu jammy stable", keyUrl: "http://10.77.0.1:8080/m/docker/linux/ubuntu/gpg" });
+    expect(a.mesos).toMatchObject({ repoLine: "http://10.77.0.1:8080/m/Ubuntu/jammy jammy main", keyUrl: "http://10.77.0.1:8080/m/assets/support_aventer.asc" });
+    expect(a.docker).toMatchObject({ repoLine: "http://10.77.0.1:8080/m/linux/ubuntu jammy stable", keyUrl: "http://10.77.0.1:8080/m/linux/ubuntu/gpg" });
+    expect(resolveArtifacts(VERSIONS, { mirror: "https://m.example", zookeeper: { sha512: sha } }, "rocky-9").mesos).toMatchObject({ baseUrl: "https://m.example/CentOS/$releasever/$basearch/" });
     expect(a.marathon).toEqual({ kind: "image", image: "mesosphere/marathon:v1.11.24", archiveUrl: "http://10.77.0.1:8080/m/marathon/marathon-v1.11.24.tar" });
     expect(() => resolveArtifacts(VERSIONS, { zookeeper: { url: "https://example.org/zk.tgz" } }, "debian-12")).toThrow(/sha512: required with artifacts\.zookeeper\.url/);
   });
@@ -67,9 +68,9 @@ describe("artifacts", () => {
     const a = resolveArtifacts(VERSIONS, { offlineBundle: "/srv/bundle", zookeeper: { sha512: "0".repeat(128) } }, "debian-12");
     expect(a.offlineBundle).toBe("/srv/bundle");
     expect(a.zookeeper.url).toBe("file:///srv/bundle/zookeeper/zookeeper-3.8.6/apache-zookeeper-3.8.6-bin.tar.gz");
-    expect(a.mesos).toMatchObject({ repoLine: "file:/srv/bundle/mesos/apt bookworm main", keyUrl: "file:///srv/bundle/mesos/gpg" });
+    expect(a.mesos).toMatchObject({ repoLine: "file:/srv/bundle/Debian/ bookworm main", keyUrl: "file:///srv/bundle/assets/support_aventer.asc" });
     const list = fileOf(renderSteps({ ...masterInput({ masters: 1 }), artifacts: a }), "/etc/elastic-mesos/repos/mesos.list");
-    expect(list.content).toContain("deb [signed-by=/etc/apt/keyrings/elastic-mesos-mesos.gpg] file:/srv/bundle/mesos/apt bookworm main");
+    expect(list.content).toContain("deb [signed-by=/etc/apt/keyrings/elastic-mesos-mesos.gpg] file:/srv/bundle/Debian/ bookworm main");
     expect(() => resolveArtifacts(VERSIONS, { offlineBundle: "/a", mirror: "http://m" }, "debian-12")).toThrow(/either mirror or offlineBundle/);
   });
 
