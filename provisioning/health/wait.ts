@@ -22,6 +22,8 @@ export class ReadinessTimeout extends Error {
     const failed = checks.filter((c) => !c.ok);
     super(`cluster not ready after ${seconds} s: ` + failed.map((c) => `${c.name} failed: ${c.detail}; ${HINTS[c.name] ?? ""}`).join(" | ") +
       ` (passed: ${checks.filter((c) => c.ok).map((c) => c.name).join(", ") || "none"})`);
+    this.message = `cluster not ready after ${seconds} s: ` + failed.map((c) => `${c.name} failed: ${c.detail}; ${HINTS[c.name] ?? ""}`).join(" | ") +
+      ` (passed: ${checks.filter((c) => c.ok).map((c) => c.name).join(", ") || "none"})`; // see SshError
     this.name = "ReadinessTimeout";
   }
 }

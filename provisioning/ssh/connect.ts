@@ -39,6 +39,7 @@ const RETRYABLE_SOCKET = ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREA
 export class AttemptError extends Error {
   constructor(readonly reason: string, readonly retryable: boolean, readonly final?: SshError) {
     super(reason);
+    this.message = reason; // see SshError: serialized subclasses of Error must set their fields by hand
   }
 }
 

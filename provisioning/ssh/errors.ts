@@ -18,8 +18,13 @@ export class SshError extends Error {
     readonly problem: string,
     readonly fix: string,
   ) {
-    super(`${host}: ${problem}; ${fix}`);
-    this.name = new.target.name;
+    const message = `${host}: ${problem}; ${fix}`;
+    super(message);
+    // Set by hand: serialized into a dynamic provider, this constructor runs as `Error.call(this, ...)`,
+    // which initialises nothing on `this` (and `new.target` is undefined there).
+    this.message = message;
+    this.name = "SshError";
+    Error.captureStackTrace?.(this, SshError);
   }
 }
 
@@ -27,6 +32,7 @@ export class SshError extends Error {
 export class HostUnreachable extends SshError {
   constructor(host: string, readonly reason: string, readonly attempts: number, fix: string) {
     super("HOST_UNREACHABLE", host, `cannot connect (${reason}) after ${attempts} attempt${attempts === 1 ? "" : "s"}`, fix);
+    this.name = "HostUnreachable";
   }
 }
 
@@ -34,6 +40,7 @@ export class HostUnreachable extends SshError {
 export class AuthFailed extends SshError {
   constructor(host: string, readonly user: string, fix: string) {
     super("AUTH_FAILED", host, `the server refused user "${user}" with the configured private key`, fix);
+    this.name = "AuthFailed";
   }
 }
 
@@ -42,6 +49,7 @@ export class HostKeyMismatch extends SshError {
   constructor(host: string, readonly expected: string, readonly seen: string, readonly seenType: string, fix: string) {
     super("HOST_KEY_MISMATCH", host,
       `host key mismatch: expected ${expected}, the host presented ${seen} (${seenType}); nothing was run on it`, fix);
+    this.name = "HostKeyMismatch";
   }
 }
 
@@ -50,6 +58,7 @@ export class SudoPasswordRequired extends SshError {
   constructor(host: string, readonly user: string, detail: string) {
     super("SUDO_PASSWORD_REQUIRED", host, `sudo for user "${user}" ${detail}`,
       `grant passwordless sudo on the host (echo '${user} ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/${user}; chmod 0440 /etc/sudoers.d/${user}) or connect as root`);
+    this.name = "SudoPasswordRequired";
   }
 }
 
@@ -60,6 +69,7 @@ export class CommandFailed extends SshError {
     super("COMMAND_FAILED", host,
       `${label} ${exitCode === null ? `was killed by signal ${signal ?? "?"}` : `exited with code ${exitCode}`}; last output:\n${indent(tail)}\n`,
       fix);
+    this.name = "CommandFailed";
   }
 }
 
@@ -70,6 +80,7 @@ export class ConnectionDropped extends SshError {
     super("CONNECTION_DROPPED", host,
       `the connection was lost ${started ? `while running ${label}; it may have partly run` : `before ${label} could start`}${tail.length ? `; last output:\n${indent(tail)}\n` : ""}`,
       "check that the host is up and sshd is running, then run `pulumi up` again: every step is idempotent and re-running converges");
+    this.name = "ConnectionDropped";
   }
 }
 
@@ -78,6 +89,7 @@ export class SshTimeout extends SshError {
   constructor(host: string, readonly label: string, readonly timeoutMs: number, readonly tail: string[] = []) {
     super("TIMEOUT", host, `${label} did not finish within ${Math.round(timeoutMs / 1000)} s${tail.length ? `; last output:\n${indent(tail)}\n` : ""}`,
       "check the host's load and network (package mirror reachable?), or raise the timeout, then run `pulumi up` again");
+    this.name = "SshTimeout";
   }
 }
 
