@@ -24,11 +24,12 @@ export function curlAuthHeredoc(user: string | undefined, password: string | und
 export function curlScript(url: string, auth: { user?: string; password?: string }, opts: { post?: string; timeoutS?: number } = {}): string {
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const post = opts.post !== undefined ? ` -X POST -H 'Content-Type: application/json' -H 'Accept: application/json' --data-binary ${q(opts.post)}` : "";
-  return `curl -sS -L --location-trusted -m ${opts.timeoutS ?? 10} -w '\\n%{http_code}'${post} ${q(url)} -K ${curlAuthHeredoc(auth.user, auth.password)}\n`;
+  return `curl -sS -L --location-trusted -m ${opts.timeoutS ?? 10} -w '\\n%{http_code}\\n'${post} ${q(url)} -K ${curlAuthHeredoc(auth.user, auth.password)}\n`;
 }
 
 /** Splits curlScript output into body and status (0 when curl itself failed). */
-export function parseCurl(stdout: string): { status: number; body: string } {
+export function parseCurl(output: string): { status: number; body: string } {
+  const stdout = output.trimEnd();
   const i = stdout.lastIndexOf("\n");
   const status = Number(stdout.slice(i + 1).trim());
   return { status: Number.isFinite(status) ? status : 0, body: i >= 0 ? stdout.slice(0, i) : "" };

@@ -42,7 +42,7 @@ function sections(stdout: string): Record<string, string> {
     const m = /^### (\w+)$/.exec(line);
     if (m) { cur = m[1]; out[cur] = ""; } else if (cur) out[cur] += `${line}\n`;
   }
-  for (const k of Object.keys(out)) out[k] = out[k].replace(/\n$/, "");
+  for (const k of Object.keys(out)) out[k] = out[k].trimEnd();
   return out;
 }
 

@@ -1,0 +1,148 @@
+// Readiness: parsers and verdicts, the wait loop (progress, deadline, which check failed on which
+// host), the probe script run for real through SSH against stand-in ZooKeeper/Mesos/Marathon
+// endpoints on loopback, and the serialized readiness provider.
+import { describe, it, expect, afterAll } from "vitest";
+import * as pulumi from "@pulumi/pulumi";
+import { createServer as createHttp, type Server as HttpServer } from "http";
+import { createServer as createTcp, type AddressInfo, type Server as TcpServer } from "net";
+import { evaluate, parseProbe, parseZkMode, probeScript, type ExpectedAgent } from "../../provisioning/health/probes";
+import { ReadinessTimeout, waitForReadiness } from "../../provisioning/health/wait";
+import { ReadinessProvider } from "../../provisioning/health/readiness";
+import { SshPool } from "../../provisioning/ssh/pool";
+import { fakeConfig, fakeRunner, startSshServer, type TestSshServer } from "../fixtures/ssh-server";
+
+const agents: ExpectedAgent[] = [
+  { id: "general-1", pool: "general", hostname: "prod-general-1", ip: "10.0.0.21" },
+  { id: "gpu-1", pool: "gpu", hostname: "prod-gpu-1", ip: "10.0.0.31" },
+];
+const state = (leader: string | undefined, slaves: object[]) => JSON.stringify({ leader, slaves });
+const probeOut = (zk: string, mesos: string, mesosStatus: number, marathon: string, marathonStatus: number) =>
+  `### zk\n${zk}\n### mesos\n${mesos}\n${mesosStatus}\n### marathon\n${marathon}\n${marathonStatus}\n`;
+const SLAVES = [{ hostname: "prod-general-1", pid: "slave(1)@10.0.0.21:5051", active: true }, { hostname: "10.0.0.31", pid: "slave(1)@10.0.0.31:5051", active: true }];
+const healthy = (mode: string) => probeOut(`Zookeeper version: 3.8.6\nMode: ${mode}\nNode count: 12`, state("master@10.0.0.11:5050", SLAVES), 200, '{"leader":"10.0.0.11:8080"}', 200);
+
+describe("parsing and verdicts", () => {
+  it("reads ZooKeeper's mode, Mesos' leader and agents, Marathon's leader", () => {
+    expect(parseZkMode("Zookeeper version: 3.8.6\nMode: follower\n")).toBe("follower");
+    const p = parseProbe("m1", "10.0.0.11", healthy("leader"));
+    expect(p).toMatchObject({ zkMode: "leader", mesosLeader: "master@10.0.0.11:5050", marathonLeader: "10.0.0.11:8080" });
+    expect(p.agents).toHaveLength(2);
+  });
+
+  it("all four checks pass on a healthy cluster", () => {
+    const probes = [parseProbe("m1", "10.0.0.11", healthy("leader")), parseProbe("m2", "10.0.0.12", healthy("follower")), parseProbe("m3", "10.0.0.13", healthy("follower"))];
+    expect(evaluate(probes, agents, 2).every((c) => c.ok)).toBe(true);
+  });
+
+  it("says which check failed on which host", () => {
+    const probes = [
+      parseProbe("m1", "10.0.0.11", probeOut("no answer from ZooKeeper", "", 0, "", 0)),
+      parseProbe("m2", "10.0.0.12", probeOut("Mode: follower", state(undefined, []), 200, "", 404)),
+      parseProbe("m3", "10.0.0.13", probeOut("Mode: follower", "Unauthorized", 401, "", 404)),
+    ];
+    const checks = evaluate(probes, agents, 2);
+    const byName = Object.fromEntries(checks.map((c) => [c.name, c]));
+    expect(byName["ZooKeeper quorum"]).toMatchObject({ ok: false });
+    expect(byName["ZooKeeper quorum"].detail).toContain("m1 (10.0.0.11): no answer from ZooKeeper");
+    expect(byName["Mesos leader"].detail).toContain("m2 (10.0.0.12): no leader elected");
+    expect(byName["Mesos leader"].detail).toContain("m3 (10.0.0.13): Mesos master refused the admin credentials (HTTP 401)");
+    expect(byName["agents registered"].detail).toBe("not registered: general-1 (10.0.0.21), gpu-1 (10.0.0.31)");
+    expect(byName["Marathon leader"].detail).toContain("m2 (10.0.0.12): no leader elected");
+    // Two ZooKeeper leaders is not a quorum.
+    expect(evaluate([parseProbe("m1", "a", healthy("leader")), parseProbe("m2", "b", healthy("leader"))], [], 2)[0].ok).toBe(false);
+  });
+});
+
+const masters = ["10.0.0.11", "10.0.0.12", "10.0.0.13"].map((ip, i) => ({ id: `m${i + 1}`, ip, target: { name: `m${i + 1}`, host: ip, user: "root", privateKey: "k" } }));
+
+describe("waiting", () => {
+  it("polls until ready, reporting progress when the picture changes", async () => {
+    let round = 0;
+    const fr = fakeRunner((s) => {
+      if (s.host === "10.0.0.11") round++;
+      if (round < 3) return { stdout: probeOut("Mode: follower", state(undefined, []), 200, "", 404) };
+      return { stdout: healthy(s.host === "10.0.0.11" ? "leader" : "follower") };
+    });
+    const progress: string[] = [];
+    const r = await waitForReadiness(fr.make(), { masters, agents, quorum: 2, ports: { zookeeper: 2181, mesos: 5050, marathon: 8080 },
+      auth: {}, timeoutSeconds: 30, intervalMs: 10 }, (m) => progress.push(m));
+    expect(r.rounds).toBe(3);
+    expect(progress).toHaveLength(2);
+    expect(progress[0]).toMatch(/ZooKeeper quorum: waiting, Mesos leader: waiting/);
+    expect(progress[1]).toMatch(/ZooKeeper quorum: ok, Mesos leader: ok, agents registered: ok, Marathon leader: ok/);
+    expect(fr.sent.every((s) => !s.sudo)).toBe(true); // probes need no root
+  });
+
+  it("times out with every failing check, its host and a hint", async () => {
+    const fr = fakeRunner((s) => (s.host === "10.0.0.13" ? new Error("10.0.0.13:22: cannot connect (ECONNREFUSED)") : { stdout: probeOut(`Mode: ${s.host === "10.0.0.11" ? "leader" : "follower"}`, state("master@10.0.0.11:5050", [SLAVES[1]]), 200, '{"leader":"10.0.0.11:8080"}', 200) }));
+    const err = await waitForReadiness(fr.make(), { masters, agents, quorum: 2, ports: { zookeeper: 2181, mesos: 5050, marathon: 8080 },
+      auth: {}, timeoutSeconds: 1, intervalMs: 200 }).catch((e) => e);
+    expect(err).toBeInstanceOf(ReadinessTimeout);
+    expect(err.message).toMatch(/^cluster not ready after \d+ s: agents registered failed: not registered: general-1 \(10\.0\.0\.21\); check `journalctl -u mesos-agent`/);
+    expect(err.message).toContain("(passed: ZooKeeper quorum, Mesos leader, Marathon leader)");
+  });
+});
+
+describe("probe script over real SSH against stand-in endpoints", () => {
+  const closers: (() => Promise<void>)[] = [];
+  afterAll(async () => { for (const c of closers) await c(); });
+
+  async function standIns(opts: { password: string; leader: boolean }) {
+    const zk: TcpServer = createTcp((sock) => sock.once("data", (d) => { sock.end(d.toString() === "srvr" ? `Zookeeper version: 3.8.6\nMode: ${opts.leader ? "leader" : "follower"}\n` : ""); }));
+    const http: HttpServer = createHttp((req, res) => {
+      if (req.headers.authorization !== `Basic ${Buffer.from(`admin:${opts.password}`).toString("base64")}`) { res.statusCode = 401; return res.end("Unauthorized"); }
+      if (req.url === "/master/state") return res.end(state("master@127.0.0.1:5050", [{ hostname: "prod-general-1", pid: "slave(1)@10.0.0.21:5051", active: true }]));
+      if (req.url === "/v2/leader") return res.end('{"leader":"127.0.0.1:8080"}');
+      res.statusCode = 404; res.end();
+    });
+    await new Promise<void>((r) => zk.listen(0, "127.0.0.1", () => r()));
+    await new Promise<void>((r) => http.listen(0, "127.0.0.1", () => r()));
+    closers.push(() => new Promise((r) => zk.close(() => r())), () => new Promise((r) => http.close(() => r())));
+    return { zookeeper: (zk.address() as AddressInfo).port, mesos: (http.address() as AddressInfo).port, marathon: (http.address() as AddressInfo).port };
+  }
+
+  it("runs on the master, with credentials kept off the command line", async () => {
+    const s = await startSshServer();
+    closers.push(() => s.close());
+    const ports = await standIns({ password: "pa\"ss'wd", leader: true });
+    const pool = new SshPool({ retries: 0 });
+    const r = await pool.runScript({ host: s.host, port: s.port, user: "root", privateKey: s.clientKey },
+      probeScript("127.0.0.1", ports, { user: "admin", password: "pa\"ss'wd" }), { okCodes: "any" });
+    await pool.close();
+    const p = parseProbe("m1", "127.0.0.1", r.stdout);
+    expect(p).toMatchObject({ zkMode: "leader", mesosLeader: "master@127.0.0.1:5050", marathonLeader: "127.0.0.1:8080" });
+    expect(s.commands.join("\n")).not.toContain("pa");
+    const bad = await standIns({ password: "other", leader: false });
+    const pool2 = new SshPool({ retries: 0 });
+    const r2 = await pool2.runScript({ host: s.host, port: s.port, user: "root", privateKey: s.clientKey },
+      probeScript("127.0.0.1", bad, { user: "admin", password: "wrong" }), { okCodes: "any" });
+    await pool2.close();
+    expect(parseProbe("m1", "127.0.0.1", r2.stdout)).toMatchObject({ zkMode: "follower", mesosDetail: "Mesos master refused the admin credentials (HTTP 401)" });
+  }, 30_000);
+});
+
+describe("serialized readiness provider", () => {
+  const servers: TestSshServer[] = [];
+  afterAll(async () => { for (const s of servers) await s.close(); });
+
+  it("create waits for the cluster over SSH; an unchanged cluster is not re-checked", async () => {
+    const key = (await startSshServer().then((s) => { servers.push(s); return s.clientKey; }));
+    const ms = await Promise.all([0, 1, 2].map((i) => startSshServer({ clientKey: key, handler: async (_c, stdin) =>
+      ({ code: 0, stdout: stdin.includes("### zk") ? healthy(i === 0 ? "leader" : "follower") : "" }) })));
+    servers.push(...ms);
+    const p0 = new ReadinessProvider();
+    const sf = await pulumi.runtime.serializeFunction(() => p0, { allowSecrets: true });
+    const p = require("require-from-string")(sf.text).handler();
+    await p.configure(fakeConfig({ sshPrivateKey: key }));
+    const inputs = {
+      cluster: "prod", quorum: 2, ports: { zookeeper: 2181, mesos: 5050, marathon: 8080 }, adminUser: "admin", adminPassword: "pw",
+      timeoutSeconds: 20, generation: "g1", agents,
+      masters: ms.map((s, i) => ({ id: `m${i + 1}`, ip: `10.0.0.1${i + 1}`, connection: { host: s.host, port: s.port, user: "root" }, hostKeyFingerprint: s.fingerprint })),
+    };
+    const r = await p.create(inputs);
+    expect(r.outs.checks.every((c: { ok: boolean }) => c.ok)).toBe(true);
+    expect(ms.map((s) => s.commands.length)).toEqual([1, 1, 1]);
+    expect((await p.diff(r.id, r.outs, inputs)).changes).toBe(false);
+    expect((await p.diff(r.id, r.outs, { ...inputs, generation: "g2" })).changes).toBe(true);
+  }, 30_000);
+});
