@@ -13,6 +13,7 @@ BASE=$LAB/base-$BASE_KEY
 
 build_base() {
   if [ -f "$BASE/.lab-complete" ]; then log "base rootfs $BASE exists, reusing"; return; fi
+  prune_bases
   log "building base rootfs with mmdebstrap ($SUITE; $BASE_PKGS) - about a minute"
   local B=$BASE.tmp root=${DEBIAN_MIRROR%/debian}
   rm -rf "$B"
@@ -53,4 +54,14 @@ CFG
   touch "$B/.lab-complete"
   rm -rf "$BASE"; mv "$B" "$BASE"
   log "base rootfs ready: $BASE ($(du -sh "$BASE" | cut -f1))"
+}
+
+# Old bases (another knob setting or BASE_VERSION) that no host overlays any more: ~0.5 GB each.
+prune_bases() {
+  local b
+  for b in "$LAB"/base-*; do
+    [ -d "$b" ] && [ "$b" != "$BASE" ] || continue
+    grep -qs "lowerdir=$b," /proc/mounts && continue
+    rm -rf "$b"; log "removed unused base rootfs $b"
+  done
 }

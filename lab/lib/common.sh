@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # settings used by the scripts that source this file
 # Settings and helpers shared by lab-up.sh, lab-down.sh and the mirror builders. Sourced, never run.
 # Every knob is an environment variable; defaults give the lab the tests expect (see lab/README.md).
 LAB=${LAB:-/var/tmp/elastic-mesos-lab}          # state: base rootfs, hosts, keys, apt cache, mirror

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034  # JAVA, CLASSPATH, ZOOCFG... are read by zkServer.sh, which sources this file
 # zkEnv.sh for the lab's Apache-layout ZooKeeper tarball (lab/mirror/build-zookeeper.sh). Behaves like Apache
 # ZooKeeper 3.8's bin/zkEnv.sh: conf dir = ../conf (or --config DIR), optional conf/zookeeper-env.sh and
 # conf/java.env, JAVA from JAVA_HOME or PATH, CLASSPATH = conf + lib/*.jar, heap from ZK_SERVER_HEAP (MB).

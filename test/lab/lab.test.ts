@@ -8,14 +8,18 @@ import { http, labInfo, run, ssh, sshOk } from "../fixtures/lab";
 
 const skip = inject("labSkipReason");
 const HOSTS = ["h1", "h2", "h3"];
+/** Shell: $D = a fresh private apt dir, $APT = options that make apt use only it (sources, lists, cache). */
+const privateApt = `D=$(mktemp -d); mkdir -p "$D/src" "$D/lists/partial" "$D/cache/archives/partial"
+APT="-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=$D/src -o Dir::State::Lists=$D/lists -o Dir::Cache=$D/cache"`;
 
 describe.skipIf(!!skip)("lab hosts", () => {
   it("has 3 hosts up with systemd as PID 1, SSH with the lab key and the NoCloud user-data run", async () => {
     const lab = labInfo();
     expect(lab.hosts.map((h) => h.name)).toEqual(expect.arrayContaining(HOSTS));
     for (const h of HOSTS) {
-      const out = await sshOk(h, "hostname; cat /proc/1/comm; systemctl is-system-running --wait; cat /root/cloud-init-ran");
-      expect(out.split("\n").slice(0, 3)).toEqual([h, "systemd", "running"]);
+      const out = await sshOk(h, "hostname; cat /proc/1/comm; systemctl is-system-running --wait; systemctl --failed --no-legend; cat /root/cloud-init-ran");
+      // "degraded" only if a unit failed: name it (other tests' leftovers on these shared hosts show up here)
+      expect(out.split("\n").slice(0, 3), out).toEqual([h, "systemd", "running"]);
       expect(out).toContain(`cloud-init user-data ran on ${h}`);
     }
   });
@@ -59,7 +63,11 @@ describe.skipIf(!!skip)("lab hosts", () => {
   });
 
   it("installs Debian packages through the apt proxy on the bridge", async () => {
-    const out = await sshOk("h2", "set -e; apt-config dump | grep -i 'Acquire::http::Proxy '; cd /tmp; rm -f hello_*.deb; apt-get -q update >/dev/null; apt-get -q download hello >/dev/null; dpkg-deb -f hello_*.deb Package");
+    // A private apt state dir with only Debian's sources: the test never touches the host's apt config, which
+    // other tests (the bootstrap) may be changing on this shared host.
+    const out = await sshOk("h2", `set -e; apt-config dump | grep -i 'Acquire::http::Proxy '; ${privateApt}
+grep "^deb " /etc/apt/sources.list > "$D/src/debian.list"
+cd "$D"; apt-get -q $APT update >/dev/null; apt-get -q $APT download hello >/dev/null; dpkg-deb -f hello_*.deb Package`);
     expect(out).toContain(`"${labInfo().aptProxy}"`);
     expect(out.trim().split("\n").pop()).toBe("hello");
   });
@@ -76,12 +84,12 @@ describe.skipIf(!!skip)("lab hosts", () => {
     expect(createHash("sha512").update(body).digest("hex")).toBe(sha);
     // apt on a host verifies the repository's signature with the published key
     const out = await ssh("h3", [
-      "set -e; install -d /etc/apt/keyrings",
-      `curl -fsS ${lab.mirror}/keys/lab-archive.asc -o /etc/apt/keyrings/lab-archive.asc`,
-      `echo "deb [signed-by=/etc/apt/keyrings/lab-archive.asc] ${lab.mirror}/Debian bookworm main" > /etc/apt/sources.list.d/lab-mirror.list`,
-      "apt-get -q update 2>&1 | grep -E 'Err|W:' || true",
-      "apt-cache policy aventer-mesos marathon | grep Candidate",
-      "apt-cache show aventer-mesos | grep -c 'TEST FIXTURE'",
+      `set -e; ${privateApt}`,
+      `curl -fsS ${lab.mirror}/keys/lab-archive.asc -o "$D/lab-archive.asc"`,
+      `echo "deb [signed-by=$D/lab-archive.asc] ${lab.mirror}/Debian bookworm main" > "$D/src/lab-mirror.list"`,
+      "apt-get -q $APT update 2>&1 | grep -E 'Err|W:' || true",
+      "apt-cache $APT policy aventer-mesos marathon | grep Candidate",
+      "apt-cache $APT show aventer-mesos | grep -c 'TEST FIXTURE'",
     ].join("\n"));
     expect(out.code).toBe(0);
     expect(out.stdout).toContain("Candidate: 1.11.0-0.9.0");
