@@ -15,6 +15,7 @@ export default defineConfig({
         test: {
           name: "lab",
           include: ["test/lab/**/*.test.ts"],
+          globalSetup: ["test/lab/setup.ts"], // brings the lab up (or reuses it); tears down only what it started
           testTimeout: 600_000,
           hookTimeout: 900_000,
           fileParallelism: false, // one lab, shared hosts: files run one after another
