@@ -12,19 +12,50 @@ const NEVER = new Set(["/", "/etc", "/usr", "/var", "/opt", "/srv", "/home", "/r
 
 const uniq = (xs: string[]) => [...new Set(xs)].sort();
 
+/** Packages we remove when we installed them: the product's own and the container runtime, never shared libraries or the JDK. */
+const OUR_PACKAGES = /mesos|marathon|zookeeper|^docker-ce(-cli)?$|^containerd\.io$/;
+/** State the bootstrap library keeps (em_service stamps). */
+const LIB_STATE = "/var/lib/elastic-mesos";
+
 /** Pure: the cleanup plan for a node's steps. */
 export function cleanupPlan(steps: Step[]): CleanupPlan {
   const files = steps.flatMap((s) => s.files.map((f) => f.path));
   const units = files.filter((p) => /^\/(etc|lib|usr\/lib)\/systemd\/system\/[^/]+\.(service|timer|socket|slice)$/.test(p))
     .map((p) => p.slice(p.lastIndexOf("/") + 1));
   const commands = steps.flatMap((s) => s.commands).join("\n");
+  const lib = libraryFootprint(commands);
   return {
-    units: uniq([...units, ...PACKAGED_UNITS]),
-    files: uniq(files),
-    dirs: uniq([...dirsCreated(commands), ...files.map(parentDir)].filter((d) => OURS.test(d) && !NEVER.has(d))),
-    users: uniq(usersCreated(commands).filter((u) => OURS.test(u))),
-    packages: uniq(packagesInstalled(commands)),
+    units: uniq([...units, ...PACKAGED_UNITS, ...lib.units].filter((u) => OURS.test(u))),
+    files: uniq([...files, ...lib.files]),
+    dirs: uniq([...dirsCreated(commands), ...lib.dirs, ...files.map(parentDir), LIB_STATE].filter((d) => OURS.test(d) && !NEVER.has(d))),
+    users: uniq([...usersCreated(commands), ...lib.users].filter((u) => OURS.test(u))),
+    packages: uniq([...packagesInstalled(commands), ...lib.packages].filter((p) => OUR_PACKAGES.test(p))),
+    images: uniq(lib.images),
   };
+}
+
+/**
+ * What the bootstrap's shell library calls create (provisioning/render/em-lib.sh): em_user NAME HOME,
+ * em_dir PATH, em_zookeeper VERSION (→ /opt/zookeeper-VERSION), em_link TARGET LINK, em_put PATH,
+ * em_key URL FPR DEST, em_pkg_has NAME, em_service UNIT, em_mask UNIT, em_image IMAGE.
+ */
+export function libraryFootprint(commands: string): Required<CleanupPlan> {
+  const out: Required<CleanupPlan> = { units: [], files: [], dirs: [], users: [], packages: [], images: [] };
+  const unq = (t: string | undefined) => (t ?? "").replace(/^'(.*)'$/, "$1");
+  for (const w of simpleCommands(commands)) {
+    const [cmd, a1, a2] = [w[0], unq(w[1]), unq(w[2])];
+    if (!a1) continue;
+    if (cmd === "em_user") { out.users.push(a1); if (a2.startsWith("/")) out.dirs.push(a2); }
+    else if (cmd === "em_dir" && a1.startsWith("/")) out.dirs.push(a1);
+    else if (cmd === "em_zookeeper") out.dirs.push(`/opt/zookeeper-${a1}`);
+    else if (cmd === "em_link" && a2.startsWith("/")) out.files.push(a2);
+    else if (cmd === "em_put" && a1.startsWith("/")) out.files.push(a1);
+    else if (cmd === "em_key" && unq(w[3]).startsWith("/")) out.files.push(unq(w[3]));
+    else if (cmd === "em_pkg_has") out.packages.push(a1);
+    else if (cmd === "em_service" || cmd === "em_mask") out.units.push(`${a1}.service`);
+    else if (cmd === "em_image") out.images.push(a1);
+  }
+  return out;
 }
 
 function parentDir(p: string): string {
@@ -90,7 +121,8 @@ export function renderCleanupScript(plan: CleanupPlan, preexisting: string[]): s
   return [
     "set -u",
     "export DEBIAN_FRONTEND=noninteractive",
-    ...plan.units.map((u) => `systemctl disable --now ${q(u)} >/dev/null 2>&1 || true`),
+    ...plan.units.map((u) => `systemctl disable --now ${q(u)} >/dev/null 2>&1 || true; systemctl unmask ${q(u)} >/dev/null 2>&1 || true`),
+    ...(plan.images ?? []).map((i) => `if command -v docker >/dev/null 2>&1; then docker rmi -f ${q(i)} >/dev/null 2>&1 || true; fi`),
     ...users.map((u) => `pkill -KILL -u ${q(u)} >/dev/null 2>&1 || true`),
     ...(pkgs.length ? [
       `if command -v apt-get >/dev/null 2>&1; then apt-get purge -y -q ${pkgs.map(q).join(" ")} >/dev/null 2>&1 || true; ` +

@@ -123,7 +123,7 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostIn
       for (const s of toRun) {
         const label = `step ${s.index}/${news.steps.length} ${s.step} (${s.title})`;
         log(`${target.name}: ${label} started`);
-        await runner.runScript(target, s.script, { sudo: true, label, timeoutMs, onLine: (l) => log(`${target.name}: ${l}`) });
+        await runner.runScript(target, s.script, { sudo: true, shell: "bash", label, timeoutMs, onLine: (l) => log(`${target.name}: ${l}`) });
       }
       return { ...this.record(news), hostKey, preexisting, stepsRun: toRun.length, commandsSent: runner.stats.commands };
     } finally {

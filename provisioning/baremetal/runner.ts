@@ -1,12 +1,12 @@
 // The slice of the SSH runner the bare-metal provider and the readiness check use. SshPool implements
 // it; unit tests inject a recording fake.
-import type { ExecOptions, ExecResult } from "../ssh/exec";
+import type { ExecOptions, ExecResult, ScriptOptions } from "../ssh/exec";
 import type { SeenHostKey } from "../ssh/hostkey";
 import type { SshTarget } from "../ssh/target";
 
 export interface Runner {
   exec(target: SshTarget, command: string, opts?: ExecOptions): Promise<ExecResult>;
-  runScript(target: SshTarget, script: string, opts?: Omit<ExecOptions, "stdin">): Promise<ExecResult>;
+  runScript(target: SshTarget, script: string, opts?: ScriptOptions): Promise<ExecResult>;
   connection(target: SshTarget): Promise<{ hostKey: SeenHostKey }>;
   mapHosts<T, R>(items: readonly T[], fn: (item: T, i: number) => Promise<R>): Promise<PromiseSettledResult<R>[]>;
   readonly stats: { commands: number };

@@ -32,6 +32,8 @@ export interface CleanupPlan {
   dirs: string[];
   users: string[];
   packages: string[];
+  /** Container images we pulled or loaded (Marathon's). */
+  images?: string[];
 }
 
 /** How to drain an agent before removing it (Mesos operator API on the masters). */

@@ -50,40 +50,36 @@ em_os() { # the host's "ID:VERSION_ID" from /etc/os-release
 em_fetch() { # URL DEST
   curl -fsSL --retry 5 --retry-delay 3 --retry-connrefused --connect-timeout 20 --proto '=https,http,file' -o "$2" "$1"
 }
-em_gpg() { # HOMEDIR ARGS...: gpg on a throw-away keyring
-  gpg --batch --quiet --no-tty --homedir "$@"
+em_fprs() { # KEYFILE: fingerprints of its primary keys, space-separated (no keyring, no gpg-agent needed)
+  local h
+  h=$(mktemp -d)
+  gpg --batch --quiet --no-tty --homedir "$h" --with-colons --show-keys "$1" 2>/dev/null |
+    awk -F: '$1=="pub"{p=1;next} $1=="fpr"&&p{printf "%s%s",s,$10;s=" ";p=0}' || true
+  rm -rf "$h"
 }
-em_fprs() { # HOMEDIR: fingerprints of the primary keys in that keyring, space-separated
-  em_gpg "$1" --with-colons --list-keys 2>/dev/null | awk -F: '$1=="pub"{p=1;next} $1=="fpr"&&p{printf "%s%s",s,$10;s=" ";p=0}' || true
-}
-# em_key URL FINGERPRINT|- DEST armor|binary: fetch a signing key, check the pinned primary fingerprint,
-# keep only that key, store it for apt (binary) or rpm (armor). Skipped when DEST already holds it.
+# em_key URL FINGERPRINT|- DEST binary|armor: fetch a signing key; if a fingerprint is pinned, the file must
+# hold exactly that primary key. Stored dearmored for apt's signed-by, armored for rpm. Skipped (no network)
+# when DEST already holds the pinned key.
 em_key() {
-  local url=$1 want=$2 dest=$3 fmt=$4 tmp got sel=() arm=()
+  local url=$1 want=$2 dest=$3 fmt=$4 tmp got
+  if [ -s "$dest" ]; then
+    got=$(em_fprs "$dest")
+    if [ -n "$got" ] && { [ "$want" = - ] || [ "$got" = "$want" ]; }; then return 0; fi
+  fi
   tmp=$(mktemp -d)
-  if [ -s "$dest" ] && em_gpg "$tmp" --import "$dest" 2>/dev/null; then
-    got=$(em_fprs "$tmp")
-    if [ -n "$got" ] && { [ "$want" = - ] || [ "$got" = "$want" ]; }; then
-      gpgconf --homedir "$tmp" --kill all 2>/dev/null || true
-      rm -rf "$tmp"
-      return 0
-    fi
-    gpgconf --homedir "$tmp" --kill all 2>/dev/null || true
-    rm -rf "$tmp"
-    tmp=$(mktemp -d)
-  fi
   em_fetch "$url" "$tmp/key" || { rm -rf "$tmp"; em_fail "cannot download the signing key $url"; }
-  em_gpg "$tmp" --import "$tmp/key" 2>/dev/null || { rm -rf "$tmp"; em_fail "$url is not an OpenPGP public key"; }
-  got=$(em_fprs "$tmp")
-  if [ "$want" != - ]; then
-    case " $got " in *" $want "*) sel=("$want") ;; *)
-      rm -rf "$tmp"
-      em_fail "signing key $url has fingerprint(s) ${got:-none}, not the pinned $want; check the mirror, or the pinned keyFingerprint" ;;
-    esac
+  got=$(em_fprs "$tmp/key")
+  [ -n "$got" ] || { rm -rf "$tmp"; em_fail "$url is not an OpenPGP public key"; }
+  if [ "$want" != - ] && [ "$got" != "$want" ]; then
+    rm -rf "$tmp"
+    em_fail "signing key $url has fingerprint(s) $got, not (only) the pinned $want; check the mirror, or the pinned keyFingerprint"
   fi
-  if [ "$fmt" = armor ]; then arm=(--armor); fi
-  em_gpg "$tmp" "${arm[@]}" --export "${sel[@]}" >"$tmp/out"
-  gpgconf --homedir "$tmp" --kill all 2>/dev/null || true
+  if grep -q 'BEGIN PGP PUBLIC KEY BLOCK' "$tmp/key"; then
+    if [ "$fmt" = binary ]; then gpg --batch --quiet --no-tty --homedir "$tmp" --dearmor -o "$tmp/out" "$tmp/key" 2>/dev/null; else mv "$tmp/key" "$tmp/out"; fi
+  else
+    [ "$fmt" = binary ] || { rm -rf "$tmp"; em_fail "$url must be an ASCII-armored key for rpm"; }
+    mv "$tmp/key" "$tmp/out"
+  fi
   em_put "$dest" 0644 root root <"$tmp/out"
   rm -rf "$tmp"
 }
@@ -92,7 +88,8 @@ em_pkg_has() { # NAME VERSION-PREFIX ('' = any): installed, at that version?
   if command -v dpkg-query >/dev/null; then
     # shellcheck disable=SC2016
     v=$(dpkg-query -W -f='${Status} ${Version}' "$1" 2>/dev/null) || return 1
-    case "$v" in "install ok installed $2"*) return 0 ;; *) return 1 ;; esac
+    # "hold ok installed" once em_hold pinned it
+    case "$v" in "install ok installed $2"* | "hold ok installed $2"*) return 0 ;; *) return 1 ;; esac
   fi
   v=$(rpm -q --qf '%{VERSION}-%{RELEASE}' "$1" 2>/dev/null) || return 1
   case "$v" in "$2"*) return 0 ;; *) return 1 ;; esac

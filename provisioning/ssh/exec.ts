@@ -152,7 +152,13 @@ export function exec(conn: SshConnection, command: string, opts: ExecOptions = {
   });
 }
 
-/** Run a shell script sent on stdin (`/bin/sh -s`), as root when `sudo` is set. */
-export function runScript(conn: SshConnection, script: string, opts: Omit<ExecOptions, "stdin"> = {}): Promise<ExecResult> {
-  return exec(conn, "/bin/sh -s", { label: "script", ...opts, stdin: script });
+export interface ScriptOptions extends Omit<ExecOptions, "stdin"> {
+  /** Interpreter reading the script on stdin. Default "/bin/sh"; the bootstrap's step scripts need "bash". */
+  shell?: "/bin/sh" | "bash";
+}
+
+/** Run a script sent on stdin (`<shell> -s`), as root when `sudo` is set. */
+export function runScript(conn: SshConnection, script: string, opts: ScriptOptions = {}): Promise<ExecResult> {
+  const { shell, ...rest } = opts;
+  return exec(conn, `${shell ?? "/bin/sh"} -s`, { label: "script", ...rest, stdin: script });
 }

@@ -2,7 +2,7 @@
 // counter the benchmark reports. The one object a caller keeps for a whole `pulumi up`.
 import { connect, forwardThrough, type ConnectOptions, type SshConnection } from "./connect";
 import { ConnectionDropped } from "./errors";
-import { exec, runScript, type ExecOptions, type ExecResult } from "./exec";
+import { exec, runScript, type ExecOptions, type ExecResult, type ScriptOptions } from "./exec";
 import type { SeenHostKey } from "./hostkey";
 import { endpointKey, type SshTarget } from "./target";
 import { upload, type UploadFile } from "./upload";
@@ -88,7 +88,7 @@ export class SshPool {
   }
 
   /** Run a script sent on stdin (see runScript). */
-  runScript(target: SshTarget, script: string, opts: Omit<ExecOptions, "stdin"> = {}): Promise<ExecResult> {
+  runScript(target: SshTarget, script: string, opts: ScriptOptions = {}): Promise<ExecResult> {
     return this.withConnection(target, (c) => runScript(c, script, opts));
   }
 

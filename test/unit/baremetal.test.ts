@@ -2,7 +2,7 @@
 // (exact command counts). Real SSH and the serialize-and-reload round trip: baremetal-ssh.test.ts.
 import { describe, it, expect } from "vitest";
 import { changedSteps, diffHost, stableJson } from "../../provisioning/baremetal/plan";
-import { cleanupPlan, dirsCreated, packagesInstalled, renderCleanupScript, usersCreated } from "../../provisioning/baremetal/cleanup";
+import { cleanupPlan, dirsCreated, libraryFootprint, packagesInstalled, renderCleanupScript, usersCreated } from "../../provisioning/baremetal/cleanup";
 import { agentIdFromState, drainStateOf } from "../../provisioning/baremetal/drain";
 import { MesosHostProvider } from "../../provisioning/baremetal/provider";
 import type { HostOutputs } from "../../provisioning/baremetal/types";
@@ -67,19 +67,25 @@ describe("cleanup", () => {
     expect(plan.files).toEqual(["/etc/mesos-agent/attributes/rack", "/etc/systemd/system/zookeeper.service"]);
     expect(plan.units).toContain("zookeeper.service");
     expect(plan.users).toEqual(["zookeeper"]);
-    expect(plan.dirs).toEqual(["/etc/mesos-agent/attributes", "/opt/zookeeper-3.8.6", "/var/lib/zookeeper"]);
+    expect(plan.dirs).toEqual(["/etc/mesos-agent/attributes", "/opt/zookeeper-3.8.6", "/var/lib/elastic-mesos", "/var/lib/zookeeper"]);
     expect(plan.dirs).not.toContain("/etc/apt/keyrings");
-    expect(plan.packages).toEqual(["aventer-mesos", "curl", "openjdk-17-jre-headless"]);
+    expect(plan.packages).toEqual(["aventer-mesos"]); // never curl or the JDK: shared with the rest of the host
     expect(dirsCreated("if true; then mkdir -p /var/lib/mesos/agent; fi")).toEqual(["/var/lib/mesos/agent"]);
     expect(usersCreated("useradd -r marathon && echo ok")).toEqual(["marathon"]);
     expect(packagesInstalled("dnf -y install mesos-1.11.0")).toEqual(["mesos-1.11.0"]);
+    // The bootstrap's own library calls (provisioning/render/em-lib.sh).
+    const lib = libraryFootprint("em_user zookeeper /var/lib/zookeeper\nem_zookeeper 3.8.6 'u' '-' abc '-'\nem_link /opt/zookeeper-3.8.6 /opt/zookeeper\n" +
+      "em_pkg_has aventer-mesos '1.11.0-0.9.0' || pkgs+=('aventer-mesos=1.11.0-0.9.0*')\nem_service docker\nem_image 'mesosphere/marathon:v1.11.24' '-'");
+    expect(lib).toEqual({ users: ["zookeeper"], dirs: ["/var/lib/zookeeper", "/opt/zookeeper-3.8.6"], files: ["/opt/zookeeper"],
+      packages: ["aventer-mesos"], units: ["docker.service"], images: ["mesosphere/marathon:v1.11.24"] });
+    expect(cleanupPlan([{ ...steps[0], commands: ["em_service docker", "em_service zookeeper"] }]).units).not.toContain("docker.service");
   });
 
   it("keeps what existed before us", () => {
     const plan = cleanupPlan(steps);
-    const script = renderCleanupScript(plan, ["pkg curl", "pkg openjdk-17-jre-headless", "user zookeeper"]);
+    const script = renderCleanupScript({ ...plan, packages: [...plan.packages, "docker-ce"] }, ["pkg docker-ce", "user zookeeper"]);
     expect(script).toContain("apt-get purge -y -q 'aventer-mesos'");
-    expect(script).not.toMatch(/purge[^\n]*curl/);
+    expect(script).not.toMatch(/purge[^\n]*docker-ce/);
     expect(script).not.toContain("userdel");
     expect(script).toContain("rm -rf -- '/var/lib/zookeeper'");
     expect(script).toContain("systemctl disable --now 'zookeeper.service'");

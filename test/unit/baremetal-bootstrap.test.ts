@@ -1,0 +1,73 @@
+// createSshBootstrap under Pulumi mocks, with the real bootstrap renderers: what MesosCluster's SSH seam
+// registers for a 3-master, 2-agent bare-metal stack (the dynamic providers do not run under mocks).
+import { describe, it, expect } from "vitest";
+import * as pulumi from "@pulumi/pulumi";
+import { parseModel } from "../../components/config";
+import { buildTopology } from "../../components/topology";
+import { PROVIDER_MODULES } from "../../components/providers";
+import { deriveCredentials } from "../../provisioning/credentials";
+import { createSshBootstrap } from "../../provisioning/baremetal/bootstrap";
+import { STACKS, SSH_PRIVATE } from "../program/fixtures";
+
+const SIG = "4dabf18193072939515e22adb298388d";
+const reveal = (v: any) => (v && typeof v === "object" && SIG in v ? v.value : v);
+
+describe("createSshBootstrap", () => {
+  it("registers one host per node (agents after masters) and one readiness check, secrets kept secret", async () => {
+    const seen: pulumi.runtime.MockResourceArgs[] = [];
+    await pulumi.runtime.setMocks({
+      newResource: (a) => {
+        seen.push(a);
+        const state = { ...a.inputs };
+        if (a.type.endsWith("baremetal:Host") && a.custom) Object.assign(state, { stepHashes: { install: "h1" }, hostKey: { fingerprint: `SHA256:${a.name}`, type: "ssh-ed25519", source: "tofu" } });
+        return { id: `${a.name}-id`, state };
+      },
+      call: (a) => a.inputs,
+    }, "elastic-mesos", "dev");
+    const cfg = { ...STACKS.baremetal, baremetal: { ...(STACKS.baremetal.baremetal as object),
+      bastions: [{ name: "jump", address: "10.77.0.10", hostKeyFingerprint: "SHA256:" + "B".repeat(43) }] } } as any;
+    cfg.baremetal.hosts = cfg.baremetal.hosts.map((h: any, i: number) => ({ ...h, bastion: "jump", ...(i === 0 ? { hostKeyFingerprint: "SHA256:" + "C".repeat(43) } : {}) }));
+    const model = parseModel(cfg, {});
+    const topology = buildTopology(model);
+    class Root extends pulumi.ComponentResource { constructor() { super("test:index:Root", "root", {}); } }
+    const parent = new Root();
+    const set = PROVIDER_MODULES.baremetal.module.createMachines({ model, topology, userData: () => "" }, parent);
+    const credentials = pulumi.secret(model.clusterSecret.apply((s) => deriveCredentials(s, model.cluster.name)));
+    const resources = createSshBootstrap({ name: "prod", model, topology, machines: set.machines, credentials, parent });
+    await (pulumi.runtime as any).waitForRPCs();
+
+    expect(resources).toHaveLength(6);
+    const hosts = seen.filter((r) => r.type === "pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host");
+    expect(hosts.map((h) => h.name)).toEqual(["prod-m1-bootstrap", "prod-m2-bootstrap", "prod-m3-bootstrap", "prod-general-1-bootstrap", "prod-general-2-bootstrap"]);
+    const m1 = hosts[0].inputs;
+    expect(reveal(m1.connection)).toEqual({ host: "10.77.0.11", port: 22, user: "admin", configPath: "baremetal.hosts[0]",
+      hostKeyFingerprint: "SHA256:" + "C".repeat(43), bastion: { name: "jump", host: "10.77.0.10", port: 22, user: "admin", hostKeyFingerprint: "SHA256:" + "B".repeat(43) } });
+    expect(m1.steps[SIG]).toBeDefined(); // the scripts carry credentials: secret in state
+    const steps = reveal(m1.steps);
+    expect(steps.map((s: any) => s.step)).toEqual(["install", "zookeeper", "mesos"]);
+    expect(steps.every((s: any) => /^[0-9a-f]{64}$/.test(s.hash))).toBe(true);
+    expect(m1.adminPassword[SIG]).toBeDefined();
+    expect(reveal(m1.node)).toEqual({ id: "m1", role: "master", hostname: "prod-m1", ip: "10.77.0.11" });
+    expect(m1.drain).toBeUndefined();
+    const cleanup = reveal(m1.cleanup);
+    expect(cleanup.units).toEqual(expect.arrayContaining(["zookeeper.service", "mesos-master.service", "marathon.service"]));
+    expect(cleanup.files.length).toBeGreaterThan(3);
+    const agent = hosts[3].inputs;
+    expect(reveal(agent.drain)).toEqual({ masters: ["10.77.0.11", "10.77.0.12", "10.77.0.13"], masterPort: 5050, agentPort: 5051, timeoutSeconds: 600 });
+    for (const h of hosts) {
+      const { __provider, ...rest } = h.inputs;
+      expect(JSON.stringify(rest)).not.toContain("PRIVATE KEY");
+      void __provider;
+    }
+    expect(JSON.stringify(seen.map((r) => ({ ...r.inputs, __provider: undefined })))).not.toContain(SSH_PRIVATE.split("\n")[1]);
+
+    const ready = seen.find((r) => r.type === "pulumi-nodejs:dynamic/elastic-mesos/health:Readiness")!;
+    expect(ready.name).toBe("prod-ready");
+    const ri = Object.fromEntries(Object.entries(ready.inputs).map(([k, v]) => [k, reveal(v)]));
+    expect(ri.quorum).toBe(2);
+    expect(ri.masters.map((m: any) => [m.id, m.ip, m.hostKeyFingerprint])).toEqual([["m1", "10.77.0.11", "SHA256:prod-m1-bootstrap"], ["m2", "10.77.0.12", "SHA256:prod-m2-bootstrap"], ["m3", "10.77.0.13", "SHA256:prod-m3-bootstrap"]]);
+    expect(ri.agents.map((a: any) => a.hostname)).toEqual(["prod-general-1", "prod-general-2"]);
+    expect(ready.inputs.adminPassword[SIG]).toBeDefined();
+    if (process.env.SHOW_PLAN) console.log(JSON.stringify({ master: cleanup, agent: reveal(agent.cleanup) }, null, 1));
+  }, 60_000);
+});
