@@ -98,7 +98,8 @@ em_install() { # PKGSPEC...: apt-get or dnf install (only called when something 
   em_log "installing $*"
   if command -v apt-get >/dev/null; then
     apt-get -q -o DPkg::Lock::Timeout=600 update >/dev/null || em_fail "apt-get update failed (see the output above); check the repositories in /etc/apt/sources.list.d/"
-    apt-get -q -y -o DPkg::Lock::Timeout=600 --no-install-recommends --allow-downgrades --allow-change-held-packages install "$@" ||
+    apt-get -q -y -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+      --no-install-recommends --allow-downgrades --allow-change-held-packages install "$@" ||
       em_fail "apt-get install $* failed; check that the pinned versions exist in the repository"
   else
     dnf -q -y install "$@" || em_fail "dnf install $* failed; check that the pinned versions exist in the repository"
@@ -106,9 +107,11 @@ em_install() { # PKGSPEC...: apt-get or dnf install (only called when something 
   em_mark "installed $*"
 }
 em_hold() { # PKG...: keep unattended upgrades away from pinned packages
-  local p
+  local p held
+  command -v apt-mark >/dev/null || return 0
+  held=$'\n'$(apt-mark showhold)$'\n' # captured, not piped: `| grep -q` would SIGPIPE apt-mark under pipefail
   for p in "$@"; do
-    if command -v apt-mark >/dev/null && ! apt-mark showhold | grep -qx "$p"; then apt-mark hold "$p" >/dev/null && em_mark "held $p"; fi
+    case "$held" in *$'\n'"$p"$'\n'*) ;; *) apt-mark hold "$p" >/dev/null && em_mark "held $p" ;; esac
   done
 }
 em_mask() { # UNIT: keep a packaged unit from starting until we write our own /etc/systemd/system/UNIT.service
@@ -192,7 +195,7 @@ em_image() { # IMAGE ARCHIVE-URL|-: a container image, pulled, or loaded from a 
   em_mark "image $1"
 }
 em_route_src() { # IP: this host's source address towards IP
-  ip -4 route get "$1" 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p' | head -n 1
+  ip -4 route get "$1" 2>/dev/null | sed -n '1s/.* src \([0-9.]*\).*/\1/p'
 }
 em_zk_mode() { # IP: "leader", "follower", "standalone" or nothing (srvr four-letter word, 5 s)
   # shellcheck disable=SC2016

@@ -53,7 +53,7 @@ export function mesosStep(ctx: Ctx): Step {
         "# shellcheck source=/dev/null",
         `. /etc/elastic-mesos/node.env`,
         `body=$(curl -fsS --max-time 5 -K ${ADMIN_CURLRC} "http://$SELF_IP:5051/metrics/snapshot" 2>&1) || { echo "agent metrics unavailable: $body"; exit 1; }`,
-        `printf '%s' "$body" | grep -Eq '"slave\\\\?/registered" *: *1(\\.0+)?[,}]' || { echo "the agent is not registered with a master yet"; exit 1; }`,
+        `grep -Eq '"slave\\\\?/registered" *: *1(\\.0+)?[,}]' <<<"$body" || { echo "the agent is not registered with a master yet"; exit 1; }`,
       ].join("\n"),
       timeoutSeconds: 900,
       hint: "check \"journalctl -u mesos-agent\", that masters reach this agent on port 5051 and the agent reaches them on 5050",

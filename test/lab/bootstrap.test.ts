@@ -72,7 +72,8 @@ systemctl unmask mesos-master mesos-agent marathon >/dev/null 2>&1 || true
 rm -f /etc/systemd/system/{zookeeper,mesos-master,mesos-agent,marathon}.service
 DEBIAN_FRONTEND=noninteractive apt-get -q purge -y aventer-mesos marathon >/dev/null 2>&1 || true
 rm -rf /opt/zookeeper* /var/lib/zookeeper /var/log/zookeeper /etc/zookeeper /etc/mesos /etc/marathon /var/lib/mesos \\
-  /etc/elastic-mesos /var/lib/elastic-mesos /etc/apt/sources.list.d/elastic-mesos-* /etc/apt/keyrings/elastic-mesos-*
+  /etc/elastic-mesos /var/lib/elastic-mesos /etc/apt/sources.list.d/elastic-mesos-* /etc/apt/keyrings/elastic-mesos-* \\
+  /etc/apt/sources.list.d/lab-mirror.list # the stand-in test's entry for the same repo (apt refuses two signed-by)
 userdel zookeeper 2>/dev/null || true; userdel marathon 2>/dev/null || true
 systemctl daemon-reload`;
 

@@ -95,6 +95,8 @@ describe("em_key", () => {
     expect(g(["--passphrase", "", "--quick-gen-key", "Test Repo <repo@example.invalid>", "ed25519", "sign", "never"]).status).toBe(0);
     fpr = g(["--with-colons", "--list-keys"]).stdout.split("\n").find((l) => l.startsWith("fpr"))!.split(":")[9];
     fs.writeFileSync(path.join(tmp, "key.asc"), g(["--armor", "--export"]).stdout);
+    expect(g(["--passphrase", "", "--quick-gen-key", "Intruder <x@example.invalid>", "ed25519", "sign", "never"]).status).toBe(0);
+    fs.writeFileSync(path.join(tmp, "two-keys.asc"), g(["--armor", "--export"]).stdout); // the pinned key plus another
     spawnSync("gpgconf", ["--homedir", gpgHome, "--kill", "all"]);
   });
 
@@ -105,8 +107,12 @@ describe("em_key", () => {
     expect(fs.readFileSync(dest)[0] & 0x80).toBe(0x80); // a binary OpenPGP packet, as apt's signed-by wants
     const bad = run(`em_key file://${tmp}/key.asc ${"A".repeat(40)} ${path.join(tmp, "keyrings", "other.gpg")} binary`);
     expect(bad.status).toBe(1);
-    expect(bad.out).toContain(`has fingerprint(s) ${fpr}, not the pinned ${"A".repeat(40)}`);
+    expect(bad.out).toContain(`has fingerprint(s) ${fpr}, not (only) the pinned ${"A".repeat(40)}`);
     expect(fs.existsSync(path.join(tmp, "keyrings", "other.gpg"))).toBe(false);
+    // A file that carries the pinned key AND another one would let the other sign the repository: refused.
+    const two = run(`em_key file://${tmp}/two-keys.asc ${fpr} ${path.join(tmp, "keyrings", "two.gpg")} binary`);
+    expect(two.status).toBe(1);
+    expect(two.out).toMatch(/has fingerprint\(s\) [0-9A-F]{40} [0-9A-F]{40}, not \(only\) the pinned/);
     // Re-run with the source gone: the stored key is checked locally, nothing is fetched or changed.
     fs.renameSync(path.join(tmp, "key.asc"), path.join(tmp, "key.moved"));
     const rerun = run(`em_key file://${tmp}/key.asc ${fpr} ${dest} binary`);
