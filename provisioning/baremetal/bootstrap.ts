@@ -6,14 +6,14 @@ import type { SshBootstrapInput } from "../../components/cluster";
 import type { Machine } from "../../components/contracts";
 import type { BaremetalHostModel, ClusterModel } from "../../components/model";
 import { resolveArtifacts } from "../artifacts";
-import { renderStepScripts, type StepScript } from "../render/ssh-plan";
+import { renderStepScripts } from "../render/ssh-plan";
 import { renderSteps } from "../steps";
-import type { Step } from "../steps/types";
+import type { BootstrapInput } from "../steps/types";
 import { ClusterReadiness } from "../health/readiness";
 import { DEFAULT_PORTS } from "../health/probes";
 import { cleanupPlan } from "./cleanup";
 import { MesosHost } from "./resource";
-import type { CleanupPlan, HostConnection } from "./types";
+import type { HostConnection, HostInputs } from "./types";
 
 export interface SshBootstrapOptions {
   /** Seconds to wait for tasks to leave a removed agent. Default 600. */
@@ -41,6 +41,30 @@ export function connectionFor(model: ClusterModel, m: Machine): pulumi.Output<Ho
   });
 }
 
+/** The admin HTTP principal of the bootstrap (provisioning/steps: Mesos and Marathon basic auth). */
+export const ADMIN_USER = "admin";
+
+/**
+ * Pure: a node's provider inputs from its bootstrap input. Used inside createSshBootstrap's applies, and
+ * directly by the lab tests and the benchmark, so they drive exactly what `pulumi up` would.
+ */
+export function hostInputsFor(b: BootstrapInput, connection: HostConnection, masterIps: string[], opts: SshBootstrapOptions = {}): HostInputs {
+  const steps = renderSteps(b);
+  return {
+    cluster: b.cluster,
+    node: { id: b.node.id, role: b.node.role, pool: b.node.pool, hostname: b.node.hostname, ip: b.selfIp ?? connection.host },
+    connection,
+    steps: renderStepScripts(steps),
+    cleanup: cleanupPlan(steps),
+    drain: b.node.role === "agent"
+      ? { masters: masterIps, masterPort: DEFAULT_PORTS.mesos, agentPort: 5051, timeoutSeconds: opts.drainTimeoutSeconds ?? 600 }
+      : undefined,
+    adminUser: ADMIN_USER,
+    adminPassword: b.credentials.adminPassword,
+    stepTimeoutSeconds: opts.stepTimeoutSeconds ?? 900,
+  };
+}
+
 /** The SshBootstrap seam: returns every host resource and the readiness resource. */
 export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapOptions = {}): pulumi.Resource[] {
   const { name, model, topology, machines, credentials, parent } = input;
@@ -49,27 +73,21 @@ export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapO
   const masterIps = pulumi.all(masterMachines.map((m) => m.privateIp));
   const adminPassword = pulumi.secret(credentials.apply((c) => c.adminPassword));
 
-  const rendered = (m: Machine): pulumi.Output<{ scripts: StepScript[]; cleanup: CleanupPlan }> =>
-    pulumi.all([credentials, masterIps, m.privateIp]).apply(([c, ips, selfIp]) => {
-      const steps: Step[] = renderSteps({
+  const host = (m: Machine, dependsOn: pulumi.Resource[]) => {
+    const connection = connectionFor(model, m);
+    const inputs = pulumi.all([credentials, masterIps, m.privateIp, connection]).apply(([c, ips, selfIp, conn]) =>
+      hostInputsFor({
         cluster: model.cluster.name, os: model.os, node: m.node, selfIp, quorum: topology.quorum, artifacts, credentials: c,
         masters: topology.masters.map((n, i) => ({ id: n.id, zkId: n.zkId!, ip: ips[i], hostname: n.hostname })),
-      });
-      return { scripts: renderStepScripts(steps), cleanup: cleanupPlan(steps) };
-    });
-
-  const host = (m: Machine, dependsOn: pulumi.Resource[]) => {
-    const r = rendered(m);
+      }, conn as HostConnection, ips, opts));
     return new MesosHost(`${m.node.hostname}-bootstrap`, {
       cluster: model.cluster.name,
-      node: pulumi.output(m.privateIp).apply((ip) => ({ id: m.node.id, role: m.node.role, pool: m.node.pool, hostname: m.node.hostname, ip })),
-      connection: connectionFor(model, m),
-      steps: pulumi.secret(r.apply((x) => x.scripts)),
-      cleanup: r.apply((x) => x.cleanup),
-      drain: m.node.role === "agent"
-        ? masterIps.apply((ips) => ({ masters: ips, masterPort: DEFAULT_PORTS.mesos, agentPort: 5051, timeoutSeconds: opts.drainTimeoutSeconds ?? 600 }))
-        : undefined,
-      adminUser: "admin",
+      node: inputs.apply((i) => i.node),
+      connection,
+      steps: pulumi.secret(inputs.apply((i) => i.steps)),
+      cleanup: inputs.apply((i) => i.cleanup),
+      drain: m.node.role === "agent" ? inputs.apply((i) => i.drain!) : undefined,
+      adminUser: ADMIN_USER,
       adminPassword,
       stepTimeoutSeconds: opts.stepTimeoutSeconds ?? 900,
     }, { parent, dependsOn: [m.resource, ...dependsOn] });
@@ -88,7 +106,7 @@ export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapO
       .apply((ip) => ({ id: n.id, pool: n.pool, hostname: n.hostname, ip })))),
     quorum: topology.quorum,
     ports: DEFAULT_PORTS,
-    adminUser: "admin",
+    adminUser: ADMIN_USER,
     adminPassword,
     timeoutSeconds: opts.readyTimeoutSeconds ?? 900,
     generation: pulumi.all(all.map((h) => h.stepHashes)).apply((hs) => JSON.stringify(hs)),
