@@ -125,7 +125,9 @@ export function renderCleanupScript(plan: CleanupPlan, preexisting: string[]): s
     ...(plan.images ?? []).map((i) => `if command -v docker >/dev/null 2>&1; then docker rmi -f ${q(i)} >/dev/null 2>&1 || true; fi`),
     ...users.map((u) => `pkill -KILL -u ${q(u)} >/dev/null 2>&1 || true`),
     ...(pkgs.length ? [
-      `if command -v apt-get >/dev/null 2>&1; then apt-get purge -y -q ${pkgs.map(q).join(" ")} >/dev/null 2>&1 || true; ` +
+      // The bootstrap holds its pins (em_hold): unhold first, or apt refuses to remove them.
+      `if command -v apt-get >/dev/null 2>&1; then apt-mark unhold ${pkgs.map(q).join(" ")} >/dev/null 2>&1; ` +
+        `apt-get purge -y -q --allow-change-held-packages ${pkgs.map(q).join(" ")} >/dev/null 2>&1 || true; ` +
         `elif command -v dnf >/dev/null 2>&1; then dnf remove -y -q ${pkgs.map(q).join(" ")} >/dev/null 2>&1 || true; fi`,
     ] : []),
     ...plan.files.map((f) => `rm -f -- ${q(f)}`),

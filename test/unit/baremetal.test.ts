@@ -84,7 +84,8 @@ describe("cleanup", () => {
   it("keeps what existed before us", () => {
     const plan = cleanupPlan(steps);
     const script = renderCleanupScript({ ...plan, packages: [...plan.packages, "docker-ce"] }, ["pkg docker-ce", "user zookeeper"]);
-    expect(script).toContain("apt-get purge -y -q 'aventer-mesos'");
+    expect(script).toContain("apt-mark unhold 'aventer-mesos'");
+    expect(script).toContain("apt-get purge -y -q --allow-change-held-packages 'aventer-mesos'");
     expect(script).not.toMatch(/purge[^\n]*docker-ce/);
     expect(script).not.toContain("userdel");
     expect(script).toContain("rm -rf -- '/var/lib/zookeeper'");
