@@ -26,7 +26,7 @@ export function renderCloudConfig(steps: Step[]): string {
     "set -e",
     `d=${STEPS_DIR}`,
     `install -d -m 0700 "$d"`,
-    `tar -xf ${BUNDLE} --no-same-owner -C "$d"`,
+    `tar -xmf ${BUNDLE} --no-same-owner -C "$d"`,
     `for s in ${names.join(" ")}; do bash "$d/$s"; done`,
   ].join("; ");
   const doc = {

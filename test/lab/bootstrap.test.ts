@@ -4,15 +4,20 @@
 // ensemble survives its leader, and re-running every step on a healthy host changes nothing (no file
 // rewritten, no service restarted). Step 3 then runs the Mesos/Marathon stand-ins (strict test fixtures)
 // with the rendered flags, credentials and gates, and an agent on h4 when the lab has one.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { resolveArtifacts } from "../../provisioning/artifacts";
 import { deriveCredentials } from "../../provisioning/credentials";
+import { renderCloudConfig } from "../../provisioning/render/cloud-config";
 import { renderStepScripts, type StepScript } from "../../provisioning/render/ssh-plan";
 import { renderSteps } from "../../provisioning/steps";
 import type { BootstrapInput } from "../../provisioning/steps/types";
 import type { NodeSpec } from "../../components/contracts";
-import { http, labInfo, ssh, waitFor, type RunResult } from "../fixtures/lab";
+import { http, labInfo, REPO_ROOT, ssh, waitFor, type RunResult } from "../fixtures/lab";
 
 const skip = inject("labSkipReason");
 const MASTERS = ["h1", "h2", "h3"];
@@ -34,7 +39,7 @@ function zkMode(h: string): Promise<string> {
 }
 const modes = async (hosts = MASTERS) => Object.fromEntries(await Promise.all(hosts.map(async (h) => [h, await zkMode(h)])));
 
-async function inputs(): Promise<{ masters: BootstrapInput[]; agent?: BootstrapInput }> {
+async function inputs(): Promise<{ masters: BootstrapInput[]; agent?: BootstrapInput; solo: BootstrapInput }> {
   const lab = labInfo();
   const tgz = `${lab.mirror}/zookeeper/zookeeper-${ZKV}/apache-zookeeper-${ZKV}-bin.tar.gz`;
   const sha512 = (await http(`${tgz}.sha512`)).body.split(/\s+/)[0];
@@ -54,6 +59,15 @@ async function inputs(): Promise<{ masters: BootstrapInput[]; agent?: BootstrapI
     masters: masters.map((m, i) => ({ ...common, node: node(m.id, "master", i + 1, { zkId: m.zkId }) })),
     // No selfIp: the agent discovers its address on the route to the first master, as on a cloud.
     agent: h4 ? { ...common, node: node("general-1", "agent", 1, { pool: "general", resources: { cpus: 1, mem: 512 }, attributes: { rack: "lab" } }) } : undefined,
+    // A 1-master cluster on h4, delivered as #cloud-config at first boot.
+    solo: {
+      ...common,
+      cluster: "solo",
+      masters: [{ id: "m1", zkId: 1, ip: h4?.ip ?? "10.77.0.14", hostname: "h4" }],
+      quorum: 1,
+      credentials: deriveCredentials("lab-cloud-init-test-secret-01", "solo"),
+      node: node("m1", "master", 1, { zkId: 1 }),
+    },
   };
 }
 
@@ -82,12 +96,16 @@ const STATE = `for u in ${SERVICES}; do systemctl show -p ActiveEnterTimestampMo
 stat -c '%n %i %Y' /etc/zookeeper/zoo.cfg /var/lib/zookeeper/myid /etc/systemd/system/*.service /etc/mesos/* /etc/marathon/* /etc/elastic-mesos/*.env 2>/dev/null || true`;
 
 describe.skipIf(skip)("bootstrap on lab hosts", () => {
-  let plan: { masters: StepScript[][]; agent?: StepScript[] };
+  let plan: { masters: StepScript[][]; agent?: StepScript[]; soloUserData: string };
   const agentHost = "h4";
 
   beforeAll(async () => {
     const i = await inputs();
-    plan = { masters: i.masters.map((m) => renderStepScripts(renderSteps(m))), agent: i.agent && renderStepScripts(renderSteps(i.agent)) };
+    plan = {
+      masters: i.masters.map((m) => renderStepScripts(renderSteps(m))),
+      agent: i.agent && renderStepScripts(renderSteps(i.agent)),
+      soloUserData: renderCloudConfig(renderSteps(i.solo)),
+    };
     await Promise.all([...MASTERS, ...(plan.agent ? [agentHost] : [])].map((h) => ssh(h, CLEAN)));
   });
 
@@ -166,5 +184,36 @@ describe.skipIf(skip)("bootstrap on lab hosts", () => {
     const env = await ssh(agentHost, "cat /etc/elastic-mesos/node.env");
     expect(env.stdout).toBe(`SELF_IP=${ip(agentHost)}\n`);
     for (const s of plan.agent!) expect((await runStep(agentHost, s)).stdout).toMatch(/done: unchanged\n$/);
+  });
+
+  it("the #cloud-config user-data bootstraps a 1-master cluster at first boot (h4 recreated with it)", async (ctx) => {
+    if (!plan.agent) ctx.skip(); // needs a 4th lab host: LAB_HOSTS=4
+    const dir = mkdtempSync(join(tmpdir(), "em-ud-"));
+    try {
+      const file = join(dir, "user-data.yaml");
+      writeFileSync(file, plan.soloUserData);
+      const t = Date.now();
+      // lab-up recreates only h4 (its user-data changed) from a fresh overlay; the other hosts are kept.
+      const up = spawnSync("bash", [join(REPO_ROOT, "lab", "lab-up.sh"), String(labInfo().hosts.length), "--user-data", `h4=${file}`], { encoding: "utf8" });
+      expect(up.status, up.stderr.slice(-2000)).toBe(0);
+      const status = await waitFor("cloud-init on h4", async () => {
+        const r = await ssh(agentHost, "cloud-init status 2>/dev/null || true", 20_000).catch(() => undefined);
+        return r && /status: (done|error)/.exec(r.stdout)?.[1];
+      }, 600_000, 2000);
+      console.log(`[bootstrap] cloud-init on a fresh h4 (1 master, steps 1-3): ${((Date.now() - t) / 1000).toFixed(1)} s`);
+      const log = (await ssh(agentHost, "grep 'elastic-mesos' /var/log/cloud-init-output.log")).stdout;
+      expect(status, log.slice(-2000)).toBe("done");
+      expect(log).toContain("elastic-mesos 1/3 install: healthy");
+      expect(log).toContain("elastic-mesos 2/3 zookeeper: healthy");
+      expect(log).toContain("elastic-mesos 3/3 mesos: healthy: the Mesos master is healthy with an elected leader");
+      expect(await zkMode(agentHost)).toBe("standalone");
+      // The scripts stay on the host for an operator; re-running them changes nothing.
+      for (const n of ["1-install", "2-zookeeper", "3-mesos"]) {
+        const r = await ssh(agentHost, `bash /var/lib/elastic-mesos/steps/${n}.sh`);
+        expect(r.stdout, `${n}: ${r.stderr}`).toMatch(/done: unchanged\n$/);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
