@@ -78,6 +78,8 @@ export function validRaw(provider: "aws" | "gcp" | "digitalocean" | "openstack" 
     adminCidrs: ["203.0.113.0/24"],
     agentPools: [{ name: "general", count: 2 }],
     clusterSecret: TEST_CLUSTER_SECRET,
+    // Every provider: the SSH bootstrap and/or the health check `pulumi up` waits for log in with it.
+    sshPrivateKey: TEST_KEYS.private,
   };
   switch (provider) {
     case "aws":
@@ -92,7 +94,6 @@ export function validRaw(provider: "aws" | "gcp" | "digitalocean" | "openstack" 
       return {
         ...base,
         agentPools: [{ name: "general" }, { name: "big" }],
-        sshPrivateKey: TEST_KEYS.private,
         baremetal: {
           hosts: [
             { address: "10.0.0.11", role: "master" },
@@ -105,6 +106,6 @@ export function validRaw(provider: "aws" | "gcp" | "digitalocean" | "openstack" 
         },
       };
     case "local":
-      return { ...base, sshPrivateKey: TEST_KEYS.private, local: { maxHosts: 2 } };
+      return { ...base, local: { maxHosts: 2 } };
   }
 }

@@ -1,6 +1,7 @@
 // Cross-field rules: what no single key can check on its own. They run over the raw input (read
 // defensively) rather than as a refinement of the root schema, because zod skips refinements once a
 // field has failed, and we want every problem of the stack reported in one go.
+import { utils as sshUtils } from "ssh2";
 import { z } from "zod";
 import { PROVIDERS, type ProviderName } from "../model";
 import { DEFAULT_CLUSTER_NAME, DEFAULT_POOL } from "./defaults";
@@ -20,6 +21,34 @@ const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 const CLOUDS: ProviderName[] = ["aws", "gcp", "digitalocean", "openstack"];
 const SECRET_CMD = `pulumi config set --secret elastic-mesos:clusterSecret "$(openssl rand -base64 32)"`;
+const KEY_CMD = "pulumi config set --secret elastic-mesos:sshPrivateKey < ~/.ssh/id_ed25519";
+
+/** Why every provider needs the private key: `pulumi up` returns only when the cluster is healthy. */
+const SSH_USE: Record<ProviderName, string> = {
+  baremetal: "provider baremetal installs the hosts over SSH and checks the cluster's health there",
+  local: "provider local installs the hosts over SSH and checks the cluster's health there",
+  digitalocean: "provider digitalocean installs the droplets over SSH and checks the cluster's health there",
+  aws: "`pulumi up` waits for the cluster to be healthy by checking the masters over SSH",
+  gcp: "`pulumi up` waits for the cluster to be healthy by checking the masters over SSH",
+  openstack: "`pulumi up` waits for the cluster to be healthy by checking the masters over SSH",
+};
+
+/**
+ * Clouds install ssh.publicKey and the health check logs in with sshPrivateKey: when both are given in
+ * plain (they are, at `pulumi up`), they must be halves of one pair, or `pulumi up` would only find out
+ * after the readiness deadline. Malformed keys are reported by the schema, not here.
+ */
+function keyPair(raw: Raw, add: Add): void {
+  const pub = str(obj(raw.ssh)?.publicKey);
+  const priv = str(raw.sshPrivateKey);
+  if (!pub || !priv) return;
+  const one = <T>(k: T | T[] | Error): T | undefined => (k instanceof Error ? undefined : Array.isArray(k) ? k[0] : k);
+  const p = one(sshUtils.parseKey(priv));
+  const q = one(sshUtils.parseKey(pub.trim()));
+  if (!p || !q || !p.isPrivateKey()) return;
+  if (!p.getPublicSSH().equals(q.getPublicSSH()))
+    add(["sshPrivateKey"], "it is not the private half of ssh.publicKey, so the health check could not log in to the machines; set the matching key with `" + KEY_CMD + "` (or ssh.publicKey to its .pub line)");
+}
 
 function providerOf(raw: Raw): ProviderName | undefined {
   const p = raw.provider;
@@ -35,8 +64,8 @@ function secrets(raw: Raw, ctx: RuleContext, add: Add): void {
   if (!ctx.hasClusterSecret)
     add(["clusterSecret"], `every cluster credential is derived from this secret; set it with \`${SECRET_CMD}\``);
   const provider = providerOf(raw);
-  if ((provider === "baremetal" || provider === "local") && !ctx.hasSshPrivateKey)
-    add(["sshPrivateKey"], `provider ${provider} installs the hosts over SSH; set the key with \`pulumi config set --secret elastic-mesos:sshPrivateKey < ~/.ssh/id_ed25519\``);
+  if (provider && !ctx.hasSshPrivateKey) add(["sshPrivateKey"], `${SSH_USE[provider]}; set the key with \`${KEY_CMD}\``);
+  else if (provider && CLOUDS.includes(provider)) keyPair(raw, add);
   if (provider && CLOUDS.includes(provider) && obj(raw.ssh)?.publicKey === undefined)
     add(["ssh", "publicKey"], `provider ${provider} needs the public key to install on the machines; use \`pulumi config set --path 'elastic-mesos:ssh.publicKey' "$(cat ~/.ssh/id_ed25519.pub)"\``);
 }

@@ -27,7 +27,9 @@
 //                                                                      (clouds), root (DO, bm,      bare-metal hosts may override)
 //                                                                      local)
 // ssh.publicKey                 OpenSSH public key line                (required on clouds)         installed on cloud machines
-// sshPrivateKey                 SECRET, unencrypted private key        (required: baremetal, local) SSH bootstrap and health checks
+// sshPrivateKey                 SECRET, unencrypted private key        (required)                   SSH bootstrap (bm, local, DO) and the
+//                                                                                                    health check `pulumi up` waits for;
+//                                                                                                    clouds: the half of ssh.publicKey
 // clusterSecret                 SECRET, >= 16 chars                    (required)                   every cluster credential derives from it
 // network.cidr                  private IPv4 CIDR (clouds /8../20,     10.42.0.0/16 (local:         cluster network, one /24 per zone
 //                               AWS /16../20; local up to /24)         10.77.0.0/24)

@@ -24,7 +24,7 @@ describe("defaults", () => {
     ]);
     expect(m.allowPublicAdmin).toBe(false);
     expect(m.artifacts).toEqual({});
-    expect(m.ssh).toEqual({ user: "admin", publicKey: TEST_KEYS.public });
+    expect(m.ssh).toEqual({ user: "admin", publicKey: TEST_KEYS.public, privateKey: expect.anything() });
     expect(m.aws).toEqual({ region: "eu-west-1", zones: ["eu-west-1a", "eu-west-1b"] });
     expect(m.gcp).toBeUndefined();
   });
@@ -150,8 +150,12 @@ describe("secrets stay secret", () => {
 
   it("secret Outputs passed in are used as they are", async () => {
     const s = pulumi.secret(TEST_CLUSTER_SECRET);
-    const m = parseModel(validRaw("aws"), { clusterSecret: s });
+    const k = pulumi.secret(TEST_KEYS.private);
+    const raw = validRaw("aws");
+    delete raw.clusterSecret;
+    delete raw.sshPrivateKey;
+    const m = parseModel(raw, { clusterSecret: s, sshPrivateKey: k });
     expect(m.clusterSecret).toBe(s);
-    expect(m.ssh.privateKey).toBeUndefined();
+    expect(m.ssh.privateKey).toBe(k);
   });
 });

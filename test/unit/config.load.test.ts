@@ -131,7 +131,7 @@ describe("both shapes `pulumi config set` writes to a stack file", () => {
     expect(m.agentPools[1]).toMatchObject({ name: "gpu", count: 5 });
     expect(m.masters).toMatchObject({ count: 1, size: "s-2vcpu-4gb" });
     // And the same through the pure core.
-    const p = parseModel(rawFromConfig(config), { clusterSecret: pulumi.secret(TEST_CLUSTER_SECRET) });
+    const p = parseModel(rawFromConfig(config), { clusterSecret: pulumi.secret(TEST_CLUSTER_SECRET), sshPrivateKey: pulumi.secret(TEST_KEYS.private) });
     expect(p.agentPools[1].count).toBe(5);
     expect(p.masters.count).toBe(1);
   });
@@ -174,13 +174,16 @@ describe("committed stack files stay valid", () => {
     });
     expect(model.cluster.name).toMatch(/^[a-z][a-z0-9-]*$/);
 
+    // loadModel sees the private key in plain and checks it pairs with ssh.publicKey: the example's
+    // public key has no private half here, so the test's own pair stands in for it.
+    const ssh = config[`${PROJECT}:ssh`] ? { ...JSON.parse(config[`${PROJECT}:ssh`]), publicKey: TEST_KEYS.public } : undefined;
     await pulumi.runtime.setMocks(mocks, PROJECT, stack);
-    pulumi.runtime.setAllConfig({ ...config, ...SECRETS }, Object.keys(SECRETS));
+    pulumi.runtime.setAllConfig({ ...config, ...(ssh ? { [`${PROJECT}:ssh`]: JSON.stringify(ssh) } : {}), ...SECRETS }, Object.keys(SECRETS));
     const loaded = loadModel();
     expect({ ...loaded, clusterSecret: null, ssh: { ...loaded.ssh, privateKey: null } }).toEqual({
       ...model,
       clusterSecret: null,
-      ssh: { ...model.ssh, privateKey: null },
+      ssh: { ...model.ssh, ...(ssh ? { publicKey: TEST_KEYS.public } : {}), privateKey: null },
     });
   });
 });

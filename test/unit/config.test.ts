@@ -20,6 +20,7 @@ function problemsOf(raw: Raw): Problem[] {
 const clone = <T>(v: T): T => structuredClone(v);
 const aws = () => validRaw("aws");
 const bm = () => validRaw("baremetal");
+const OTHER_KEY = sshUtils.generateKeyPairSync("ed25519").private;
 const ENCRYPTED_KEY = sshUtils.generateKeyPairSync("ed25519", { passphrase: "pw", cipher: "aes256-ctr", rounds: 4 }).private;
 
 interface Case {
@@ -67,6 +68,12 @@ const CASES: Case[] = [
   { name: "clusterSecret missing", raw: with_(aws, (r) => delete r.clusterSecret), key: "clusterSecret", says: /pulumi config set --secret elastic-mesos:clusterSecret "\$\(openssl rand -base64 32\)"/ },
   { name: "clusterSecret too short", raw: with_(aws, (r) => (r.clusterSecret = "hunter2")), key: "clusterSecret", says: /at least 16 characters/ },
   { name: "sshPrivateKey missing on baremetal", raw: with_(bm, (r) => delete r.sshPrivateKey), key: "sshPrivateKey", says: /installs the hosts over SSH/ },
+  { name: "sshPrivateKey missing on aws", raw: with_(aws, (r) => delete r.sshPrivateKey), key: "sshPrivateKey", says: /^missing; `pulumi up` waits for the cluster to be healthy by checking the masters over SSH; set the key with `pulumi config set --secret elastic-mesos:sshPrivateKey < ~\/.ssh\/id_ed25519`$/ },
+  { name: "sshPrivateKey missing on gcp", raw: with_(() => validRaw("gcp"), (r) => delete r.sshPrivateKey), key: "sshPrivateKey", says: /checking the masters over SSH/ },
+  { name: "sshPrivateKey missing on openstack", raw: with_(() => validRaw("openstack"), (r) => delete r.sshPrivateKey), key: "sshPrivateKey", says: /checking the masters over SSH/ },
+  { name: "sshPrivateKey missing on digitalocean", raw: with_(() => validRaw("digitalocean"), (r) => delete r.sshPrivateKey), key: "sshPrivateKey", says: /installs the droplets over SSH.*pulumi config set --secret elastic-mesos:sshPrivateKey/ },
+  { name: "sshPrivateKey missing on local", raw: with_(() => validRaw("local"), (r) => delete r.sshPrivateKey), key: "sshPrivateKey", says: /provider local installs the hosts over SSH/ },
+  { name: "sshPrivateKey not the half of ssh.publicKey", raw: with_(aws, (r) => (r.sshPrivateKey = OTHER_KEY)), key: "sshPrivateKey", says: /not the private half of ssh.publicKey/ },
   { name: "encrypted sshPrivateKey", raw: with_(bm, (r) => (r.sshPrivateKey = ENCRYPTED_KEY)), key: "sshPrivateKey", says: /encrypted; use a key without passphrase/ },
   { name: "attribute value with a space", raw: with_(aws, (r) => (r.agentPools[0].attributes = { rack: "rack a" })), key: "agentPools[0].attributes.rack", says: /"rack a" is not allowed.*name:value pairs joined by ';'/ },
   { name: "attribute value with ';'", raw: with_(aws, (r) => (r.agentPools[0].attributes = { rack: "a;b:c" })), key: "agentPools[0].attributes.rack", says: /no spaces, ';', ':' or ','/ },
