@@ -98,13 +98,31 @@ export function packagesInstalled(commands: string): string[] {
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/** Prints "user X" / "pkg X" / "dir X" for each user, package and directory of the plan that exists now. */
+/** Where the first footprint probe is kept on the host, so a re-run after an interrupted create does not
+ *  mistake our own half-done install for something that was there before us. Removed by the cleanup. */
+export const FOOTPRINT_FILE = "preexisting";
+
+/**
+ * Prints "user X" / "pkg X" / "dir X" for each user, package and directory of the plan that existed
+ * before our first visit: probed once, recorded in FOOTPRINT_FILE, replayed afterwards.
+ */
 export function footprintProbeScript(plan: CleanupPlan): string {
+  // EM_STATE: the bootstrap library's own override of its state directory (em-lib.sh), used by tests.
+  const f = `"$d/${FOOTPRINT_FILE}"`;
   return [
-    ...plan.users.map((u) => `id -u ${q(u)} >/dev/null 2>&1 && echo ${q(`user ${u}`)}`),
-    ...plan.packages.map((p) => `{ dpkg-query -W -f='\${Status}' ${q(p)} 2>/dev/null | grep -q 'ok installed' || rpm -q ${q(p)} >/dev/null 2>&1; } && echo ${q(`pkg ${p}`)}`),
-    ...plan.dirs.map((d) => `[ -e ${q(d)} ] && echo ${q(`dir ${d}`)}`),
-    "true",
+    "set -u",
+    `d="\${EM_STATE:-${LIB_STATE}}"`,
+    `if [ ! -f ${f} ]; then`,
+    `  mkdir -p "$d"`,
+    "  {",
+    ...plan.users.map((u) => `    id -u ${q(u)} >/dev/null 2>&1 && echo ${q(`user ${u}`)}`),
+    ...plan.packages.map((p) => `    { dpkg-query -W -f='\${Status}' ${q(p)} 2>/dev/null | grep -q ' installed' || rpm -q ${q(p)} >/dev/null 2>&1; } && echo ${q(`pkg ${p}`)}`),
+    ...plan.dirs.filter((d) => d !== LIB_STATE).map((d) => `    [ -e ${q(d)} ] && echo ${q(`dir ${d}`)}`),
+    "    true",
+    `  } > "$d/${FOOTPRINT_FILE}.new"`,
+    `  mv -f "$d/${FOOTPRINT_FILE}.new" ${f}`,
+    "fi",
+    `cat ${f}`,
   ].join("\n") + "\n";
 }
 
@@ -124,11 +142,14 @@ export function renderCleanupScript(plan: CleanupPlan, preexisting: string[]): s
     ...plan.units.map((u) => `systemctl disable --now ${q(u)} >/dev/null 2>&1 || true; systemctl unmask ${q(u)} >/dev/null 2>&1 || true`),
     ...(plan.images ?? []).map((i) => `if command -v docker >/dev/null 2>&1; then docker rmi -f ${q(i)} >/dev/null 2>&1 || true; fi`),
     ...users.map((u) => `pkill -KILL -u ${q(u)} >/dev/null 2>&1 || true`),
+    // One package at a time, only if installed (apt refuses a whole list for one unknown name), unheld
+    // first (the bootstrap holds its pins with em_hold).
     ...(pkgs.length ? [
-      // The bootstrap holds its pins (em_hold): unhold first, or apt refuses to remove them.
-      `if command -v apt-get >/dev/null 2>&1; then apt-mark unhold ${pkgs.map(q).join(" ")} >/dev/null 2>&1; ` +
-        `apt-get purge -y -q --allow-change-held-packages ${pkgs.map(q).join(" ")} >/dev/null 2>&1 || true; ` +
-        `elif command -v dnf >/dev/null 2>&1; then dnf remove -y -q ${pkgs.map(q).join(" ")} >/dev/null 2>&1 || true; fi`,
+      `for p in ${pkgs.map(q).join(" ")}; do`,
+      `  if command -v dpkg-query >/dev/null 2>&1 && dpkg-query -W -f='\${Status}' "$p" 2>/dev/null | grep -q ' installed'; then`,
+      `    apt-mark unhold "$p" >/dev/null 2>&1; apt-get purge -y -q --allow-change-held-packages "$p" >/dev/null 2>&1 || echo "could not purge $p" >&2`,
+      `  elif command -v rpm >/dev/null 2>&1 && rpm -q "$p" >/dev/null 2>&1; then dnf remove -y -q "$p" >/dev/null 2>&1 || echo "could not remove $p" >&2; fi`,
+      "done",
     ] : []),
     ...plan.files.map((f) => `rm -f -- ${q(f)}`),
     ...dirs.map((d) => `rm -rf -- ${q(d)}`),

@@ -3,7 +3,7 @@
 // configure() with stack config, then create / diff / update / delete. Also: registration under mocks.
 import { describe, it, expect, afterAll } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
-import { existsSync, readFileSync } from "fs";
+import { existsSync, mkdirSync, readFileSync } from "fs";
 import { join } from "path";
 import { MesosHost } from "../../provisioning/baremetal/resource";
 import { MesosHostProvider } from "../../provisioning/baremetal/provider";
@@ -90,6 +90,27 @@ describe("serialized provider over real SSH", () => {
     const again = await p.create(inputsFor(back));
     expect(again.outs.stepsRun).toBe(3);
   }, 60_000);
+});
+
+describe("footprint record", () => {
+  it("a re-run after an interrupted create does not take our own half-done install for the user's", async () => {
+    const s = await startSshServer();
+    servers.push(s);
+    const { p } = await reloaded(new MesosHostProvider(), { sshPrivateKey: s.clientKey });
+    const ours = join(s.dir, "var-lib-mesos");
+    const theirs = join(s.dir, "var-lib-mesos-user");
+    mkdirSync(theirs);
+    const inputs = inputsFor(s, "1", { cleanup: { units: [], files: [], dirs: [ours, theirs], users: [], packages: [] } });
+    inputs.steps[0] = { ...inputs.steps[0], script: `mkdir -p ${ours} ${s.dir}/opt/mesos\nexit 1\n`, hash: "h-fails" }; // installs, then fails
+    expect((await p.create(inputs).catch((e: Error) => e)).message).toMatch(/step 1\/3 install .* exited with code 1/);
+    expect(readFileSync(join(s.dir, "em-state/preexisting"), "utf8")).toBe(`dir ${theirs}\n`);
+    inputs.steps[0] = { ...inputs.steps[0], script: `mkdir -p ${ours} ${s.dir}/opt/mesos\n`, hash: "h-ok" };
+    const created = await p.create(inputs); // the re-run: ours exists now, but the record says it was not there
+    expect(created.outs.preexisting).toEqual([`dir ${theirs}`]);
+    await p.delete(created.id, created.outs);
+    expect(existsSync(ours)).toBe(false);
+    expect(existsSync(theirs)).toBe(true);
+  }, 30_000);
 });
 
 describe("MesosHost under mocks", () => {

@@ -1,0 +1,235 @@
+// bench/baremetal: time to ready for 3 masters + K agents on lab hosts, with the bare-metal provider
+// driven the way the engine drives it, against a raw baseline (the same step scripts over plain
+// `ssh host bash -s`, in parallel, no framework), plus a no-change re-run and the SSH commands sent.
+//
+//   sudo node bench/baremetal.js [K...]        default K = 1 3 6 (capped by the hosts available)
+//   BENCH_HOSTS=h5,h6,...  hosts to use (default: every lab host from h5 on; h1-h4 are the bootstrap tests')
+//
+// Also exports createDriver(): the small engine stand-in the lab tests use (test/lab/baremetal.test.ts).
+"use strict";
+const { execFile } = require("child_process");
+const { readFileSync } = require("fs");
+const { performance } = require("perf_hooks");
+
+const LAB_DIR = process.env.LAB || "/var/tmp/elastic-mesos-lab";
+
+/**
+ * What the engine does with dynamic resources, minus the engine: serialize each provider, reload it with
+ * require-from-string, configure() with stack config, then per resource check → diff → create / update /
+ * delete, masters before agents (the dependsOn of createSshBootstrap), readiness last.
+ * deps: { pulumi, MesosHostProvider, ReadinessProvider } (the caller loads the TypeScript modules).
+ */
+function createDriver(deps, config) {
+  const state = new Map(); // node id → { id, outs, inputs }
+  let readiness; // { id, outs }
+  let host, ready;
+  const reload = async (provider) => {
+    const sf = await deps.pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
+    const p = require("require-from-string")(sf.text).handler();
+    await p.configure({ config: { get: (k) => config[k], require: (k) => config[k] } });
+    return p;
+  };
+  const providers = async () => {
+    if (!host) [host, ready] = await Promise.all([reload(new deps.MesosHostProvider()), reload(new deps.ReadinessProvider())]);
+    return { host, ready };
+  };
+
+  /** One `pulumi up`: desired = HostInputs[] (masters first), readinessInputs or undefined. */
+  async function up(desired, readinessInputs) {
+    const { host: p, ready: r } = await providers();
+    const t0 = performance.now();
+    const report = { created: [], updated: [], deleted: [], unchanged: [], stepsRun: 0, commands: 0, errors: [] };
+    const one = async (inputs) => {
+      const checked = await p.check(state.get(inputs.node.id)?.inputs ?? {}, inputs);
+      if (checked.failures.length) throw new Error(`${inputs.node.id}: ${checked.failures.map((f) => f.reason).join("; ")}`);
+      const cur = state.get(inputs.node.id);
+      if (!cur) {
+        const res = await p.create(inputs);
+        state.set(inputs.node.id, { id: res.id, outs: res.outs, inputs });
+        report.created.push(inputs.node.id);
+        report.stepsRun += res.outs.stepsRun; report.commands += res.outs.commandsSent;
+        return;
+      }
+      const d = await p.diff(cur.id, cur.outs, inputs);
+      if (!d.changes) { report.unchanged.push(inputs.node.id); return; }
+      if (d.replaces && d.replaces.length) {
+        await p.delete(cur.id, cur.outs);
+        state.delete(inputs.node.id);
+        return one(inputs);
+      }
+      const res = await p.update(cur.id, cur.outs, inputs);
+      state.set(inputs.node.id, { id: cur.id, outs: res.outs, inputs });
+      report.updated.push(inputs.node.id);
+      report.stepsRun += res.outs.stepsRun; report.commands += res.outs.commandsSent;
+    };
+    const wave = async (list) => {
+      const results = await Promise.allSettled(list.map(one));
+      for (const x of results) if (x.status === "rejected") report.errors.push(x.reason);
+    };
+    const wanted = new Set(desired.map((i) => i.node.id));
+    // Deletions first (the engine deletes what left the program after the creates, but a removed agent
+    // must be drained while the masters are up either way); agents before masters.
+    const gone = [...state.values()].filter((s) => !wanted.has(s.outs.node.id))
+      .sort((a, b) => (a.outs.node.role === b.outs.node.role ? 0 : a.outs.node.role === "agent" ? -1 : 1));
+    for (const s of gone) {
+      try { await p.delete(s.id, s.outs); state.delete(s.outs.node.id); report.deleted.push(s.outs.node.id); } catch (e) { report.errors.push(e); }
+    }
+    await wave(desired.filter((i) => i.node.role === "master"));
+    if (!report.errors.length) await wave(desired.filter((i) => i.node.role === "agent"));
+    if (!report.errors.length && readinessInputs) {
+      // The readiness check's inputs carry every host's step hashes: it re-runs only when something changed.
+      // Masters' host keys as recorded by their hosts (createSshBootstrap passes the same outputs).
+      const masters = readinessInputs.masters.map((x) => ({ ...x, hostKeyFingerprint: state.get(x.id)?.outs.hostKey.fingerprint }));
+      const inputs = { ...readinessInputs, masters, generation: JSON.stringify(desired.map((i) => state.get(i.node.id).outs.stepHashes)) };
+      if (!readiness) readiness = await r.create(inputs);
+      else if ((await r.diff(readiness.id, readiness.outs, inputs)).changes) readiness = { id: readiness.id, ...(await r.update(readiness.id, readiness.outs, inputs)) };
+      report.readySeconds = readiness.outs.seconds;
+    }
+    report.seconds = (performance.now() - t0) / 1000;
+    if (report.errors.length) {
+      const err = new Error(report.errors.map((e) => e.message).join("\n---\n"));
+      err.report = report;
+      throw err;
+    }
+    return report;
+  }
+
+  /** `pulumi destroy` (with elastic-mesos:destroy=true): every host cleaned, agents first. */
+  async function destroy() {
+    const p = await reload(new deps.MesosHostProvider()).then(async (x) => {
+      await x.configure({ config: { get: (k) => (k === "destroy" ? "true" : config[k]) } });
+      return x;
+    });
+    const all = [...state.values()].sort((a, b) => (a.outs.node.role === "agent" ? -1 : 1) - (b.outs.node.role === "agent" ? -1 : 1));
+    for (const role of ["agent", "master"]) {
+      await Promise.all(all.filter((s) => s.outs.node.role === role).map(async (s) => { await p.delete(s.id, s.outs); state.delete(s.outs.node.id); }));
+    }
+    readiness = undefined;
+  }
+
+  return { up, destroy, state, providers };
+}
+
+/** The lab inventory and the artifact overrides that point the bootstrap at the lab's mirror (lab/README.md). */
+async function labSetup() {
+  const lab = JSON.parse(readFileSync(`${LAB_DIR}/lab.json`, "utf8"));
+  const get = async (url) => (await fetch(url)).text();
+  const ZKV = "3.8.0";
+  const tgz = `${lab.mirror}/zookeeper/zookeeper-${ZKV}/apache-zookeeper-${ZKV}-bin.tar.gz`;
+  const sha512 = (await get(`${tgz}.sha512`)).split(/\s+/)[0];
+  const keyFingerprint = (await get(`${lab.mirror}/keys/lab-archive.fingerprint`)).trim();
+  return {
+    lab,
+    versions: { mesos: "1.11.0-0.9.0", zookeeper: ZKV, marathon: "1.11.24", docker: "27.5.1" },
+    overrides: { mirror: lab.mirror, zookeeper: { sha512 }, mesos: { keyUrl: `${lab.mirror}/keys/lab-archive.asc`, keyFingerprint }, marathon: { aptPackage: "marathon" } },
+    privateKey: readFileSync(lab.sshKey, "utf8"),
+  };
+}
+
+/**
+ * Provider inputs for a cluster of lab hosts: masters = the first three, agents of pool "general" = the
+ * rest. m: { resolveArtifacts, deriveCredentials, hostInputsFor }.
+ */
+function clusterPlan(m, setup, hosts, opts = {}) {
+  const artifacts = m.resolveArtifacts(setup.versions, setup.overrides, "debian-12");
+  const credentials = m.deriveCredentials(opts.secret || "bench-baremetal-secret-000001", opts.cluster || "bm");
+  const masters = hosts.slice(0, 3).map((h, i) => ({ id: `m${i + 1}`, zkId: i + 1, ip: h.ip, hostname: h.name }));
+  const nodeSpec = (id, role, ordinal, extra) => ({ id, hostname: `${opts.cluster || "bm"}-${id}`, role, ordinal, size: "lab", diskGb: 1,
+    resources: {}, attributes: {}, containerizers: ["mesos"], ...extra });
+  const conn = (h, i) => ({ host: h.ip, port: 22, user: "root", configPath: `baremetal.hosts[${i}]`, ...(opts.pin ? { hostKeyFingerprint: opts.pin(h) } : {}) });
+  const inputs = hosts.map((h, i) => {
+    const isMaster = i < 3;
+    const node = isMaster ? nodeSpec(`m${i + 1}`, "master", i + 1, { zkId: i + 1 })
+      : nodeSpec(`general-${i - 2}`, "agent", i - 2, { pool: "general", resources: { cpus: 1, mem: 512 }, attributes: opts.attributes || { rack: "a" } });
+    const b = { cluster: opts.cluster || "bm", os: "debian-12", node, selfIp: h.ip, masters, quorum: 2, artifacts, credentials };
+    return m.hostInputsFor(b, conn(h, i), masters.map((x) => x.ip), { drainTimeoutSeconds: 120, stepTimeoutSeconds: 900 });
+  });
+  const readiness = {
+    cluster: opts.cluster || "bm",
+    masters: inputs.filter((i) => i.node.role === "master").map((i) => ({ id: i.node.id, ip: i.node.ip, connection: i.connection })),
+    agents: inputs.filter((i) => i.node.role === "agent").map((i) => ({ id: i.node.id, pool: i.node.pool, hostname: i.node.hostname, ip: i.node.ip })),
+    quorum: 2, ports: { zookeeper: 2181, mesos: 5050, marathon: 8080 }, adminUser: "admin", adminPassword: credentials.adminPassword,
+    timeoutSeconds: 600, generation: "",
+  };
+  return { inputs, readiness };
+}
+
+/** Everything the bootstrap installs, removed (so every run starts from a first boot), apt's .deb cache included. */
+const CLEAN = `systemctl disable --now zookeeper mesos-master marathon mesos-agent >/dev/null 2>&1 || true
+systemctl unmask mesos-master mesos-agent marathon >/dev/null 2>&1 || true
+rm -f /etc/systemd/system/{zookeeper,mesos-master,mesos-agent,marathon}.service
+for p in aventer-mesos marathon; do dpkg -s "$p" >/dev/null 2>&1 || continue
+  apt-mark unhold "$p" >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get -q purge -y --allow-change-held-packages "$p" >/dev/null 2>&1; done
+rm -rf /opt/zookeeper* /var/lib/zookeeper /var/log/zookeeper /etc/zookeeper /etc/mesos /etc/marathon /var/lib/mesos /var/log/mesos \\
+  /etc/elastic-mesos /var/lib/elastic-mesos /etc/apt/sources.list.d/elastic-mesos-* /etc/apt/keyrings/elastic-mesos-*
+userdel zookeeper 2>/dev/null || true; userdel marathon 2>/dev/null || true
+apt-get clean; systemctl daemon-reload; systemctl reset-failed`;
+
+function sshRun(lab, hostName, script, timeoutMs = 900_000) {
+  return new Promise((resolve) => {
+    const child = execFile("ssh", ["-F", lab.sshConfig, hostName, "bash -s"], { timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === "number" ? err.code : 255) : 0, stdout: String(stdout), stderr: String(stderr) }));
+    child.stdin.end(script);
+  });
+}
+
+/** The physical limit: the same step scripts, plain ssh, masters in parallel, then agents in parallel. */
+async function rawBaseline(lab, hosts, plan) {
+  const t0 = performance.now();
+  let commands = 0;
+  const runAll = async (pairs) => Promise.all(pairs.map(async ([h, inputs]) => {
+    for (const s of inputs.steps) {
+      commands++;
+      const r = await sshRun(lab, h.name, s.script);
+      if (r.code !== 0) throw new Error(`${h.name} step ${s.index} ${s.step}: exit ${r.code}\n${r.stdout.slice(-800)}\n${r.stderr.slice(-800)}`);
+    }
+  }));
+  const pairs = hosts.map((h, i) => [h, plan.inputs[i]]);
+  await runAll(pairs.slice(0, 3));
+  await runAll(pairs.slice(3));
+  return { seconds: (performance.now() - t0) / 1000, commands };
+}
+
+async function main() {
+  const root = require("path").resolve(__dirname, "..");
+  process.chdir(root);
+  const tsutils = require("@pulumi/pulumi/tsutils");
+  const { tsnodeRequire, typescriptRequire } = tsutils.typeScriptRequireStrings();
+  const compilerOptions = tsutils.loadTypeScriptCompilerOptions("tsconfig.json");
+  require(tsnodeRequire).register({ compiler: typescriptRequire, transpileOnly: true, project: "tsconfig.json", skipProject: false,
+    compilerOptions: { target: "ES2020", module: "nodenext", moduleResolution: "nodenext", ...compilerOptions } });
+  const pulumi = require("@pulumi/pulumi");
+  const m = {
+    ...require("../provisioning/artifacts.ts"), ...require("../provisioning/credentials.ts"), ...require("../provisioning/baremetal/bootstrap.ts"),
+    MesosHostProvider: require("../provisioning/baremetal/provider.ts").MesosHostProvider,
+    ReadinessProvider: require("../provisioning/health/readiness.ts").ReadinessProvider,
+  };
+  const setup = await labSetup();
+  const names = (process.env.BENCH_HOSTS || setup.lab.hosts.map((h) => h.name).filter((n) => Number(n.slice(1)) >= 5).join(",")).split(",");
+  const hosts = names.map((n) => setup.lab.hosts.find((h) => h.name === n)).filter(Boolean);
+  const ks = (process.argv.slice(2).length ? process.argv.slice(2) : ["1", "3", "6"]).map(Number).filter((k) => 3 + k <= hosts.length);
+  if (!ks.length) throw new Error(`not enough lab hosts (${hosts.length}: ${names.join(",")}) for 3 masters + K agents; start more with lab/lab-up.sh N`);
+  const rows = [];
+  for (const k of ks) {
+    const use = hosts.slice(0, 3 + k);
+    const clean = () => Promise.all(use.map((h) => sshRun(setup.lab, h.name, CLEAN)));
+    const plan = clusterPlan(m, setup, use);
+    await clean();
+    const raw = await rawBaseline(setup.lab, use, plan);
+    await clean();
+    const driver = createDriver({ pulumi, ...m }, { sshPrivateKey: setup.privateKey });
+    await driver.providers(); // serialization cost is paid by the engine before any resource operation too
+    const first = await driver.up(plan.inputs, plan.readiness);
+    const again = await driver.up(clusterPlan(m, setup, use).inputs, plan.readiness);
+    await driver.destroy();
+    const row = { masters: 3, agents: k, rawSeconds: +raw.seconds.toFixed(1), rawCommands: raw.commands, readySeconds: +first.seconds.toFixed(1),
+      ratio: +(first.seconds / raw.seconds).toFixed(2), commands: first.commands, stepsRun: first.stepsRun,
+      noChangeSeconds: +again.seconds.toFixed(2), noChangeSteps: again.stepsRun, noChangeCommands: again.commands };
+    rows.push(row);
+    console.log(JSON.stringify(row));
+  }
+  console.table(rows);
+}
+
+module.exports = { createDriver, labSetup, clusterPlan, rawBaseline, sshRun, CLEAN };
+if (require.main === module) main().catch((e) => { console.error(e); process.exit(1); });
