@@ -1,13 +1,17 @@
 // MesosCluster: the one place that wires the stages together, in order:
-//   model → topology → provider machines → bootstrap (cloud-init user-data, or the SSH seam) → outputs.
+//   model → topology → provider machines → bootstrap (cloud-init user-data, or the SSH seam)
+//   → readiness (ZooKeeper quorum, Mesos leader, agents registered, Marathon leader) → outputs.
 // Each stage is a plain function tested on its own; this class only calls them and registers outputs.
+// The user-facing outputs resolve only once readiness has passed, so `pulumi up` reports them when the
+// cluster is healthy, on every provider.
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterModel } from "./model";
-import type { Machine, NodeSpec, Topology } from "./contracts";
+import type { Machine, MachineSet, NodeSpec, Topology } from "./contracts";
 import type { Credentials } from "../provisioning/steps/types";
 import { buildTopology } from "./topology";
 import { PROVIDER_MODULES } from "./providers";
 import { clusterOutputs, type ClusterOutputs, type NodeAddress } from "./outputs";
+import { cloudGeneration, createCloudReadiness, userDataHash } from "./readiness";
 import { resolveArtifacts } from "../provisioning/artifacts";
 import { deriveCredentials } from "../provisioning/credentials";
 import { renderSteps } from "../provisioning/steps";
@@ -28,9 +32,10 @@ export interface SshBootstrapInput {
 
 /**
  * THE SSH BOOTSTRAP SEAM. Providers whose delivery is "ssh" (baremetal, local, digitalocean) are
- * bootstrapped after their machines exist, by a function of this type (provisioning/baremetal: one
- * dynamic resource per host running the rendered steps, plus a readiness resource). It returns the
- * resources the outputs must wait for.
+ * bootstrapped after their machines exist, by a function of this type (index.ts passes
+ * provisioning/baremetal `createSshBootstrap`: one dynamic resource per host running the rendered steps,
+ * plus a readiness resource). It returns the resources the outputs must wait for: the stack outputs
+ * resolve only after every one of them has been created or updated.
  */
 export type SshBootstrap = (input: SshBootstrapInput) => pulumi.Resource[];
 
@@ -38,10 +43,14 @@ export interface MesosClusterArgs {
   /** The validated model (components/config `loadModel`). */
   model: ClusterModel;
   /**
-   * The SSH bootstrap for "ssh"-delivery providers. Without it, such stacks register their machines
-   * and warn that nothing was bootstrapped; cloud-init providers never use it.
+   * The SSH bootstrap for "ssh"-delivery providers (the program passes `createSshBootstrap`). A
+   * programmatic user may leave it out to get bare machines (their own configuration management takes
+   * over): the component then warns that nothing was installed and its outputs wait for nothing.
+   * Cloud-init providers never use it.
    */
   sshBootstrap?: SshBootstrap;
+  /** Cloud-init providers: seconds `pulumi up` waits for the cluster to be healthy. Default 1200. */
+  readyTimeoutSeconds?: number;
 }
 
 export class MesosCluster extends pulumi.ComponentResource {
@@ -60,6 +69,8 @@ export class MesosCluster extends pulumi.ComponentResource {
   declare public readonly adminPassword: pulumi.Output<string>;
   /** The plain topology this cluster was built from (ids, zones, planned addresses). */
   declare public readonly topology: Topology;
+  /** What the outputs wait for: the bootstrap's resources and the readiness check (empty without a bootstrap). */
+  declare public readonly ready: pulumi.Resource[];
 
   constructor(name: string, args: MesosClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     // No inputs are sent for the component itself: the model holds secrets and is large at scale.
@@ -75,22 +86,30 @@ export class MesosCluster extends pulumi.ComponentResource {
     const entry = PROVIDER_MODULES[model.provider];
     const credentials = pulumi.secret(model.clusterSecret.apply((s) => deriveCredentials(s, model.cluster.name)));
 
-    const userData = entry.delivery === "cloud-init" ? cloudInitUserData(model, topology, credentials) : () => "";
-    const set = entry.module.createMachines({ model, topology, userData }, this);
-
-    if (entry.delivery === "ssh") {
-      if (args.sshBootstrap) {
-        args.sshBootstrap({ name, model, topology, machines: set.machines, credentials, parent: this });
-      } else {
-        void pulumi.log.warn(
-          `provider "${model.provider}": ${set.machines.length} machines registered, but this build has no SSH bootstrap, so nothing was installed on them`,
-          this,
-        );
-      }
+    let ready: pulumi.Resource[] = [];
+    if (entry.delivery === "cloud-init") {
+      const render = cloudInitUserData(model, topology, credentials);
+      const set = entry.module.createMachines({ model, topology, userData: (n) => render(n).apply((r) => r.userData) }, this);
+      const nodes = [...topology.masters, ...topology.agents];
+      const generation = pulumi.all(nodes.map((n) => render(n).apply((r) => ({ id: n.id, hash: r.hash })))).apply(cloudGeneration);
+      ready = [createCloudReadiness({ name, model, topology, machines: set.machines, credentials, generation, timeoutSeconds: args.readyTimeoutSeconds, parent: this })];
+      return this.finish(model, set, credentials, topology, ready);
     }
+    const set = entry.module.createMachines({ model, topology, userData: () => "" }, this);
+    if (args.sshBootstrap) {
+      ready = args.sshBootstrap({ name, model, topology, machines: set.machines, credentials, parent: this });
+    } else {
+      void pulumi.log.warn(
+        `provider "${model.provider}": ${set.machines.length} machines registered, but no SSH bootstrap was given to MesosCluster, so nothing was installed on them and nothing checks their health`,
+        this,
+      );
+    }
+    return this.finish(model, set, credentials, topology, ready);
+  }
 
-    const outputs = clusterOutputs(model, set, credentials);
-    Object.assign(this, outputs, { topology });
+  private finish(model: ClusterModel, set: MachineSet, credentials: pulumi.Output<Credentials>, topology: Topology, ready: pulumi.Resource[]): ClusterOutputs {
+    const outputs = clusterOutputs(model, set, credentials, ready);
+    Object.assign(this, outputs, { topology, ready });
     return outputs;
   }
 }
@@ -114,25 +133,41 @@ export function withoutPromiseStackTraces<T>(build: () => T): T {
   }
 }
 
+/** A node's cloud-init user-data and its SHA-256, both computed in the one secret apply. */
+export interface RenderedUserData {
+  userData: string;
+  hash: string;
+}
+
 /**
  * Cloud-init delivery: each node's user-data is its rendered steps, built inside an apply over the
- * credentials (derived from the secret clusterSecret), so the user-data is itself a secret Output.
+ * credentials (derived from the secret clusterSecret), so the user-data is itself a secret Output, and
+ * so is its hash (the readiness generation; a hash of credential-bearing text stays encrypted in state).
  * Masters are addressed by their planned IPs; a node's own IP is discovered by the script at boot.
+ * Rendered once per node (memoised): the machine and the readiness read the same Output.
  */
 export function cloudInitUserData(
   model: ClusterModel,
   topology: Topology,
   credentials: pulumi.Output<Credentials>,
-): (node: NodeSpec) => pulumi.Output<string> {
+): (node: NodeSpec) => pulumi.Output<RenderedUserData> {
   const artifacts = resolveArtifacts(model.versions, model.artifacts, model.os);
   const masters = topology.masters.map((m) => {
     if (!m.plannedIp) throw new Error(`${m.id}: no planned address; provider "${model.provider}" cannot use cloud-init delivery`);
     return { id: m.id, zkId: m.zkId!, ip: m.plannedIp, hostname: m.hostname };
   });
-  return (node) =>
-    credentials.apply((c) =>
-      renderCloudConfig(
-        renderSteps({ cluster: model.cluster.name, os: model.os, node, masters, quorum: topology.quorum, artifacts, credentials: c }),
-      ),
-    );
+  const cache = new Map<string, pulumi.Output<RenderedUserData>>();
+  return (node) => {
+    let rendered = cache.get(node.id);
+    if (!rendered) {
+      rendered = credentials.apply((c) => {
+        const userData = renderCloudConfig(
+          renderSteps({ cluster: model.cluster.name, os: model.os, node, masters, quorum: topology.quorum, artifacts, credentials: c }),
+        );
+        return { userData, hash: userDataHash(userData) };
+      });
+      cache.set(node.id, rendered);
+    }
+    return rendered;
+  };
 }

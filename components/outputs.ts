@@ -1,5 +1,7 @@
 // The stack outputs users need, computed from the machines. Pure wiring of Outputs: no resources here.
 // Nothing credential-bearing is plain: the admin password is a secret, the ZooKeeper string has no auth.
+// The addresses users act on (URLs, ZooKeeper, masters, agents) resolve only after the readiness check:
+// `pulumi up` prints them once the cluster answers, never for a cluster that is still booting.
 import * as pulumi from "@pulumi/pulumi";
 import type { Credentials } from "../provisioning/steps/types";
 import type { ClusterModel } from "./model";
@@ -46,7 +48,19 @@ export function sshHint(user: string, node: NodeAddress, jump?: NodeAddress): st
   return jump?.publicIp ? `ssh -J ${user}@${jump.publicIp} ${user}@${node.privateIp}` : `ssh ${user}@${node.privateIp}`;
 }
 
-export function clusterOutputs(model: ClusterModel, set: MachineSet, credentials: pulumi.Output<Credentials>): ClusterOutputs {
+/**
+ * A function that delays an Output until every resource of `ready` has been created or updated (the
+ * engine answers a registration only when the resource's create/update has finished, and its URN
+ * resolves then). Secrecy and unknown-ness (preview) carry over. One `pulumi.all` over the URNs, shared
+ * by every gated output (thousands of hosts on bare metal).
+ */
+export function afterReady(ready: pulumi.Resource[]): <T>(o: pulumi.Output<T>) => pulumi.Output<T> {
+  if (ready.length === 0) return (o) => o;
+  const gate = pulumi.all(ready.map((r) => r.urn));
+  return <T>(o: pulumi.Output<T>) => pulumi.all([gate, o]).apply(([, v]) => v) as pulumi.Output<T>;
+}
+
+export function clusterOutputs(model: ClusterModel, set: MachineSet, credentials: pulumi.Output<Credentials>, ready: pulumi.Resource[] = []): ClusterOutputs {
   const masterMachines = set.machines.filter((m) => m.node.role === "master");
   const agentMachines = set.machines.filter((m) => m.node.role === "agent");
   const masters = pulumi.all(masterMachines.map(address));
@@ -60,12 +74,15 @@ export function clusterOutputs(model: ClusterModel, set: MachineSet, credentials
   // The first master's address: every master redirects the UI/API to the current leader.
   const entry = masters.apply((ms) => ms[0].publicIp ?? ms[0].privateIp);
   const user = model.ssh.user;
+  const gated = afterReady(ready);
   return {
-    mesosUrl: pulumi.interpolate`http://${entry}:${ADMIN_PORTS.mesos}`,
-    marathonUrl: pulumi.interpolate`http://${entry}:${ADMIN_PORTS.marathon}`,
-    zookeeper: masters.apply((ms) => `zk://${ms.map((m) => `${m.privateIp}:2181`).join(",")}/mesos`),
-    masters,
-    agents,
+    mesosUrl: gated(pulumi.interpolate`http://${entry}:${ADMIN_PORTS.mesos}`),
+    marathonUrl: gated(pulumi.interpolate`http://${entry}:${ADMIN_PORTS.marathon}`),
+    zookeeper: gated(masters.apply((ms) => `zk://${ms.map((m) => `${m.privateIp}:2181`).join(",")}/mesos`)),
+    masters: gated(masters),
+    agents: gated(agents),
+    // Not gated: the hints and the admin credentials are what a user needs to debug a cluster that
+    // never became ready.
     sshHints: pulumi.all([masters, agentList]).apply(([ms, as]) => [
       ...ms.map((m) => sshHint(user, m)),
       ...as.map((a) => sshHint(user, a, ms[0])),

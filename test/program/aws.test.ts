@@ -4,6 +4,7 @@ import { describe, it, expect, beforeAll } from "vitest";
 import { runProgram, diffRuns, countByType, type RunResult } from "./harness";
 import { isSecretInput, reveal } from "./mocks";
 import { STACKS } from "./fixtures";
+import { plainLeaks } from "./secrets";
 
 const withPools = (general: number, gpu = 1) => ({
   ...STACKS.aws,
@@ -15,6 +16,10 @@ const withPools = (general: number, gpu = 1) => ({
 const of = (r: RunResult, type: string) => r.resources.filter((x) => x.type === type);
 const INSTANCE = "aws:ec2/instance:Instance";
 const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
+const READY = "pulumi-nodejs:dynamic/elastic-mesos/health:Readiness";
+// The readiness expects every agent and its generation hashes every node's user-data: it re-checks
+// the cluster whenever a node comes or goes.
+const READY_CHANGED = { key: `${READY}::prod-ready`, keys: ["agents", "generation"] };
 
 describe("AWS: 3 masters, pools general×3 and gpu×1", () => {
   let base: RunResult;
@@ -35,6 +40,7 @@ describe("AWS: 3 masters, pools general×3 and gpu×1", () => {
       "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": 1,
       "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 4,
       "elastic-mesos:index:Cluster": 1,
+      "pulumi-nodejs:dynamic/elastic-mesos/health:Readiness": 1,
       "pulumi:providers:aws": 1,
       "pulumi:pulumi:Stack": 1,
     });
@@ -82,6 +88,7 @@ describe("AWS: 3 masters, pools general×3 and gpu×1", () => {
     }
     const plain = JSON.stringify(base.resources.map((r) => ({ ...r.inputs, userData: undefined })));
     expect(plain).not.toContain(STACKS.aws.clusterSecret as string);
+    expect(plainLeaks(base.resources)).toEqual([]);
   });
 
   it("outputs: URLs, ZooKeeper string without credentials, addresses per pool, SSH hints; only the password is secret", () => {
@@ -101,21 +108,21 @@ describe("AWS: 3 masters, pools general×3 and gpu×1", () => {
     expect(JSON.stringify({ ...o, adminPassword: undefined })).not.toContain(o.adminPassword);
   });
 
-  it("raising one pool's count only adds that pool's new nodes", async () => {
+  it("raising one pool's count only adds that pool's new nodes (and the readiness re-checks)", async () => {
     const grown = await runProgram(withPools(5));
     expect(diffRuns(base, grown)).toEqual({
       added: [`${INSTANCE}::prod-general-4`, `${INSTANCE}::prod-general-5`],
       removed: [],
-      changed: [],
+      changed: [READY_CHANGED],
     });
   });
 
-  it("lowering a pool's count removes only its highest ordinals", async () => {
+  it("lowering a pool's count removes only its highest ordinals (and the readiness re-checks)", async () => {
     const shrunk = await runProgram(withPools(1));
     expect(diffRuns(base, shrunk)).toEqual({
       added: [],
       removed: [`${INSTANCE}::prod-general-2`, `${INSTANCE}::prod-general-3`],
-      changed: [],
+      changed: [READY_CHANGED],
     });
   });
 

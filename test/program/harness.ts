@@ -3,7 +3,7 @@
 // Returns every registered resource and the stack outputs (plain values + which ones are secret).
 import { vi } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
-import { recordingMocks, type Registered } from "./mocks";
+import { recordingMocks, type MockOptions, type Registered } from "./mocks";
 import { PROJECT, type ConfigMap } from "./fixtures";
 
 export interface RunResult {
@@ -18,14 +18,19 @@ export interface RunOptions {
   /** Config keys (without the project prefix) set as secrets, like `pulumi config set --secret`. */
   secretKeys?: string[];
   stack?: string;
+  /** Delay the mock engine's answer for some resources (see MockOptions.hold). */
+  hold?: MockOptions["hold"];
+  /** Called with the program's raw stack outputs as soon as it returns (before anything resolves). */
+  onOutputs?: (raw: Record<string, pulumi.Output<unknown>>) => void;
 }
 
 const DEFAULT_SECRETS = ["clusterSecret", "sshPrivateKey"];
 
 async function setUp(config: ConfigMap, opts: RunOptions) {
   vi.resetModules(); // a fresh program module per run (node_modules stay loaded; setMocks resets the runtime)
-  const { mocks, registered } = recordingMocks();
+  const { mocks, registered } = recordingMocks({ hold: opts.hold });
   await pulumi.runtime.setMocks(mocks, PROJECT, opts.stack ?? "dev", false);
+  recordDependencies(registered);
   const values: Record<string, string> = {};
   for (const [k, v] of Object.entries(config)) if (v !== undefined) values[`${PROJECT}:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
   const secret = (opts.secretKeys ?? DEFAULT_SECRETS).map((k) => `${PROJECT}:${k}`).filter((k) => k in values);
@@ -35,13 +40,35 @@ async function setUp(config: ConfigMap, opts: RunOptions) {
   return { registered, program };
 }
 
+/**
+ * The mocks are not told a resource's dependencies; the registration request is. Wrap the mock monitor
+ * to copy them onto the recorded entries (same type::name key).
+ */
+function recordDependencies(registered: Registered[]): void {
+  const monitor = pulumi.runtime.getMonitor() as any;
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: any, callback: any) => {
+    const key = `${req.getType()}::${req.getName()}`;
+    const deps: string[] = req.getDependenciesList();
+    register(req, (err: any, resp: any) => {
+      const r = registered.find((x) => x.key === key);
+      if (r) r.dependencies = deps;
+      callback(err, resp);
+    });
+  };
+}
+
 const settle = () => (pulumi.runtime as any).waitForRPCs() as Promise<void>;
 
 /** Runs the program inside the root stack, waits for every registration, resolves the outputs. */
 export async function runProgram(config: ConfigMap, opts: RunOptions = {}): Promise<RunResult> {
   const { registered, program } = await setUp(config, opts);
   let raw: Record<string, pulumi.Output<unknown>> = {};
-  await pulumi.runtime.runInPulumiStack(async () => (raw = await program()));
+  await pulumi.runtime.runInPulumiStack(async () => {
+    raw = await program();
+    opts.onOutputs?.(raw);
+    return raw;
+  });
   await settle();
   const outputs: Record<string, any> = {};
   const secretOutputs: string[] = [];

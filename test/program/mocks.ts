@@ -1,5 +1,6 @@
 // Pulumi mocks for the whole program: record every registration and fabricate the outputs our code reads
 // (addresses, ids, key names), deterministically from the resource name, so two runs can be compared.
+import { createHash } from "crypto";
 import type * as pulumi from "@pulumi/pulumi";
 
 export interface Registered {
@@ -9,6 +10,8 @@ export interface Registered {
   custom: boolean;
   /** `${type}::${name}`: unique within one run. */
   key: string;
+  /** URNs this resource depends on (dependsOn, expanded for components, plus its inputs' resources). */
+  dependencies: string[];
 }
 
 /** Secret inputs reach the mocks wrapped in this sentinel (setMocks turns on supportsSecrets). */
@@ -44,17 +47,27 @@ function fabricate(type: string, name: string, inputs: Record<string, any>): Rec
       return { address: fakeIp("192.0.2", name) };
     case "openstack:compute/keypair:Keypair":
       return { name: inputs.name };
+    case "pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host":
+      // What the provider records after running the steps: each step's content hash.
+      return { stepHashes: Object.fromEntries((reveal(inputs.steps) ?? []).map((s: { step: string; script: string }) => [s.step, createHash("sha256").update(s.script).digest("hex")])) };
     default:
       return {};
   }
 }
 
-export function recordingMocks(): { mocks: pulumi.runtime.Mocks; registered: Registered[] } {
+export interface MockOptions {
+  /** Delays the engine's answer for a resource (as a long create would) until the promise settles. */
+  hold?: (type: string, name: string) => Promise<void> | undefined;
+}
+
+export function recordingMocks(opts: MockOptions = {}): { mocks: pulumi.runtime.Mocks; registered: Registered[] } {
   const registered: Registered[] = [];
   const mocks: pulumi.runtime.Mocks = {
     newResource(args) {
-      registered.push({ type: args.type, name: args.name, inputs: args.inputs, custom: !!args.custom, key: `${args.type}::${args.name}` });
-      return { id: `${args.name}-id`, state: { ...args.inputs, ...fabricate(args.type, args.name, args.inputs) } };
+      registered.push({ type: args.type, name: args.name, inputs: args.inputs, custom: !!args.custom, key: `${args.type}::${args.name}`, dependencies: [] });
+      const result = { id: `${args.name}-id`, state: { ...args.inputs, ...fabricate(args.type, args.name, args.inputs) } };
+      const held = opts.hold?.(args.type, args.name);
+      return held ? held.then(() => result) : result;
     },
     call(args) {
       switch (args.token) {

@@ -24,6 +24,7 @@ describe("gcp", () => {
       "gcp:compute/firewall:Firewall": 3,
       "gcp:compute/instance:Instance": 7,
       "pulumi:providers:gcp": 1,
+      "pulumi-nodejs:dynamic/elastic-mesos/health:Readiness": 1,
     });
     expect(names(r, "gcp:compute/instance:Instance")).toEqual(NODES);
     const fw = Object.fromEntries(of(r, "gcp:compute/firewall:Firewall").map((f) => [f.name, f.inputs]));
@@ -43,7 +44,7 @@ describe("gcp", () => {
 });
 
 describe("digitalocean", () => {
-  it("VPC over network.cidr, tags, admin-only cloud firewalls, droplets; no user-data (SSH delivery)", async () => {
+  it("VPC over network.cidr, tags, admin-only cloud firewalls, droplets; no user-data (SSH delivery: one bootstrap per droplet)", async () => {
     const r = await runProgram(STACKS.digitalocean);
     expect(countByType(r.resources)).toMatchObject({
       "digitalocean:index/vpc:Vpc": 1,
@@ -51,6 +52,8 @@ describe("digitalocean", () => {
       "digitalocean:index/tag:Tag": 3,
       "digitalocean:index/firewall:Firewall": 2,
       "digitalocean:index/droplet:Droplet": 7,
+      "pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host": 7,
+      "pulumi-nodejs:dynamic/elastic-mesos/health:Readiness": 1,
     });
     expect(of(r, "digitalocean:index/vpc:Vpc")[0].inputs).toMatchObject({ ipRange: "10.20.0.0/16", region: "ams3" });
     const fw = Object.fromEntries(of(r, "digitalocean:index/firewall:Firewall").map((f) => [f.name, f.inputs]));
@@ -81,6 +84,7 @@ describe("openstack", () => {
       "openstack:networking/floatingIp:FloatingIp": 3,
       "openstack:compute/keypair:Keypair": 1,
       "openstack:compute/instance:Instance": 7,
+      "pulumi-nodejs:dynamic/elastic-mesos/health:Readiness": 1,
     });
     expect(of(r, "openstack:networking/router:Router")[0].inputs.externalNetworkId).toBe("ext-net-id");
     const port = (n: string) => of(r, "openstack:networking/port:Port").find((p) => p.name === `${n}-port`)!.inputs;
@@ -94,11 +98,13 @@ describe("openstack", () => {
 });
 
 describe("baremetal and local", () => {
-  it("baremetal: one host record per configured host, addresses from the config, no cloud resources", async () => {
+  it("baremetal: one host record and one SSH bootstrap per configured host, a readiness, no cloud resources", async () => {
     const r = await runProgram(STACKS.baremetal);
     expect(countByType(r.resources)).toEqual({
       "elastic-mesos:baremetal:Host": 5,
       "elastic-mesos:index:Cluster": 1,
+      "pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host": 5,
+      "pulumi-nodejs:dynamic/elastic-mesos/health:Readiness": 1,
       "pulumi:pulumi:Stack": 1,
     });
     expect(r.outputs.masters.map((m: any) => m.privateIp)).toEqual(["10.77.0.11", "10.77.0.12", "10.77.0.13"]);

@@ -1,0 +1,138 @@
+// Cloud-init stacks (aws, gcp, openstack): the machines install themselves, and `pulumi up` waits for the
+// readiness resource (SSH probes on the masters' public addresses) before it reports the outputs.
+import { describe, it, expect, beforeAll } from "vitest";
+import { runProgram, diffRuns, type RunResult } from "./harness";
+import { isSecretInput, reveal } from "./mocks";
+import { STACKS } from "./fixtures";
+import { plainLeaks } from "./secrets";
+import { cloudMasterConnections, cloudGeneration } from "../../components/readiness";
+
+const READY = "pulumi-nodejs:dynamic/elastic-mesos/health:Readiness";
+const INSTANCE = "aws:ec2/instance:Instance";
+const NODES = ["prod-m1", "prod-m2", "prod-m3", "prod-general-1", "prod-general-2", "prod-general-3", "prod-gpu-1"];
+const of = (r: RunResult, type: string) => r.resources.filter((x) => x.type === type);
+const ready = (r: RunResult) => of(r, READY)[0];
+
+describe("aws: readiness after the instances", () => {
+  let base: RunResult;
+  beforeAll(async () => {
+    base = await runProgram(STACKS.aws);
+  });
+
+  it("one readiness, registered after every instance", () => {
+    expect(of(base, READY)).toHaveLength(1);
+    const deps = ready(base).dependencies;
+    for (const n of NODES) expect(deps.some((u) => u.endsWith(`${INSTANCE}::${n}`)), n).toBe(true);
+  });
+
+  it("probes each master at its public address as ssh.user, expects every agent at its private address", () => {
+    const r = ready(base).inputs;
+    const publicIp = (n: string) => of(base, INSTANCE).find((i) => i.name === n)!;
+    expect(r.masters).toHaveLength(3);
+    expect(r.masters.map((m: any) => [m.id, m.ip])).toEqual([["m1", "10.20.0.11"], ["m2", "10.20.1.12"], ["m3", "10.20.2.13"]]);
+    for (const m of r.masters) {
+      expect(m.connection).toEqual({ host: expect.stringMatching(/^203\.0\.113\.\d+$/), port: 22, user: "admin" });
+      expect(publicIp(`prod-${m.id}`)).toBeDefined();
+    }
+    expect(r.agents.map((a: any) => a.id)).toEqual(["general-1", "general-2", "general-3", "gpu-1"]);
+    for (const a of r.agents) expect(a.ip).toMatch(/^10\.20\.9\.\d+$/);
+    expect(r).toMatchObject({ quorum: 2, timeoutSeconds: 1200, adminUser: "admin", ports: { zookeeper: 2181, mesos: 5050, marathon: 8080 } });
+  });
+
+  it("its inputs hold no plain credential: the password and the generation are secret, no user-data", () => {
+    const r = ready(base).inputs;
+    expect(isSecretInput(r.adminPassword)).toBe(true);
+    expect(isSecretInput(r.generation)).toBe(true);
+    expect(reveal(r.generation)).toMatch(/^[0-9a-f]{64}$/);
+    expect(JSON.stringify(r)).not.toContain("#cloud-config");
+    expect(typeof r.__provider).toBe("string");
+    expect(plainLeaks(base.resources)).toEqual([]);
+  });
+
+  it("a no-change run changes nothing: the readiness would check nothing", async () => {
+    const again = await runProgram(STACKS.aws);
+    expect(diffRuns(base, again)).toEqual({ added: [], removed: [], changed: [] });
+  });
+
+  it("a change to one node's user-data changes that instance and the readiness generation, nothing else", async () => {
+    const pools = [
+      { name: "general", count: 3, size: "m6i.xlarge" },
+      { name: "gpu", count: 1, size: "g5.xlarge", resources: { gpus: 1 }, attributes: { accelerator: "a10g" } },
+    ];
+    const changed = await runProgram({ ...STACKS.aws, agentPools: pools });
+    expect(diffRuns(base, changed)).toEqual({
+      added: [],
+      removed: [],
+      changed: [
+        { key: `${INSTANCE}::prod-gpu-1`, keys: ["userData"] },
+        { key: `${READY}::prod-ready`, keys: ["generation"] },
+      ],
+    });
+  });
+
+  it("the user-facing outputs resolve only after the readiness is through", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const seen: string[] = [];
+    let raw: Record<string, any> = {};
+    const run = runProgram(STACKS.aws, { hold: (type) => (type === READY ? gate : undefined), onOutputs: (o) => (raw = o) });
+    // Wait until everything but the readiness has answered: the ungated outputs resolve, the gated do not.
+    for (let i = 0; i < 200 && !raw.sshHints; i++) await new Promise((r) => setTimeout(r, 10));
+    const names = ["mesosUrl", "marathonUrl", "zookeeper", "masters", "agents", "sshHints", "adminUser"];
+    for (const k of names) (raw[k] as any).promise().then(() => seen.push(k));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(seen.sort()).toEqual(["adminUser", "sshHints"]);
+    release();
+    const result = await run;
+    expect(seen.sort()).toEqual([...names].sort());
+    expect(result.outputs.mesosUrl).toMatch(/^http:\/\/203\.0\.113\.\d+:5050$/);
+    expect(result.secretOutputs).toEqual(["adminPassword"]);
+  });
+});
+
+describe("gcp and openstack get the same readiness", () => {
+  it("gcp: masters at their external IPs", async () => {
+    const r = await runProgram(STACKS.gcp);
+    expect(of(r, READY)).toHaveLength(1);
+    expect(ready(r).inputs.masters.map((m: any) => m.connection.host)).toEqual(
+      ["prod-m1", "prod-m2", "prod-m3"].map((n) => expect.stringMatching(/^203\.0\.113\.\d+$/)),
+    );
+    expect(ready(r).dependencies.filter((u) => u.includes("gcp:compute/instance:Instance"))).toHaveLength(7);
+  });
+
+  it("openstack: masters at their floating IPs; agents (no floating IP) are probed from the masters", async () => {
+    const r = await runProgram(STACKS.openstack);
+    const fip = (n: string) => r.resources.find((x) => x.name === `${n}-fip`)!;
+    expect(fip("prod-m1")).toBeDefined();
+    expect(ready(r).inputs.masters.map((m: any) => m.connection.host)).toEqual(
+      ["prod-m1", "prod-m2", "prod-m3"].map(() => expect.stringMatching(/^192\.0\.2\.\d+$/)),
+    );
+    expect(ready(r).inputs.agents.map((a: any) => a.id)).toEqual(["general-1", "general-2", "general-3", "gpu-1"]);
+    expect(plainLeaks(r.resources)).toEqual([]);
+  });
+});
+
+describe("cloudMasterConnections (pure)", () => {
+  const m = (id: string, privateIp: string, publicIp?: string) => ({ id, privateIp, publicIp });
+
+  it("a master without a public address is reached through the first master that has one", () => {
+    expect(cloudMasterConnections("aws", "admin", [m("m1", "10.0.0.11", ""), m("m2", "10.0.1.12", "203.0.113.5"), m("m3", "10.0.2.13", "203.0.113.6")])).toEqual([
+      { host: "10.0.0.11", port: 22, user: "admin", bastion: { name: "m2", host: "203.0.113.5", port: 22, user: "admin" } },
+      { host: "203.0.113.5", port: 22, user: "admin" },
+      { host: "203.0.113.6", port: 22, user: "admin" },
+    ]);
+  });
+
+  it("no master with a public address: an error naming the masters and the config to change", () => {
+    expect(() => cloudMasterConnections("openstack", "debian", [m("m1", "10.0.0.11"), m("m2", "10.0.0.12", "")])).toThrow(
+      /none of the masters \(m1 10\.0\.0\.11, m2 10\.0\.0\.12\) has a public address.*set openstack\.externalNetwork/,
+    );
+  });
+
+  it("cloudGeneration changes with any node's hash and with the node set", () => {
+    const g = cloudGeneration([{ id: "m1", hash: "a" }, { id: "general-1", hash: "b" }]);
+    expect(cloudGeneration([{ id: "m1", hash: "a" }, { id: "general-1", hash: "b" }])).toBe(g);
+    expect(cloudGeneration([{ id: "m1", hash: "a" }, { id: "general-1", hash: "c" }])).not.toBe(g);
+    expect(cloudGeneration([{ id: "m1", hash: "a" }])).not.toBe(g);
+  });
+});

@@ -1,0 +1,140 @@
+// The SSH-delivery stacks (baremetal, local, digitalocean) under mocks, as index.ts wires them: one
+// MesosHost per node running its steps (agents only after every master), one readiness after all of
+// them, and stack outputs that wait for the readiness. Nothing secret in plain text, __provider included.
+import { describe, it, expect, beforeAll } from "vitest";
+import { runProgram, diffRuns, countByType, type RunResult } from "./harness";
+import { isSecretInput, reveal, type Registered } from "./mocks";
+import { STACKS } from "./fixtures";
+import { plainLeaks, secretStrings } from "./secrets";
+
+const HOST = "pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host";
+const READY = "pulumi-nodejs:dynamic/elastic-mesos/health:Readiness";
+const MACHINE = "elastic-mesos:baremetal:Host";
+const of = (r: RunResult, type: string) => r.resources.filter((x) => x.type === type);
+const one = (r: RunResult, type: string, name: string) => r.resources.find((x) => x.type === type && x.name === name)!;
+/** Mock URNs end with `<type>::<name>` (the type possibly prefixed by the parent's). */
+const dependsOn = (r: Registered, type: string, name: string) => r.dependencies.some((u) => u.endsWith(`${type}::${name}`));
+
+const withAgents = (n: number) => ({
+  ...STACKS.baremetal,
+  agentPools: [{ name: "general", count: n }],
+  baremetal: {
+    hosts: [
+      ...(STACKS.baremetal.baremetal as { hosts: unknown[] }).hosts,
+      ...Array.from({ length: n - 2 }, (_, i) => ({ name: `h${6 + i}`, address: `10.77.0.${16 + i}`, role: "agent", pool: "general" })),
+    ],
+  },
+});
+
+describe("baremetal: SSH bootstrap, then readiness, then outputs", () => {
+  let base: RunResult;
+  beforeAll(async () => {
+    base = await runProgram(STACKS.baremetal);
+  });
+
+  it("one MesosHost per node and one readiness", () => {
+    expect(countByType(base.resources)).toEqual({
+      [MACHINE]: 5,
+      "elastic-mesos:index:Cluster": 1,
+      [HOST]: 5,
+      [READY]: 1,
+      "pulumi:pulumi:Stack": 1,
+    });
+    expect(of(base, HOST).map((h) => h.name).sort()).toEqual(
+      ["prod-general-1", "prod-general-2", "prod-m1", "prod-m2", "prod-m3"].map((n) => `${n}-bootstrap`),
+    );
+  });
+
+  it("masters run together; every agent waits for every master; readiness waits for every host", () => {
+    const masters = ["prod-m1", "prod-m2", "prod-m3"];
+    const agents = ["prod-general-1", "prod-general-2"];
+    // (A bare-metal machine record is a childless component: depending on it adds no URN.)
+    for (const m of masters) expect(one(base, HOST, `${m}-bootstrap`).dependencies.filter((u) => u.includes(HOST))).toEqual([]);
+    for (const a of agents) {
+      const h = one(base, HOST, `${a}-bootstrap`);
+      for (const m of masters) expect(dependsOn(h, HOST, `${m}-bootstrap`), `${a} after ${m}`).toBe(true);
+    }
+    const ready = one(base, READY, "prod-ready");
+    for (const n of [...masters, ...agents]) expect(dependsOn(ready, HOST, `${n}-bootstrap`)).toBe(true);
+  });
+
+  it("hosts connect to the configured addresses; readiness probes the masters and expects every agent", () => {
+    const m2 = one(base, HOST, "prod-m2-bootstrap").inputs;
+    expect(m2.connection).toMatchObject({ host: "10.77.0.12", port: 22, user: "admin", configPath: "baremetal.hosts[1]" });
+    expect(reveal(m2.node)).toMatchObject({ id: "m2", role: "master", ip: "10.77.0.12" });
+    expect(isSecretInput(m2.steps)).toBe(true);
+    expect(reveal(m2.steps).map((s: { step: string }) => s.step)).toEqual(["install", "zookeeper", "mesos"]);
+    const r = one(base, READY, "prod-ready").inputs;
+    expect(r.masters.map((m: any) => [m.id, m.ip, m.connection.host])).toEqual([
+      ["m1", "10.77.0.11", "10.77.0.11"], ["m2", "10.77.0.12", "10.77.0.12"], ["m3", "10.77.0.13", "10.77.0.13"],
+    ]);
+    expect(r.agents).toEqual([
+      { id: "general-1", pool: "general", hostname: "prod-general-1", ip: "10.77.0.14" },
+      { id: "general-2", pool: "general", hostname: "prod-general-2", ip: "10.77.0.15" },
+    ]);
+    expect(r.quorum).toBe(2);
+    expect(isSecretInput(r.adminPassword)).toBe(true);
+  });
+
+  it("no input holds a credential or the private key in plain text, the serialized providers included", () => {
+    expect(plainLeaks(base.resources)).toEqual([]);
+    // __provider is the serialized provider (module text, the same for every host): it captured no
+    // secret (the SDK would have marked it secret) and holds none of ours.
+    for (const r of [...of(base, HOST), ...of(base, READY)]) {
+      expect(typeof r.inputs.__provider).toBe("string");
+      expect(r.inputs.__provider.length).toBeGreaterThan(1_000);
+      for (const s of secretStrings()) expect(r.inputs.__provider).not.toContain(s);
+      expect(r.inputs.__provider).not.toMatch(/BEGIN OPENSSH PRIVATE KEY/);
+    }
+    expect(new Set(of(base, HOST).map((h) => h.inputs.__provider)).size).toBe(1);
+  });
+
+  it("adding a host to a pool adds only its machine record and MesosHost, and updates the readiness", async () => {
+    const grown = await runProgram(withAgents(3));
+    expect(diffRuns(base, grown)).toEqual({
+      added: [`${MACHINE}::prod-general-3`, `${HOST}::prod-general-3-bootstrap`],
+      removed: [],
+      changed: [{ key: `${READY}::prod-ready`, keys: ["agents", "generation"] }],
+    });
+    const newHost = one(grown, HOST, "prod-general-3-bootstrap");
+    for (const m of ["prod-m1", "prod-m2", "prod-m3"]) expect(dependsOn(newHost, HOST, `${m}-bootstrap`)).toBe(true);
+  });
+
+  it("a no-change run changes nothing (the readiness generation is stable)", async () => {
+    const again = await runProgram(STACKS.baremetal);
+    expect(diffRuns(base, again)).toEqual({ added: [], removed: [], changed: [] });
+  });
+});
+
+describe("digitalocean: droplets bootstrapped over SSH at their public IPv4", () => {
+  let r: RunResult;
+  beforeAll(async () => {
+    r = await runProgram(STACKS.digitalocean);
+  });
+
+  it("one MesosHost per droplet, connecting to its public address, the cluster on its private one", () => {
+    const droplets = of(r, "digitalocean:index/droplet:Droplet");
+    expect(of(r, HOST)).toHaveLength(droplets.length);
+    expect(droplets).toHaveLength(7);
+    for (const d of droplets) {
+      const h = one(r, HOST, `${d.name}-bootstrap`).inputs;
+      expect(h.connection).toEqual({ host: expect.stringMatching(/^198\.51\.100\.\d+$/), port: 22, user: "admin" });
+      expect(reveal(h.node).ip).toMatch(/^10\.20\.9\.\d+$/);
+      expect(one(r, HOST, `${d.name}-bootstrap`).dependencies.some((u) => u.endsWith(`droplet:Droplet::${d.name}`))).toBe(true);
+    }
+    const ready = one(r, READY, "prod-ready");
+    expect(ready.inputs.masters.map((m: any) => m.connection.host)).toEqual(
+      ["prod-m1", "prod-m2", "prod-m3"].map((n) => one(r, HOST, `${n}-bootstrap`).inputs.connection.host),
+    );
+    expect(ready.inputs.agents).toHaveLength(4);
+    expect(plainLeaks(r.resources)).toEqual([]);
+  });
+});
+
+describe("local: the lab hosts get the same SSH bootstrap", () => {
+  it("one MesosHost per lab host and one readiness", async () => {
+    const r = await runProgram(STACKS.local);
+    expect(of(r, HOST).map((h) => h.inputs.connection.host).sort()).toEqual(["10.77.0.11", "10.77.0.12", "10.77.0.13"]);
+    expect(of(r, READY)).toHaveLength(1);
+  });
+});
