@@ -84,6 +84,7 @@ function createDriver(deps, config) {
       if (!readiness) readiness = await r.create(inputs);
       else if ((await r.diff(readiness.id, readiness.outs, inputs)).changes) readiness = { id: readiness.id, ...(await r.update(readiness.id, readiness.outs, inputs)) };
       report.readySeconds = readiness.outs.seconds;
+      report.checks = readiness.outs.checks;
     }
     report.seconds = (performance.now() - t0) / 1000;
     if (report.errors.length) {
