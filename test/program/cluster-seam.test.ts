@@ -1,0 +1,48 @@
+// MesosCluster used as a library: the SSH bootstrap is a seam. index.ts always passes createSshBootstrap;
+// a programmatic user may pass their own (its resources gate the outputs) or none (bare machines, a
+// warning, outputs that wait for nothing).
+import { describe, it, expect } from "vitest";
+import * as pulumi from "@pulumi/pulumi";
+import { parseModel } from "../../components/config";
+import { MesosCluster, type SshBootstrapInput } from "../../components/cluster";
+import { recordingMocks } from "./mocks";
+import { validRaw } from "../stackConfig";
+
+const settle = () => (pulumi.runtime as any).waitForRPCs() as Promise<void>;
+
+describe("the sshBootstrap seam", () => {
+  it("without a bootstrap: machines only, no bootstrap or readiness resource, outputs resolve", async () => {
+    const { mocks, registered } = recordingMocks();
+    await pulumi.runtime.setMocks(mocks, "elastic-mesos", "dev", false);
+    const c = new MesosCluster("lib", { model: parseModel(validRaw("baremetal"), {}) });
+    await settle();
+    expect(registered.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic"))).toEqual([]);
+    expect(c.ready).toEqual([]);
+    expect(await (c.mesosUrl as any).promise()).toBe("http://10.0.0.11:5050");
+  });
+
+  it("a custom bootstrap gets the machines and credentials; the outputs wait for what it returns", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const { mocks, registered } = recordingMocks({ hold: (type) => (type === "test:index:Installer" ? gate : undefined) });
+    await pulumi.runtime.setMocks(mocks, "elastic-mesos", "dev", false);
+    let seen: SshBootstrapInput | undefined;
+    const c = new MesosCluster("lib", {
+      model: parseModel(validRaw("baremetal"), {}),
+      sshBootstrap: (input) => {
+        seen = input;
+        return [new pulumi.CustomResource("test:index:Installer", "installer", {}, { parent: input.parent })];
+      },
+    });
+    expect(seen!.machines.map((m) => m.node.id)).toEqual(["m1", "m2", "m3", "general-1", "general-2", "big-1"]);
+    expect(await pulumi.isSecret(seen!.credentials)).toBe(true);
+    let url: string | undefined;
+    c.mesosUrl.apply((u) => (url = u));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(registered.some((r) => r.type === "test:index:Installer")).toBe(true);
+    expect(url).toBeUndefined();
+    release();
+    await settle();
+    expect(url).toBe("http://10.0.0.11:5050");
+  });
+});
