@@ -8,6 +8,13 @@ import { MesosCluster, type SshBootstrapInput } from "../../components/cluster";
 import { recordingMocks } from "./mocks";
 import { validRaw } from "../stackConfig";
 
+/** Stands in for whatever a library user installs with (a resource whose create takes a while). */
+class Installer extends pulumi.CustomResource {
+  constructor(name: string, opts: pulumi.CustomResourceOptions) {
+    super("test:index:Installer", name, {}, opts);
+  }
+}
+
 const settle = () => (pulumi.runtime as any).waitForRPCs() as Promise<void>;
 
 describe("the sshBootstrap seam", () => {
@@ -31,7 +38,7 @@ describe("the sshBootstrap seam", () => {
       model: parseModel(validRaw("baremetal"), {}),
       sshBootstrap: (input) => {
         seen = input;
-        return [new pulumi.CustomResource("test:index:Installer", "installer", {}, { parent: input.parent })];
+        return [new Installer("installer", { parent: input.parent })];
       },
     });
     expect(seen!.machines.map((m) => m.node.id)).toEqual(["m1", "m2", "m3", "general-1", "general-2", "big-1"]);
