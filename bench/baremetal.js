@@ -210,22 +210,39 @@ async function main() {
   const hosts = names.map((n) => setup.lab.hosts.find((h) => h.name === n)).filter(Boolean);
   const ks = (process.argv.slice(2).length ? process.argv.slice(2) : ["1", "3", "6"]).map(Number).filter((k) => 3 + k <= hosts.length);
   if (!ks.length) throw new Error(`not enough lab hosts (${hosts.length}: ${names.join(",")}) for 3 masters + K agents; start more with lab/lab-up.sh N`);
+  // Each K is measured BENCH_REPEAT times (default 2), alternating which of raw/framework goes first, from
+  // the same cleaned hosts; medians are reported (this machine's 2 cores are shared, single runs are noisy).
+  const repeat = Number(process.env.BENCH_REPEAT || 2);
+  const median = (xs) => { const v = [...xs].sort((a, b) => a - b); return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2; };
   const rows = [];
   for (const k of ks) {
     const use = hosts.slice(0, 3 + k);
     const clean = () => Promise.all(use.map((h) => sshRun(setup.lab, h.name, CLEAN)));
     const plan = clusterPlan(m, setup, use);
-    await clean();
-    const raw = await rawBaseline(setup.lab, use, plan);
-    await clean();
-    const driver = createDriver({ pulumi, ...m }, { sshPrivateKey: setup.privateKey });
-    await driver.providers(); // serialization cost is paid by the engine before any resource operation too
-    const first = await driver.up(plan.inputs, plan.readiness);
-    const again = await driver.up(clusterPlan(m, setup, use).inputs, plan.readiness);
-    await driver.destroy();
-    const row = { masters: 3, agents: k, rawSeconds: +raw.seconds.toFixed(1), rawCommands: raw.commands, readySeconds: +first.seconds.toFixed(1),
-      ratio: +(first.seconds / raw.seconds).toFixed(2), commands: first.commands, stepsRun: first.stepsRun,
-      noChangeSeconds: +again.seconds.toFixed(2), noChangeSteps: again.stepsRun, noChangeCommands: again.commands };
+    const raws = [], fws = [], again = [];
+    let first;
+    const framework = async () => {
+      const driver = createDriver({ pulumi, ...m }, { sshPrivateKey: setup.privateKey });
+      await driver.providers(); // the engine serializes/loads the provider before any resource operation too
+      const r = await driver.up(plan.inputs, plan.readiness);
+      again.push(await driver.up(clusterPlan(m, setup, use).inputs, plan.readiness));
+      await driver.destroy();
+      return r;
+    };
+    for (let i = 0; i < repeat; i++) {
+      for (const which of i % 2 ? ["framework", "raw"] : ["raw", "framework"]) {
+        await clean();
+        if (which === "raw") raws.push(await rawBaseline(setup.lab, use, plan));
+        else { const r = await framework(); fws.push(r); first = first || r; }
+      }
+    }
+    const raw = median(raws.map((r) => r.seconds)), fw = median(fws.map((r) => r.seconds));
+    const row = { masters: 3, agents: k, hosts: use.map((h) => h.name).join(","), runs: repeat,
+      rawSeconds: +raw.toFixed(1), readySeconds: +fw.toFixed(1), ratio: +(fw / raw).toFixed(2),
+      rawSamples: raws.map((r) => +r.seconds.toFixed(1)).join("/"), readySamples: fws.map((r) => +r.seconds.toFixed(1)).join("/"),
+      rawCommands: raws[0].commands, commands: first.commands, stepsRun: first.stepsRun,
+      noChangeSeconds: +median(again.map((r) => r.seconds)).toFixed(3), noChangeSteps: Math.max(...again.map((r) => r.stepsRun)),
+      noChangeCommands: Math.max(...again.map((r) => r.commands)) };
     rows.push(row);
     console.log(JSON.stringify(row));
   }

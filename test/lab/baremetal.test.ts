@@ -181,6 +181,18 @@ describe.skipIf(skip)("bare-metal lifecycle on lab hosts", () => {
     expect(loginsSince(hosts[3], since)).toBe(0);
   });
 
+  it("a package source the host cannot reach fails step 1 naming host, step and the URL, and touches nothing else", async () => {
+    const dead = "http://10.77.0.1:9"; // nothing listens there
+    const bad = { ...setup, overrides: { ...setup.overrides, mirror: dead, mesos: { ...setup.overrides.mesos, keyUrl: `${dead}/keys/lab-archive.asc` } } };
+    const p = bench.clusterPlan(m, bad, [hosts[5]]);
+    const d = bench.createDriver({ pulumi, MesosHostProvider, ReadinessProvider }, { sshPrivateKey: setup.privateKey });
+    const err = await d.up(p.inputs, undefined).then(() => undefined, (e: Error) => e);
+    expect(err?.message).toMatch(new RegExp(`^m1 \\(${hosts[5].ip.replace(/\./g, "\\.")}:22\\): step 1/3 install \\(.*\\) exited with code \\d+; last output:`));
+    expect(err?.message).toContain("10.77.0.1:9");
+    expect(d.state.size).toBe(0); // a failed create records nothing; the next run starts over
+    await bench.sshRun(setup.lab, hosts[5].name, bench.CLEAN);
+  });
+
   it("a master is not removed while the cluster lives; destroy (elastic-mesos:destroy=true) leaves nothing of ours on any host", async () => {
     const { host: p } = await driver.providers();
     const m1 = [...driver.state.values()].find((s: any) => s.outs.node.id === "m1");
