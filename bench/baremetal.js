@@ -135,6 +135,7 @@ function clusterPlan(m, setup, hosts, opts = {}) {
   const artifacts = m.resolveArtifacts(setup.versions, setup.overrides, "debian-12");
   const credentials = m.deriveCredentials(opts.secret || "bench-baremetal-secret-000001", opts.cluster || "bm");
   const masters = hosts.slice(0, 3).map((h, i) => ({ id: `m${i + 1}`, zkId: i + 1, ip: h.ip, hostname: h.name }));
+  const quorum = Math.floor(masters.length / 2) + 1;
   const nodeSpec = (id, role, ordinal, extra) => ({ id, hostname: `${opts.cluster || "bm"}-${id}`, role, ordinal, size: "lab", diskGb: 1,
     resources: {}, attributes: {}, containerizers: ["mesos"], ...extra });
   const conn = (h, i) => ({ host: h.ip, port: 22, user: "root", configPath: `baremetal.hosts[${i}]`, ...(opts.pin ? { hostKeyFingerprint: opts.pin(h) } : {}) });
@@ -142,14 +143,14 @@ function clusterPlan(m, setup, hosts, opts = {}) {
     const isMaster = i < 3;
     const node = isMaster ? nodeSpec(`m${i + 1}`, "master", i + 1, { zkId: i + 1 })
       : nodeSpec(`general-${i - 2}`, "agent", i - 2, { pool: "general", resources: { cpus: 1, mem: 512 }, attributes: opts.attributes || { rack: "a" } });
-    const b = { cluster: opts.cluster || "bm", os: "debian-12", node, selfIp: h.ip, masters, quorum: 2, artifacts, credentials };
+    const b = { cluster: opts.cluster || "bm", os: "debian-12", node, selfIp: h.ip, masters, quorum, artifacts, credentials };
     return m.hostInputsFor(b, conn(h, i), masters.map((x) => x.ip), { drainTimeoutSeconds: 120, stepTimeoutSeconds: 900 });
   });
   const readiness = {
     cluster: opts.cluster || "bm",
     masters: inputs.filter((i) => i.node.role === "master").map((i) => ({ id: i.node.id, ip: i.node.ip, connection: i.connection })),
     agents: inputs.filter((i) => i.node.role === "agent").map((i) => ({ id: i.node.id, pool: i.node.pool, hostname: i.node.hostname, ip: i.node.ip })),
-    quorum: 2, ports: { zookeeper: 2181, mesos: 5050, marathon: 8080 }, adminUser: "admin", adminPassword: credentials.adminPassword,
+    quorum, ports: { zookeeper: 2181, mesos: 5050, marathon: 8080 }, adminUser: "admin", adminPassword: credentials.adminPassword,
     timeoutSeconds: 600, generation: "",
   };
   return { inputs, readiness };

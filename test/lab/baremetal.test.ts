@@ -189,6 +189,7 @@ describe.skipIf(skip)("bare-metal lifecycle on lab hosts", () => {
     const err = await d.up(p.inputs, undefined).then(() => undefined, (e: Error) => e);
     expect(err?.message).toMatch(new RegExp(`^m1 \\(${hosts[5].ip.replace(/\./g, "\\.")}:22\\): step 1/3 install \\(.*\\) exited with code \\d+; last output:`));
     expect(err?.message).toContain("10.77.0.1:9");
+    console.log(`[baremetal] unreachable source → ${err!.message.split("\n").slice(0, 6).join(" | ")}`);
     expect(d.state.size).toBe(0); // a failed create records nothing; the next run starts over
     await bench.sshRun(setup.lab, hosts[5].name, bench.CLEAN);
   });
