@@ -246,6 +246,7 @@ async function main() {
       noChangeCommands: Math.max(...again.map((r) => r.commands)) };
     rows.push(row);
     console.log(JSON.stringify(row));
+    await clean(); // leave the hosts as we found them (the last raw run installed everything)
   }
   console.table(rows);
 }
