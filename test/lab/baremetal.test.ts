@@ -181,7 +181,7 @@ describe.skipIf(skip)("bare-metal lifecycle on lab hosts", () => {
     expect(loginsSince(hosts[3], since)).toBe(0);
   });
 
-  it("a package source the host cannot reach fails step 1 naming host, step and the URL, and touches nothing else", async () => {
+  it("a package source the host cannot reach fails step 1 naming host, step and the URL, and records no state", async () => {
     const dead = "http://10.77.0.1:9"; // nothing listens there
     const bad = { ...setup, overrides: { ...setup.overrides, mirror: dead, mesos: { ...setup.overrides.mesos, keyUrl: `${dead}/keys/lab-archive.asc` } } };
     const p = bench.clusterPlan(m, bad, [hosts[5]]);
