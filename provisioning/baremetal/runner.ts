@@ -10,6 +10,8 @@ export interface Runner {
   connection(target: SshTarget): Promise<{ hostKey: SeenHostKey }>;
   mapHosts<T, R>(items: readonly T[], fn: (item: T, i: number) => Promise<R>): Promise<PromiseSettledResult<R>[]>;
   readonly stats: { commands: number };
+  /** Host keys seen in this run, by SSH endpoint (endpointKey). SshPool keeps them; fakes may not. */
+  readonly seenKeys?: ReadonlyMap<string, SeenHostKey>;
   close(): Promise<void>;
 }
 

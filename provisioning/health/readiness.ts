@@ -2,11 +2,17 @@
 // until ZooKeeper has a quorum, a Mesos leader is elected, every agent of every pool is registered and
 // Marathon has a leader. It re-checks only when the cluster changed (its inputs carry every node's
 // step hashes), so a no-change `pulumi up` sends nothing. Same serialization rules as the host provider.
+//
+// Host keys: the probe sends the admin password to every master, so a master's key is verified like the
+// host provider does it. A key pinned in config wins; else the key its MesosHost recorded (SSH bootstrap);
+// else the key this resource recorded the first time it saw it (cloud stacks: trust on first use, kept
+// in `hostKeys` and expected on every later check). A changed key stops the check before anything is sent.
 import * as pulumi from "@pulumi/pulumi";
 import type { Runner } from "../baremetal/runner";
 import type { HostConnection } from "../baremetal/types";
 import { stableJson } from "../baremetal/plan";
 import { SshPool } from "../ssh/pool";
+import { endpointKey, type SshBastion, type SshTarget } from "../ssh/target";
 import type { ExpectedAgent, Ports } from "./probes";
 import { waitForReadiness } from "./wait";
 
@@ -26,6 +32,43 @@ export interface ReadinessInputs {
 export interface ReadinessOutputs extends ReadinessInputs {
   seconds: number;
   checks: { name: string; ok: boolean; detail: string }[];
+  /** SSH endpoint ("root@10.0.0.11:22", "u@jump:22->u@10.0.1.5:22") → "SHA256:..." of the key it presented. */
+  hostKeys: Record<string, string>;
+}
+
+/** The outputs that are not inputs: a diff ignores them. */
+const OUTPUT_ONLY = ["seconds", "checks", "hostKeys"] as const;
+
+/**
+ * Pure: the SSH target of a master. The expected key is the one pinned in config (source "config"), else
+ * the one its host resource recorded, else the one this resource recorded (both source "state"); none
+ * means first use. A bastion's key likewise: pinned, else recorded.
+ */
+export function masterTarget(m: ReadinessInputs["masters"][number], privateKey: string, recorded: Record<string, string>): SshTarget {
+  const c = m.connection;
+  let bastion: (SshBastion & { hostKeySource?: "config" | "state" }) | undefined;
+  if (c.bastion) {
+    const pinned = c.bastion.hostKeyFingerprint;
+    // hostKeySource rides along: the pool spreads the bastion into its own target (wording of a mismatch).
+    bastion = { ...c.bastion, hostKeyFingerprint: pinned ?? recorded[endpointKey(c.bastion)], hostKeySource: pinned ? "config" : "state" };
+  }
+  const base = { name: m.id, host: c.host, port: c.port, user: c.user, privateKey, bastion, configPath: c.configPath };
+  const fingerprint = c.hostKeyFingerprint ?? m.hostKeyFingerprint ?? recorded[endpointKey(base)];
+  return { ...base, hostKeyFingerprint: fingerprint, hostKeySource: c.hostKeyFingerprint ? "config" : "state" };
+}
+
+/**
+ * Pure: what to record. Keys seen in this run, plus recorded keys of endpoints still in use that were not
+ * reached this time (a master down during a check keeps its key); endpoints no longer used are dropped.
+ */
+export function keysToRecord(targets: SshTarget[], recorded: Record<string, string>, seen: ReadonlyMap<string, { fingerprint: string }> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  const endpoints = targets.flatMap((t) => [endpointKey(t), ...(t.bastion ? [endpointKey(t.bastion)] : [])]);
+  for (const e of endpoints) {
+    const fp = seen?.get(e)?.fingerprint ?? recorded[e];
+    if (fp) out[e] = fp;
+  }
+  return out;
 }
 
 export class ReadinessProvider implements pulumi.dynamic.ResourceProvider<ReadinessInputs, ReadinessOutputs> {
@@ -42,42 +85,36 @@ export class ReadinessProvider implements pulumi.dynamic.ResourceProvider<Readin
   }
 
   async diff(_id: string, olds: ReadinessOutputs, news: ReadinessInputs): Promise<pulumi.dynamic.DiffResult> {
-    const { seconds: _s, checks: _c, ...oldInputs } = olds;
+    const oldInputs: Record<string, unknown> = { ...olds };
+    for (const k of OUTPUT_ONLY) delete oldInputs[k];
     return { changes: stableJson(oldInputs) !== stableJson(news) };
   }
 
   async create(inputs: ReadinessInputs): Promise<pulumi.dynamic.CreateResult<ReadinessOutputs>> {
-    return { id: `${inputs.cluster}:readiness`, outs: await this.wait(inputs) };
+    return { id: `${inputs.cluster}:readiness`, outs: await this.wait(inputs, {}) };
   }
 
-  async update(_id: string, _olds: ReadinessOutputs, news: ReadinessInputs): Promise<pulumi.dynamic.UpdateResult<ReadinessOutputs>> {
-    return { outs: await this.wait(news) };
+  async update(_id: string, olds: ReadinessOutputs, news: ReadinessInputs): Promise<pulumi.dynamic.UpdateResult<ReadinessOutputs>> {
+    return { outs: await this.wait(news, olds.hostKeys ?? {}) };
   }
 
   async delete(): Promise<void> {
     // Nothing on the hosts belongs to this resource.
   }
 
-  private async wait(inputs: ReadinessInputs): Promise<ReadinessOutputs> {
+  private async wait(inputs: ReadinessInputs, recorded: Record<string, string>): Promise<ReadinessOutputs> {
     const key = this.privateKey;
     if (!key) throw new Error("readiness: no SSH private key: `cat ~/.ssh/id_ed25519 | pulumi config set --secret elastic-mesos:sshPrivateKey`");
     const runner = this.deps?.runner ? this.deps.runner() : new SshPool({ retries: 2, backoffMs: 1_000, parallelism: 8 });
     const log = this.deps?.log ?? (process.env.ELASTIC_MESOS_LOG ? (l: string) => process.stderr.write(`${l}\n`) : () => {});
     try {
-      const masters = inputs.masters.map((m) => ({
-        id: m.id, ip: m.ip,
-        target: {
-          name: m.id, host: m.connection.host, port: m.connection.port, user: m.connection.user, privateKey: key,
-          hostKeyFingerprint: m.connection.hostKeyFingerprint ?? m.hostKeyFingerprint,
-          hostKeySource: (m.connection.hostKeyFingerprint ? "config" : "state") as "config" | "state",
-          bastion: m.connection.bastion, configPath: m.connection.configPath,
-        },
-      }));
+      const masters = inputs.masters.map((m) => ({ id: m.id, ip: m.ip, target: masterTarget(m, key, recorded) }));
       const r = await waitForReadiness(runner, {
         masters, agents: inputs.agents, quorum: inputs.quorum, ports: inputs.ports,
         auth: { user: inputs.adminUser, password: inputs.adminPassword }, timeoutSeconds: inputs.timeoutSeconds,
       }, (msg) => log(`readiness ${inputs.cluster}: ${msg}`));
-      return { ...inputs, seconds: r.seconds, checks: r.checks };
+      const hostKeys = keysToRecord(masters.map((m) => m.target), recorded, runner.seenKeys);
+      return { ...inputs, seconds: r.seconds, checks: r.checks, hostKeys };
     } finally {
       await runner.close();
     }
@@ -91,9 +128,11 @@ export type ReadinessArgs = { [K in keyof ReadinessInputs]: pulumi.Input<Readine
 export class ClusterReadiness extends pulumi.dynamic.Resource {
   declare public readonly seconds: pulumi.Output<number>;
   declare public readonly checks: pulumi.Output<{ name: string; ok: boolean; detail: string }[]>;
+  /** Masters' (and bastions') host keys seen by the checks, expected by every later check. */
+  declare public readonly hostKeys: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: ReadinessArgs, opts?: pulumi.CustomResourceOptions) {
-    super(provider, name, { seconds: undefined, checks: undefined, ...args }, { ...opts, additionalSecretOutputs: ["adminPassword"] },
+    super(provider, name, { seconds: undefined, checks: undefined, hostKeys: undefined, ...args }, { ...opts, additionalSecretOutputs: ["adminPassword"] },
       "elastic-mesos/health", "Readiness");
   }
 }

@@ -28,15 +28,27 @@ export class ReadinessTimeout extends Error {
   }
 }
 
+/** A host presented another key than the expected one: never retried, never waited out. */
+const isHostKeyMismatch = (e: unknown) => (e as { code?: string } | undefined)?.code === "HOST_KEY_MISMATCH";
+
+function throwOnHostKeyMismatch(results: PromiseSettledResult<unknown>[]): void {
+  const bad = results.find((r) => r.status === "rejected" && isHostKeyMismatch(r.reason)) as PromiseRejectedResult | undefined;
+  if (bad) throw bad.reason;
+}
+
 export async function waitForReadiness(runner: Runner, spec: ReadinessSpec, progress: (msg: string) => void = () => {}): Promise<ReadinessResult> {
   const t0 = Date.now();
   const deadline = t0 + spec.timeoutSeconds * 1000;
   let rounds = 0;
   let lastSummary = "";
+  // Every master's key is checked before the first probe, which carries the admin password: one changed
+  // key stops the check with nothing sent anywhere. (A master that does not answer yet is probed later.)
+  throwOnHostKeyMismatch(await runner.mapHosts(spec.masters, (m) => runner.connection(m.target)));
   for (;;) {
     rounds++;
     const results = await runner.mapHosts(spec.masters, (m) =>
       runner.runScript(m.target, probeScript(m.ip, spec.ports, spec.auth), { label: "readiness probe", okCodes: "any", timeoutMs: 30_000 }));
+    throwOnHostKeyMismatch(results);
     const probes = spec.masters.map((m, i) => {
       const r = results[i];
       if (r.status === "fulfilled") return parseProbe(m.id, m.ip, r.value.stdout);

@@ -9,7 +9,7 @@ import { evaluate, parseProbe, parseZkMode, probeScript, type ExpectedAgent } fr
 import { ReadinessTimeout, waitForReadiness } from "../../provisioning/health/wait";
 import { ReadinessProvider } from "../../provisioning/health/readiness";
 import { SshPool } from "../../provisioning/ssh/pool";
-import { fakeConfig, fakeRunner, startSshServer, type TestSshServer } from "../fixtures/ssh-server";
+import { fakeConfig, fakeRunner, newKeyPair, startSshServer, type TestSshServer } from "../fixtures/ssh-server";
 
 const agents: ExpectedAgent[] = [
   { id: "general-1", pool: "general", hostname: "prod-general-1", ip: "10.0.0.21" },
@@ -145,4 +145,43 @@ describe("serialized readiness provider", () => {
     expect((await p.diff(r.id, r.outs, inputs)).changes).toBe(false);
     expect((await p.diff(r.id, r.outs, { ...inputs, generation: "g2" })).changes).toBe(true);
   }, 30_000);
+
+  it("records the masters' host keys on first use; a changed key then stops the check before any command (config pins win)", async () => {
+    const key = newKeyPair().private;
+    const handler = (i: number) => async (_c: string, stdin: string) => ({ code: 0, stdout: stdin.includes("### zk") ? healthy(i === 0 ? "leader" : "follower") : "" });
+    let ms = await Promise.all([0, 1, 2].map((i) => startSshServer({ clientKey: key, handler: handler(i) })));
+    servers.push(...ms);
+    const sf = await pulumi.runtime.serializeFunction(() => new ReadinessProvider(), { allowSecrets: true });
+    const p = require("require-from-string")(sf.text).handler();
+    await p.configure(fakeConfig({ sshPrivateKey: key }));
+    // A cloud stack: no key pinned, no host resource that recorded one.
+    const inputs = (gen: string, pin?: string) => ({
+      cluster: "prod", quorum: 2, ports: { zookeeper: 2181, mesos: 5050, marathon: 8080 }, adminUser: "admin", adminPassword: "pw",
+      timeoutSeconds: 20, generation: gen, agents,
+      masters: ms.map((s, i) => ({ id: `m${i + 1}`, ip: `10.0.0.1${i + 1}`, connection: { host: s.host, port: s.port, user: "root", ...(i === 0 && pin ? { hostKeyFingerprint: pin } : {}) } })),
+    });
+    const r = await p.create(inputs("g1"));
+    expect(r.outs.hostKeys).toEqual(Object.fromEntries(ms.map((s) => [`root@127.0.0.1:${s.port}`, s.fingerprint])));
+    expect((await p.diff(r.id, r.outs, inputs("g1"))).changes).toBe(false); // recorded keys are not a change
+
+    // m1 comes back with another host key (reinstalled, or someone in the middle).
+    const old = ms[0];
+    await old.close();
+    const m1 = await startSshServer({ port: old.port, clientKey: key, handler: handler(0) });
+    servers.push(m1);
+    ms = [m1, ms[1], ms[2]];
+    const sent = () => ms.map((s) => s.commands.length);
+    const before = sent();
+    const err = await p.update(r.id, r.outs, inputs("g2")).then(() => undefined, (e: Error & { code?: string }) => e);
+    expect(err?.code).toBe("HOST_KEY_MISMATCH"); // thrown at once, not waited out until the deadline
+    expect(err.message).toContain(`m1 (127.0.0.1:${m1.port}): host key mismatch: expected ${old.fingerprint}, the host presented ${m1.fingerprint}`);
+    expect(err.message).toContain("recorded on first use (it is in the stack state)");
+    expect(sent()).toEqual(before); // the admin password went nowhere: not to m1, not to the others
+    expect(m1.commands).toEqual([]);
+
+    // The operator checked the new key out of band and pinned it in config: that wins over the record.
+    const u = await p.update(r.id, r.outs, inputs("g2", m1.fingerprint));
+    expect(u.outs.checks.every((c: { ok: boolean }) => c.ok)).toBe(true);
+    expect(u.outs.hostKeys[`root@127.0.0.1:${m1.port}`]).toBe(m1.fingerprint);
+  }, 60_000);
 });
