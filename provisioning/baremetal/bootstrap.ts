@@ -8,12 +8,12 @@ import type { BaremetalHostModel, ClusterModel } from "../../components/model";
 import { resolveArtifacts } from "../artifacts";
 import { renderStepScripts } from "../render/ssh-plan";
 import { renderSteps } from "../steps";
-import type { BootstrapInput } from "../steps/types";
+import type { BootstrapInput, Credentials } from "../steps/types";
 import { ClusterReadiness } from "../health/readiness";
 import { DEFAULT_PORTS } from "../health/probes";
 import { cleanupPlan } from "./cleanup";
 import { MesosHost } from "./resource";
-import type { HostConnection, HostInputs } from "./types";
+import type { CleanupPlan, HostConnection, HostInputs } from "./types";
 
 export interface SshBootstrapOptions {
   /** Seconds to wait for tasks to leave a removed agent. Default 600. */
@@ -44,21 +44,43 @@ export function connectionFor(model: ClusterModel, m: Machine): pulumi.Output<Ho
 /** The admin HTTP principal of the bootstrap (provisioning/steps: Mesos and Marathon basic auth). */
 export const ADMIN_USER = "admin";
 
+/** Pure: the node as the provider records it (no credential in it). */
+export function hostNodeOf(b: BootstrapInput, connection: HostConnection): HostInputs["node"] {
+  return { id: b.node.id, role: b.node.role, pool: b.node.pool, hostname: b.node.hostname, ip: b.selfIp ?? connection.host };
+}
+
+/** Pure: how an agent is drained before removal (masters' addresses and ports, no credential). */
+export function drainSpecOf(role: "master" | "agent", masterIps: string[], opts: SshBootstrapOptions = {}): HostInputs["drain"] {
+  return role === "agent"
+    ? { masters: masterIps, masterPort: DEFAULT_PORTS.mesos, agentPort: 5051, timeoutSeconds: opts.drainTimeoutSeconds ?? 600 }
+    : undefined;
+}
+
 /**
- * Pure: a node's provider inputs from its bootstrap input. Used inside createSshBootstrap's applies, and
- * directly by the lab tests and the benchmark, so they drive exactly what `pulumi up` would.
+ * Stand-in credentials for what does not depend on their values: the cleanup plan lists paths, units,
+ * users and packages, never file contents. Rendering it from these (not the real ones) keeps it out of
+ * the secret apply, so `pulumi preview` shows it, and it can never carry a credential by construction.
+ */
+const PLACEHOLDER = "not-a-credential";
+const NO_CREDENTIALS: Credentials = { agentSecret: PLACEHOLDER, marathonSecret: PLACEHOLDER, adminPassword: PLACEHOLDER, zkMesosPassword: PLACEHOLDER, zkMarathonPassword: PLACEHOLDER };
+
+/** Pure: what `delete` removes for this node, from its steps rendered without credentials. */
+export function cleanupPlanOf(b: BootstrapInput): CleanupPlan {
+  return cleanupPlan(renderSteps({ ...b, credentials: NO_CREDENTIALS }));
+}
+
+/**
+ * Pure: a node's provider inputs from its bootstrap input. Used by the lab tests and the benchmark, so they
+ * drive exactly what `pulumi up` would (createSshBootstrap assembles the same values, split by secrecy).
  */
 export function hostInputsFor(b: BootstrapInput, connection: HostConnection, masterIps: string[], opts: SshBootstrapOptions = {}): HostInputs {
-  const steps = renderSteps(b);
   return {
     cluster: b.cluster,
-    node: { id: b.node.id, role: b.node.role, pool: b.node.pool, hostname: b.node.hostname, ip: b.selfIp ?? connection.host },
+    node: hostNodeOf(b, connection),
     connection,
-    steps: renderStepScripts(steps),
-    cleanup: cleanupPlan(steps),
-    drain: b.node.role === "agent"
-      ? { masters: masterIps, masterPort: DEFAULT_PORTS.mesos, agentPort: 5051, timeoutSeconds: opts.drainTimeoutSeconds ?? 600 }
-      : undefined,
+    steps: renderStepScripts(renderSteps(b)),
+    cleanup: cleanupPlanOf(b),
+    drain: drainSpecOf(b.node.role, masterIps, opts),
     adminUser: ADMIN_USER,
     adminPassword: b.credentials.adminPassword,
     stepTimeoutSeconds: opts.stepTimeoutSeconds ?? 900,
@@ -75,18 +97,25 @@ export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapO
 
   const host = (m: Machine, dependsOn: pulumi.Resource[]) => {
     const connection = connectionFor(model, m);
-    const inputs = pulumi.all([credentials, masterIps, m.privateIp, connection]).apply(([c, ips, selfIp, conn]) =>
-      hostInputsFor({
-        cluster: model.cluster.name, os: model.os, node: m.node, selfIp, quorum: topology.quorum, artifacts, credentials: c,
-        masters: topology.masters.map((n, i) => ({ id: n.id, zkId: n.zkId!, ip: ips[i], hostname: n.hostname })),
-      }, conn as HostConnection, ips, opts));
+    const bootstrapInput = (c: Credentials, ips: string[], selfIp: string): BootstrapInput => ({
+      cluster: model.cluster.name, os: model.os, node: m.node, selfIp, quorum: topology.quorum, artifacts, credentials: c,
+      masters: topology.masters.map((n, i) => ({ id: n.id, zkId: n.zkId!, ip: ips[i], hostname: n.hostname })),
+    });
+    // Two applies: only the step scripts carry credentials (and come out secret); the node, its cleanup plan
+    // and its drain settings are computed without them, so diffs and previews show their real values.
+    const steps = pulumi.secret(pulumi.all([credentials, masterIps, m.privateIp]).apply(([c, ips, selfIp]) =>
+      renderStepScripts(renderSteps(bootstrapInput(c, ips, selfIp)))));
+    const plain = pulumi.all([masterIps, m.privateIp, connection]).apply(([ips, selfIp, conn]) => {
+      const b = bootstrapInput(NO_CREDENTIALS, ips, selfIp);
+      return { node: hostNodeOf(b, conn as HostConnection), cleanup: cleanupPlanOf(b), drain: drainSpecOf(m.node.role, ips, opts) };
+    });
     return new MesosHost(`${m.node.hostname}-bootstrap`, {
       cluster: model.cluster.name,
-      node: inputs.apply((i) => i.node),
+      node: plain.apply((i) => i.node),
       connection,
-      steps: pulumi.secret(inputs.apply((i) => i.steps)),
-      cleanup: inputs.apply((i) => i.cleanup),
-      drain: m.node.role === "agent" ? inputs.apply((i) => i.drain!) : undefined,
+      steps,
+      cleanup: plain.apply((i) => i.cleanup),
+      drain: m.node.role === "agent" ? plain.apply((i) => i.drain!) : undefined,
       adminUser: ADMIN_USER,
       adminPassword,
       stepTimeoutSeconds: opts.stepTimeoutSeconds ?? 900,

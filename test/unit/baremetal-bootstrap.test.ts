@@ -6,7 +6,10 @@ import { parseModel } from "../../components/config";
 import { buildTopology } from "../../components/topology";
 import { PROVIDER_MODULES } from "../../components/providers";
 import { deriveCredentials } from "../../provisioning/credentials";
-import { createSshBootstrap } from "../../provisioning/baremetal/bootstrap";
+import { cleanupPlanOf, createSshBootstrap, hostInputsFor } from "../../provisioning/baremetal/bootstrap";
+import { cleanupPlan } from "../../provisioning/baremetal/cleanup";
+import { resolveArtifacts } from "../../provisioning/artifacts";
+import { renderSteps } from "../../provisioning/steps";
 import { STACKS, SSH_PRIVATE } from "../program/fixtures";
 
 const SIG = "4dabf18193072939515e22adb298388d";
@@ -42,6 +45,11 @@ describe("createSshBootstrap", () => {
     const m1 = hosts[0].inputs;
     expect(reveal(m1.connection)).toEqual({ host: "10.77.0.11", port: 22, user: "admin", configPath: "baremetal.hosts[0]",
       hostKeyFingerprint: "SHA256:" + "C".repeat(43), bastion: { name: "jump", host: "10.77.0.10", port: 22, user: "admin", hostKeyFingerprint: "SHA256:" + "B".repeat(43) } });
+    // Exactly the inputs that carry a credential are secret: the step scripts and the admin password. The
+    // node, its connection, cleanup plan and drain settings stay plain, so diffs and previews show them.
+    const secretInputs = (i: Record<string, any>) => Object.keys(i).filter((k) => i[k] && typeof i[k] === "object" && SIG in i[k]).sort();
+    for (const h of hosts) expect([h.name, secretInputs(h.inputs)]).toEqual([h.name, ["adminPassword", "steps"]]);
+    expect(Object.keys(hosts[3].inputs)).toEqual(expect.arrayContaining(["node", "connection", "cleanup", "drain", "steps", "adminPassword"]));
     expect(m1.steps[SIG]).toBeDefined(); // the scripts carry credentials: secret in state
     const steps = reveal(m1.steps);
     expect(steps.map((s: any) => s.step)).toEqual(["install", "zookeeper", "mesos"]);
@@ -67,7 +75,21 @@ describe("createSshBootstrap", () => {
     expect(ri.quorum).toBe(2);
     expect(ri.masters.map((m: any) => [m.id, m.ip, m.hostKeyFingerprint])).toEqual([["m1", "10.77.0.11", "SHA256:prod-m1-bootstrap"], ["m2", "10.77.0.12", "SHA256:prod-m2-bootstrap"], ["m3", "10.77.0.13", "SHA256:prod-m3-bootstrap"]]);
     expect(ri.agents.map((a: any) => a.hostname)).toEqual(["prod-general-1", "prod-general-2"]);
-    expect(ready.inputs.adminPassword[SIG]).toBeDefined();
+    expect(secretInputs(ready.inputs)).toEqual(["adminPassword"]);
     if (process.env.SHOW_PLAN) console.log(JSON.stringify({ master: cleanup, agent: reveal(agent.cleanup) }, null, 1));
   }, 60_000);
+
+  it("the cleanup plan does not depend on the credentials' values (it is rendered without them)", () => {
+    const model = parseModel(STACKS.baremetal as any, {});
+    const topology = buildTopology(model);
+    const artifacts = resolveArtifacts(model.versions, model.artifacts, model.os);
+    const masters = topology.masters.map((n, i) => ({ id: n.id, zkId: n.zkId!, ip: `10.0.0.1${i + 1}`, hostname: n.hostname }));
+    for (const node of [topology.masters[0], topology.agents[0]]) {
+      const b = { cluster: "prod", os: model.os, node, selfIp: node.role === "master" ? masters[0].ip : "10.0.0.21", quorum: topology.quorum, artifacts, masters, credentials: deriveCredentials("s3cret-value-for-the-test-0001", "prod") };
+      const real = cleanupPlan(renderSteps(b));
+      expect(cleanupPlanOf(b)).toEqual(real);
+      expect(JSON.stringify(real)).not.toContain(b.credentials.adminPassword);
+      expect(hostInputsFor(b, { host: b.selfIp, port: 22, user: "root" }, masters.map((m) => m.ip)).cleanup).toEqual(real);
+    }
+  });
 });
