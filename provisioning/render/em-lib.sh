@@ -146,6 +146,33 @@ em_service() {
     em_mark "started $unit"
   fi
 }
+# em_identity_additive OLD NEW: NEW ("attribute|resource NAME VALUE" lines) only adds to OLD: every old
+# attribute kept with its value, every old resource kept, a number only grown (Mesos' additive policy;
+# other resource changes, ranges included, count as not additive: forgetting is safe, refusing is not).
+em_identity_additive() {
+  awk 'NR == FNR { if (NF) v[$1 " " $2] = $3; next }
+    NF { k = $1 " " $2
+      if (!(k in v)) exit 1
+      if (v[k] == $3) next
+      if ($1 == "resource" && $3 ~ /^[0-9.]+$/ && v[k] ~ /^[0-9.]+$/ && v[k] + 0 >= $3 + 0) next
+      exit 1 }' <(printf '%s\n' "$2") <(printf '%s\n' "$1")
+}
+# em_agent_identity IDENTITY WORK_DIR: run before em_service mesos-agent. Records the attributes/resources
+# the agent is started with; when they change in a way Mesos' additive reconfiguration policy refuses and the
+# agent already ran here (WORK_DIR/meta/slaves/latest exists), removes that link so the restart registers a
+# new agent instead of failing recovery. The agent's tasks are lost; Marathon reschedules them. A host
+# without a record (first run) only gets one.
+em_agent_identity() {
+  local want=$1 latest=$2/meta/slaves/latest rec=${EM_STATE:-/var/lib/elastic-mesos}/agent-identity had
+  had=$(cat "$rec" 2>/dev/null || true)
+  [ "$had" = "$want" ] && return 0
+  if [ -n "$had" ] && { [ -e "$latest" ] || [ -L "$latest" ]; } && ! em_identity_additive "$had" "$want"; then
+    rm -f "$latest"
+    em_mark "removed $latest"
+    em_log "the agent's attributes/resources changed in a way Mesos cannot recover (not additive): it restarts as a new agent; the tasks that ran on it are lost and Marathon reschedules them"
+  fi
+  em_put "$rec" 0644 root root < <(printf '%s\n' "$want")
+}
 # em_zookeeper VERSION URL FALLBACK|- SHA512|- SHA512URL|-: Apache ZooKeeper's binary tarball into
 # /opt/zookeeper-VERSION, only if its SHA-512 matches the pin, or else Apache's official .sha512 (HTTPS).
 em_zookeeper() {

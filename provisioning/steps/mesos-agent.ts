@@ -1,16 +1,24 @@
 // Step 3 on agents: mesos-agent registered with the masters found through ZooKeeper, its pool's
 // containerizers, resources and attributes, authenticated with the "agent" principal. Clusterd runs on
 // cgroup v2 with systemd integration off, so KillMode=process keeps tasks alive across agent restarts.
+//
+// Agents run with --reconfiguration_policy=additive: on restart Mesos recovers the checkpointed agent if
+// its attributes and resources were only added to or grown. Any other change (an attribute's value, a
+// removed or shrunk resource) makes Mesos 1.11 refuse to start ("Failed to perform recovery ... rm -f
+// <work_dir>/meta/slaves/latest"). So the step records the agent's identity and, on such a change on a host
+// that already ran the agent, removes meta/slaves/latest before the restart (em_agent_identity): the agent
+// comes back as a new agent; the tasks that ran on it are lost and Marathon reschedules them elsewhere.
 import { assertFlags, flagName } from "../flags";
 import type { Ctx } from "./context";
 import { NODE_ENV } from "./install";
 import { MESOS_BIN, ZK_FILE, zkFile } from "./mesos-master";
-import { renderUnit } from "./shell";
+import { renderUnit, sq } from "./shell";
 import type { FileSpec } from "./types";
 
 const CREDENTIAL = "/etc/mesos/credential";
 const HTTP_CREDENTIALS = "/etc/mesos/http_credentials";
 const UNIT = "/etc/systemd/system/mesos-agent.service";
+export const AGENT_WORK_DIR = "/var/lib/mesos/agent";
 
 /** "k:v;k:v" in the pool's order (stable bytes for a stable config). */
 function kv(map: Record<string, string | number>): string {
@@ -19,16 +27,37 @@ function kv(map: Record<string, string | number>): string {
     .join(";");
 }
 
+/** The pool name as an attribute, so Marathon apps can be placed with constraints [["pool","IS","gpu"]]. */
+function attributesOf(ctx: Ctx): Record<string, string | number> {
+  return { pool: ctx.input.node.pool!, ...ctx.input.node.attributes };
+}
+
+/**
+ * What Mesos checks when it recovers an agent: "attribute NAME VALUE" and "resource NAME VALUE" lines
+ * (names and values never hold spaces: components/config/mesos.ts). Empty resources are auto-detected
+ * by Mesos from the host and are not part of what we render.
+ */
+export function agentIdentity(ctx: Ctx): string {
+  return [
+    ...Object.entries(attributesOf(ctx)).map(([k, v]) => `attribute ${k} ${v}`),
+    ...Object.entries(ctx.input.node.resources).map(([k, v]) => `resource ${k} ${v}`),
+  ].join("\n");
+}
+
+/** Step 3's commands on an agent: forget the checkpointed agent on a non-additive change, then (re)start. */
+export function agentCommands(ctx: Ctx): string[] {
+  return [`em_agent_identity ${sq(agentIdentity(ctx))} ${AGENT_WORK_DIR}`, `em_service mesos-agent ${AGENT_INPUTS.join(" ")}`];
+}
+
 export function agentFlags(ctx: Ctx): string[] {
   const node = ctx.input.node;
-  // The pool name as an attribute, so Marathon apps can be placed with constraints [["pool","IS","gpu"]].
-  const attributes = { pool: node.pool!, ...node.attributes };
+  const attributes = attributesOf(ctx);
   const isolation = ["cgroups/cpu", "cgroups/mem", "filesystem/linux", "namespaces/pid", "posix/rlimits"];
   const mesosContainerizer = node.containerizers.includes("mesos");
   if (mesosContainerizer) isolation.push("docker/runtime");
   const flags = [
     `--master=file://${ZK_FILE}`,
-    "--work_dir=/var/lib/mesos/agent",
+    `--work_dir=${AGENT_WORK_DIR}`,
     "--log_dir=/var/log/mesos",
     "--ip=${SELF_IP}",
     "--advertise_ip=${SELF_IP}",

@@ -3,7 +3,7 @@
 // registered with the leading master.
 import type { Ctx } from "./context";
 import { MARATHON_INPUTS, marathonFiles } from "./marathon";
-import { AGENT_INPUTS, agentFiles } from "./mesos-agent";
+import { agentCommands, agentFiles } from "./mesos-agent";
 import { MASTER_INPUTS, masterFiles } from "./mesos-master";
 import type { FileSpec, Step } from "./types";
 
@@ -46,7 +46,7 @@ export function mesosStep(ctx: Ctx): Step {
     index: 3,
     title: `Mesos agent (pool ${ctx.input.node.pool})`,
     files: [...agentFiles(ctx), curlrc],
-    commands: [`em_service mesos-agent ${AGENT_INPUTS.join(" ")}`],
+    commands: agentCommands(ctx),
     gate: {
       description: "this agent is registered with the leading master (slave/registered = 1)",
       script: [

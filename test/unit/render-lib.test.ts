@@ -8,6 +8,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { renderSteps } from "../../provisioning/steps";
+import { AGENT_WORK_DIR } from "../../provisioning/steps/mesos-agent";
+import { agentInput, POOLS } from "./bootstrap-input";
 
 const LIB = path.join(__dirname, "../../provisioning/render/em-lib.sh");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "em-lib-"));
@@ -158,3 +161,64 @@ describe("em_zookeeper", () => {
     expect(r.status).toBe(0);
   });
 });
+
+describe("em_agent_identity (step 3 on agents, before the restart)", () => {
+  const work = path.join(tmp, "agent-work");
+  const stateDir = path.join(tmp, "agent-state");
+  const latest = path.join(work, "meta", "slaves", "latest");
+  /** The command step 3 renders for a gpu-pool agent with these attributes/resources, pointed at the temp work dir. */
+  const step3 = (attributes: Record<string, string | number>, resources: Record<string, string | number>) => {
+    const b = agentInput({ masters: 3 }, { ...POOLS[1], attributes, resources });
+    const mesos = renderSteps(b)[2];
+    const i = mesos.commands.findIndex((c) => c.startsWith("em_agent_identity "));
+    expect(i).toBeGreaterThanOrEqual(0);
+    expect(mesos.commands[i + 1]).toMatch(/^em_service mesos-agent /); // before the (re)start
+    return mesos.commands[i].replace(` ${AGENT_WORK_DIR}`, ` ${work}`);
+  };
+  const ranBefore = () => { fs.mkdirSync(path.join(work, "meta", "slaves", "S1"), { recursive: true }); fs.rmSync(latest, { force: true }); fs.symlinkSync("S1", latest); };
+  const hasLatest = () => { try { fs.lstatSync(latest); return true; } catch { return false; } };
+  const go = (cmd: string) => run(cmd, { EM_STATE: stateDir });
+  const GPU = { cpus: 8, mem: 30000, gpus: 1, ports: "[31000-32000]" };
+
+  it("records on the first run, even where an agent already ran; an unchanged identity changes nothing", () => {
+    ranBefore();
+    const first = go(step3({ rack: "r1" }, GPU));
+    expect(first.status).toBe(0);
+    expect(first.out).toContain(`changed: ${stateDir}/agent-identity`);
+    expect(fs.readFileSync(`${stateDir}/agent-identity`, "utf8")).toBe(
+      "attribute pool gpu\nattribute rack r1\nresource cpus 8\nresource mem 30000\nresource gpus 1\nresource ports [31000-32000]\n");
+    expect(hasLatest()).toBe(true);
+    expect(go(step3({ rack: "r1" }, GPU)).out).toMatch(/done: unchanged\n$/);
+  });
+
+  it("keeps the agent on an additive change (an attribute added, a resource grown)", () => {
+    const r = go(step3({ rack: "r1", zone: "z1" }, { ...GPU, cpus: 16 }));
+    expect(r.out).toContain(`changed: ${stateDir}/agent-identity`);
+    expect(r.out).not.toContain("removed");
+    expect(hasLatest()).toBe(true);
+  });
+
+  it("forgets the checkpointed agent when an attribute value changes or a resource goes, with what it means", () => {
+    const r = go(step3({ rack: "r2", zone: "z1" }, { ...GPU, cpus: 16 }));
+    expect(r.status).toBe(0);
+    expect(r.out).toContain(`changed: removed ${latest}`);
+    expect(r.out).toContain("the tasks that ran on it are lost and Marathon reschedules them");
+    expect(hasLatest()).toBe(false);
+    expect(fs.existsSync(path.join(work, "meta", "slaves", "S1"))).toBe(true); // only the link goes
+    ranBefore();
+    const { gpus: _g, ...noGpu } = GPU;
+    expect(go(step3({ rack: "r2", zone: "z1" }, { ...noGpu, cpus: 16 })).out).toContain(`changed: removed ${latest}`);
+    expect(hasLatest()).toBe(false);
+    ranBefore();
+    expect(go(step3({ rack: "r2", zone: "z1" }, { ...noGpu, cpus: 4 })).out).toContain(`changed: removed ${latest}`); // shrunk
+  });
+
+  it("removes nothing where the agent never ran (no meta/slaves/latest)", () => {
+    fs.rmSync(latest, { force: true });
+    const r = go(step3({ rack: "r3" }, GPU));
+    expect(r.status).toBe(0);
+    expect(r.out).not.toContain("removed");
+    expect(fs.readFileSync(`${stateDir}/agent-identity`, "utf8")).toContain("attribute rack r3\n");
+  });
+});
+
