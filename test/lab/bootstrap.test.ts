@@ -15,7 +15,9 @@ import { deriveCredentials } from "../../provisioning/credentials";
 import { renderCloudConfig } from "../../provisioning/render/cloud-config";
 import { renderStepScripts, type StepScript } from "../../provisioning/render/ssh-plan";
 import { renderSteps } from "../../provisioning/steps";
-import type { BootstrapInput } from "../../provisioning/steps/types";
+import type { BootstrapInput, Step } from "../../provisioning/steps/types";
+import { cleanupPlan, renderCleanupScript } from "../../provisioning/baremetal/cleanup";
+import type { CleanupPlan } from "../../provisioning/baremetal/types";
 import type { NodeSpec } from "../../components/contracts";
 import { http, labInfo, REPO_ROOT, ssh, waitFor, type RunResult } from "../fixtures/lab";
 
@@ -80,16 +82,27 @@ async function runStep(h: string, s: StepScript): Promise<RunResult & { seconds:
   return { ...r, seconds };
 }
 
-/** Everything this test installs, removed, so the timing is a first boot's and other lab tests keep their ports. */
-const CLEAN = `systemctl disable --now ${SERVICES} lab-zookeeper standin-master standin-agent standin-marathon >/dev/null 2>&1 || true
-systemctl unmask mesos-master mesos-agent marathon >/dev/null 2>&1 || true
-rm -f /etc/systemd/system/{zookeeper,mesos-master,mesos-agent,marathon}.service
-DEBIAN_FRONTEND=noninteractive apt-get -q purge -y aventer-mesos marathon >/dev/null 2>&1 || true
-rm -rf /opt/zookeeper* /var/lib/zookeeper /var/log/zookeeper /etc/zookeeper /etc/mesos /etc/marathon /var/lib/mesos \\
-  /etc/elastic-mesos /var/lib/elastic-mesos /etc/apt/sources.list.d/elastic-mesos-* /etc/apt/keyrings/elastic-mesos-* \\
-  /etc/apt/sources.list.d/lab-mirror.list # the stand-in test's entry for the same repo (apt refuses two signed-by)
-userdel zookeeper 2>/dev/null || true; userdel marathon 2>/dev/null || true
-systemctl daemon-reload`;
+/**
+ * Everything this test installs, removed with the product's own cleanup (what `pulumi destroy` runs on a
+ * bare-metal host: held packages unheld, only installed ones purged), for every node this test puts on the
+ * host, so the timing is a first boot's and other lab tests keep their ports.
+ */
+function cleanScript(nodes: Step[][]): string {
+  const plans = nodes.map(cleanupPlan);
+  const all = (k: keyof CleanupPlan) => [...new Set(plans.flatMap((p) => p[k] ?? []))].sort();
+  const plan: CleanupPlan = { units: all("units"), files: all("files"), dirs: all("dirs"), users: all("users"), packages: all("packages"), images: all("images") };
+  // The stand-in test's own units and apt entry for the same repository (apt refuses two signed-by).
+  return `systemctl disable --now lab-zookeeper standin-master standin-agent standin-marathon >/dev/null 2>&1 || true
+rm -f /etc/apt/sources.list.d/lab-mirror.list
+${renderCleanupScript(plan, [])}`;
+}
+
+/** What must be gone after the cleanup: our packages, units, users, directories and processes. */
+const REMNANTS = `dpkg-query -W -f='\${Status} \${Package}\\n' aventer-mesos marathon 2>/dev/null | grep ' installed ' | sed 's/^/pkg /'
+for u in ${SERVICES}; do [ -e /etc/systemd/system/$u.service ] && echo "unit $u"; systemctl is-active -q $u && echo "active $u"; done
+for u in zookeeper marathon; do id -u "$u" >/dev/null 2>&1 && echo "user $u"; done
+for f in /opt/zookeeper /etc/zookeeper /var/lib/zookeeper /etc/mesos /etc/marathon /var/lib/mesos /etc/elastic-mesos /var/lib/elastic-mesos; do [ -e "$f" ] && echo "file $f"; done
+true`;
 
 /** What must not move when a step re-runs on a healthy host: the service's start time and PID, files' inodes. */
 const STATE = `for u in ${SERVICES}; do systemctl show -p ActiveEnterTimestampMonotonic -p MainPID --value "$u" 2>/dev/null | tr '\\n' ' '; echo "$u"; done
@@ -98,19 +111,29 @@ stat -c '%n %i %Y' /etc/zookeeper/zoo.cfg /var/lib/zookeeper/myid /etc/systemd/s
 describe.skipIf(skip)("bootstrap on lab hosts", () => {
   let plan: { masters: StepScript[][]; agent?: StepScript[]; soloUserData: string };
   const agentHost = "h4";
+  /** host → its cleanup script (h4 carries the agent, then the cloud-init master). */
+  let clean: Map<string, string>;
 
   beforeAll(async () => {
     const i = await inputs();
+    const steps = { masters: i.masters.map((m) => renderSteps(m)), agent: i.agent && renderSteps(i.agent), solo: renderSteps(i.solo) };
     plan = {
-      masters: i.masters.map((m) => renderStepScripts(renderSteps(m))),
-      agent: i.agent && renderStepScripts(renderSteps(i.agent)),
-      soloUserData: renderCloudConfig(renderSteps(i.solo)),
+      masters: steps.masters.map((s) => renderStepScripts(s)),
+      agent: steps.agent && renderStepScripts(steps.agent),
+      soloUserData: renderCloudConfig(steps.solo),
     };
-    await Promise.all([...MASTERS, ...(plan.agent ? [agentHost] : [])].map((h) => ssh(h, CLEAN)));
+    clean = new Map(MASTERS.map((h, k) => [h, cleanScript([steps.masters[k]])]));
+    if (steps.agent) clean.set(agentHost, cleanScript([steps.agent, steps.solo]));
+    await Promise.all([...clean].map(([h, script]) => ssh(h, script)));
   });
 
   afterAll(async () => {
-    if (process.env.LAB_KEEP_BOOTSTRAP !== "1") await Promise.all([...MASTERS, ...(plan?.agent ? [agentHost] : [])].map((h) => ssh(h, CLEAN)));
+    if (process.env.LAB_KEEP_BOOTSTRAP === "1" || !clean) return;
+    await Promise.all([...clean].map(([h, script]) => ssh(h, script)));
+    // Really clean: the next run (and the other lab tests on these hosts) start from a first boot.
+    const left = await Promise.all([...clean.keys()].map(async (h) => [h, (await ssh(h, REMNANTS)).stdout.split("\n").filter(Boolean)] as const));
+    const dirty = left.filter(([, l]) => l.length);
+    if (dirty.length) throw new Error(`bootstrap test cleanup left: ${dirty.map(([h, l]) => `${h}: ${l.join(", ")}`).join("; ")}`);
   });
 
   it("steps 1-2 form a real ZooKeeper quorum on 3 hosts: one leader, two followers", async () => {
