@@ -2,8 +2,12 @@
 // driven the way the engine drives it, against a raw baseline (the same step scripts over plain
 // `ssh host bash -s`, in parallel, no framework), plus a no-change re-run and the SSH commands sent.
 //
-//   sudo node bench/baremetal.js [K...]        default K = 1 3 6 (capped by the hosts available)
-//   BENCH_HOSTS=h5,h6,...  hosts to use (default: every lab host from h5 on; h1-h4 are the bootstrap tests')
+//   sudo node bench/baremetal.js [K...]        default K = 1 3 6
+//   BENCH_HOSTS=h2,h3,...  hosts to use (default: the highest-numbered 3 + max(K) lab hosts, h2..h10 on the
+//                          10-host lab `npm test` leaves; a smaller or stopped lab is brought to that size
+//                          with lab/lab-up.sh, which only adds hosts). The hosts are cleaned before and after.
+// Per K it prints: time to ready and the raw baseline (medians), their ratio, SSH commands, the no-change
+// re-run (time, steps, commands) and the peak RSS of this process (the providers and the SSH pool run here).
 //
 // Also exports createDriver(): the small engine stand-in the lab tests use (test/lab/baremetal.test.ts).
 "use strict";
@@ -158,6 +162,7 @@ function clusterPlan(m, setup, hosts, opts = {}) {
 
 /** Everything the bootstrap installs, removed (so every run starts from a first boot), apt's .deb cache included. */
 const CLEAN = `systemctl disable --now zookeeper mesos-master marathon mesos-agent >/dev/null 2>&1 || true
+systemctl disable --now lab-zookeeper standin-master standin-agent standin-marathon >/dev/null 2>&1 || true # other lab tests' units (ports 2181, 5050)
 systemctl unmask mesos-master mesos-agent marathon >/dev/null 2>&1 || true
 rm -f /etc/systemd/system/{zookeeper,mesos-master,mesos-agent,marathon}.service
 for p in aventer-mesos marathon; do dpkg -s "$p" >/dev/null 2>&1 || continue
@@ -192,6 +197,21 @@ async function rawBaseline(lab, hosts, plan) {
   return { seconds: (performance.now() - t0) / 1000, commands };
 }
 
+/** The lab running with at least `n` hosts: lab-up.sh only adds hosts to a running lab (lab/README.md). */
+function ensureLab(n) {
+  const { existsSync } = require("fs");
+  let have = 0;
+  try {
+    const lab = JSON.parse(readFileSync(`${LAB_DIR}/lab.json`, "utf8"));
+    const pid = readFileSync(`${LAB_DIR}/hosts/h1/nspawn.pid`, "utf8").trim();
+    if (existsSync(`/proc/${pid}`) && readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "systemd-nspawn") have = lab.hosts.length;
+  } catch { /* not up */ }
+  if (have >= n) return;
+  console.log(`[bench] the lab has ${have} running hosts, ${n} needed: lab/lab-up.sh ${n}`);
+  const r = require("child_process").spawnSync("bash", [require("path").join(__dirname, "..", "lab", "lab-up.sh"), String(n)], { stdio: "inherit" });
+  if (r.status !== 0) throw new Error(`lab/lab-up.sh ${n} failed (exit ${r.status})`);
+}
+
 async function main() {
   const root = require("path").resolve(__dirname, "..");
   process.chdir(root);
@@ -206,11 +226,19 @@ async function main() {
     MesosHostProvider: require("../provisioning/baremetal/provider.ts").MesosHostProvider,
     ReadinessProvider: require("../provisioning/health/readiness.ts").ReadinessProvider,
   };
+  const wanted = (process.argv.slice(2).length ? process.argv.slice(2) : ["1", "3", "6"]).map(Number);
+  const needed = 3 + Math.max(...wanted);
+  if (!process.env.BENCH_HOSTS) ensureLab(needed);
   const setup = await labSetup();
-  const names = (process.env.BENCH_HOSTS || setup.lab.hosts.map((h) => h.name).filter((n) => Number(n.slice(1)) >= 5).join(",")).split(",");
+  const byNumber = setup.lab.hosts.map((h) => h.name).sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
+  const names = (process.env.BENCH_HOSTS || byNumber.slice(-needed).join(",")).split(",");
   const hosts = names.map((n) => setup.lab.hosts.find((h) => h.name === n)).filter(Boolean);
-  const ks = (process.argv.slice(2).length ? process.argv.slice(2) : ["1", "3", "6"]).map(Number).filter((k) => 3 + k <= hosts.length);
-  if (!ks.length) throw new Error(`not enough lab hosts (${hosts.length}: ${names.join(",")}) for 3 masters + K agents; start more with lab/lab-up.sh N`);
+  const ks = wanted.filter((k) => 3 + k <= hosts.length);
+  if (ks.length < wanted.length) {
+    throw new Error(`BENCH_HOSTS has ${hosts.length} lab hosts (${names.join(",")}); 3 masters + ${Math.max(...wanted)} agents need ${needed}: ` +
+      `list more, or leave BENCH_HOSTS unset to use (and if needed start) the lab's last ${needed} hosts`);
+  }
+  console.log(`[bench] hosts ${hosts.map((h) => h.name).join(",")}; K = ${ks.join(", ")}; ${Number(process.env.BENCH_REPEAT || 2)} runs each`);
   // Each K is measured BENCH_REPEAT times (default 2), alternating which of raw/framework goes first, from
   // the same cleaned hosts; medians are reported (this machine's 2 cores are shared, single runs are noisy).
   const repeat = Number(process.env.BENCH_REPEAT || 2);
@@ -243,7 +271,9 @@ async function main() {
       rawSamples: raws.map((r) => +r.seconds.toFixed(1)).join("/"), readySamples: fws.map((r) => +r.seconds.toFixed(1)).join("/"),
       rawCommands: raws[0].commands, commands: first.commands, stepsRun: first.stepsRun,
       noChangeSeconds: +median(again.map((r) => r.seconds)).toFixed(3), noChangeSteps: Math.max(...again.map((r) => r.stepsRun)),
-      noChangeCommands: Math.max(...again.map((r) => r.commands)) };
+      noChangeCommands: Math.max(...again.map((r) => r.commands)),
+      // ru_maxrss of this process so far (KiB on Linux): the providers, the SSH pool and the driver.
+      peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) };
     rows.push(row);
     console.log(JSON.stringify(row));
     await clean(); // leave the hosts as we found them (the last raw run installed everything)
