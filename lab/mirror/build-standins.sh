@@ -33,7 +33,11 @@ lib() {   # lib ROOT LIBDIR: the Python package (flag lists included)
 }
 
 launcher() {  # launcher SRC_NAME DEST LIBDIR
-  install -D -m755 /dev/stdin "$2" < <(sed "s#@LIBDIR@#$3#" "$SRC/bin/$1")
+  # Not `install /dev/stdin < <(sed ...)`: a missing source would then fail inside the process
+  # substitution, unseen by `set -e`, and ship an empty executable.
+  [ -s "$SRC/bin/$1" ] || { echo "build-standins: missing launcher $SRC/bin/$1" >&2; exit 1; }
+  sed "s#@LIBDIR@#$3#" "$SRC/bin/$1" >"$W/launcher.tmp"
+  install -D -m755 "$W/launcher.tmp" "$2"
 }
 
 # ------------------------------------------------------------------ aventer-mesos (Clusterd package name)
