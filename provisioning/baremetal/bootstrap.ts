@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { SshBootstrapInput } from "../../components/cluster";
 import type { Machine } from "../../components/contracts";
+import { matchHosts } from "../../components/providers/baremetal";
 import type { BaremetalHostModel, ClusterModel } from "../../components/model";
 import { resolveArtifacts } from "../artifacts";
 import { renderStepScripts } from "../render/ssh-plan";
@@ -27,8 +28,8 @@ export interface SshBootstrapOptions {
 /** Connection of a machine: its `baremetal.hosts` entry when there is one, else its address, port 22, `ssh.user`. */
 export function connectionFor(model: ClusterModel, m: Machine): pulumi.Output<HostConnection> {
   const hosts = model.baremetal?.hosts ?? [];
-  const group = hosts.filter((h) => h.role === m.node.role && (m.node.role === "master" || h.pool === m.node.pool));
-  const host: BaremetalHostModel | undefined = group[m.node.ordinal - 1];
+  // The same host the provider module gave this node (the k-th host of its role or pool plays node k).
+  const host: BaremetalHostModel | undefined = hosts.length ? matchHosts(model, [m.node])[0].host : undefined;
   if (!host) {
     return pulumi.output(m.publicIp ?? m.privateIp).apply((address) => ({ host: address, port: 22, user: model.ssh.user }));
   }
