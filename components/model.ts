@@ -33,7 +33,7 @@ export interface ClusterModel {
   artifacts: ArtifactOverrides;
   /**
    * One secret from which every cluster credential is derived (HMAC), so credentials are stable across
-   * runs without a random provider: `pulumi config set --secret clusterSecret "$(openssl rand -base64 32)"`.
+   * runs without a random provider: `openssl rand -base64 32 | pulumi config set --secret elastic-mesos:clusterSecret`.
    */
   clusterSecret: pulumi.Output<string>;
   aws?: AwsModel;

@@ -1,6 +1,7 @@
 // Turns validation issues into messages a user can act on: one line per problem, naming the config key
 // path exactly as `pulumi config set --path` spells it, the bad value, and what is allowed.
 import type { z } from "zod";
+import { RunError } from "@pulumi/pulumi";
 
 export const NAMESPACE = "elastic-mesos";
 
@@ -13,7 +14,11 @@ export interface Problem {
 /** Keys whose values must never be echoed back (they are credentials). */
 const SECRET_KEYS = new Set(["clusterSecret", "sshPrivateKey"]);
 
-export class ConfigError extends Error {
+/**
+ * A RunError: the language host prints its message alone, without a stack trace, and fails the run
+ * (a plain Error would show the user our stack frames under the problem list).
+ */
+export class ConfigError extends RunError {
   problems: Problem[];
   constructor(problems: Problem[]) {
     super(formatProblems(problems));

@@ -20,7 +20,7 @@ const obj = (v: unknown): Raw | undefined => (v && typeof v === "object" && !Arr
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 const CLOUDS: ProviderName[] = ["aws", "gcp", "digitalocean", "openstack"];
-const SECRET_CMD = `pulumi config set --secret elastic-mesos:clusterSecret "$(openssl rand -base64 32)"`;
+const SECRET_CMD = `openssl rand -base64 32 | pulumi config set --secret elastic-mesos:clusterSecret`;
 const KEY_CMD = "pulumi config set --secret elastic-mesos:sshPrivateKey < ~/.ssh/id_ed25519";
 
 /** Why every provider needs the private key: `pulumi up` returns only when the cluster is healthy. */

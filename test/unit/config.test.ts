@@ -65,7 +65,7 @@ const CASES: Case[] = [
   { name: "private key given as public key", raw: with_(aws, (r) => (r.ssh.publicKey = TEST_KEYS.private)), key: "ssh.publicKey", says: /PRIVATE key/ },
   { name: "public key missing on a cloud", raw: with_(aws, (r) => delete r.ssh), key: "ssh.publicKey", says: /missing; provider aws needs the public key/ },
   { name: "bad ssh user", raw: with_(aws, (r) => (r.ssh.user = "Root User")), key: "ssh.user", says: /use a Linux user name/ },
-  { name: "clusterSecret missing", raw: with_(aws, (r) => delete r.clusterSecret), key: "clusterSecret", says: /pulumi config set --secret elastic-mesos:clusterSecret "\$\(openssl rand -base64 32\)"/ },
+  { name: "clusterSecret missing", raw: with_(aws, (r) => delete r.clusterSecret), key: "clusterSecret", says: /`openssl rand -base64 32 \| pulumi config set --secret elastic-mesos:clusterSecret`/ },
   { name: "clusterSecret too short", raw: with_(aws, (r) => (r.clusterSecret = "hunter2")), key: "clusterSecret", says: /at least 16 characters/ },
   { name: "sshPrivateKey missing on baremetal", raw: with_(bm, (r) => delete r.sshPrivateKey), key: "sshPrivateKey", says: /installs the hosts over SSH/ },
   { name: "sshPrivateKey missing on aws", raw: with_(aws, (r) => delete r.sshPrivateKey), key: "sshPrivateKey", says: /^missing; `pulumi up` waits for the cluster to be healthy by checking the masters over SSH; set the key with `pulumi config set --secret elastic-mesos:sshPrivateKey < ~\/.ssh\/id_ed25519`$/ },
