@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
-# lab-up.sh N [--user-data hK=FILE]... : bring up lab hosts h1..hN (1-12) on this machine, as root.
+# lab-up.sh N [--user-data hK=FILE]... : bring up lab hosts h1..hN (1-14) on this machine, as root.
 # Each host: systemd-nspawn --boot over an overlay of one cached Debian 12 base, own netns on bridge $BR
 # ($NET.0/24, no default route), sshd with the lab key and fixed host keys, cloud-init NoCloud seed.
 # Also: apt-cacher-ng and the artifact mirror on the bridge address. A running lab is reused: hosts that are

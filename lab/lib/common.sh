@@ -10,7 +10,7 @@ PROXY_PORT=${LAB_PROXY_PORT:-3142}
 MIRROR_PORT=${LAB_MIRROR_PORT:-8000}
 DEBIAN_MIRROR=${LAB_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SUITE=${LAB_SUITE:-bookworm}
-MAX_HOSTS=12
+MAX_HOSTS=14
 LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)   # the repository
 
 T0=${T0:-$EPOCHREALTIME}
