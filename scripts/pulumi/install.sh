@@ -11,11 +11,12 @@
 # The proxy does not serve the Node.js language host's module, so the bin directory gets ours
 # (scripts/pulumi/language-host.js, see its header) and the SDK's dynamic-provider launcher.
 #
-# Usage: install.sh [--quiet]   (--quiet: progress to stderr only; stdout is just the bin directory)
+# Usage: install.sh [--quiet]   (--quiet: stdout is just the bin directory; only a build reports progress, on stderr)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 QUIET=0; [ "${1:-}" = "--quiet" ] && QUIET=1
-say() { if [ $QUIET = 1 ]; then echo "[pulumi:install] $*" >&2; else echo "[pulumi:install] $*"; fi; }
+say() { [ $QUIET = 1 ] || echo "[pulumi:install] $*"; }
+progress() { echo "[pulumi:install] $*" >&2; } # a build takes minutes: always say what it does
 die() { echo "[pulumi:install] error: $*" >&2; exit 1; }
 
 VERSION=$(node -p "require('$ROOT/node_modules/@pulumi/pulumi/package.json').version" 2>/dev/null) ||
@@ -46,7 +47,7 @@ build() {
   command -v go >/dev/null || die "no Go toolchain: install Go 1.22 or newer (Debian: apt-get install golang), then run npm run pulumi:install again"
   local work t0=$SECONDS
   work=$(mktemp -d); trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' RETURN
-  say "building the Pulumi CLI v$VERSION from the Go module proxy (once; a few minutes on 2 cores)"
+  progress "building the Pulumi CLI v$VERSION from the Go module proxy (once; a few minutes on 2 cores)"
   local mods=("github.com/pulumi/pulumi/pkg/v3@v$VERSION" "github.com/pulumi/pulumi/sdk/v3@v$VERSION")
   local json
   json=$(cd "$work" && GOFLAGS=-mod=mod go mod download -json "${mods[@]}") || true
@@ -56,14 +57,14 @@ build() {
   if [ ! -d "$pkg" ] || [ ! -d "$sdk" ]; then
     die "downloading ${mods[*]} failed: $(module_field "$json" '' Error). Retry: npm run pulumi:install"
   fi
-  say "modules downloaded in $((SECONDS - t0)) s; compiling ./cmd/pulumi"
+  progress "modules downloaded in $((SECONDS - t0)) s; compiling ./cmd/pulumi"
   cp -r "$pkg" "$work/pkg"; cp -r "$sdk" "$work/sdk"; chmod -R u+w "$work"
   mkdir -p "$BIN"
   (cd "$work/pkg" && go build -trimpath -o "$BIN/pulumi.new" \
     -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$VERSION" ./cmd/pulumi) ||
     die "go build of github.com/pulumi/pulumi/pkg/v3@v$VERSION ./cmd/pulumi failed (output above). Retry: npm run pulumi:install"
   mv "$BIN/pulumi.new" "$BIN/pulumi"
-  say "built $BIN/pulumi in $((SECONDS - t0)) s"
+  progress "built $BIN/pulumi in $((SECONDS - t0)) s"
 }
 
 T0=$SECONDS
