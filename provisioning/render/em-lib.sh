@@ -7,6 +7,47 @@
 em_log() { printf 'elastic-mesos %s: %s\n' "$EM_STEP" "$*"; }
 em_fail() { printf 'elastic-mesos %s: FAILED: %s\n' "$EM_STEP" "$*" >&2; exit 1; }
 em_mark() { EM_CHANGED+="$1"$'\n'; em_log "changed: $1"; }
+# The step's deadline: EM_STEP_SECONDS (default 840, under the SSH runner's 900 s per step, so a step that
+# runs out says so itself). Waits, downloads and package commands are capped by what is left (em_cap), and
+# em_watchdog stops the step and everything it started at the deadline, whoever runs it (SSH, cloud-init,
+# an operator): a step that ran out never keeps apt-get running and holding a lock for the next run.
+EM_BUDGET=${EM_STEP_SECONDS:-840}
+[[ $EM_BUDGET =~ ^[1-9][0-9]*$ ]] || em_fail "EM_STEP_SECONDS must be a whole number of seconds, not '$EM_BUDGET'"
+EM_DEADLINE=$((SECONDS + EM_BUDGET))
+em_left() { echo $((EM_DEADLINE - SECONDS)); }
+em_cap() { # SECONDS: that, or what is left of the step if less (at least 1)
+  local left=$((EM_DEADLINE - SECONDS))
+  [ "$left" -lt "$1" ] || left=$1
+  [ "$left" -ge 1 ] || left=1
+  echo "$left"
+}
+em_tree() { # PID: it and its descendants, parents first (from /proc, no procps needed)
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" '
+    { match($0, /.*\) /); split(substr($0, RLENGTH + 1), f, " "); kids[f[2]] = kids[f[2]] " " $1 }
+    END { q[1] = root; n = 1; for (i = 1; i <= n; i++) { print q[i]; m = split(kids[q[i]], k, " "); for (j = 1; j <= m; j++) q[++n] = k[j] } }'
+}
+em_watchdog() { # started by the step script; ended by its EXIT trap
+  local me=$$
+  (
+    trap 'kill "$s" 2>/dev/null; exit 0' TERM
+    sleep "$(em_cap "$EM_BUDGET")" </dev/null >/dev/null 2>&1 &
+    s=$!
+    wait "$s"
+    trap '' TERM # the dying step's EXIT trap must not stop us half-way
+    printf 'elastic-mesos %s: FAILED: the step did not finish within its %s s (EM_STEP_SECONDS); stopping it and what it started\n' \
+      "$EM_STEP" "$EM_BUDGET" >&2
+    exec >/dev/null 2>&1 # the step's output ends with the step, not 5 s later
+    pids=$(em_tree "$me" | grep -vx "$BASHPID" | tr '\n' ' ') || true
+    # shellcheck disable=SC2086 # a list of pids
+    kill -TERM $pids 2>/dev/null || true
+    sleep 5
+    # shellcheck disable=SC2086
+    kill -KILL $pids 2>/dev/null || true
+    exit 0
+  ) &
+  EM_WATCHDOG=$!
+  trap 'kill "$EM_WATCHDOG" 2>/dev/null || true' EXIT
+}
 # em_was_changed WHAT...: did this run change any of them (file paths or em_mark labels)?
 em_was_changed() {
   local p
@@ -47,8 +88,20 @@ em_os() { # the host's "ID:VERSION_ID" from /etc/os-release
   # shellcheck source=/dev/null
   (. /etc/os-release && printf '%s:%s' "${ID:-unknown}" "${VERSION_ID:-unknown}")
 }
-em_fetch() { # URL DEST
-  curl -fsSL --retry 5 --retry-delay 3 --retry-connrefused --connect-timeout 20 --proto '=https,http,file' -o "$2" "$1"
+# em_fetch URL DEST: download with a deadline. A stalled transfer (under 1 KB/s for 30 s) or a connection
+# cut short is retried (curl's --retry skips a cut one: exit 18); an HTTP 4xx answer is final.
+em_fetch() {
+  local try code rc
+  for try in 1 2 3 4; do
+    rc=0
+    code=$(curl -fsSL -w '%{http_code}' --connect-timeout 20 --speed-limit 1024 --speed-time 30 \
+      --max-time "$(em_cap 900)" --proto '=https,http,file' -o "$2" "$1") || rc=$?
+    [ "$rc" = 0 ] && return 0
+    case $code in 408 | 429) ;; 4??) return 1 ;; esac
+    if [ "$try" -ge 4 ] || [ "$(em_left)" -le $((try * 5)) ]; then return 1; fi
+    em_log "download of $1 failed (curl exit $rc, HTTP $code), try $try of 4; retrying in $((try * 5)) s"
+    sleep $((try * 5))
+  done
 }
 em_fprs() { # KEYFILE: fingerprints of its primary keys, space-separated (no keyring, no gpg-agent needed)
   local h
@@ -94,21 +147,96 @@ em_pkg_has() { # NAME VERSION-PREFIX ('' = any): installed, at that version?
   v=$(rpm -q --qf '%{VERSION}-%{RELEASE}' "$1" 2>/dev/null) || return 1
   case "$v" in "$2"*) return 0 ;; *) return 1 ;; esac
 }
+# Package managers get a network deadline and retries: a proxy or mirror that stalls mid-file (seen: 218
+# bytes of InRelease, then nothing for 13 minutes) fails a try in 30 s, and a whole command in minutes.
+EM_APT_OPTS=(-o Acquire::http::Timeout=30 -o Acquire::https::Timeout=30 -o Acquire::Retries=3 -o DPkg::Lock::Timeout=120)
+# apt's and dpkg's locks: apt-get update takes the lists lock without waiting, so em_apt_wait waits first.
+EM_APT_LOCKS=(/var/lib/apt/lists/lock /var/lib/dpkg/lock-frontend /var/lib/dpkg/lock /var/cache/apt/archives/lock)
+# em_lock_holders FILE...: "FILE (pid N: COMMAND)" for each FILE a process holds a lock on (/proc/locks: apt's
+# fcntl locks and flock(1) alike; no fuser or lsof needed). Waiters ("->" lines) are not holders.
+em_lock_holders() {
+  local f ino pid
+  for f in "$@"; do
+    [ -e "$f" ] || continue
+    ino=$(stat -c %i "$f")
+    awk -v ino="$ino" '$2 != "->" { n = split($6, d, ":"); if (d[n] == ino) print $5 }' /proc/locks | sort -u |
+      while read -r pid; do
+        printf '%s (pid %s: %s)\n' "$f" "$pid" "$(tr '\0\n' '  ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-80 || true)"
+      done
+  done
+}
+# em_apt_wait: wait until nobody holds apt's or dpkg's locks (unattended-upgrades, cloud-init, an operator),
+# saying who holds them every 15 s; fails after EM_LOCK_WAIT seconds (default 600) or at the step deadline.
+em_apt_wait() {
+  local limit start=$SECONDS held said=-15
+  limit=$(em_cap "${EM_LOCK_WAIT:-600}")
+  while held=$(em_lock_holders "${EM_APT_LOCKS[@]}") && [ -n "$held" ]; do
+    held=${held//$'\n'/, }
+    if [ $((SECONDS - start)) -ge "$limit" ]; then
+      em_fail "apt/dpkg is still locked after $((SECONDS - start)) s by $held; let it finish (or stop it), then run the step again"
+    fi
+    if [ $((SECONDS - said)) -ge 15 ]; then em_log "waiting for $held ($((SECONDS - start)) s so far)"; said=$SECONDS; fi
+    sleep 1
+  done
+  [ "$said" -lt 0 ] || em_log "apt/dpkg lock released after $((SECONDS - start)) s"
+}
+# em_dpkg_repair: finish what an interrupted dpkg (a killed install) left half-done; apt refuses to run before.
+em_dpkg_repair() {
+  [ -n "$(ls -A /var/lib/dpkg/updates 2>/dev/null)" ] || [ -n "$(dpkg --audit 2>/dev/null)" ] || return 0
+  em_log "an earlier dpkg run was interrupted: running dpkg --configure -a"
+  em_apt_wait
+  timeout -k 10 "$(em_cap 600)" dpkg --force-confdef --force-confold --configure -a ||
+    em_fail "dpkg --configure -a failed; run it by hand to see why, then run the step again"
+  em_mark "repaired dpkg (dpkg --configure -a)"
+}
+# em_apt_update: every index must arrive (a failed fetch is an error, not a stale list), 3 tries of 5 min.
+em_apt_update() {
+  local try out rc
+  for try in 1 2 3; do
+    em_apt_wait
+    rc=0
+    out=$(timeout -k 10 "$(em_cap 300)" apt-get -q "${EM_APT_OPTS[@]}" -o APT::Update::Error-Mode=any update 2>&1) || rc=$?
+    [ "$rc" = 0 ] && return 0
+    [ "$rc" = 124 ] && out+=$'\nE: no complete answer within the deadline (timeout)'
+    out=$(printf '%s\n' "$out" | grep -E '^(E|W|Err):' | tail -n 4 | tr '\n' ' ')
+    em_log "apt-get update failed (exit $rc, try $try of 3): $out"
+    if [ "$try" -ge 3 ] || [ "$(em_left)" -le $((try * 10)) ]; then break; fi
+    sleep $((try * 10))
+  done
+  em_fail "apt-get update failed ($try tries): $out; check the network, the apt proxy (apt-config dump | grep -i proxy) and the repositories in /etc/apt/sources.list.d/"
+}
+em_apt_install() { # PKGSPEC...: 3 tries of 15 min; between tries, repair dpkg and wait for the locks again
+  local try rc
+  for try in 1 2 3; do
+    em_apt_wait
+    rc=0
+    timeout -k 30 "$(em_cap 900)" apt-get -q -y "${EM_APT_OPTS[@]}" -o Dpkg::Options::=--force-confdef \
+      -o Dpkg::Options::=--force-confold --no-install-recommends --allow-downgrades --allow-change-held-packages \
+      install "$@" || rc=$?
+    [ "$rc" = 0 ] && return 0
+    if [ "$try" -ge 3 ] || [ "$(em_left)" -le $((try * 10)) ]; then break; fi
+    em_log "apt-get install failed (exit $rc, try $try of 3); retrying in $((try * 10)) s"
+    sleep $((try * 10))
+    em_dpkg_repair
+  done
+  em_fail "apt-get install $* failed (exit $rc); check that the pinned versions exist in the repository"
+}
 em_install() { # PKGSPEC...: apt-get or dnf install (only called when something is missing)
   em_log "installing $*"
   if command -v apt-get >/dev/null; then
-    apt-get -q -o DPkg::Lock::Timeout=600 update >/dev/null || em_fail "apt-get update failed (see the output above); check the repositories in /etc/apt/sources.list.d/"
-    apt-get -q -y -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-      --no-install-recommends --allow-downgrades --allow-change-held-packages install "$@" ||
-      em_fail "apt-get install $* failed; check that the pinned versions exist in the repository"
+    em_dpkg_repair
+    em_apt_update
+    em_apt_install "$@"
   else
-    dnf -q -y install "$@" || em_fail "dnf install $* failed; check that the pinned versions exist in the repository"
+    timeout -k 30 "$(em_cap 900)" dnf -q -y --setopt=timeout=30 --setopt=retries=5 install "$@" ||
+      em_fail "dnf install $* failed; check that the pinned versions exist in the repository"
   fi
   em_mark "installed $*"
 }
 em_hold() { # PKG...: keep unattended upgrades away from pinned packages
   local p held
   command -v apt-mark >/dev/null || return 0
+  em_apt_wait # apt-mark hold goes through dpkg's lock
   held=$'\n'$(apt-mark showhold)$'\n' # captured, not piped: `| grep -q` would SIGPIPE apt-mark under pipefail
   for p in "$@"; do
     case "$held" in *$'\n'"$p"$'\n'*) ;; *) apt-mark hold "$p" >/dev/null && em_mark "held $p" ;; esac
@@ -230,7 +358,8 @@ em_zk_mode() { # IP: "leader", "follower", "standalone" or nothing (srvr four-le
 }
 # em_gate SECONDS DESCRIPTION HINT: run em_gate_check in a fresh bash (errexit on) until it succeeds.
 em_gate() {
-  local limit=$1 desc=$2 hint=$3 start=$SECONDS out=''
+  local limit desc=$2 hint=$3 start=$SECONDS out=''
+  limit=$(em_cap "$1") # a gate never outlasts its step: its own message beats the runner's timeout
   while :; do
     if out=$(bash -euo pipefail -c "$(declare -f); em_gate_check" 2>&1); then
       em_log "healthy: $desc ($((SECONDS - start)) s)"

@@ -42,6 +42,7 @@ export function renderStepScript(step: Step): string {
   return [
     scriptHeader(label, step.title),
     shellLib(),
+    "em_watchdog # the step's deadline (EM_STEP_SECONDS), whoever runs it",
     `# Health gate: ${g.description}.`,
     "em_gate_check() {",
     indent(g.script),
