@@ -78,6 +78,9 @@ export function parseProbe(id: string, ip: string, stdout: string): MasterProbe 
 function httpDetail(what: string, r: { status: number; body: string }): string {
   if (r.status === 0) return `${what} does not answer (${firstLine(r.body) || "connection failed"})`;
   if (r.status === 401 || r.status === 403) return `${what} refused the admin credentials (HTTP ${r.status})`;
+  // A standby answers 503 until its own ZooKeeper watch tells it who leads (Mesos: "No leader elected"), a
+  // moment after the leader knows: one master saying so is a window to wait out, not a failure.
+  if (r.status === 503 && what === "Mesos master") return "this master does not know the leader yet (HTTP 503)";
   return `${what} answered HTTP ${r.status}`;
 }
 
@@ -85,7 +88,10 @@ const firstLine = (s: string) => s.split("\n").map((l) => l.trim()).find(Boolean
 
 export interface Check { name: string; ok: boolean; detail: string }
 
-/** The four checks, each with what failed on which host. */
+/**
+ * The four checks, each with what failed on which host. A leader seen from any master is enough: right after an
+ * election the other masters may not know it yet (HTTP 503) or Marathon's standbys may not (HTTP 502).
+ */
 export function evaluate(probes: MasterProbe[], agents: ExpectedAgent[], quorum: number): Check[] {
   const label = (p: MasterProbe) => `${p.id} (${p.ip})`;
   const members = probes.filter((p) => p.zkMode === "leader" || p.zkMode === "follower" || p.zkMode === "standalone");

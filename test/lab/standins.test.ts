@@ -91,7 +91,12 @@ describe.skipIf(!!skip)("stand-ins on a real ZooKeeper ensemble", () => {
     expect(state.leader).toBe(`master@${ip(leader)}:5050`);
     expect(state.leader_info.hostname).toBe(leader);
     for (const h of HOSTS.filter((x) => x !== leader)) {
-      const r = await http(`${masterUrl(h)}/redirect`);
+      // Like Mesos 1.11, a standby answers 503 ("No leader elected") until its own ZooKeeper watch has told it
+      // who leads, which may be a moment after the leader knows: wait for that (bounded), never assume it.
+      const r = await waitFor(`${h} to learn the leader`, async () => {
+        const x = await http(`${masterUrl(h)}/redirect`);
+        return x.status === 503 ? undefined : x;
+      }, 10_000, 100);
       expect(r.status).toBe(307);
       expect(r.headers.get("location")).toBe(`//${leader}:5050`);
       expect((await http(`${masterUrl(h)}/master/state`, { auth: ADMIN })).status).toBe(307);
