@@ -19,12 +19,22 @@ import type { BootstrapInput, Step } from "../../provisioning/steps/types";
 import { cleanupPlan, renderCleanupScript } from "../../provisioning/baremetal/cleanup";
 import type { CleanupPlan } from "../../provisioning/baremetal/types";
 import type { NodeSpec } from "../../components/contracts";
-import { http, labInfo, REPO_ROOT, ssh, waitFor, type RunResult } from "../fixtures/lab";
+import { http, labInfo, REPO_ROOT, ssh, sshOk, waitFor, type RunResult } from "../fixtures/lab";
+import { holdAptLocks, waitForAptLocks } from "../fixtures/apt-locks";
 
 const skip = inject("labSkipReason");
 const MASTERS = ["h1", "h2", "h3"];
 const ZKV = "3.8.0"; // what the lab mirror carries (Apache layout, built from Debian's real ZooKeeper)
 const SERVICES = "zookeeper mesos-master marathon mesos-agent";
+/**
+ * Each step's own deadline here (EM_STEP_SECONDS; the product's default is 840 s under the runner's 900 s). The SSH
+ * call waits a minute longer and every test allows for its steps in a row, so a step that runs out fails with its
+ * own message (and its watchdog has stopped it: nothing is left holding apt's lock for the next test or file).
+ */
+const STEP_SECONDS = 480;
+const SSH_MS = (STEP_SECONDS + 60) * 1000;
+/** Test timeout for `steps` step runs one after another (plus a minute for the checks around them). */
+const forSteps = (steps: number) => steps * SSH_MS + 60_000;
 
 const ip = (h: string) => labInfo().hosts.find((x) => x.name === h)!.ip;
 
@@ -76,7 +86,7 @@ async function inputs(): Promise<{ masters: BootstrapInput[]; agent?: BootstrapI
 /** Runs one step script as the SSH runner does; throws with host, step and output tail on failure. */
 async function runStep(h: string, s: StepScript): Promise<RunResult & { seconds: number }> {
   const t = Date.now();
-  const r = await ssh(h, s.script, (s.index === 1 ? 900 : 700) * 1000);
+  const r = await ssh(h, `EM_STEP_SECONDS=${STEP_SECONDS}\n${s.script}`, SSH_MS);
   const seconds = (Date.now() - t) / 1000;
   if (r.code !== 0) throw new Error(`${h} step ${s.index}/3 ${s.step}: exit ${r.code} after ${seconds}s\n${r.stdout.slice(-1500)}\n${r.stderr.slice(-1500)}`);
   return { ...r, seconds };
@@ -92,10 +102,17 @@ function cleanScript(nodes: Step[][]): string {
   const all = (k: keyof CleanupPlan) => [...new Set(plans.flatMap((p) => p[k] ?? []))].sort();
   const plan: CleanupPlan = { units: all("units"), files: all("files"), dirs: all("dirs"), users: all("users"), packages: all("packages"), images: all("images") };
   // The stand-in test's own units and apt entry for the same repository (apt refuses two signed-by).
+  // A step or an apt-get still running (a previous run cut off) would make the purge fail: wait for apt first.
   return `systemctl disable --now lab-zookeeper standin-master standin-agent standin-marathon >/dev/null 2>&1 || true
+systemctl stop ${LOCK_UNIT} >/dev/null 2>&1 || true
+${waitForAptLocks()}
 rm -f /etc/apt/sources.list.d/lab-mirror.list
 ${renderCleanupScript(plan, [])}`;
 }
+
+const LOCK_UNIT = "lab-apt-lock-holder";
+/** Cleanup waits up to 300 s for apt's locks, then purges. */
+const CLEAN_MS = 600_000;
 
 /** What must be gone after the cleanup: our packages, units, users, directories and processes. */
 const REMNANTS = `dpkg-query -W -f='\${Status} \${Package}\\n' aventer-mesos marathon 2>/dev/null | grep ' installed ' | sed 's/^/pkg /'
@@ -124,17 +141,31 @@ describe.skipIf(skip)("bootstrap on lab hosts", () => {
     };
     clean = new Map(MASTERS.map((h, k) => [h, cleanScript([steps.masters[k]])]));
     if (steps.agent) clean.set(agentHost, cleanScript([steps.agent, steps.solo]));
-    await Promise.all([...clean].map(([h, script]) => ssh(h, script)));
+    await Promise.all([...clean].map(([h, script]) => ssh(h, script, CLEAN_MS)));
   });
 
   afterAll(async () => {
     if (process.env.LAB_KEEP_BOOTSTRAP === "1" || !clean) return;
-    await Promise.all([...clean].map(([h, script]) => ssh(h, script)));
+    await Promise.all([...clean].map(([h, script]) => ssh(h, script, CLEAN_MS)));
     // Really clean: the next run (and the other lab tests on these hosts) start from a first boot.
     const left = await Promise.all([...clean.keys()].map(async (h) => [h, (await ssh(h, REMNANTS)).stdout.split("\n").filter(Boolean)] as const));
     const dirty = left.filter(([, l]) => l.length);
     if (dirty.length) throw new Error(`bootstrap test cleanup left: ${dirty.map(([h, l]) => `${h}: ${l.join(", ")}`).join("; ")}`);
   });
+
+  it("step 1 waits for apt's lists lock, then dpkg's frontend lock, held by another process; says who holds them; installs", async () => {
+    // What unattended-upgrades or an operator's apt-get does to a fresh host: the step must wait, not fail or hang.
+    const holder = (await sshOk("h1", holdAptLocks(LOCK_UNIT, 10, 20))).trim();
+    const t = Date.now();
+    const r = await runStep("h1", plan.masters[0][0]);
+    const waited = /apt\/dpkg lock released after (\d+) s/.exec(r.stdout)?.[1];
+    console.log(`[bootstrap] step 1 on h1 with apt's locks held for 30 s: ${((Date.now() - t) / 1000).toFixed(1)} s, waited ${waited} s\n` +
+      r.stdout.split("\n").filter((l) => /waiting for|released/.test(l)).join("\n"));
+    expect(r.stdout).toMatch(new RegExp(`waiting for /var/lib/apt/lists/lock \\(pid ${holder}: \\S*python3 -c`));
+    expect(r.stdout).toMatch(new RegExp(`waiting for /var/lib/dpkg/lock-frontend \\(pid ${holder}: `));
+    expect(Number(waited)).toBeGreaterThanOrEqual(25);
+    expect(r.stdout).toContain("healthy: every pinned artifact is installed");
+  }, forSteps(1));
 
   it("steps 1-2 form a real ZooKeeper quorum on 3 hosts: one leader, two followers", async () => {
     const t0 = Date.now();
@@ -151,7 +182,7 @@ describe.skipIf(skip)("bootstrap on lab hosts", () => {
     // What step 1 verified and step 2 wrote, as the services see it.
     const facts = await ssh("h2", "cat /var/lib/zookeeper/myid; stat -c '%a %U' /var/lib/zookeeper /etc/zookeeper/zoo.cfg; readlink /opt/zookeeper; dpkg-query -W -f='${Version}\\n' aventer-mesos; apt-mark showhold");
     expect(facts.stdout.split("\n")).toEqual(["2", "750 zookeeper", "644 root", `/opt/zookeeper-${ZKV}`, "1.11.0-0.9.0", "aventer-mesos", "marathon", ""]);
-  });
+  }, forSteps(2));
 
   it("re-running steps 1-2 on the healthy hosts changes nothing", async () => {
     const before = await Promise.all(MASTERS.map((h) => ssh(h, STATE)));
@@ -162,7 +193,7 @@ describe.skipIf(skip)("bootstrap on lab hosts", () => {
     }
     const after = await Promise.all(MASTERS.map((h) => ssh(h, STATE)));
     expect(after.map((r) => r.stdout)).toEqual(before.map((r) => r.stdout));
-  });
+  }, forSteps(1));
 
   it("stopping the leader's ZooKeeper elects a new leader; step 2 then brings it back as a follower", async () => {
     const before = await modes();
@@ -182,7 +213,7 @@ describe.skipIf(skip)("bootstrap on lab hosts", () => {
     expect(r.stdout).toContain("changed: started zookeeper");
     expect(r.stdout).not.toMatch(/changed: \//);
     expect(await zkMode(leader)).toBe("follower");
-  });
+  }, forSteps(1));
 
   it("step 3 starts Mesos masters and Marathon (stand-ins) that elect a leader with the rendered credentials", async () => {
     const step3 = await Promise.all(MASTERS.map((h, i) => runStep(h, plan.masters[i][2])));
@@ -197,7 +228,7 @@ describe.skipIf(skip)("bootstrap on lab hosts", () => {
     expect(perms.stdout).not.toMatch(/\\n\s*$/); // the secret's last byte is not a newline
     const rerun = await Promise.all(MASTERS.map((h, i) => runStep(h, plan.masters[i][2])));
     for (const r of rerun) expect(r.stdout).toMatch(/done: unchanged\n$/);
-  });
+  }, forSteps(2));
 
   it("an agent on h4 discovers its address, authenticates and registers with the leading master", async (ctx) => {
     if (!plan.agent) ctx.skip(); // needs a 4th lab host: LAB_HOSTS=4
@@ -207,7 +238,7 @@ describe.skipIf(skip)("bootstrap on lab hosts", () => {
     const env = await ssh(agentHost, "cat /etc/elastic-mesos/node.env");
     expect(env.stdout).toBe(`SELF_IP=${ip(agentHost)}\n`);
     for (const s of plan.agent!) expect((await runStep(agentHost, s)).stdout).toMatch(/done: unchanged\n$/);
-  });
+  }, forSteps(6));
 
   it("the #cloud-config user-data bootstraps a 1-master cluster at first boot (h4 recreated with it)", async (ctx) => {
     if (!plan.agent) ctx.skip(); // needs a 4th lab host: LAB_HOSTS=4

@@ -3,6 +3,7 @@
 // the ZooKeeper session timeout, strict flags, agent authentication, Marathon basic auth.
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { http, labInfo, mirrorAptSetup, ssh, sshOk, waitFor } from "../fixtures/lab";
+import { waitForAptLocks } from "../fixtures/apt-locks";
 
 const skip = inject("labSkipReason");
 const HOSTS = ["h1", "h2", "h3"];
@@ -23,9 +24,10 @@ systemctl stop standin-master standin-agent standin-marathon lab-zookeeper 2>/de
 systemctl reset-failed 2>/dev/null || true
 rm -rf /var/lib/mesos /var/lib/lab-zookeeper /opt/apache-zookeeper-${ZKV}-bin
 ${mirrorAptSetup(lab)}
-apt-get -q update >/dev/null
-DEBIAN_FRONTEND=noninteractive apt-get -q install -y aventer-mesos marathon >/tmp/standins-install.log 2>&1 || { tail -20 /tmp/standins-install.log; exit 1; }
-command -v java >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get -q install -y --no-install-recommends openjdk-17-jre-headless >/dev/null
+${waitForAptLocks()}
+apt-get -q -o DPkg::Lock::Timeout=120 -o Acquire::http::Timeout=30 update >/dev/null
+DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=120 install -y aventer-mesos marathon >/tmp/standins-install.log 2>&1 || { tail -20 /tmp/standins-install.log; exit 1; }
+command -v java >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=120 install -y --no-install-recommends openjdk-17-jre-headless >/dev/null
 cd /opt && curl -fsS ${tgz} -o zk.tgz && echo "$(curl -fsS ${tgz}.sha512 | cut -d' ' -f1)  zk.tgz" | sha512sum -c --quiet && tar xzf zk.tgz && rm zk.tgz
 Z=/opt/apache-zookeeper-${ZKV}-bin
 mkdir -p /var/lib/lab-zookeeper && echo ${myid} > /var/lib/lab-zookeeper/myid
@@ -38,6 +40,18 @@ echo '${ZK}' > /etc/mesos/zk && chmod 640 /etc/mesos/zk
 systemctl daemon-reload && systemctl start lab-zookeeper
 `;
 }
+
+/** Everything prepare() and the tests put on a host. */
+const CLEANUP = `systemctl stop standin-master standin-agent standin-marathon lab-zookeeper 2>/dev/null; systemctl reset-failed
+${waitForAptLocks()}
+for p in aventer-mesos marathon; do
+  dpkg-query -W -f='\${Status}' $p 2>/dev/null | grep -q ' installed' &&
+    apt-get -q -y -o DPkg::Lock::Timeout=120 --allow-change-held-packages purge $p >/dev/null
+done
+rm -rf /var/lib/mesos /var/lib/lab-zookeeper /opt/apache-zookeeper-${ZKV}-bin /etc/systemd/system/lab-zookeeper.service \\
+  /etc/mesos /etc/marathon-secret /etc/apt/sources.list.d/lab-mirror.list /etc/apt/keyrings/lab-archive.asc
+systemctl daemon-reload
+true`;
 
 /** A transient unit: Restart=no, so a killed stand-in stays dead (the test decides). */
 function startUnit(unit: string, cmd: string): string {
@@ -77,8 +91,9 @@ describe.skipIf(!!skip)("stand-ins on a real ZooKeeper ensemble", () => {
   });
 
   afterAll(async () => {
-    // leave the shared hosts as we found them: nothing running, no failed units (systemctl is-system-running)
-    await Promise.all(HOSTS.map((h) => ssh(h, "systemctl stop standin-master standin-agent standin-marathon lab-zookeeper 2>/dev/null; systemctl reset-failed")));
+    // Leave the shared hosts as we found them, whichever test failed: nothing running, no failed units
+    // (systemctl is-system-running), none of our packages, files or apt sources.
+    await Promise.all(HOSTS.map((h) => ssh(h, CLEANUP, 600_000)));
   });
 
   it("3 masters elect exactly one leader; standbys redirect to it", async () => {
