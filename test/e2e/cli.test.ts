@@ -1,0 +1,166 @@
+// The README's bare-metal commands, run for real: the Pulumi CLI (npm run pulumi:install), a local file backend,
+// a passphrase secrets provider, the real engine and its dynamic-provider host, against lab hosts h11-h13.
+// Each test is one step a user takes, in the README's order; the engine's own event log says what it did.
+import { createRequire } from "node:module";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { deriveCredentials } from "../../provisioning/credentials";
+import { REPO_ROOT, http, labInfo, loginsSince, nextSecond, remnants, type LabHost } from "../fixtures/lab";
+import { hostSettings, labStackSettings, pulumiWorkspace, setConfig, setSecrets, steps, urnName, type PulumiWorkspace } from "../fixtures/pulumi-cli";
+
+const bench = createRequire(import.meta.url)("../../bench/baremetal.js");
+const NAMES = (process.env.E2E_LAB_HOSTS ?? "h11,h12,h13").split(",");
+const labSkip = inject("labSkipReason");
+const available = () => { try { return NAMES.every((n) => labInfo().hosts.some((h) => h.name === n)); } catch { return false; } };
+const skip = labSkip || (!available() && `needs lab hosts ${NAMES.join(",")}: LAB_HOSTS=${Number(NAMES.at(-1)!.slice(1))}`);
+
+const STACK = `e2e-${process.pid}`;
+const CLUSTER = "e2e";
+const CLUSTER_SECRET = `e2e-cluster-secret-${process.pid}-0123456789`;
+const STACK_FILE = join(REPO_ROOT, "stacks", `Pulumi.${STACK}.yaml`);
+/** A stack frame of ours or Node's, as a stack trace would print it. */
+const STACK_FRAME = /^\s+at .+[(/].+:\d+:\d+\)?$/m;
+
+describe.skipIf(skip)("the README's commands through the real pulumi CLI (bare metal on lab hosts)", () => {
+  let ws: PulumiWorkspace;
+  let hosts: LabHost[];
+  let privateKey: string;
+  const cfg = (path: string, value: string) => ws.ok(["config", "set", "--path", `elastic-mesos:${path}`, value]);
+  const outputs = async () => JSON.parse((await ws.ok(["stack", "output", "--json", "--show-secrets"])).stdout);
+  const byOp = (events: Parameters<typeof steps>[0], op: string) => steps(events).filter((s) => s.op === op).map((s) => urnName(s.urn)).sort();
+
+  beforeAll(async () => {
+    hosts = NAMES.map((n) => labInfo().hosts.find((h) => h.name === n)!);
+    const setup = await bench.labSetup();
+    privateKey = setup.privateKey;
+    await Promise.all(hosts.map((h) => bench.sshRun(setup.lab, h.name, bench.CLEAN)));
+    ws = pulumiWorkspace();
+    mkdirSync(join(ws.dir, "state")); // `pulumi login file://DIR` wants DIR to exist
+    await ws.ok(["login", `file://${join(ws.dir, "state")}`]);
+    await ws.ok(["stack", "init", STACK, "--secrets-provider", "passphrase"]);
+    // Step 2 of the quickstart: the stack's config (hosts and pools with --path, secrets from stdin).
+    // One `pulumi config set --path` per key, as the README writes them.
+    for (const [k, v] of Object.entries(labStackSettings(setup, CLUSTER, hosts.slice(0, 1), hosts.slice(1, 2)))) await cfg(k, v);
+    await setSecrets(ws, CLUSTER_SECRET, privateKey);
+  }, 1_800_000);
+
+  afterAll(async () => {
+    if (!ws) return;
+    // A failed test may leave resources: take them down so the next run starts clean, then drop the stack.
+    await ws.run(["config", "set", "elastic-mesos:destroy", "true"]);
+    await ws.run(["destroy", "--yes", "--skip-preview"]);
+    await ws.run(["stack", "rm", "--yes", "--force", STACK]);
+    if (existsSync(STACK_FILE)) rmSync(STACK_FILE);
+    ws.dispose();
+  });
+
+  it("preview lists what will be created; up returns once the cluster is ready; the outputs answer", async () => {
+    const preview = await ws.withEvents(["preview"]);
+    expect(preview.code, preview.output).toBe(0);
+    const creates = byOp(preview.events, "create");
+    expect(creates).toEqual(expect.arrayContaining([`${CLUSTER}-m1-bootstrap`, `${CLUSTER}-general-1-bootstrap`, `${CLUSTER}-ready`]));
+    expect(steps(preview.events).every((s) => s.op === "create")).toBe(true);
+
+    const up = await ws.withEvents(["up", "--yes"]);
+    expect(up.code, up.output).toBe(0);
+    console.log(`[e2e] pulumi up (1 master + 1 agent) ready in ${up.seconds.toFixed(1)} s`);
+    expect(byOp(up.events, "create")).toEqual(creates);
+
+    const out = await outputs();
+    expect(out.mesosUrl).toBe(`http://${hosts[0].ip}:5050`);
+    expect(out.marathonUrl).toBe(`http://${hosts[0].ip}:8080`);
+    const auth: [string, string] = [out.adminUser, out.adminPassword];
+    expect(auth[1]).toBe(deriveCredentials(CLUSTER_SECRET, CLUSTER).adminPassword);
+    const state = await http(`${out.mesosUrl}/master/state`, { auth });
+    expect(state.status).toBe(200);
+    expect(JSON.parse(state.body).activated_slaves).toBe(1);
+    expect((await http(`${out.marathonUrl}/v2/info`, { auth })).status).toBe(200);
+    expect((await http(`${out.marathonUrl}/v2/info`)).status).toBe(401);
+  });
+
+  it("a no-change `pulumi up` reports 0 changes and sends nothing to any host", async () => {
+    const since = await nextSecond();
+    const up = await ws.withEvents(["up", "--yes"]);
+    expect(up.code, up.output).toBe(0);
+    console.log(`[e2e] no-change pulumi up in ${up.seconds.toFixed(1)} s`);
+    expect(steps(up.events).filter((s) => s.op !== "same")).toEqual([]);
+    for (const h of hosts.slice(0, 2)) expect([h.name, loginsSince(h, since)]).toEqual([h.name, 0]);
+  });
+
+  it("growing the pool by config creates only the new host's resources; nothing else changes", async () => {
+    await setConfig(ws, hostSettings(2, hosts[2], "agent"));
+    const preview = await ws.withEvents(["preview"]);
+    expect(preview.code, preview.output).toBe(0);
+    const planned = steps(preview.events).filter((s) => s.op !== "same");
+    const since = await nextSecond();
+    const up = await ws.withEvents(["up", "--yes"]);
+    expect(up.code, up.output).toBe(0);
+    const done = steps(up.events).filter((s) => s.op !== "same");
+    expect(done).toEqual(planned);
+    // the new host (its record and its bootstrap), and the readiness check's inputs (which agents to expect)
+    expect(byOp(up.events, "create")).toEqual([`${CLUSTER}-general-2`, `${CLUSTER}-general-2-bootstrap`]);
+    expect(byOp(up.events, "update")).toEqual([`${CLUSTER}-ready`]);
+    expect(done.filter((s) => !["create", "update"].includes(s.op))).toEqual([]);
+    expect(loginsSince(hosts[1], since)).toBe(0); // the other agent saw no login at all
+    const out = await outputs();
+    const state = JSON.parse((await http(`${out.mesosUrl}/master/state`, { auth: [out.adminUser, out.adminPassword] })).body);
+    expect(state.activated_slaves).toBe(2);
+  });
+
+  it("shrinking drains and cleans the removed agent and leaves the others untouched", async () => {
+    await ws.ok(["config", "rm", "--path", "elastic-mesos:baremetal.hosts[2]"]);
+    const since = await nextSecond();
+    const up = await ws.withEvents(["up", "--yes"]);
+    expect(up.code, up.output).toBe(0);
+    expect(byOp(up.events, "delete")).toEqual([`${CLUSTER}-general-2`, `${CLUSTER}-general-2-bootstrap`]);
+    expect(byOp(up.events, "update")).toEqual([`${CLUSTER}-ready`]);
+    expect(byOp(up.events, "create")).toEqual([]);
+    expect(await remnants(hosts[2].name)).toEqual([]);
+    expect(loginsSince(hosts[1], since)).toBe(0);
+  });
+
+  it("`pulumi refresh` on a healthy cluster changes nothing", async () => {
+    const r = await ws.withEvents(["refresh", "--yes", "--expect-no-changes"]);
+    expect(r.code, r.output).toBe(0);
+    expect(steps(r.events).filter((s) => !["same", "refresh"].includes(s.op))).toEqual([]);
+  });
+
+  it("`pulumi stack export` holds no secret in plain text; state per host is small", async () => {
+    const exported = (await ws.ok(["stack", "export"])).stdout;
+    const creds = deriveCredentials(CLUSTER_SECRET, CLUSTER);
+    const keyBody = privateKey.split("\n").filter((l) => l && !l.startsWith("-----"));
+    for (const [what, value] of [["clusterSecret", CLUSTER_SECRET], ...Object.entries(creds), ...keyBody.map((l, i) => [`private key line ${i}`, l])]) {
+      expect([what, exported.includes(value)]).toEqual([what, false]);
+    }
+    const resources: { type: string; urn: string }[] = JSON.parse(exported).deployment.resources;
+    const perHost = resources.filter((r) => /(:baremetal:Host|\/baremetal:Host)$/.test(r.type));
+    const bytes = perHost.reduce((n, r) => n + JSON.stringify(r).length, 0);
+    console.log(`[e2e] state: ${exported.length} bytes in all, ${Math.round(bytes / 2)} bytes per host (${perHost.length} host resources)`);
+  });
+
+  it("bad config through the real CLI: the problem list, no stack trace, nothing changed", async () => {
+    await cfg("adminCidrs[1]", "0.0.0.0/0");
+    try {
+      const r = await ws.withEvents(["up", "--yes"]);
+      expect(r.code).not.toBe(0);
+      expect(r.output).toContain("elastic-mesos: 1 problem in stack config");
+      expect(r.output).toContain('adminCidrs[1]: "0.0.0.0/0" is not allowed');
+      expect(r.output).toContain("Nothing was created.");
+      expect(r.output).not.toMatch(STACK_FRAME);
+      expect(steps(r.events).filter((s) => s.op !== "same")).toEqual([]);
+    } finally {
+      await ws.ok(["config", "rm", "--path", "elastic-mesos:adminCidrs[1]"]);
+    }
+  });
+
+  it("`pulumi destroy` leaves nothing of ours on any host and an empty stack", async () => {
+    await ws.ok(["config", "set", "elastic-mesos:destroy", "true"]);
+    const r = await ws.withEvents(["destroy", "--yes"]);
+    expect(r.code, r.output).toBe(0);
+    for (const h of hosts) expect([h.name, await remnants(h.name)]).toEqual([h.name, []]);
+    const left = JSON.parse((await ws.ok(["stack", "export"])).stdout).deployment.resources ?? [];
+    expect(left).toEqual([]);
+    expect(readFileSync(STACK_FILE, "utf8")).not.toContain(CLUSTER_SECRET);
+  });
+});
