@@ -16,25 +16,32 @@ const { readFileSync } = require("fs");
 const { performance } = require("perf_hooks");
 
 const LAB_DIR = process.env.LAB || "/var/tmp/elastic-mesos-lab";
+/** The clusterSecret of the benchmark's stack config (the providers derive every credential from it). */
+const BENCH_SECRET = "bench-baremetal-secret-000001";
 
 /**
- * What the engine does with dynamic resources, minus the engine: serialize each provider, reload it with
- * require-from-string, configure() with stack config, then per resource check → diff → create / update /
- * delete, masters before agents (the dependsOn of createSshBootstrap), readiness last.
- * deps: { pulumi, MesosHostProvider, ReadinessProvider } (the caller loads the TypeScript modules).
+ * What the engine does with dynamic resources, minus the engine: load each provider, configure() it with
+ * stack config, then per resource check → diff → create / update / delete, masters before agents (the
+ * dependsOn of createSshBootstrap), readiness last.
+ * deps: { shimText } loads the providers as the plugin does (require-from-string of the stored shim; the
+ * working directory must be the project), or { MesosHostProvider, ReadinessProvider } constructs them.
+ * config: the stack config the providers read (sshPrivateKey, clusterSecret).
  */
 function createDriver(deps, config) {
   const state = new Map(); // node id → { id, outs, inputs }
   let readiness; // { id, outs }
   let host, ready;
-  const reload = async (provider) => {
-    const sf = await deps.pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
-    const p = require("require-from-string")(sf.text).handler();
-    await p.configure({ config: { get: (k) => config[k], require: (k) => config[k] } });
+  const KINDS = { host: "elastic-mesos/baremetal:Host", ready: "elastic-mesos/health:Readiness" };
+  const fresh = (kind) => (deps.shimText ? require("require-from-string")(deps.shimText(KINDS[kind])).handler()
+    : new (kind === "host" ? deps.MesosHostProvider : deps.ReadinessProvider)());
+  const load = async (kind, extra = {}) => {
+    const p = fresh(kind);
+    const get = (k) => (k in extra ? extra[k] : config[k]);
+    await p.configure({ config: { get, require: get } });
     return p;
   };
   const providers = async () => {
-    if (!host) [host, ready] = await Promise.all([reload(new deps.MesosHostProvider()), reload(new deps.ReadinessProvider())]);
+    if (!host) [host, ready] = await Promise.all([load("host"), load("ready")]);
     return { host, ready };
   };
 
@@ -84,7 +91,8 @@ function createDriver(deps, config) {
       // The readiness check's inputs carry every host's step hashes: it re-runs only when something changed.
       // Masters' host keys as recorded by their hosts (createSshBootstrap passes the same outputs).
       const masters = readinessInputs.masters.map((x) => ({ ...x, hostKeyFingerprint: state.get(x.id)?.outs.hostKey.fingerprint }));
-      const inputs = { ...readinessInputs, masters, generation: JSON.stringify(desired.map((i) => state.get(i.node.id).outs.stepHashes)) };
+      const hashes = JSON.stringify(desired.map((i) => state.get(i.node.id).outs.stepHashes));
+      const inputs = { ...readinessInputs, masters, generation: `sha256:${require("crypto").createHash("sha256").update(hashes).digest("hex")}` };
       if (!readiness) readiness = await r.create(inputs);
       else if ((await r.diff(readiness.id, readiness.outs, inputs)).changes) readiness = { id: readiness.id, ...(await r.update(readiness.id, readiness.outs, inputs)) };
       report.readySeconds = readiness.outs.seconds;
@@ -101,10 +109,7 @@ function createDriver(deps, config) {
 
   /** `pulumi destroy` (with elastic-mesos:destroy=true): every host cleaned, agents first. */
   async function destroy() {
-    const p = await reload(new deps.MesosHostProvider()).then(async (x) => {
-      await x.configure({ config: { get: (k) => (k === "destroy" ? "true" : config[k]) } });
-      return x;
-    });
+    const p = await load("host", { destroy: "true" });
     const all = [...state.values()].sort((a, b) => (a.outs.node.role === "agent" ? -1 : 1) - (b.outs.node.role === "agent" ? -1 : 1));
     for (const role of ["agent", "master"]) {
       await Promise.all(all.filter((s) => s.outs.node.role === role).map(async (s) => { await p.delete(s.id, s.outs); state.delete(s.outs.node.id); }));
@@ -133,11 +138,12 @@ async function labSetup() {
 
 /**
  * Provider inputs for a cluster of lab hosts: masters = the first three, agents of pool "general" = the
- * rest. m: { resolveArtifacts, deriveCredentials, hostInputsFor }.
+ * rest, and each host's rendered steps (for the raw baseline; the provider renders its own from the
+ * inputs). m: { resolveArtifacts, deriveCredentials, hostInputsFor, renderHost }.
  */
 function clusterPlan(m, setup, hosts, opts = {}) {
   const artifacts = m.resolveArtifacts(setup.versions, setup.overrides, "debian-12");
-  const credentials = m.deriveCredentials(opts.secret || "bench-baremetal-secret-000001", opts.cluster || "bm");
+  const credentials = m.deriveCredentials(opts.secret || BENCH_SECRET, opts.cluster || "bm");
   const masters = hosts.slice(0, 3).map((h, i) => ({ id: `m${i + 1}`, zkId: i + 1, ip: h.ip, hostname: h.name }));
   const quorum = Math.floor(masters.length / 2) + 1;
   const nodeSpec = (id, role, ordinal, extra) => ({ id, hostname: `${opts.cluster || "bm"}-${id}`, role, ordinal, size: "lab", diskGb: 1,
@@ -147,17 +153,16 @@ function clusterPlan(m, setup, hosts, opts = {}) {
     const isMaster = i < 3;
     const node = isMaster ? nodeSpec(`m${i + 1}`, "master", i + 1, { zkId: i + 1 })
       : nodeSpec(`general-${i - 2}`, "agent", i - 2, { pool: "general", resources: { cpus: 1, mem: 512 }, attributes: opts.attributes || { rack: "a" } });
-    const b = { cluster: opts.cluster || "bm", os: "debian-12", node, selfIp: h.ip, masters, quorum, artifacts, credentials };
+    const b = { cluster: opts.cluster || "bm", os: "debian-12", node, selfIp: h.ip, masters, quorum, artifacts };
     return m.hostInputsFor(b, conn(h, i), masters.map((x) => x.ip), { drainTimeoutSeconds: 120, stepTimeoutSeconds: 900 });
   });
   const readiness = {
     cluster: opts.cluster || "bm",
-    masters: inputs.filter((i) => i.node.role === "master").map((i) => ({ id: i.node.id, ip: i.node.ip, connection: i.connection })),
-    agents: inputs.filter((i) => i.node.role === "agent").map((i) => ({ id: i.node.id, pool: i.node.pool, hostname: i.node.hostname, ip: i.node.ip })),
-    quorum, ports: { zookeeper: 2181, mesos: 5050, marathon: 8080 }, adminUser: "admin", adminPassword: credentials.adminPassword,
-    timeoutSeconds: 600, generation: "",
+    masters: inputs.filter((i) => i.node.role === "master").map((i) => ({ id: i.node.id, ip: i.selfIp, connection: i.connection })),
+    agents: inputs.filter((i) => i.node.role === "agent").map((i) => ({ id: i.node.id, pool: i.node.pool, hostname: i.node.hostname, ip: i.selfIp })),
+    quorum, ports: { zookeeper: 2181, mesos: 5050, marathon: 8080 }, adminUser: "admin", timeoutSeconds: 600, generation: "",
   };
-  return { inputs, readiness };
+  return { inputs, readiness, steps: inputs.map((i) => m.renderHost(i, credentials).steps) };
 }
 
 /** Everything the bootstrap installs, removed (so every run starts from a first boot), apt's .deb cache included. */
@@ -184,14 +189,14 @@ function sshRun(lab, hostName, script, timeoutMs = 900_000) {
 async function rawBaseline(lab, hosts, plan) {
   const t0 = performance.now();
   let commands = 0;
-  const runAll = async (pairs) => Promise.all(pairs.map(async ([h, inputs]) => {
-    for (const s of inputs.steps) {
+  const runAll = async (pairs) => Promise.all(pairs.map(async ([h, steps]) => {
+    for (const s of steps) {
       commands++;
       const r = await sshRun(lab, h.name, s.script);
       if (r.code !== 0) throw new Error(`${h.name} step ${s.index} ${s.step}: exit ${r.code}\n${r.stdout.slice(-800)}\n${r.stderr.slice(-800)}`);
     }
   }));
-  const pairs = hosts.map((h, i) => [h, plan.inputs[i]]);
+  const pairs = hosts.map((h, i) => [h, plan.steps[i]]);
   await runAll(pairs.slice(0, 3));
   await runAll(pairs.slice(3));
   return { seconds: (performance.now() - t0) / 1000, commands };
@@ -220,11 +225,9 @@ async function main() {
   const compilerOptions = tsutils.loadTypeScriptCompilerOptions("tsconfig.json");
   require(tsnodeRequire).register({ compiler: typescriptRequire, transpileOnly: true, project: "tsconfig.json", skipProject: false,
     compilerOptions: { target: "ES2020", module: "nodenext", moduleResolution: "nodenext", ...compilerOptions } });
-  const pulumi = require("@pulumi/pulumi");
   const m = {
     ...require("../provisioning/artifacts.ts"), ...require("../provisioning/credentials.ts"), ...require("../provisioning/baremetal/bootstrap.ts"),
-    MesosHostProvider: require("../provisioning/baremetal/provider.ts").MesosHostProvider,
-    ReadinessProvider: require("../provisioning/health/readiness.ts").ReadinessProvider,
+    ...require("../provisioning/baremetal/render.ts"), shimText: require("../provisioning/dynamic/shim-text.ts").shimText,
   };
   const wanted = (process.argv.slice(2).length ? process.argv.slice(2) : ["1", "3", "6"]).map(Number);
   const needed = 3 + Math.max(...wanted);
@@ -251,8 +254,8 @@ async function main() {
     const raws = [], fws = [], again = [];
     let first;
     const framework = async () => {
-      const driver = createDriver({ pulumi, ...m }, { sshPrivateKey: setup.privateKey });
-      await driver.providers(); // the engine serializes/loads the provider before any resource operation too
+      const driver = createDriver({ shimText: m.shimText }, { sshPrivateKey: setup.privateKey, clusterSecret: BENCH_SECRET });
+      await driver.providers(); // the engine loads the provider before any resource operation too
       const r = await driver.up(plan.inputs, plan.readiness);
       again.push(await driver.up(clusterPlan(m, setup, use).inputs, plan.readiness));
       await driver.destroy();
@@ -281,5 +284,5 @@ async function main() {
   console.table(rows);
 }
 
-module.exports = { createDriver, labSetup, clusterPlan, rawBaseline, sshRun, CLEAN };
+module.exports = { createDriver, labSetup, clusterPlan, rawBaseline, sshRun, CLEAN, BENCH_SECRET };
 if (require.main === module) main().catch((e) => { console.error(e); process.exit(1); });

@@ -92,7 +92,7 @@ export class MesosCluster extends pulumi.ComponentResource {
       const set = entry.module.createMachines({ model, topology, userData: (n) => render(n).apply((r) => r.userData) }, this);
       const nodes = [...topology.masters, ...topology.agents];
       const generation = pulumi.all(nodes.map((n) => render(n).apply((r) => ({ id: n.id, hash: r.hash })))).apply(cloudGeneration);
-      ready = [createCloudReadiness({ name, model, topology, machines: set.machines, credentials, generation, timeoutSeconds: args.readyTimeoutSeconds, parent: this })];
+      ready = [createCloudReadiness({ name, model, topology, machines: set.machines, generation, timeoutSeconds: args.readyTimeoutSeconds, parent: this })];
       return this.finish(model, set, credentials, topology, ready);
     }
     const set = entry.module.createMachines({ model, topology, userData: () => "" }, this);

@@ -7,7 +7,6 @@ import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterModel, ProviderName } from "./model";
 import type { Machine, NodeSpec, Topology } from "./contracts";
-import type { Credentials } from "../provisioning/steps/types";
 import type { HostConnection } from "../provisioning/baremetal/types";
 import { ClusterReadiness } from "../provisioning/health/readiness";
 import { DEFAULT_PORTS } from "../provisioning/health/probes";
@@ -73,7 +72,6 @@ export interface CloudReadinessArgs {
   model: ClusterModel;
   topology: Topology;
   machines: Machine[];
-  credentials: pulumi.Output<Credentials>;
   /**
    * Secret: changes whenever any node's user-data changes (cloudGeneration). The readiness re-checks
    * only then: a no-change `pulumi up` sends nothing to the machines.
@@ -86,7 +84,7 @@ export interface CloudReadinessArgs {
 
 /** Registers the readiness resource of a cloud-init cluster, after (dependsOn) every machine. */
 export function createCloudReadiness(args: CloudReadinessArgs): ClusterReadiness {
-  const { name, model, topology, machines, credentials, parent } = args;
+  const { name, model, topology, machines, parent } = args;
   const byId = new Map(machines.map((m) => [m.node.id, m]));
   const machineOf = (n: NodeSpec) => byId.get(n.id)!;
   const masterMachines = topology.masters.map(machineOf);
@@ -109,7 +107,6 @@ export function createCloudReadiness(args: CloudReadinessArgs): ClusterReadiness
       quorum: topology.quorum,
       ports: DEFAULT_PORTS,
       adminUser: ADMIN_USER,
-      adminPassword: pulumi.secret(credentials.apply((c) => c.adminPassword)),
       timeoutSeconds: args.timeoutSeconds ?? CLOUD_READY_TIMEOUT_SECONDS,
       generation: pulumi.secret(args.generation),
     },

@@ -4,6 +4,9 @@
 import { createHmac } from "node:crypto";
 import type { Credentials } from "./steps/types";
 
+/** The admin HTTP principal of the bootstrap (Mesos and Marathon basic auth); its password is adminPassword. */
+export const ADMIN_USER = "admin";
+
 /** Bumped only if the derivation ever changes (it would rotate every credential of every cluster). */
 const SCHEME = "elastic-mesos/credentials/v1";
 

@@ -1,5 +1,6 @@
-// The SSH bootstrap for existing hosts (baremetal, local lab): one MesosHost per node running its
-// rendered steps, masters first, agents after every master is up, then one readiness resource.
+// The SSH bootstrap for existing hosts (baremetal, local lab): one MesosHost per node running its steps
+// (rendered by its provider from compact inputs), masters first, agents after every master is up, then
+// one readiness resource.
 // This is the function MesosCluster calls through its `sshBootstrap` seam (components/cluster.ts).
 import * as pulumi from "@pulumi/pulumi";
 import type { SshBootstrapInput } from "../../components/cluster";
@@ -7,14 +8,12 @@ import type { Machine } from "../../components/contracts";
 import { matchHosts } from "../../components/providers/baremetal";
 import type { BaremetalHostModel, ClusterModel } from "../../components/model";
 import { resolveArtifacts } from "../artifacts";
-import { renderStepScripts } from "../render/ssh-plan";
-import { renderSteps } from "../steps";
-import type { BootstrapInput, Credentials } from "../steps/types";
-import { ClusterReadiness } from "../health/readiness";
+import { ADMIN_USER } from "../credentials";
+import type { BootstrapInput } from "../steps/types";
+import { ClusterReadiness, sshGeneration } from "../health/readiness";
 import { DEFAULT_PORTS } from "../health/probes";
-import { cleanupPlan } from "./cleanup";
 import { MesosHost } from "./resource";
-import type { CleanupPlan, HostConnection, HostInputs } from "./types";
+import type { HostConnection, HostInputs } from "./types";
 
 export interface SshBootstrapOptions {
   /** Seconds to wait for tasks to leave a removed agent. Default 600. */
@@ -25,6 +24,15 @@ export interface SshBootstrapOptions {
   stepTimeoutSeconds?: number;
 }
 
+/** Position of each host in its list, per list: connectionFor is called for every node (thousands). */
+const positions = new WeakMap<BaremetalHostModel[], Map<BaremetalHostModel, number>>();
+
+function indexOf(hosts: BaremetalHostModel[], host: BaremetalHostModel): number {
+  let p = positions.get(hosts);
+  if (!p) positions.set(hosts, (p = new Map(hosts.map((h, i) => [h, i]))));
+  return p.get(host) ?? -1;
+}
+
 /** Connection of a machine: its `baremetal.hosts` entry when there is one, else its address, port 22, `ssh.user`. */
 export function connectionFor(model: ClusterModel, m: Machine): pulumi.Output<HostConnection> {
   const hosts = model.baremetal?.hosts ?? [];
@@ -33,22 +41,18 @@ export function connectionFor(model: ClusterModel, m: Machine): pulumi.Output<Ho
   if (!host) {
     return pulumi.output(m.publicIp ?? m.privateIp).apply((address) => ({ host: address, port: 22, user: model.ssh.user }));
   }
+  const index = indexOf(hosts, host);
   const bastion = host.bastion ? model.baremetal!.bastions.find((b) => b.name === host.bastion) : undefined;
-  if (host.bastion && !bastion) throw new Error(`baremetal.hosts[${hosts.indexOf(host)}].bastion: no bastion named "${host.bastion}" in baremetal.bastions`);
+  if (host.bastion && !bastion) throw new Error(`baremetal.hosts[${index}].bastion: no bastion named "${host.bastion}" in baremetal.bastions`);
   return pulumi.output({
     host: host.address, port: host.port, user: host.user, hostKeyFingerprint: host.hostKeyFingerprint,
-    configPath: `baremetal.hosts[${hosts.indexOf(host)}]`,
+    configPath: `baremetal.hosts[${index}]`,
     bastion: bastion && { name: bastion.name, host: bastion.address, port: bastion.port, user: bastion.user, hostKeyFingerprint: bastion.hostKeyFingerprint },
   });
 }
 
-/** The admin HTTP principal of the bootstrap (provisioning/steps: Mesos and Marathon basic auth). */
-export const ADMIN_USER = "admin";
-
-/** Pure: the node as the provider records it (no credential in it). */
-export function hostNodeOf(b: BootstrapInput, connection: HostConnection): HostInputs["node"] {
-  return { id: b.node.id, role: b.node.role, pool: b.node.pool, hostname: b.node.hostname, ip: b.selfIp ?? connection.host };
-}
+/** The admin HTTP principal (defined with the credentials; re-exported for the cloud readiness). */
+export { ADMIN_USER };
 
 /** Pure: how an agent is drained before removal (masters' addresses and ports, no credential). */
 export function drainSpecOf(role: "master" | "agent", masterIps: string[], opts: SshBootstrapOptions = {}): HostInputs["drain"] {
@@ -58,88 +62,50 @@ export function drainSpecOf(role: "master" | "agent", masterIps: string[], opts:
 }
 
 /**
- * Stand-in credentials for what does not depend on their values: the cleanup plan lists paths, units,
- * users and packages, never file contents. Rendering it from these (not the real ones) keeps it out of
- * the secret apply, so `pulumi preview` shows it, and it can never carry a credential by construction.
+ * Pure: a node's provider inputs from its bootstrap input without credentials (the provider derives them
+ * from the stack config and renders the steps). createSshBootstrap registers exactly this; the lab tests
+ * and the benchmark drive the provider with it.
  */
-const PLACEHOLDER = "not-a-credential";
-const NO_CREDENTIALS: Credentials = { agentSecret: PLACEHOLDER, marathonSecret: PLACEHOLDER, adminPassword: PLACEHOLDER, zkMesosPassword: PLACEHOLDER, zkMarathonPassword: PLACEHOLDER };
-
-/** Pure: what `delete` removes for this node, from its steps rendered without credentials. */
-export function cleanupPlanOf(b: BootstrapInput): CleanupPlan {
-  return cleanupPlan(renderSteps({ ...b, credentials: NO_CREDENTIALS }));
-}
-
-/**
- * Pure: a node's provider inputs from its bootstrap input. Used by the lab tests and the benchmark, so they
- * drive exactly what `pulumi up` would (createSshBootstrap assembles the same values, split by secrecy).
- */
-export function hostInputsFor(b: BootstrapInput, connection: HostConnection, masterIps: string[], opts: SshBootstrapOptions = {}): HostInputs {
+export function hostInputsFor(b: Omit<BootstrapInput, "credentials">, connection: HostConnection, masterIps: string[],
+  opts: SshBootstrapOptions = {}): HostInputs {
   return {
-    cluster: b.cluster,
-    node: hostNodeOf(b, connection),
-    connection,
-    steps: renderStepScripts(renderSteps(b)),
-    cleanup: cleanupPlanOf(b),
-    drain: drainSpecOf(b.node.role, masterIps, opts),
-    adminUser: ADMIN_USER,
-    adminPassword: b.credentials.adminPassword,
-    stepTimeoutSeconds: opts.stepTimeoutSeconds ?? 900,
+    cluster: b.cluster, os: b.os, node: b.node, selfIp: b.selfIp ?? connection.host, masters: b.masters, quorum: b.quorum,
+    artifacts: b.artifacts, connection, drain: drainSpecOf(b.node.role, masterIps, opts), stepTimeoutSeconds: opts.stepTimeoutSeconds ?? 900,
   };
 }
 
 /** The SshBootstrap seam: returns every host resource and the readiness resource. */
 export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapOptions = {}): pulumi.Resource[] {
-  const { name, model, topology, machines, credentials, parent } = input;
+  const { name, model, topology, machines, parent } = input;
   const artifacts = resolveArtifacts(model.versions, model.artifacts, model.os);
   const masterMachines = topology.masters.map((n) => machines.find((m) => m.node.id === n.id)!);
   const masterIps = pulumi.all(masterMachines.map((m) => m.privateIp));
-  const adminPassword = pulumi.secret(credentials.apply((c) => c.adminPassword));
-
-  const host = (m: Machine, dependsOn: pulumi.Resource[]) => {
-    const connection = connectionFor(model, m);
-    const bootstrapInput = (c: Credentials, ips: string[], selfIp: string): BootstrapInput => ({
-      cluster: model.cluster.name, os: model.os, node: m.node, selfIp, quorum: topology.quorum, artifacts, credentials: c,
-      masters: topology.masters.map((n, i) => ({ id: n.id, zkId: n.zkId!, ip: ips[i], hostname: n.hostname })),
-    });
-    // Two applies: only the step scripts carry credentials (and come out secret); the node, its cleanup plan
-    // and its drain settings are computed without them, so diffs and previews show their real values.
-    const steps = pulumi.secret(pulumi.all([credentials, masterIps, m.privateIp]).apply(([c, ips, selfIp]) =>
-      renderStepScripts(renderSteps(bootstrapInput(c, ips, selfIp)))));
-    const plain = pulumi.all([masterIps, m.privateIp, connection]).apply(([ips, selfIp, conn]) => {
-      const b = bootstrapInput(NO_CREDENTIALS, ips, selfIp);
-      return { node: hostNodeOf(b, conn as HostConnection), cleanup: cleanupPlanOf(b), drain: drainSpecOf(m.node.role, ips, opts) };
-    });
-    return new MesosHost(`${m.node.hostname}-bootstrap`, {
-      cluster: model.cluster.name,
-      node: plain.apply((i) => i.node),
-      connection,
-      steps,
-      cleanup: plain.apply((i) => i.cleanup),
-      drain: m.node.role === "agent" ? plain.apply((i) => i.drain!) : undefined,
-      adminUser: ADMIN_USER,
-      adminPassword,
-      stepTimeoutSeconds: opts.stepTimeoutSeconds ?? 900,
-    }, { parent, dependsOn: [m.resource, ...dependsOn] });
-  };
+  // What hostInputsFor gives, as Outputs; the parts every node shares are built once (thousands of hosts).
+  // No credential goes in: the provider derives them from the stack config and renders the steps itself,
+  // so every input is plain, small and shown as it is by previews and diffs.
+  const masters = masterIps.apply((ips) => topology.masters.map((n, i) => ({ id: n.id, zkId: n.zkId!, ip: ips[i], hostname: n.hostname })));
+  const drain = masterIps.apply((ips) => drainSpecOf("agent", ips, opts)!);
+  const host = (m: Machine, dependsOn: pulumi.Resource[]) => new MesosHost(`${m.node.hostname}-bootstrap`, {
+    cluster: model.cluster.name, os: model.os, node: m.node, selfIp: m.privateIp, masters, quorum: topology.quorum, artifacts,
+    connection: connectionFor(model, m), drain: m.node.role === "agent" ? drain : undefined, stepTimeoutSeconds: opts.stepTimeoutSeconds ?? 900,
+  }, { parent, dependsOn: [m.resource, ...dependsOn] });
 
   // Masters together (ZooKeeper's gate needs its peers), agents once every master is through.
-  const masters = masterMachines.map((m) => host(m, []));
-  const agents = topology.agents.map((n) => host(machines.find((m) => m.node.id === n.id)!, masters));
-  const all = [...masters, ...agents];
+  const masterHosts = masterMachines.map((m) => host(m, []));
+  const agents = topology.agents.map((n) => host(machines.find((m) => m.node.id === n.id)!, masterHosts));
+  const all = [...masterHosts, ...agents];
 
   const readiness = new ClusterReadiness(`${name}-ready`, {
     cluster: model.cluster.name,
-    masters: pulumi.all(masterMachines.map((m, i) => pulumi.all([m.privateIp, connectionFor(model, m), masters[i].hostKey])
+    masters: pulumi.all(masterMachines.map((m, i) => pulumi.all([m.privateIp, connectionFor(model, m), masterHosts[i].hostKey])
       .apply(([ip, connection, key]) => ({ id: m.node.id, ip, connection: connection as HostConnection, hostKeyFingerprint: key?.fingerprint })))),
     agents: pulumi.all(topology.agents.map((n) => pulumi.output(machines.find((m) => m.node.id === n.id)!.privateIp)
       .apply((ip) => ({ id: n.id, pool: n.pool, hostname: n.hostname, ip })))),
     quorum: topology.quorum,
     ports: DEFAULT_PORTS,
     adminUser: ADMIN_USER,
-    adminPassword,
     timeoutSeconds: opts.readyTimeoutSeconds ?? 900,
-    generation: pulumi.all(all.map((h) => h.stepHashes)).apply((hs) => JSON.stringify(hs)),
+    generation: pulumi.all(all.map((h) => h.stepHashes)).apply(sshGeneration),
   }, { parent, dependsOn: all });
   return [...all, readiness];
 }

@@ -1,7 +1,8 @@
 // Pure decisions of the bare-metal provider: what a change means (replace, update, nothing) and which
 // steps an update must run. Tested without SSH or Pulumi.
 import type { StepScript } from "../render/ssh-plan";
-import type { HostInputs, HostOutputs } from "./types";
+import type { HostPlan } from "./render";
+import type { HostOutputs, LegacyHostOutputs } from "./types";
 
 /** Steps whose content hash differs from what last ran on the host, in order. */
 export function changedSteps(ran: Record<string, string>, steps: StepScript[]): StepScript[] {
@@ -14,14 +15,14 @@ export function hashesOf(steps: StepScript[]): Record<string, string> {
 }
 
 /** The fingerprint a connection must present: a pin from config wins, else the one recorded on first use. */
-export function expectedHostKey(news: Pick<HostInputs, "connection">, olds?: Pick<HostOutputs, "hostKey">):
+export function expectedHostKey(news: Pick<HostPlan, "connection">, olds?: Pick<HostOutputs, "hostKey">):
   { fingerprint?: string; source: "config" | "state" } {
   if (news.connection.hostKeyFingerprint) return { fingerprint: news.connection.hostKeyFingerprint, source: "config" };
   return { fingerprint: olds?.hostKey.fingerprint, source: "state" };
 }
 
 /** Properties whose change means another machine or another role: delete (drain, clean) then create. */
-export function replaceReasons(olds: HostOutputs, news: HostInputs): string[] {
+export function replaceReasons(olds: HostOutputs, news: HostPlan): string[] {
   const r: string[] = [];
   if (olds.cluster !== news.cluster) r.push("cluster");
   if (olds.node.id !== news.node.id) r.push("node.id");
@@ -32,7 +33,7 @@ export function replaceReasons(olds: HostOutputs, news: HostInputs): string[] {
 }
 
 /** True when the user pinned a key that differs from what we recorded: the update must verify it. */
-export function pinChanged(olds: HostOutputs, news: HostInputs): boolean {
+export function pinChanged(olds: HostOutputs, news: HostPlan): boolean {
   const pin = news.connection.hostKeyFingerprint;
   return !!pin && pin !== olds.hostKey.fingerprint;
 }
@@ -42,17 +43,30 @@ export interface HostDiff {
   replaces: string[];
   /** Steps an update would run. */
   steps: string[];
+  /** The state was written before the shim (a credential or the old closure in it): rewrite it, contact nothing. */
+  upgrade: boolean;
+}
+
+/**
+ * True for outputs written by a release before the shim: they hold the admin password and the serialized
+ * closure. The engine keeps old outputs on an unchanged resource, so without one update that state would
+ * stay (the password included) and `delete` would still run the old closure.
+ */
+export function legacyState(olds: LegacyHostOutputs, shim: string): boolean {
+  return olds.adminPassword !== undefined || olds.adminUser !== undefined || (olds.__provider !== undefined && olds.__provider !== shim);
 }
 
 /** The whole diff. A no-change run gives `changes: false`, so the engine calls nothing and no command is sent. */
-export function diffHost(olds: HostOutputs, news: HostInputs): HostDiff {
+export function diffHost(olds: LegacyHostOutputs, news: HostPlan, shim: string): HostDiff {
   const replaces = replaceReasons(olds, news);
   const steps = changedSteps(olds.stepHashes, news.steps).map((s) => s.step);
   // Changes that need no command (new drain settings, a bastion, ...) still update the stored state.
-  const recordOnly = stableJson([olds.connection, olds.cleanup, olds.drain, olds.adminUser, olds.adminPassword, olds.node])
-    !== stableJson([news.connection, news.cleanup, news.drain, news.adminUser, news.adminPassword, news.node]);
+  const recordOnly = stableJson([olds.connection, olds.cleanup, olds.drain, olds.node])
+    !== stableJson([news.connection, news.cleanup, news.drain, news.node]);
   const removedSteps = Object.keys(olds.stepHashes).some((name) => !news.steps.some((s) => s.step === name));
-  return { changes: replaces.length > 0 || steps.length > 0 || recordOnly || removedSteps || pinChanged(olds, news), replaces, steps };
+  const upgrade = legacyState(olds, shim);
+  const changes = replaces.length > 0 || steps.length > 0 || recordOnly || removedSteps || pinChanged(olds, news) || upgrade;
+  return { changes, replaces, steps, upgrade };
 }
 
 /** JSON with sorted keys and without undefined members: the engine does not keep key order. */

@@ -1,44 +1,61 @@
 // The dynamic provider behind one bare-metal node: create runs the node's steps over SSH, update
 // re-runs only the steps whose content changed, delete drains an agent and removes what we installed.
 //
-// Rules this file follows because the class is serialized into the stack state (pulumi-notes §4):
-// state lives on `this` (set in the constructor or configure, never in field initializers), Node
-// built-ins are required inside functions, local code is imported from concrete files (no barrels),
-// and the SSH private key comes from stack config in configure(), never from inputs or outputs.
+// The class is not serialized into the state: the stored provider is a fixed shim that loads this file
+// from the project (provisioning/dynamic/shim.ts), so every operation, delete included, runs this code.
+// The inputs are the node's compact bootstrap input; the steps are rendered here (render.ts) with
+// credentials derived from the stack config's clusterSecret, and the SSH private key comes from stack
+// config too: no credential is ever an input or an output.
 import type * as pulumi from "@pulumi/pulumi";
+import { ADMIN_USER, deriveCredentials } from "../credentials";
+import { shimText } from "../dynamic/shim-text";
+import type { Credentials } from "../steps/types";
 import type { SshTarget } from "../ssh/target";
 import { SshError } from "../ssh/errors";
 import { SshPool } from "../ssh/pool";
 import { footprintProbeScript, parseFootprint, renderCleanupScript } from "./cleanup";
 import { drainAgent } from "./drain";
 import { changedSteps, diffHost, expectedHostKey, hashesOf, pinChanged } from "./plan";
+import { renderHost, type HostPlan } from "./render";
 import type { Runner } from "./runner";
-import type { HostInputs, HostOutputs, RecordedHostKey } from "./types";
+import type { HostInputs, HostOutputs, LegacyHostOutputs, RecordedHostKey } from "./types";
 
 export interface ProviderDeps {
   /** Runner for one operation; default: an SshPool. Tests inject fakes. */
   runner?: () => Runner;
   /** Progress lines (step output, drain progress). Default: stderr when ELASTIC_MESOS_LOG is set. */
   log?: (line: string) => void;
+  /** Renders a node's plan; default renderHost. Tests inject small scripts they can run for real. */
+  render?: (inputs: HostInputs, credentials: Credentials) => HostPlan;
 }
+
+/** The `__provider` the engine stores for every host. */
+const SHIM = shimText("elastic-mesos/baremetal:Host");
+/** Plans kept per process: check, diff and create/update of one host render once (about 50 KB each). */
+const PLAN_CACHE_SIZE = 64;
 
 /** The stack-config flag that allows deleting masters: `pulumi config set elastic-mesos:destroy true`. */
 export const DESTROY_FLAG = "destroy";
 
 export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostInputs, HostOutputs> {
   private privateKey: string | undefined;
+  private clusterSecret: string | undefined;
   private destroying: boolean;
   private readonly deps: ProviderDeps | undefined;
+  private readonly plans: Map<string, HostPlan>;
 
   constructor(deps?: ProviderDeps) {
     this.deps = deps;
     this.privateKey = undefined;
+    this.clusterSecret = undefined;
     this.destroying = false;
+    this.plans = new Map();
   }
 
   /** Called once per provider process with the whole stack config (also on `pulumi destroy`). */
   async configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
     this.privateKey = req.config.get("sshPrivateKey");
+    this.clusterSecret = req.config.get("clusterSecret");
     this.destroying = req.config.get(DESTROY_FLAG) === "true";
   }
 
@@ -47,30 +64,36 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostIn
     const where = news.connection?.configPath ?? news.node?.id ?? "host";
     if (!news.connection?.host) failures.push({ property: "connection", reason: `${where}.address is required` });
     if (news.node?.role !== "master" && news.node?.role !== "agent") failures.push({ property: "node", reason: `${where}.role must be "master" or "agent"` });
-    if (!Array.isArray(news.steps) || news.steps.some((s) => !s.hash || typeof s.script !== "string")) {
-      failures.push({ property: "steps", reason: "steps must be the output of renderStepScripts (each with a script and a hash)" });
-    }
     if (JSON.stringify(news).includes("PRIVATE KEY-----")) {
       failures.push({ property: "connection", reason: "a private key must not be an input; set it with `pulumi config set --secret elastic-mesos:sshPrivateKey`" });
+    }
+    if (failures.length === 0) {
+      try {
+        this.plan(news);
+      } catch (e) {
+        failures.push({ property: "node", reason: `${where}: ${(e as Error).message}` });
+      }
     }
     return { inputs: news, failures };
   }
 
-  async diff(_id: string, olds: HostOutputs, news: HostInputs): Promise<pulumi.dynamic.DiffResult> {
-    const d = diffHost(olds, news);
+  /** Step hashes rendered from the new inputs against the recorded ones: nothing is sent to the host. */
+  async diff(_id: string, olds: LegacyHostOutputs, news: HostInputs): Promise<pulumi.dynamic.DiffResult> {
+    const d = diffHost(olds, this.plan(news), SHIM);
     return { changes: d.changes, replaces: d.replaces, deleteBeforeReplace: true };
   }
 
   async create(inputs: HostInputs): Promise<pulumi.dynamic.CreateResult<HostOutputs>> {
-    const outs = await this.converge(inputs, undefined);
+    const outs = await this.converge(this.plan(inputs), inputs, undefined);
     return { id: `${inputs.cluster}:${inputs.node.id}:${inputs.connection.host}`, outs };
   }
 
-  async update(_id: string, olds: HostOutputs, news: HostInputs): Promise<pulumi.dynamic.UpdateResult<HostOutputs>> {
-    return { outs: await this.converge(news, olds) };
+  /** Also the one-time upgrade of state written before the shim: same hashes, so only the record is rewritten. */
+  async update(_id: string, olds: LegacyHostOutputs, news: HostInputs): Promise<pulumi.dynamic.UpdateResult<HostOutputs>> {
+    return { outs: await this.converge(this.plan(news), news, olds) };
   }
 
-  async delete(_id: string, outs: HostOutputs): Promise<void> {
+  async delete(_id: string, outs: LegacyHostOutputs): Promise<void> {
     const label = `${outs.node.id} (${outs.connection.host})`;
     if (outs.node.role === "master" && !this.destroying) {
       throw new Error(`${label}: refusing to remove a Mesos master while the cluster lives: it holds a ZooKeeper vote and a replica ` +
@@ -81,7 +104,7 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostIn
     const target = this.target(outs, { fingerprint: outs.hostKey.fingerprint, source: outs.hostKey.source === "config" ? "config" : "state" });
     try {
       if (outs.node.role === "agent" && outs.drain && !this.destroying) {
-        await drainAgent(runner, target, label, outs.node, outs.drain, { user: outs.adminUser, password: outs.adminPassword }, this.log());
+        await drainAgent(runner, target, label, outs.node, outs.drain, { user: ADMIN_USER, password: this.credentials(outs.cluster).adminPassword }, this.log());
       }
       await runner.runScript(target, renderCleanupScript(outs.cleanup, outs.preexisting), {
         sudo: true, label: "cleanup (stop services, remove units, files, users, directories)", timeoutMs: 600_000,
@@ -98,16 +121,17 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostIn
   }
 
   /** Connect (verifying the host key), record what exists, run the steps that changed. */
-  private async converge(news: HostInputs, olds: HostOutputs | undefined): Promise<HostOutputs> {
+  private async converge(news: HostPlan, inputs: HostInputs, olds: HostOutputs | undefined): Promise<HostOutputs> {
+    const toRun = olds ? changedSteps(olds.stepHashes, news.steps) : news.steps;
+    // Only bookkeeping changed (drain settings, cleanup plan, the state's format...): record it without
+    // touching the host. Built from scratch, so nothing of an older format (a password) is carried over.
+    if (olds && toRun.length === 0 && !pinChanged(olds, news)) {
+      return { ...this.record(news), hostKey: olds.hostKey, preexisting: olds.preexisting, stepsRun: 0, commandsSent: 0 };
+    }
     const runner = this.runner();
     const target = this.target(news, expectedHostKey(news, olds));
     const log = this.log();
     try {
-      const toRun = olds ? changedSteps(olds.stepHashes, news.steps) : news.steps;
-      // Only bookkeeping changed (drain settings, cleanup plan...): record it without touching the host.
-      if (olds && toRun.length === 0 && !pinChanged(olds, news)) {
-        return { ...olds, ...this.record(news), hostKey: olds.hostKey, preexisting: olds.preexisting, stepsRun: 0, commandsSent: 0 };
-      }
       const conn = await runner.connection(target);
       const hostKey: RecordedHostKey = {
         fingerprint: conn.hostKey.fingerprint,
@@ -119,7 +143,7 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostIn
         const probe = await runner.runScript(target, footprintProbeScript(news.cleanup), { sudo: true, label: "footprint check", timeoutMs: 60_000 });
         preexisting = parseFootprint(probe.stdout);
       }
-      const timeoutMs = (news.stepTimeoutSeconds ?? 900) * 1000;
+      const timeoutMs = (inputs.stepTimeoutSeconds ?? 900) * 1000;
       for (const s of toRun) {
         const label = `step ${s.index}/${news.steps.length} ${s.step} (${s.title})`;
         log(`${target.name}: ${label} started`);
@@ -131,15 +155,32 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostIn
     }
   }
 
-  /** The parts of the outputs that come straight from the inputs (never the scripts: they stay in the inputs). */
-  private record(news: HostInputs): Omit<HostOutputs, "hostKey" | "preexisting" | "stepsRun" | "commandsSent"> {
-    return {
-      cluster: news.cluster, node: news.node, connection: news.connection, stepHashes: hashesOf(news.steps),
-      cleanup: news.cleanup, drain: news.drain, adminUser: news.adminUser, adminPassword: news.adminPassword,
-    };
+  /** The parts of the outputs that come from the plan: never the scripts, only their hashes. */
+  private record(news: HostPlan): Omit<HostOutputs, "hostKey" | "preexisting" | "stepsRun" | "commandsSent"> {
+    return { cluster: news.cluster, node: news.node, connection: news.connection, stepHashes: hashesOf(news.steps), cleanup: news.cleanup, drain: news.drain };
   }
 
-  private target(p: Pick<HostInputs, "connection" | "node">, key: { fingerprint?: string; source: "config" | "state" }): SshTarget {
+  /** The node's plan, rendered once per process for the same inputs (check, diff and create/update ask in turn). */
+  private plan(inputs: HostInputs): HostPlan {
+    const key = JSON.stringify(inputs);
+    let p = this.plans.get(key);
+    if (!p) {
+      p = (this.deps?.render ?? renderHost)(inputs, this.credentials(inputs.cluster));
+      if (this.plans.size >= PLAN_CACHE_SIZE) this.plans.delete(this.plans.keys().next().value!);
+      this.plans.set(key, p);
+    }
+    return p;
+  }
+
+  private credentials(cluster: string): Credentials {
+    if (!this.clusterSecret) {
+      throw new Error("no cluster secret in the stack config: set it with " +
+        '`pulumi config set --secret elastic-mesos:clusterSecret "$(openssl rand -base64 32)"`');
+    }
+    return deriveCredentials(this.clusterSecret, cluster);
+  }
+
+  private target(p: Pick<HostPlan, "connection" | "node">, key: { fingerprint?: string; source: "config" | "state" }): SshTarget {
     if (!this.privateKey) {
       throw new Error(`${p.node.id} (${p.connection.host}): no SSH private key: set it with ` +
         "`cat ~/.ssh/id_ed25519 | pulumi config set --secret elastic-mesos:sshPrivateKey`");

@@ -1,30 +1,13 @@
 // The Pulumi resource for one bare-metal node: `pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host`.
-import * as pulumi from "@pulumi/pulumi";
-import type { StepScript } from "../render/ssh-plan";
-import { MesosHostProvider } from "./provider";
-import type { CleanupPlan, DrainSpec, HostConnection, HostNode, RecordedHostKey } from "./types";
+// Its stored provider is the fixed shim (provisioning/dynamic/shim.ts), its inputs the node's compact
+// bootstrap input: no script and no credential is stored (the provider renders and derives them).
+import type * as pulumi from "@pulumi/pulumi";
+import { ShimResource } from "../dynamic/shim";
+import type { HostInputs, RecordedHostKey } from "./types";
 
-export interface MesosHostArgs {
-  cluster: pulumi.Input<string>;
-  node: pulumi.Input<HostNode>;
-  /** Address, port, user, bastion, pinned host key. The private key comes from stack config. */
-  connection: pulumi.Input<HostConnection>;
-  /** renderStepScripts(steps): secret when a step carries a credential. */
-  steps: pulumi.Input<StepScript[]>;
-  /** What delete removes (cleanupPlan(steps)). */
-  cleanup: pulumi.Input<CleanupPlan>;
-  /** Agents: how to drain before removal. */
-  drain?: pulumi.Input<DrainSpec>;
-  adminUser?: pulumi.Input<string>;
-  /** Secret: HTTP password of the admin principal, for the operator API. */
-  adminPassword?: pulumi.Input<string>;
-  stepTimeoutSeconds?: pulumi.Input<number>;
-}
+export type MesosHostArgs = { [K in keyof HostInputs]: pulumi.Input<HostInputs[K]> };
 
-/** One provider object for every host: it is serialized once and cached (pulumi-notes §4). */
-const provider = new MesosHostProvider();
-
-export class MesosHost extends pulumi.dynamic.Resource {
+export class MesosHost extends ShimResource {
   // `declare`: a plain field would be reset to undefined after super() (ES2022 class fields).
   /** step name → hash of the content that last ran. */
   declare public readonly stepHashes: pulumi.Output<Record<string, string>>;
@@ -36,6 +19,6 @@ export class MesosHost extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: MesosHostArgs, opts?: pulumi.CustomResourceOptions) {
     const outs = { stepHashes: undefined, hostKey: undefined, preexisting: undefined, stepsRun: undefined, commandsSent: undefined };
-    super(provider, name, { ...outs, ...args }, { ...opts, additionalSecretOutputs: ["adminPassword"] }, "elastic-mesos/baremetal", "Host");
+    super("elastic-mesos/baremetal:Host", name, { ...outs, ...args }, opts);
   }
 }

@@ -1,6 +1,9 @@
 // What the bare-metal dynamic provider receives and records. Plain data only: the engine hands the
-// provider plain values (secrets unwrapped) and stores what it returns.
-import type { StepScript } from "../render/ssh-plan";
+// provider plain values and stores what it returns. No credential is an input or an output: the provider
+// derives them from the stack config's clusterSecret (provisioning/credentials.ts) when it renders.
+import type { NodeSpec } from "../../components/contracts";
+import type { OsFamily } from "../../components/model";
+import type { BootstrapInput, ResolvedArtifacts } from "../steps/types";
 
 /** How to reach the host. The private key is NOT here: it comes from stack config in configure(). */
 export interface HostConnection {
@@ -46,18 +49,22 @@ export interface DrainSpec {
   timeoutSeconds: number;
 }
 
+/**
+ * The node's bootstrap input without its credentials (a few KB): the provider renders the steps from it
+ * (provisioning/baremetal/render.ts), so the scripts (about 50 KB, with credentials) are never stored.
+ */
 export interface HostInputs {
   cluster: string;
-  node: HostNode;
+  os: OsFamily;
+  node: NodeSpec;
+  /** The node's private address (Mesos --ip, ZooKeeper's own entry). */
+  selfIp: string;
+  masters: BootstrapInput["masters"];
+  quorum: number;
+  artifacts: ResolvedArtifacts;
   connection: HostConnection;
-  /** The node's rendered steps, in order (renderStepScripts). Secret when any step carries a credential. */
-  steps: StepScript[];
-  cleanup: CleanupPlan;
   /** Agents only. */
   drain?: DrainSpec;
-  /** HTTP principal for the operator API (drain); secret. */
-  adminUser?: string;
-  adminPassword?: string;
   /** Deadline per step, seconds. Default 900. */
   stepTimeoutSeconds?: number;
 }
@@ -69,7 +76,10 @@ export interface RecordedHostKey {
   source: "config" | "tofu";
 }
 
-/** Stored state. `delete` sees only this (never the current program), so it carries all delete needs. */
+/**
+ * Stored state. `delete` sees only this (never the current program), so it carries all delete needs; the
+ * admin password for the drain is derived again from the stack config.
+ */
 export interface HostOutputs {
   cluster: string;
   node: HostNode;
@@ -81,10 +91,11 @@ export interface HostOutputs {
   /** Users, packages and dirs of the cleanup plan that existed before we came: never removed. */
   preexisting: string[];
   drain?: DrainSpec;
-  adminUser?: string;
-  adminPassword?: string;
   /** Steps executed by the last create/update (0 on a no-op update). */
   stepsRun: number;
   /** SSH commands sent by the last create/update. */
   commandsSent: number;
 }
+
+/** Outputs written by releases before the shim (0.1): they also held the admin principal and password. */
+export type LegacyHostOutputs = HostOutputs & { adminUser?: string; adminPassword?: string; __provider?: string };

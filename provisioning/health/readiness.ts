@@ -1,16 +1,22 @@
 // The readiness resource (`pulumi-nodejs:dynamic/elastic-mesos/health:Readiness`): create/update wait
 // until ZooKeeper has a quorum, a Mesos leader is elected, every agent of every pool is registered and
-// Marathon has a leader. It re-checks only when the cluster changed (its inputs carry every node's
-// step hashes), so a no-change `pulumi up` sends nothing. Same serialization rules as the host provider.
+// Marathon has a leader. It re-checks only when the cluster changed (its inputs carry a hash of every
+// node's step hashes), so a no-change `pulumi up` sends nothing. Like the host, its stored provider is
+// the fixed shim (provisioning/dynamic/shim.ts), and the admin password is derived from the stack
+// config's clusterSecret in the provider: it is neither an input nor an output.
 //
 // Host keys: the probe sends the admin password to every master, so a master's key is verified like the
 // host provider does it. A key pinned in config wins; else the key its MesosHost recorded (SSH bootstrap);
 // else the key this resource recorded the first time it saw it (cloud stacks: trust on first use, kept
 // in `hostKeys` and expected on every later check). A changed key stops the check before anything is sent.
-import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
+import type * as pulumi from "@pulumi/pulumi";
 import type { Runner } from "../baremetal/runner";
 import type { HostConnection } from "../baremetal/types";
 import { stableJson } from "../baremetal/plan";
+import { deriveCredentials } from "../credentials";
+import { ShimResource } from "../dynamic/shim";
+import { shimText } from "../dynamic/shim-text";
 import { SshPool } from "../ssh/pool";
 import { endpointKey, type SshBastion, type SshTarget } from "../ssh/target";
 import type { ExpectedAgent, Ports } from "./probes";
@@ -22,8 +28,8 @@ export interface ReadinessInputs {
   agents: ExpectedAgent[];
   quorum: number;
   ports: Ports;
+  /** HTTP principal of the probes; its password is derived from clusterSecret. */
   adminUser?: string;
-  adminPassword?: string;
   timeoutSeconds: number;
   /** Changes whenever any node's steps changed: forces a re-check. */
   generation: string;
@@ -36,8 +42,37 @@ export interface ReadinessOutputs extends ReadinessInputs {
   hostKeys: Record<string, string>;
 }
 
-/** The outputs that are not inputs: a diff ignores them. */
-const OUTPUT_ONLY = ["seconds", "checks", "hostKeys"] as const;
+/** The outputs that are not inputs, and what releases before the shim also stored: a diff ignores them. */
+const OUTPUT_ONLY = ["seconds", "checks", "hostKeys", "adminPassword", "__provider"] as const;
+const SHIM = shimText("elastic-mesos/health:Readiness");
+
+/** Pure: the generation of an SSH-bootstrapped cluster, a hash of every host's step hashes (64 bytes, not 200 per host). */
+export function sshGeneration(stepHashes: Record<string, string>[]): string {
+  return `sha256:${createHash("sha256").update(stableJson(stepHashes)).digest("hex")}`;
+}
+
+/** Pure: a generation in today's form. Releases before the shim stored the step hashes' JSON itself. */
+export function normalGeneration(g: string): string {
+  if (!g.startsWith("[")) return g;
+  try {
+    return sshGeneration(JSON.parse(g));
+  } catch {
+    return g;
+  }
+}
+
+/** Pure: the inputs part of stored outputs (or of new inputs), in a form that compares across releases. */
+function comparable(v: object): string {
+  const x: Record<string, unknown> = { ...v };
+  for (const k of OUTPUT_ONLY) delete x[k];
+  if (typeof x.generation === "string") x.generation = normalGeneration(x.generation);
+  return stableJson(x);
+}
+
+/** Pure: outputs written before the shim (the password or the old closure in them): rewritten once, unchecked. */
+export function legacyReadiness(olds: Record<string, unknown>): boolean {
+  return olds.adminPassword !== undefined || (olds.__provider !== undefined && olds.__provider !== SHIM);
+}
 
 /**
  * Pure: the SSH target of a master. The expected key is the one pinned in config (source "config"), else
@@ -73,28 +108,33 @@ export function keysToRecord(targets: SshTarget[], recorded: Record<string, stri
 
 export class ReadinessProvider implements pulumi.dynamic.ResourceProvider<ReadinessInputs, ReadinessOutputs> {
   private privateKey: string | undefined;
+  private clusterSecret: string | undefined;
   private readonly deps: { runner?: () => Runner; log?: (l: string) => void } | undefined;
 
   constructor(deps?: { runner?: () => Runner; log?: (l: string) => void }) {
     this.deps = deps;
     this.privateKey = undefined;
+    this.clusterSecret = undefined;
   }
 
   async configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
     this.privateKey = req.config.get("sshPrivateKey");
+    this.clusterSecret = req.config.get("clusterSecret");
   }
 
   async diff(_id: string, olds: ReadinessOutputs, news: ReadinessInputs): Promise<pulumi.dynamic.DiffResult> {
-    const oldInputs: Record<string, unknown> = { ...olds };
-    for (const k of OUTPUT_ONLY) delete oldInputs[k];
-    return { changes: stableJson(oldInputs) !== stableJson(news) };
+    return { changes: comparable(olds) !== comparable(news) || legacyReadiness(olds as unknown as Record<string, unknown>) };
   }
 
   async create(inputs: ReadinessInputs): Promise<pulumi.dynamic.CreateResult<ReadinessOutputs>> {
     return { id: `${inputs.cluster}:readiness`, outs: await this.wait(inputs, {}) };
   }
 
+  /** Also the one-time upgrade of state written before the shim: the cluster did not change, so nothing is checked. */
   async update(_id: string, olds: ReadinessOutputs, news: ReadinessInputs): Promise<pulumi.dynamic.UpdateResult<ReadinessOutputs>> {
+    if (comparable(olds) === comparable(news)) {
+      return { outs: { ...news, seconds: olds.seconds, checks: olds.checks, hostKeys: olds.hostKeys ?? {} } };
+    }
     return { outs: await this.wait(news, olds.hostKeys ?? {}) };
   }
 
@@ -105,13 +145,17 @@ export class ReadinessProvider implements pulumi.dynamic.ResourceProvider<Readin
   private async wait(inputs: ReadinessInputs, recorded: Record<string, string>): Promise<ReadinessOutputs> {
     const key = this.privateKey;
     if (!key) throw new Error("readiness: no SSH private key: `cat ~/.ssh/id_ed25519 | pulumi config set --secret elastic-mesos:sshPrivateKey`");
+    if (!this.clusterSecret) {
+      throw new Error('readiness: no cluster secret: `pulumi config set --secret elastic-mesos:clusterSecret "$(openssl rand -base64 32)"`');
+    }
+    const password = deriveCredentials(this.clusterSecret, inputs.cluster).adminPassword;
     const runner = this.deps?.runner ? this.deps.runner() : new SshPool({ retries: 2, backoffMs: 1_000, parallelism: 8 });
     const log = this.deps?.log ?? (process.env.ELASTIC_MESOS_LOG ? (l: string) => process.stderr.write(`${l}\n`) : () => {});
     try {
       const masters = inputs.masters.map((m) => ({ id: m.id, ip: m.ip, target: masterTarget(m, key, recorded) }));
       const r = await waitForReadiness(runner, {
         masters, agents: inputs.agents, quorum: inputs.quorum, ports: inputs.ports,
-        auth: { user: inputs.adminUser, password: inputs.adminPassword }, timeoutSeconds: inputs.timeoutSeconds,
+        auth: { user: inputs.adminUser, password }, timeoutSeconds: inputs.timeoutSeconds,
       }, (msg) => log(`readiness ${inputs.cluster}: ${msg}`));
       const hostKeys = keysToRecord(masters.map((m) => m.target), recorded, runner.seenKeys);
       return { ...inputs, seconds: r.seconds, checks: r.checks, hostKeys };
@@ -121,18 +165,15 @@ export class ReadinessProvider implements pulumi.dynamic.ResourceProvider<Readin
   }
 }
 
-const provider = new ReadinessProvider();
-
 export type ReadinessArgs = { [K in keyof ReadinessInputs]: pulumi.Input<ReadinessInputs[K]> };
 
-export class ClusterReadiness extends pulumi.dynamic.Resource {
+export class ClusterReadiness extends ShimResource {
   declare public readonly seconds: pulumi.Output<number>;
   declare public readonly checks: pulumi.Output<{ name: string; ok: boolean; detail: string }[]>;
   /** Masters' (and bastions') host keys seen by the checks, expected by every later check. */
   declare public readonly hostKeys: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: ReadinessArgs, opts?: pulumi.CustomResourceOptions) {
-    super(provider, name, { seconds: undefined, checks: undefined, hostKeys: undefined, ...args }, { ...opts, additionalSecretOutputs: ["adminPassword"] },
-      "elastic-mesos/health", "Readiness");
+    super("elastic-mesos/health:Readiness", name, { seconds: undefined, checks: undefined, hostKeys: undefined, ...args }, opts);
   }
 }

@@ -1,24 +1,25 @@
-// The bare-metal provider's whole lifecycle on lab hosts, driven the way the engine drives it (serialized
-// providers reloaded with require-from-string, configure(), check/diff/create/update/delete; bench/baremetal.js
-// createDriver), with the real bootstrap steps, the lab mirror and the Mesos/Marathon stand-ins.
+// The bare-metal provider's whole lifecycle on lab hosts, driven the way the engine drives it (configure()
+// with the stack config, check/diff/create/update/delete; bench/baremetal.js createDriver; the shim that
+// loads the providers in the plugin: test/unit/baremetal-langhost.test.ts), with the real bootstrap steps
+// the provider renders from compact inputs, the lab mirror and the Mesos/Marathon stand-ins.
 // Hosts: h5..h10 by default (h1-h4 belong to test/lab/bootstrap.test.ts); BAREMETAL_LAB_HOSTS=hA,hB,... to change.
 // Needs 6 lab hosts: LAB_HOSTS=10 npx vitest run --project lab test/lab/baremetal.test.ts
 import { createRequire } from "node:module";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import * as pulumi from "@pulumi/pulumi";
 import { utils } from "ssh2";
 import { createHash } from "node:crypto";
 import { resolveArtifacts } from "../../provisioning/artifacts";
 import { deriveCredentials } from "../../provisioning/credentials";
 import { hostInputsFor } from "../../provisioning/baremetal/bootstrap";
+import { renderHost } from "../../provisioning/baremetal/render";
 import { MesosHostProvider } from "../../provisioning/baremetal/provider";
 import { ReadinessProvider } from "../../provisioning/health/readiness";
 import { LAB_DIR, http, labInfo, ssh, waitFor, type LabHost } from "../fixtures/lab";
 
 const bench = createRequire(import.meta.url)("../../bench/baremetal.js");
-const m = { resolveArtifacts, deriveCredentials, hostInputsFor };
+const m = { resolveArtifacts, deriveCredentials, hostInputsFor, renderHost };
 const names = (process.env.BAREMETAL_LAB_HOSTS ?? "h5,h6,h7,h8,h9,h10").split(",");
 const labSkip = inject("labSkipReason");
 const available = () => { try { return names.every((n) => labInfo().hosts.some((h) => h.name === n)); } catch { return false; } };
@@ -66,7 +67,8 @@ describe.skipIf(skip)("bare-metal lifecycle on lab hosts", () => {
     pin: (h: LabHost) => (h.name === hosts[0].name ? fingerprint(h.hostKey) : undefined), ...opts,
   });
   const masterIp = () => hosts[0].ip;
-  const adminAuth = (): [string, string] => ["admin", deriveCredentials("bench-baremetal-secret-000001", "bm").adminPassword];
+  const adminAuth = (): [string, string] => ["admin", deriveCredentials(bench.BENCH_SECRET, "bm").adminPassword];
+  const config = () => ({ sshPrivateKey: setup.privateKey, clusterSecret: bench.BENCH_SECRET });
   /** /master/state of the leading master (non-leaders answer 307 //leader:5050). */
   const leaderState = async () => {
     const r = await http(`http://${masterIp()}:5050/master/state`, { auth: adminAuth() });
@@ -88,7 +90,7 @@ describe.skipIf(skip)("bare-metal lifecycle on lab hosts", () => {
     setup = await bench.labSetup();
     hosts = names.map((n) => labInfo().hosts.find((h) => h.name === n)!);
     await Promise.all(hosts.map((h) => bench.sshRun(setup.lab, h.name, bench.CLEAN)));
-    driver = bench.createDriver({ pulumi, MesosHostProvider, ReadinessProvider }, { sshPrivateKey: setup.privateKey });
+    driver = bench.createDriver({ MesosHostProvider, ReadinessProvider }, config());
   });
   afterAll(async () => {
     if (driver?.state.size) await driver.destroy().catch(() => {});
@@ -194,7 +196,7 @@ describe.skipIf(skip)("bare-metal lifecycle on lab hosts", () => {
     const dead = "http://10.77.0.1:9"; // nothing listens there
     const bad = { ...setup, overrides: { ...setup.overrides, mirror: dead, mesos: { ...setup.overrides.mesos, keyUrl: `${dead}/keys/lab-archive.asc` } } };
     const p = bench.clusterPlan(m, bad, [hosts[5]]);
-    const d = bench.createDriver({ pulumi, MesosHostProvider, ReadinessProvider }, { sshPrivateKey: setup.privateKey });
+    const d = bench.createDriver({ MesosHostProvider, ReadinessProvider }, config());
     const err = await d.up(p.inputs, undefined).then(() => undefined, (e: Error) => e);
     expect(err?.message).toMatch(new RegExp(`^m1 \\(${hosts[5].ip.replace(/\./g, "\\.")}:22\\): step 1/3 install \\(.*\\) exited with code \\d+; last output:`));
     expect(err?.message).toContain("10.77.0.1:9");

@@ -47,9 +47,14 @@ function fabricate(type: string, name: string, inputs: Record<string, any>): Rec
       return { address: fakeIp("192.0.2", name) };
     case "openstack:compute/keypair:Keypair":
       return { name: inputs.name };
-    case "pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host":
-      // What the provider records after running the steps: each step's content hash.
-      return { stepHashes: Object.fromEntries((reveal(inputs.steps) ?? []).map((s: { step: string; script: string }) => [s.step, createHash("sha256").update(s.script).digest("hex")])) };
+    case "pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host": {
+      // What the provider records after running the steps: a hash per step. The provider renders the steps
+      // from the inputs, so a hash of the inputs stands in (same inputs, same hashes; any change, new ones).
+      const { __provider, ...rest } = inputs;
+      const h = (step: string) => createHash("sha256").update(`${step}\0${JSON.stringify(rest)}`).digest("hex");
+      void __provider;
+      return { stepHashes: { install: h("install"), zookeeper: h("zookeeper"), mesos: h("mesos") } };
+    }
     default:
       return {};
   }

@@ -1,22 +1,26 @@
-// createSshBootstrap under Pulumi mocks, with the real bootstrap renderers: what MesosCluster's SSH seam
-// registers for a 3-master, 2-agent bare-metal stack (the dynamic providers do not run under mocks).
+// createSshBootstrap under Pulumi mocks: what MesosCluster's SSH seam registers for a 3-master, 2-agent
+// bare-metal stack (the dynamic providers do not run under mocks), and what the host provider renders
+// from those inputs.
 import { describe, it, expect } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
 import { parseModel } from "../../components/config";
 import { buildTopology } from "../../components/topology";
 import { PROVIDER_MODULES } from "../../components/providers";
 import { deriveCredentials } from "../../provisioning/credentials";
-import { cleanupPlanOf, createSshBootstrap, hostInputsFor } from "../../provisioning/baremetal/bootstrap";
+import { createSshBootstrap, hostInputsFor } from "../../provisioning/baremetal/bootstrap";
 import { cleanupPlan } from "../../provisioning/baremetal/cleanup";
+import { renderHost } from "../../provisioning/baremetal/render";
+import { shimText } from "../../provisioning/dynamic/shim-text";
 import { resolveArtifacts } from "../../provisioning/artifacts";
 import { renderSteps } from "../../provisioning/steps";
+import { renderStepScripts } from "../../provisioning/render/ssh-plan";
 import { STACKS, SSH_PRIVATE } from "../program/fixtures";
 
 const SIG = "4dabf18193072939515e22adb298388d";
 const reveal = (v: any) => (v && typeof v === "object" && SIG in v ? v.value : v);
 
 describe("createSshBootstrap", () => {
-  it("registers one host per node (agents after masters) and one readiness check, secrets kept secret", async () => {
+  it("registers one host per node (agents after masters) and one readiness check, with no secret input at all", async () => {
     const seen: pulumi.runtime.MockResourceArgs[] = [];
     await pulumi.runtime.setMocks({
       newResource: (a) => {
@@ -45,23 +49,26 @@ describe("createSshBootstrap", () => {
     const m1 = hosts[0].inputs;
     expect(reveal(m1.connection)).toEqual({ host: "10.77.0.11", port: 22, user: "admin", configPath: "baremetal.hosts[0]",
       hostKeyFingerprint: "SHA256:" + "C".repeat(43), bastion: { name: "jump", host: "10.77.0.10", port: 22, user: "admin", hostKeyFingerprint: "SHA256:" + "B".repeat(43) } });
-    // Exactly the inputs that carry a credential are secret: the step scripts and the admin password. The
-    // node, its connection, cleanup plan and drain settings stay plain, so diffs and previews show them.
+    // No credential is an input (the provider derives them from clusterSecret), so nothing is secret: every
+    // input shows in previews and diffs as it is. The provider is the fixed shim, not a serialized closure.
     const secretInputs = (i: Record<string, any>) => Object.keys(i).filter((k) => i[k] && typeof i[k] === "object" && SIG in i[k]).sort();
-    for (const h of hosts) expect([h.name, secretInputs(h.inputs)]).toEqual([h.name, ["adminPassword", "steps"]]);
-    expect(Object.keys(hosts[3].inputs)).toEqual(expect.arrayContaining(["node", "connection", "cleanup", "drain", "steps", "adminPassword"]));
-    expect(m1.steps[SIG]).toBeDefined(); // the scripts carry credentials: secret in state
-    const steps = reveal(m1.steps);
-    expect(steps.map((s: any) => s.step)).toEqual(["install", "zookeeper", "mesos"]);
-    expect(steps.every((s: any) => /^[0-9a-f]{64}$/.test(s.hash))).toBe(true);
-    expect(m1.adminPassword[SIG]).toBeDefined();
-    expect(reveal(m1.node)).toEqual({ id: "m1", role: "master", hostname: "prod-m1", ip: "10.77.0.11" });
+    for (const h of hosts) expect([h.name, secretInputs(h.inputs)]).toEqual([h.name, []]);
+    for (const h of hosts) expect(h.inputs.__provider).toBe(shimText("elastic-mesos/baremetal:Host"));
+    // Exactly what hostInputsFor gives (the lab tests and the benchmark drive the provider with it).
+    const masters = topology.masters.map((n, i) => ({ id: n.id, zkId: n.zkId!, ip: `10.77.0.1${i + 1}`, hostname: n.hostname }));
+    const artifacts = resolveArtifacts(model.versions, model.artifacts, model.os);
+    hosts.forEach((h, k) => {
+      const node = [...topology.masters, ...topology.agents][k];
+      const b = { cluster: "prod", os: model.os, node, selfIp: `10.77.0.1${k + 1}`, quorum: topology.quorum, artifacts, masters };
+      const { __provider, ...inputs } = h.inputs;
+      expect(inputs).toEqual(JSON.parse(JSON.stringify(hostInputsFor(b, reveal(h.inputs.connection), masters.map((m) => m.ip)))));
+      void __provider;
+    });
+    expect(m1.node).toMatchObject({ id: "m1", role: "master", hostname: "prod-m1", zkId: 1 });
     expect(m1.drain).toBeUndefined();
-    const cleanup = reveal(m1.cleanup);
-    expect(cleanup.units).toEqual(expect.arrayContaining(["zookeeper.service", "mesos-master.service", "marathon.service"]));
-    expect(cleanup.files.length).toBeGreaterThan(3);
     const agent = hosts[3].inputs;
-    expect(reveal(agent.drain)).toEqual({ masters: ["10.77.0.11", "10.77.0.12", "10.77.0.13"], masterPort: 5050, agentPort: 5051, timeoutSeconds: 600 });
+    expect(agent.drain).toEqual({ masters: ["10.77.0.11", "10.77.0.12", "10.77.0.13"], masterPort: 5050, agentPort: 5051, timeoutSeconds: 600 });
+    expect(JSON.stringify(seen.map((r) => r.inputs))).not.toContain(STACKS.baremetal.clusterSecret as string);
     for (const h of hosts) {
       const { __provider, ...rest } = h.inputs;
       expect(JSON.stringify(rest)).not.toContain("PRIVATE KEY");
@@ -75,21 +82,25 @@ describe("createSshBootstrap", () => {
     expect(ri.quorum).toBe(2);
     expect(ri.masters.map((m: any) => [m.id, m.ip, m.hostKeyFingerprint])).toEqual([["m1", "10.77.0.11", "SHA256:prod-m1-bootstrap"], ["m2", "10.77.0.12", "SHA256:prod-m2-bootstrap"], ["m3", "10.77.0.13", "SHA256:prod-m3-bootstrap"]]);
     expect(ri.agents.map((a: any) => a.hostname)).toEqual(["prod-general-1", "prod-general-2"]);
-    expect(secretInputs(ready.inputs)).toEqual(["adminPassword"]);
-    if (process.env.SHOW_PLAN) console.log(JSON.stringify({ master: cleanup, agent: reveal(agent.cleanup) }, null, 1));
+    expect(secretInputs(ready.inputs)).toEqual([]);
+    expect(ready.inputs.__provider).toBe(shimText("elastic-mesos/health:Readiness"));
+    expect(ri.generation).toMatch(/^sha256:[0-9a-f]{64}$/);
   }, 60_000);
 
-  it("the cleanup plan does not depend on the credentials' values (it is rendered without them)", () => {
+  it("the provider renders each node's steps and cleanup plan from the compact inputs (the plan holds no credential)", () => {
     const model = parseModel(STACKS.baremetal as any, {});
     const topology = buildTopology(model);
     const artifacts = resolveArtifacts(model.versions, model.artifacts, model.os);
     const masters = topology.masters.map((n, i) => ({ id: n.id, zkId: n.zkId!, ip: `10.0.0.1${i + 1}`, hostname: n.hostname }));
     for (const node of [topology.masters[0], topology.agents[0]]) {
       const b = { cluster: "prod", os: model.os, node, selfIp: node.role === "master" ? masters[0].ip : "10.0.0.21", quorum: topology.quorum, artifacts, masters, credentials: deriveCredentials("s3cret-value-for-the-test-0001", "prod") };
-      const real = cleanupPlan(renderSteps(b));
-      expect(cleanupPlanOf(b)).toEqual(real);
-      expect(JSON.stringify(real)).not.toContain(b.credentials.adminPassword);
-      expect(hostInputsFor(b, { host: b.selfIp, port: 22, user: "root" }, masters.map((m) => m.ip)).cleanup).toEqual(real);
+      const real = renderSteps(b);
+      const plan = renderHost(hostInputsFor(b, { host: b.selfIp, port: 22, user: "root" }, masters.map((m) => m.ip)), b.credentials);
+      expect(plan.cleanup).toEqual(cleanupPlan(real));
+      expect(plan.steps).toEqual(renderStepScripts(real));
+      expect(plan.node).toEqual({ id: node.id, role: node.role, pool: node.pool, hostname: node.hostname, ip: b.selfIp });
+      expect(plan.cleanup.units).toEqual(expect.arrayContaining(node.role === "master" ? ["zookeeper.service", "mesos-master.service", "marathon.service"] : ["mesos-agent.service"]));
+      expect(JSON.stringify(plan.cleanup)).not.toContain(b.credentials.adminPassword);
     }
   });
 });

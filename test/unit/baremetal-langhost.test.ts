@@ -1,78 +1,95 @@
-// The provider as the real engine sees it: compiled by the language host's ts-node (CommonJS, the
-// project's tsconfig.json), serialized there, then loaded by a plain Node process (as the
-// pulumi-resource-pulumi-nodejs plugin does) that configures it and creates a host over SSH.
+// The providers as the real engine loads them: a plain Node process in the project directory (as the
+// pulumi-resource-pulumi-nodejs plugin is), no TypeScript registered, evaluates the stored `__provider`
+// (the shim) with require-from-string, calls handler(), configure() with the stack config, then
+// check / create / diff over SSH against the in-process server (which records the real step scripts
+// instead of running them). Also: the shim refuses to run outside the project.
 import { describe, it, expect, afterAll } from "vitest";
 import { execFile } from "child_process";
-import { promisify } from "util";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { createHash } from "crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join, resolve } from "path";
-import { hostInputs, markerSteps, startSshServer, type TestSshServer } from "../fixtures/ssh-server";
+import { promisify } from "util";
+import { deriveCredentials } from "../../provisioning/credentials";
+import { shimText } from "../../provisioning/dynamic/shim-text";
+import { hostInputs, startSshServer, TEST_CLUSTER_SECRET, type TestSshServer } from "../fixtures/ssh-server";
 
 const root = resolve(__dirname, "../..");
 const scratch = mkdtempSync(join(tmpdir(), "em-langhost-"));
 let server: TestSshServer | undefined;
 afterAll(async () => { await server?.close(); rmSync(scratch, { recursive: true, force: true }); });
 
-const run = async (args: string[], timeout: number) =>
-  (await promisify(execFile)(process.execPath, args, { cwd: root, timeout })).stdout.toString();
+const run = async (args: string[], cwd: string, timeout: number) =>
+  (await promisify(execFile)(process.execPath, args, { cwd, timeout })).stdout.toString();
 
-const LANGHOST = `
-const tsutils = require("@pulumi/pulumi/tsutils");
-const { tsnodeRequire, typescriptRequire } = tsutils.typeScriptRequireStrings();
-const compilerOptions = tsutils.loadTypeScriptCompilerOptions("tsconfig.json");
-require(tsnodeRequire).register({ compiler: typescriptRequire, transpileOnly: true, project: "tsconfig.json", skipProject: false,
-  compilerOptions: { target: "ES2020", module: "nodenext", moduleResolution: "nodenext", ...compilerOptions } });
-const pulumi = require("@pulumi/pulumi");
-const { MesosHostProvider } = require("./provisioning/baremetal/provider.ts");
-const { ReadinessProvider } = require("./provisioning/health/readiness.ts");
-(async () => {
-  const out = {};
-  for (const [name, p] of [["host", new MesosHostProvider()], ["readiness", new ReadinessProvider()]]) {
-    out[name] = (await pulumi.runtime.serializeFunction(() => p, { allowSecrets: true })).text;
-  }
-  require("fs").writeFileSync(process.argv[1], JSON.stringify(out));
-})().catch((e) => { console.error(e); process.exit(1); });
-`;
-
+/** What getProvider() in @pulumi/pulumi/cmd/dynamic-provider does with the stored text, then one host's life. */
 const PLUGIN = `
 const fs = require("fs");
-const [textFile, inputsFile, key] = process.argv.slice(1);
-const p = require("require-from-string")(JSON.parse(fs.readFileSync(textFile, "utf8")).host).handler();
+const [shimsFile, inputsFile, keyFile, secret] = process.argv.slice(1);
+const shims = JSON.parse(fs.readFileSync(shimsFile, "utf8"));
+const requireFromString = require(require.resolve("require-from-string", { paths: [require.resolve("@pulumi/pulumi")] }));
 (async () => {
-  await p.configure({ config: { get: (k) => (k === "sshPrivateKey" ? fs.readFileSync(key, "utf8") : undefined) } });
+  const tsBefore = !!require.extensions[".ts"];
+  const config = { sshPrivateKey: fs.readFileSync(keyFile, "utf8"), clusterSecret: secret };
+  const configure = async (p) => (await p.configure({ config: { get: (k) => config[k] } }), p);
+  const p = await configure(requireFromString(shims.host).handler());
+  const ready = await configure(requireFromString(shims.readiness).handler());
   const inputs = JSON.parse(fs.readFileSync(inputsFile, "utf8"));
-  const created = await p.create(inputs);
-  const same = await p.diff(created.id, created.outs, inputs);
-  inputs.connection.hostKeyFingerprint = "SHA256:" + "A".repeat(43);
-  const wrong = await p.update(created.id, created.outs, inputs).then(() => "no error", (e) => e.name + ": " + e.message);
-  console.log(JSON.stringify({ created, same, wrong }));
+  const checked = await p.check({}, inputs);
+  const created = await p.create(checked.inputs);
+  const same = await p.diff(created.id, { ...created.outs, __provider: shims.host }, { ...inputs, __provider: shims.host });
+  const rack = await p.diff(created.id, created.outs, { ...inputs, node: { ...inputs.node, attributes: { rack: "z" } } });
+  console.log(JSON.stringify({ tsBefore, checked, created, same, rack, readiness: typeof ready.diff }));
 })().catch((e) => { console.error(e); process.exit(1); });
 `;
 
-describe("language host → plugin round trip", () => {
-  it("the provider compiled by ts-node serializes, and a plain Node process runs it over SSH", async () => {
-    server = await startSshServer();
-    const texts = join(scratch, "providers.json");
-    // Async: the SSH server lives in this process and must keep answering while the children run.
-    await run(["-e", LANGHOST, texts], 120_000);
-    const parsed = JSON.parse(readFileSync(texts, "utf8"));
-    expect(parsed.host).toContain('require("ssh2")');
-    expect(parsed.readiness).toContain("exports.handler");
+describe("the shim, loaded as the dynamic-provider plugin loads it", () => {
+  it("is small and fixed, and in a plain Node process loads, configures and runs the project's providers", async () => {
+    const shims = { host: shimText("elastic-mesos/baremetal:Host"), readiness: shimText("elastic-mesos/health:Readiness") };
+    for (const t of Object.values(shims)) {
+      expect(t.length).toBeLessThan(700);
+      expect(t).toMatch(/^exports\.handler = \(\) => \{/);
+    }
+    // The exact bytes every stack's state holds: changing them would touch every resource (see shim-text.ts).
+    expect(createHash("sha256").update(shims.host).digest("hex").slice(0, 16)).toBe(SHIM_HOST_SHA256_16);
 
-    const inputsFile = join(scratch, "inputs.json");
-    writeFileSync(inputsFile, JSON.stringify(hostInputs({
-      connection: { host: "127.0.0.1", port: server.port, user: "root", configPath: "baremetal.hosts[0]" },
-      cleanup: { units: [], files: [], dirs: [], users: [], packages: [] }, drain: undefined,
-    }, markerSteps(server.dir))));
-    const keyFile = join(scratch, "key");
-    writeFileSync(keyFile, server.clientKey, { mode: 0o600 });
-    // Plain node, cwd = project (node_modules for ssh2), no ts-node: exactly what the plugin has.
-    const out = await run(["-e", PLUGIN, texts, inputsFile, keyFile], 60_000);
-    const r = JSON.parse(out);
+    const scripts: string[] = [];
+    server = await startSshServer({ handler: async (_c, stdin) => (scripts.push(stdin), { code: 0, stdout: "" }) });
+    const files = { shims: join(scratch, "shims.json"), inputs: join(scratch, "inputs.json"), key: join(scratch, "key") };
+    writeFileSync(files.shims, JSON.stringify(shims));
+    writeFileSync(files.inputs, JSON.stringify(hostInputs({
+      connection: { host: "127.0.0.1", port: server.port, user: "root", configPath: "baremetal.hosts[0]" }, drain: undefined,
+    })));
+    writeFileSync(files.key, server.clientKey, { mode: 0o600 });
+    // Async: the SSH server lives in this process and must keep answering while the child runs.
+    const out = await run(["-e", PLUGIN, files.shims, files.inputs, files.key, TEST_CLUSTER_SECRET], root, 180_000);
+    const r = JSON.parse(out.trim().split("\n").at(-1)!);
+    expect(r.tsBefore).toBe(false); // nothing compiled TypeScript before the shim registered ts-node
+    expect(r.readiness).toBe("function");
+    expect(r.checked.failures).toEqual([]);
     expect(r.created.outs).toMatchObject({ stepsRun: 3, hostKey: { fingerprint: server.fingerprint, source: "tofu" } });
-    expect(readFileSync(join(server.dir, "runs"), "utf8")).toBe("install-1\nzookeeper\nmesos\n");
-    expect(r.same.changes).toBe(false);
-    expect(r.wrong).toMatch(/^HostKeyMismatch: general-1 \(127\.0\.0\.1:\d+\): host key mismatch: expected SHA256:A{43}, the host presented /);
-  }, 180_000);
+    // The footprint probe, then the three real step scripts, rendered in the child with the credentials it
+    // derived from clusterSecret; what it recorded is their hashes, and no credential.
+    const steps = scripts.slice(1);
+    expect(steps).toHaveLength(3);
+    expect(Object.values(r.created.outs.stepHashes)).toEqual(steps.map((s) => createHash("sha256").update(s).digest("hex")));
+    const creds = deriveCredentials(TEST_CLUSTER_SECRET, "prod");
+    expect(steps.join("\n")).toContain(creds.agentSecret);
+    for (const c of [TEST_CLUSTER_SECRET, ...Object.values(creds)]) expect(JSON.stringify(r.created.outs)).not.toContain(c);
+    expect(r.same).toMatchObject({ changes: false });
+    expect(r.rack).toMatchObject({ changes: true, replaces: [] });
+  }, 240_000);
+
+  it("outside the project directory it fails and says where it ran", async () => {
+    const shimFile = join(scratch, "shim.js");
+    writeFileSync(shimFile, shimText("elastic-mesos/baremetal:Host"));
+    const rfs = require.resolve("require-from-string", { paths: [require.resolve("@pulumi/pulumi")] });
+    const err = await run(["-e", `require(${JSON.stringify(rfs)})(require("fs").readFileSync(${JSON.stringify(shimFile)}, "utf8")).handler()`],
+      scratch, 30_000).then(() => "no error", (e: Error & { stderr?: string }) => String(e.stderr));
+    expect(err).toContain(`elastic-mesos: the dynamic provider runs in ${scratch}, which is not the elastic-mesos project ` +
+      "(no Pulumi.yaml with name: elastic-mesos); run pulumi in the project directory");
+  }, 60_000);
 });
+
+/** First 16 hex digits of the host shim's SHA-256: if this test fails, the shim text changed; it must not. */
+const SHIM_HOST_SHA256_16 = "b969bf1bb44c798b";

@@ -5,48 +5,65 @@ import { changedSteps, diffHost, stableJson } from "../../provisioning/baremetal
 import { cleanupPlan, dirsCreated, libraryFootprint, packagesInstalled, renderCleanupScript, usersCreated } from "../../provisioning/baremetal/cleanup";
 import { agentIdFromState, drainStateOf } from "../../provisioning/baremetal/drain";
 import { MesosHostProvider } from "../../provisioning/baremetal/provider";
-import type { HostOutputs } from "../../provisioning/baremetal/types";
+import { renderHost, type HostPlan } from "../../provisioning/baremetal/render";
+import type { HostInputs, HostOutputs } from "../../provisioning/baremetal/types";
+import { deriveCredentials } from "../../provisioning/credentials";
+import { shimText } from "../../provisioning/dynamic/shim-text";
 import type { Step } from "../../provisioning/steps/types";
-import { fakeConfig, fakeRunner, hostInputs, stepScript, type Sent } from "../fixtures/ssh-server";
+import { fakeConfig, fakeRunner, hostInputs, masterInputs, stepScript, testRender, TEST_CLUSTER_SECRET, type Sent } from "../fixtures/ssh-server";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nfake\n-----END OPENSSH PRIVATE KEY-----\n";
+const CONFIG = { sshPrivateKey: KEY, clusterSecret: TEST_CLUSTER_SECRET };
+const SHIM = shimText("elastic-mesos/baremetal:Host");
+const render = testRender();
+const credentials = deriveCredentials(TEST_CLUSTER_SECRET, "prod");
+const planOf = (i: HostInputs): HostPlan => render(i, credentials);
 
-async function provider(respond?: (s: Sent) => any, config: Record<string, string> = { sshPrivateKey: KEY }) {
+async function provider(respond?: (s: Sent) => any, config: Record<string, string> = CONFIG) {
   const fr = fakeRunner(respond);
   const logs: string[] = [];
-  const p = new MesosHostProvider({ runner: fr.make, log: (l) => logs.push(l) });
+  const p = new MesosHostProvider({ runner: fr.make, log: (l) => logs.push(l), render });
   await p.configure(fakeConfig(config));
   return { p, ...fr, logs };
 }
 
 describe("planning", () => {
   const outs = (): HostOutputs => {
-    const i = hostInputs();
-    return { ...i, stepHashes: Object.fromEntries(i.steps.map((s) => [s.step, s.hash])), hostKey: { fingerprint: "SHA256:x", type: "ssh-ed25519", source: "tofu" },
-      preexisting: [], stepsRun: 3, commandsSent: 4 } as HostOutputs;
+    const p = planOf(hostInputs());
+    return { cluster: p.cluster, node: p.node, connection: p.connection, cleanup: p.cleanup, drain: p.drain,
+      stepHashes: Object.fromEntries(p.steps.map((s) => [s.step, s.hash])), hostKey: { fingerprint: "SHA256:x", type: "ssh-ed25519", source: "tofu" },
+      preexisting: [], stepsRun: 3, commandsSent: 4 };
   };
 
   it("no change means no update; a changed step updates only that step; another host or role replaces", () => {
-    expect(diffHost(outs(), hostInputs())).toEqual({ changes: false, replaces: [], steps: [] });
-    const news = hostInputs();
-    news.steps[2] = stepScript("mesos", 3, "echo m2");
-    expect(diffHost(outs(), news)).toEqual({ changes: true, replaces: [], steps: ["mesos"] });
-    expect(diffHost(outs(), hostInputs({ connection: { ...hostInputs().connection, host: "10.0.0.99" } })).replaces).toEqual(["connection.host"]);
-    expect(diffHost(outs(), hostInputs({ node: { ...hostInputs().node, role: "master", pool: undefined } })).replaces).toEqual(["node.role", "node.pool"]);
+    expect(diffHost(outs(), planOf(hostInputs()), SHIM)).toEqual({ changes: false, replaces: [], steps: [], upgrade: false });
+    const news = hostInputs({ node: { ...hostInputs().node, attributes: { rack: "b" } } });
+    expect(diffHost(outs(), planOf(news), SHIM)).toEqual({ changes: true, replaces: [], steps: ["mesos"], upgrade: false });
+    const moved = hostInputs({ connection: { ...hostInputs().connection, host: "10.0.0.99" } });
+    expect(diffHost(outs(), planOf(moved), SHIM).replaces).toEqual(["connection.host"]);
+    expect(diffHost(outs(), planOf(masterInputs({ selfIp: "10.0.0.21", connection: hostInputs().connection })), SHIM).replaces)
+      .toEqual(["node.id", "node.role", "node.pool"]);
   });
 
   it("ignores key order (the engine does not keep it) but sees real bookkeeping changes", () => {
     const o = outs();
     const reordered = { ...o, connection: { configPath: o.connection.configPath, user: "root", port: 22, host: "10.0.0.21" } };
-    expect(diffHost(reordered, hostInputs()).changes).toBe(false);
+    expect(diffHost(reordered, planOf(hostInputs()), SHIM).changes).toBe(false);
     expect(stableJson({ b: 1, a: [1, { d: 2, c: undefined }] })).toBe('{"a":[1,{"d":2}],"b":1}');
     const longerDrain = hostInputs({ drain: { ...hostInputs().drain!, timeoutSeconds: 99 } });
-    expect(diffHost(o, longerDrain)).toMatchObject({ changes: true, steps: [] });
-    expect(diffHost(o, hostInputs({ connection: { ...o.connection, hostKeyFingerprint: "SHA256:new" } })).changes).toBe(true);
+    expect(diffHost(o, planOf(longerDrain), SHIM)).toMatchObject({ changes: true, steps: [] });
+    expect(diffHost(o, planOf(hostInputs({ connection: { ...o.connection, hostKeyFingerprint: "SHA256:new" } })), SHIM).changes).toBe(true);
+  });
+
+  it("state written before the shim (password, old closure) is an upgrade: a change, with no step to run", () => {
+    const plan = planOf(hostInputs());
+    expect(diffHost({ ...outs(), adminUser: "admin", adminPassword: "pw" }, plan, SHIM)).toEqual({ changes: true, replaces: [], steps: [], upgrade: true });
+    expect(diffHost({ ...outs(), __provider: "exports.handler = __f0; /* 63 KB */" }, plan, SHIM).upgrade).toBe(true);
+    expect(diffHost({ ...outs(), __provider: SHIM }, plan, SHIM)).toMatchObject({ changes: false, upgrade: false });
   });
 
   it("changedSteps keeps order", () => {
-    const steps = hostInputs().steps;
+    const steps = planOf(hostInputs()).steps;
     expect(changedSteps({ install: steps[0].hash }, steps).map((s) => s.step)).toEqual(["zookeeper", "mesos"]);
   });
 });
@@ -128,8 +145,10 @@ describe("provider lifecycle (injected runner)", () => {
     expect(sent.every((s) => s.sudo)).toBe(true);
     expect(connections[0]).toMatchObject({ privateKey: KEY, hostKeyFingerprint: undefined, configPath: "baremetal.hosts[3]" });
     expect(r.outs).toMatchObject({ stepsRun: 3, commandsSent: 4, preexisting: ["pkg curl"], hostKey: { source: "tofu", fingerprint: "SHA256:" + "F".repeat(43) } });
-    expect(r.outs!.stepHashes).toEqual({ install: inputs.steps[0].hash, zookeeper: inputs.steps[1].hash, mesos: inputs.steps[2].hash });
-    expect(JSON.stringify(r.outs)).not.toContain("echo i"); // scripts stay in the (secret) inputs only
+    const steps = planOf(inputs).steps;
+    expect(r.outs!.stepHashes).toEqual({ install: steps[0].hash, zookeeper: steps[1].hash, mesos: steps[2].hash });
+    expect(sent[2].text).toBe(`echo z ${credentials.zkMesosPassword.length}`); // rendered with credentials from clusterSecret
+    expect(JSON.stringify(r.outs)).not.toContain("echo i"); // no script is stored, only hashes
     expect(logs).toContain("general-1: done");
   });
 
@@ -139,11 +158,10 @@ describe("provider lifecycle (injected runner)", () => {
     sent.length = 0;
     expect(await p.diff("id", outs!, hostInputs())).toMatchObject({ changes: false });
     expect(sent).toHaveLength(0);
-    const news = hostInputs();
-    news.steps[2] = stepScript("mesos", 3, "echo attributes=rack:b");
+    const news = hostInputs({ node: { ...hostInputs().node, attributes: { rack: "b" } } });
     expect(await p.diff("id", outs!, news)).toMatchObject({ changes: true, replaces: [] });
     const up = await p.update("id", outs!, news);
-    expect(sent.map((s) => s.text)).toEqual(["echo attributes=rack:b"]);
+    expect(sent.map((s) => s.text)).toEqual(['echo m {"rack":"b"}']);
     expect(connections.at(-1)).toMatchObject({ hostKeyFingerprint: outs!.hostKey.fingerprint, hostKeySource: "state" });
     expect(up.outs).toMatchObject({ stepsRun: 1, commandsSent: 1 });
     // Bookkeeping-only change: recorded without connecting.
@@ -155,7 +173,7 @@ describe("provider lifecycle (injected runner)", () => {
 
   it("a failing step stops the run, names host and step, and leaves later steps alone", async () => {
     const { CommandFailed } = await import("../../provisioning/ssh/errors");
-    const { p, sent } = await provider((s) => (s.text === "echo z" ? new CommandFailed("general-1 (10.0.0.21:22)", s.label!, 4, undefined, ["E: Unable to locate package"]) : undefined));
+    const { p, sent } = await provider((s) => (s.text.startsWith("echo z") ? new CommandFailed("general-1 (10.0.0.21:22)", s.label!, 4, undefined, ["E: Unable to locate package"]) : undefined));
     const err = await p.create(hostInputs()).catch((e) => e);
     expect(err.message).toMatch(/^general-1 \(10\.0\.0\.21:22\): step 2\/3 zookeeper \(zookeeper title\) exited with code 4; last output:\n {4}E: Unable to locate package/);
     expect(sent.map((s) => s.text)).not.toContain("echo m");
@@ -171,8 +189,10 @@ describe("provider lifecycle (injected runner)", () => {
     const drainCall = sent.find((s) => s.text.includes("DRAIN_AGENT"))!.text;
     expect(drainCall).toContain("http://10.0.0.11:5050/api/v1");
     expect(drainCall).toContain('"agent_id":{"value":"c1-S7"}');
-    expect(drainCall).not.toMatch(/-u\s|admin:s3cret-admin'/); // credentials only inside the here-doc curl config
-    expect(drainCall).toContain('user = "admin:s3cret-admin"');
+    // The password is derived from the stack config's clusterSecret (it is not in the state), and sent only
+    // inside the here-doc curl config, never on a command line.
+    expect(drainCall).not.toMatch(new RegExp(`-u\\s|admin:${credentials.adminPassword}'`));
+    expect(drainCall).toContain(`user = "admin:${credentials.adminPassword}"`);
     expect(sent.at(-1)!.text).toContain("systemctl disable --now 'mesos-agent.service'");
     expect(logs.some((l) => l.includes("waiting for tasks to leave (DRAINING"))).toBe(true);
   }, 20_000);
@@ -186,23 +206,88 @@ describe("provider lifecycle (injected runner)", () => {
   }, 20_000);
 
   it("delete on a master is refused unless elastic-mesos:destroy is true", async () => {
-    const master = hostInputs({ node: { id: "m1", role: "master", hostname: "prod-m1", ip: "10.0.0.11" }, drain: undefined });
+    const master = masterInputs({ connection: hostInputs().connection });
     const live = await provider();
     const { outs } = await live.p.create(master);
     live.sent.length = 0;
     const err = await live.p.delete("id", outs!).catch((e) => e);
     expect(err.message).toMatch(/^m1 \(10\.0\.0\.21\): refusing to remove a Mesos master.*pulumi config set elastic-mesos:destroy true/);
     expect(live.sent).toHaveLength(0);
-    const destroying = await provider(undefined, { sshPrivateKey: KEY, destroy: "true" });
+    const destroying = await provider(undefined, { ...CONFIG, destroy: "true" });
     await destroying.p.delete("id", outs!);
     expect(destroying.sent.map((s) => s.label)).toEqual(["cleanup (stop services, remove units, files, users, directories)"]);
   });
 
-  it("needs the key from stack config and refuses one in the inputs", async () => {
-    const { p } = await provider(undefined, {});
+  it("needs the key and the cluster secret from stack config, and refuses a key in the inputs", async () => {
+    const { p } = await provider(undefined, { clusterSecret: TEST_CLUSTER_SECRET });
     expect((await p.create(hostInputs()).catch((e) => e)).message).toMatch(/no SSH private key.*pulumi config set --secret elastic-mesos:sshPrivateKey/);
-    const bad = hostInputs({ adminUser: KEY });
+    const bad = hostInputs({ connection: { ...hostInputs().connection, user: KEY } });
     expect((await p.check(bad, bad)).failures?.[0]?.reason).toMatch(/must not be an input/);
     expect((await p.check(hostInputs(), hostInputs())).failures).toEqual([]);
+    const noSecret = await provider(undefined, { sshPrivateKey: KEY });
+    expect((await noSecret.p.check(hostInputs(), hostInputs())).failures?.[0]?.reason)
+      .toMatch(/^baremetal\.hosts\[3\]: no cluster secret in the stack config: set it with `pulumi config set --secret elastic-mesos:clusterSecret/);
+  });
+});
+
+describe("upgrade of state written before the shim", () => {
+  // What 0.1 stored for a host: the program rendered the steps with the credentials derived from clusterSecret
+  // and passed them (secret), the cleanup plan and the admin password as inputs; the provider recorded the
+  // hashes and copied the password into its outputs; the engine added the serialized closure to both.
+  const OLD_CLOSURE = `exports.handler = __f0;\nvar __provider_proto = {};\n${"/* captured module text */\n".repeat(2_000)}`;
+  function legacyOutputs(i: HostInputs) {
+    const plan = renderHost(i, deriveCredentials(TEST_CLUSTER_SECRET, i.cluster));
+    return {
+      cluster: plan.cluster, node: plan.node, connection: plan.connection, cleanup: plan.cleanup, drain: plan.drain,
+      stepHashes: Object.fromEntries(plan.steps.map((s) => [s.step, s.hash])),
+      hostKey: { fingerprint: "SHA256:" + "F".repeat(43), type: "ssh-ed25519", source: "tofu" as const },
+      preexisting: ["pkg docker-ce"], stepsRun: 3, commandsSent: 5,
+      adminUser: "admin", adminPassword: deriveCredentials(TEST_CLUSTER_SECRET, i.cluster).adminPassword, __provider: OLD_CLOSURE,
+    };
+  }
+
+  it("diff renders the steps from the compact inputs and finds the recorded hashes: one bookkeeping update, no SSH", async () => {
+    const fr = fakeRunner();
+    const p = new MesosHostProvider({ runner: fr.make }); // the real renderer: the very scripts 0.1 ran
+    await p.configure(fakeConfig(CONFIG));
+    for (const i of [hostInputs(), masterInputs()]) {
+      const olds = legacyOutputs(i);
+      const news = { ...i, __provider: SHIM };
+      expect((await p.check(olds as any, news)).failures).toEqual([]);
+      expect(await p.diff("id", olds, news)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: true });
+      const { outs } = await p.update("id", olds, news);
+      expect(fr.sent).toEqual([]);
+      expect(fr.connections).toEqual([]);
+      const { adminUser, adminPassword, __provider, ...kept } = olds;
+      expect(outs).toStrictEqual({ ...kept, stepsRun: 0, commandsSent: 0 });
+      expect(JSON.stringify(outs)).not.toContain(olds.adminPassword);
+      // The engine then stores the shim with these outputs: the next run is a no-change run.
+      expect(await p.diff("id", { ...outs!, __provider: SHIM } as any, news)).toMatchObject({ changes: false });
+    }
+  });
+
+  it("a real change in the same run still runs only the changed step", async () => {
+    const fr = fakeRunner();
+    const p = new MesosHostProvider({ runner: fr.make });
+    await p.configure(fakeConfig(CONFIG));
+    const olds = legacyOutputs(hostInputs());
+    const news = hostInputs({ node: { ...hostInputs().node, attributes: { rack: "b" } } });
+    const { outs } = await p.update("id", olds, news);
+    expect(fr.sent.map((s) => s.label)).toEqual([expect.stringMatching(/^step 3\/3 mesos /)]);
+    expect(outs).toMatchObject({ stepsRun: 1, preexisting: ["pkg docker-ce"] });
+    expect(outs).not.toHaveProperty("adminPassword");
+  });
+});
+
+describe("state size", () => {
+  it("a host stores at most 10 KB: its compact inputs and the outputs the provider returns, each with the shim", async () => {
+    const p = new MesosHostProvider({ runner: fakeRunner().make }); // the real renderer
+    await p.configure(fakeConfig(CONFIG));
+    for (const i of [hostInputs(), masterInputs()]) {
+      const { outs } = await p.create(i);
+      // What the engine stores: the inputs, and the outputs with __provider added (resultIncludingProvider).
+      const bytes = JSON.stringify({ ...i, __provider: SHIM }).length + JSON.stringify({ ...outs, __provider: SHIM }).length;
+      expect(bytes, i.node.id).toBeLessThan(10 * 1024);
+    }
   });
 });

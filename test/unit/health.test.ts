@@ -1,15 +1,16 @@
 // Readiness: parsers and verdicts, the wait loop (progress, deadline, which check failed on which
 // host), the probe script run for real through SSH against stand-in ZooKeeper/Mesos/Marathon
-// endpoints on loopback, and the serialized readiness provider.
+// endpoints on loopback, and the readiness provider (its upgrade from state written before the shim too).
 import { describe, it, expect, afterAll } from "vitest";
-import * as pulumi from "@pulumi/pulumi";
 import { createServer as createHttp, type Server as HttpServer } from "http";
 import { createServer as createTcp, type AddressInfo, type Server as TcpServer } from "net";
 import { evaluate, parseProbe, parseZkMode, probeScript, type ExpectedAgent } from "../../provisioning/health/probes";
 import { ReadinessTimeout, waitForReadiness } from "../../provisioning/health/wait";
-import { ReadinessProvider } from "../../provisioning/health/readiness";
+import { normalGeneration, ReadinessProvider, sshGeneration } from "../../provisioning/health/readiness";
+import { deriveCredentials } from "../../provisioning/credentials";
+import { shimText } from "../../provisioning/dynamic/shim-text";
 import { SshPool } from "../../provisioning/ssh/pool";
-import { fakeConfig, fakeRunner, newKeyPair, startSshServer, type TestSshServer } from "../fixtures/ssh-server";
+import { fakeConfig, fakeRunner, newKeyPair, startSshServer, TEST_CLUSTER_SECRET, type TestSshServer } from "../fixtures/ssh-server";
 
 const agents: ExpectedAgent[] = [
   { id: "general-1", pool: "general", hostname: "prod-general-1", ip: "10.0.0.21" },
@@ -121,7 +122,7 @@ describe("probe script over real SSH against stand-in endpoints", () => {
   }, 30_000);
 });
 
-describe("serialized readiness provider", () => {
+describe("readiness provider", () => {
   const servers: TestSshServer[] = [];
   afterAll(async () => { for (const s of servers) await s.close(); });
 
@@ -130,20 +131,18 @@ describe("serialized readiness provider", () => {
     const ms = await Promise.all([0, 1, 2].map((i) => startSshServer({ clientKey: key, handler: async (_c, stdin) =>
       ({ code: 0, stdout: stdin.includes("### zk") ? healthy(i === 0 ? "leader" : "follower") : "" }) })));
     servers.push(...ms);
-    const p0 = new ReadinessProvider();
-    const sf = await pulumi.runtime.serializeFunction(() => p0, { allowSecrets: true });
-    const p = require("require-from-string")(sf.text).handler();
-    await p.configure(fakeConfig({ sshPrivateKey: key }));
+    const p = new ReadinessProvider();
+    await p.configure(fakeConfig({ sshPrivateKey: key, clusterSecret: TEST_CLUSTER_SECRET }));
     const inputs = {
-      cluster: "prod", quorum: 2, ports: { zookeeper: 2181, mesos: 5050, marathon: 8080 }, adminUser: "admin", adminPassword: "pw",
+      cluster: "prod", quorum: 2, ports: { zookeeper: 2181, mesos: 5050, marathon: 8080 }, adminUser: "admin",
       timeoutSeconds: 20, generation: "g1", agents,
       masters: ms.map((s, i) => ({ id: `m${i + 1}`, ip: `10.0.0.1${i + 1}`, connection: { host: s.host, port: s.port, user: "root" }, hostKeyFingerprint: s.fingerprint })),
     };
     const r = await p.create(inputs);
-    expect(r.outs.checks.every((c: { ok: boolean }) => c.ok)).toBe(true);
+    expect(r.outs!.checks.every((c: { ok: boolean }) => c.ok)).toBe(true);
     expect(ms.map((s) => s.commands.length)).toEqual([1, 1, 1]);
-    expect((await p.diff(r.id, r.outs, inputs)).changes).toBe(false);
-    expect((await p.diff(r.id, r.outs, { ...inputs, generation: "g2" })).changes).toBe(true);
+    expect((await p.diff(r.id, r.outs!, inputs)).changes).toBe(false);
+    expect((await p.diff(r.id, r.outs!, { ...inputs, generation: "g2" })).changes).toBe(true);
   }, 30_000);
 
   it("records the masters' host keys on first use; a changed key then stops the check before any command (config pins win)", async () => {
@@ -151,18 +150,17 @@ describe("serialized readiness provider", () => {
     const handler = (i: number) => async (_c: string, stdin: string) => ({ code: 0, stdout: stdin.includes("### zk") ? healthy(i === 0 ? "leader" : "follower") : "" });
     let ms = await Promise.all([0, 1, 2].map((i) => startSshServer({ clientKey: key, handler: handler(i) })));
     servers.push(...ms);
-    const sf = await pulumi.runtime.serializeFunction(() => new ReadinessProvider(), { allowSecrets: true });
-    const p = require("require-from-string")(sf.text).handler();
-    await p.configure(fakeConfig({ sshPrivateKey: key }));
+    const p = new ReadinessProvider();
+    await p.configure(fakeConfig({ sshPrivateKey: key, clusterSecret: TEST_CLUSTER_SECRET }));
     // A cloud stack: no key pinned, no host resource that recorded one.
     const inputs = (gen: string, pin?: string) => ({
-      cluster: "prod", quorum: 2, ports: { zookeeper: 2181, mesos: 5050, marathon: 8080 }, adminUser: "admin", adminPassword: "pw",
+      cluster: "prod", quorum: 2, ports: { zookeeper: 2181, mesos: 5050, marathon: 8080 }, adminUser: "admin",
       timeoutSeconds: 20, generation: gen, agents,
       masters: ms.map((s, i) => ({ id: `m${i + 1}`, ip: `10.0.0.1${i + 1}`, connection: { host: s.host, port: s.port, user: "root", ...(i === 0 && pin ? { hostKeyFingerprint: pin } : {}) } })),
     });
     const r = await p.create(inputs("g1"));
-    expect(r.outs.hostKeys).toEqual(Object.fromEntries(ms.map((s) => [`root@127.0.0.1:${s.port}`, s.fingerprint])));
-    expect((await p.diff(r.id, r.outs, inputs("g1"))).changes).toBe(false); // recorded keys are not a change
+    expect(r.outs!.hostKeys).toEqual(Object.fromEntries(ms.map((s) => [`root@127.0.0.1:${s.port}`, s.fingerprint])));
+    expect((await p.diff(r.id, r.outs!, inputs("g1"))).changes).toBe(false); // recorded keys are not a change
 
     // m1 comes back with another host key (reinstalled, or someone in the middle).
     const old = ms[0];
@@ -172,16 +170,53 @@ describe("serialized readiness provider", () => {
     ms = [m1, ms[1], ms[2]];
     const sent = () => ms.map((s) => s.commands.length);
     const before = sent();
-    const err = await p.update(r.id, r.outs, inputs("g2")).then(() => undefined, (e: Error & { code?: string }) => e);
+    const err = await p.update(r.id, r.outs!, inputs("g2")).then(() => undefined, (e: Error & { code?: string }) => e);
     expect(err?.code).toBe("HOST_KEY_MISMATCH"); // thrown at once, not waited out until the deadline
-    expect(err.message).toContain(`m1 (127.0.0.1:${m1.port}): host key mismatch: expected ${old.fingerprint}, the host presented ${m1.fingerprint}`);
-    expect(err.message).toContain("recorded on first use (it is in the stack state)");
+    expect(err!.message).toContain(`m1 (127.0.0.1:${m1.port}): host key mismatch: expected ${old.fingerprint}, the host presented ${m1.fingerprint}`);
+    expect(err!.message).toContain("recorded on first use (it is in the stack state)");
     expect(sent()).toEqual(before); // the admin password went nowhere: not to m1, not to the others
     expect(m1.commands).toEqual([]);
 
     // The operator checked the new key out of band and pinned it in config: that wins over the record.
-    const u = await p.update(r.id, r.outs, inputs("g2", m1.fingerprint));
-    expect(u.outs.checks.every((c: { ok: boolean }) => c.ok)).toBe(true);
-    expect(u.outs.hostKeys[`root@127.0.0.1:${m1.port}`]).toBe(m1.fingerprint);
+    const u = await p.update(r.id, r.outs!, inputs("g2", m1.fingerprint));
+    expect(u.outs!.checks.every((c: { ok: boolean }) => c.ok)).toBe(true);
+    expect(u.outs!.hostKeys[`root@127.0.0.1:${m1.port}`]).toBe(m1.fingerprint);
   }, 60_000);
+});
+
+describe("readiness state written before the shim", () => {
+  const master = { id: "m1", ip: "10.0.0.11", connection: { host: "10.0.0.11", port: 22, user: "root" }, hostKeyFingerprint: "SHA256:" + "F".repeat(43) };
+  const base = { cluster: "prod", quorum: 1, ports: { zookeeper: 2181, mesos: 5050, marathon: 8080 }, adminUser: "admin", timeoutSeconds: 5, agents: [], masters: [master] };
+  const hashes = [{ install: "a1", zookeeper: "b2", mesos: "c3" }, { mesos: "d4", install: "e5", zookeeper: "f6" }];
+  // 0.1 stored the step hashes' JSON as the generation, the admin password, and the serialized closure.
+  const legacy = { ...base, generation: JSON.stringify(hashes), adminPassword: deriveCredentials(TEST_CLUSTER_SECRET, "prod").adminPassword,
+    __provider: "exports.handler = __f0; /* 63 KB of closure */", seconds: 42, checks: [{ name: "zookeeper quorum", ok: true, detail: "m1 leader" }], hostKeys: {} };
+  const news = { ...base, generation: sshGeneration(hashes), __provider: shimText("elastic-mesos/health:Readiness") };
+  const provider = async () => {
+    const fr = fakeRunner((s) => (s.text.includes("### zk") ? { stdout: healthy("leader") } : undefined));
+    const p = new ReadinessProvider({ runner: fr.make });
+    await p.configure(fakeConfig({ sshPrivateKey: "k", clusterSecret: TEST_CLUSTER_SECRET }));
+    return { p, fr };
+  };
+
+  it("is rewritten once without a check: the old generation is the new one, the password is dropped", async () => {
+    expect(normalGeneration(legacy.generation)).toBe(news.generation);
+    expect(normalGeneration(news.generation)).toBe(news.generation);
+    const { p, fr } = await provider();
+    expect(await p.diff("id", legacy, news)).toEqual({ changes: true });
+    const { outs } = await p.update("id", legacy, news);
+    expect(fr.sent).toEqual([]);
+    expect(fr.connections).toEqual([]);
+    expect(outs).toEqual({ ...news, seconds: 42, checks: legacy.checks, hostKeys: {} });
+    expect(JSON.stringify(outs)).not.toContain(legacy.adminPassword);
+    expect((await p.diff("id", outs!, news)).changes).toBe(false);
+  });
+
+  it("a changed cluster is checked, with the admin password derived from clusterSecret", async () => {
+    const { p, fr } = await provider();
+    const { outs } = await p.update("id", legacy, { ...news, generation: sshGeneration([...hashes, { install: "x" }]) });
+    expect(outs!.checks.every((c) => c.ok)).toBe(true);
+    expect(fr.sent[0].text).toContain(`user = "admin:${legacy.adminPassword}"`);
+    expect(outs).not.toHaveProperty("adminPassword");
+  });
 });

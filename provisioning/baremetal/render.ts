@@ -1,0 +1,41 @@
+// Pure: what the bare-metal provider makes of its compact inputs. The steps are rendered here, inside the
+// provider, with credentials derived from the stack config, so neither the scripts nor any credential
+// is ever a resource input or output; only their hashes and the cleanup plan are recorded.
+import { renderStepScripts, type StepScript } from "../render/ssh-plan";
+import { renderSteps } from "../steps";
+import type { BootstrapInput, Credentials } from "../steps/types";
+import { cleanupPlan } from "./cleanup";
+import type { CleanupPlan, HostInputs, HostNode } from "./types";
+
+/** Everything the provider compares, runs and records for one node. */
+export interface HostPlan {
+  cluster: string;
+  node: HostNode;
+  connection: HostInputs["connection"];
+  /** The node's steps, in order (renderStepScripts). */
+  steps: StepScript[];
+  cleanup: CleanupPlan;
+  drain: HostInputs["drain"];
+}
+
+export function bootstrapInputOf(i: HostInputs, credentials: Credentials): BootstrapInput {
+  return { cluster: i.cluster, os: i.os, node: i.node, selfIp: i.selfIp, masters: i.masters, quorum: i.quorum, artifacts: i.artifacts, credentials };
+}
+
+/** The node as the provider records it (no credential in it). */
+export function hostNodeOf(node: BootstrapInput["node"], ip: string): HostNode {
+  return { id: node.id, role: node.role, pool: node.pool, hostname: node.hostname, ip };
+}
+
+/** The plan of one node: its rendered steps and what `delete` removes (from the same steps). */
+export function renderHost(i: HostInputs, credentials: Credentials): HostPlan {
+  const steps = renderSteps(bootstrapInputOf(i, credentials));
+  return {
+    cluster: i.cluster,
+    node: hostNodeOf(i.node, i.selfIp),
+    connection: i.connection,
+    steps: renderStepScripts(steps),
+    cleanup: cleanupPlan(steps),
+    drain: i.drain,
+  };
+}
