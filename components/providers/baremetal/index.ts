@@ -6,15 +6,27 @@ import type { BaremetalHostModel, ClusterModel } from "../../model";
 import type { MachineSet, NodeSpec, ProviderArgs, ProviderModule } from "../../contracts";
 import { existingMachine } from "./host";
 
+const groupOf = (role: string, pool?: string) => (role === "master" ? "master" : `agent:${pool}`);
+/** Hosts by group, per host list: matchHosts is asked once per node (connectionFor), thousands of times. */
+const groupsCache = new WeakMap<BaremetalHostModel[], Map<string, BaremetalHostModel[]>>();
+
+function groupsOf(hosts: BaremetalHostModel[]): Map<string, BaremetalHostModel[]> {
+  let byGroup = groupsCache.get(hosts);
+  if (!byGroup) {
+    byGroup = new Map();
+    for (const h of hosts) {
+      const g = groupOf(h.role, h.pool);
+      const list = byGroup.get(g);
+      if (list) list.push(h); else byGroup.set(g, [h]);
+    }
+    groupsCache.set(hosts, byGroup);
+  }
+  return byGroup;
+}
+
 /** Pairs every node with its host; throws naming `baremetal.hosts` when the counts disagree. */
 export function matchHosts(model: ClusterModel, nodes: NodeSpec[]): { node: NodeSpec; host: BaremetalHostModel }[] {
-  const hosts = model.baremetal?.hosts ?? [];
-  const groupOf = (role: string, pool?: string) => (role === "master" ? "master" : `agent:${pool}`);
-  const byGroup = new Map<string, BaremetalHostModel[]>();
-  for (const h of hosts) {
-    const g = groupOf(h.role, h.pool);
-    byGroup.set(g, [...(byGroup.get(g) ?? []), h]);
-  }
+  const byGroup = groupsOf(model.baremetal?.hosts ?? []);
   return nodes.map((node) => {
     const group = byGroup.get(groupOf(node.role, node.pool)) ?? [];
     const host = group[node.ordinal - 1];
