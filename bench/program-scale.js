@@ -7,6 +7,11 @@
 // ts-node from @pulumi/pulumi/tsutils with the project's TypeScript and tsconfig.json), so no extra
 // dependency is needed and what is measured is what `pulumi up` would evaluate (minus the engine).
 //
+// It also prints the state bytes per host: the JSON of what the engine would store for one master and one
+// agent (the registered inputs, plus the outputs the real provider returns from a create against a fake
+// runner), and the readiness resource's share (its inputs and outputs divided by the number of hosts).
+// Secret values are counted as the engine stores them (ciphertext, base64: about 4/3 of the value + 80).
+//
 // Usage: npm run bench:program-scale [-- --sizes 100,1000 --compare]
 //   --compare   also run every size with full promise stack traces (PULUMI_DEBUG_PROMISE_LEAKS=1 turns
 //               off the program's Error.stackTraceLimit switch, see components/cluster.ts) = "before".
@@ -61,8 +66,15 @@ async function child(agents) {
   });
   const pulumi = require("@pulumi/pulumi");
   let registered = 0;
+  const samples = {};
+  const keep = (a) => {
+    if (a.type === READY_TYPE) samples.readiness = a.inputs;
+    if (a.type !== HOST_TYPE) return;
+    const role = reveal(a.inputs.node).role;
+    samples[role] = samples[role] ?? a.inputs;
+  };
   await pulumi.runtime.setMocks(
-    { newResource: (a) => (registered++, { id: `${a.name}-id`, state: a.inputs }), call: (a) => a.inputs },
+    { newResource: (a) => (registered++, keep(a), { id: `${a.name}-id`, state: a.inputs }), call: (a) => a.inputs },
     PROJECT,
     "bench",
     false,
@@ -79,6 +91,7 @@ async function child(agents) {
   const t1 = process.hrtime.bigint();
   const reported = Object.values(agentsOut).reduce((n, list) => n + list.length, 0);
   if (reported !== agents) throw new Error(`outputs list ${reported} agents, expected ${agents}`);
+  const state = await stateBytes(samples, config, agents + 3);
   process.stdout.write(
     JSON.stringify({
       agents,
@@ -87,8 +100,49 @@ async function child(agents) {
       programMs: Number(t1 - tLoaded) / 1e6,
       wallMs: Number(t1 - t0) / 1e6,
       peakRssMB: process.resourceUsage().maxRSS / 1024,
+      state,
     }) + "\n",
   );
+}
+
+const HOST_TYPE = "pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host";
+const READY_TYPE = "pulumi-nodejs:dynamic/elastic-mesos/health:Readiness";
+/** Secret inputs reach the mocks wrapped in this sentinel. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const isSecret = (v) => !!v && typeof v === "object" && v[SECRET_SIG] !== undefined;
+const reveal = (v) => (isSecret(v) ? reveal(v.value) : Array.isArray(v) ? v.map(reveal)
+  : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, reveal(x)])) : v);
+
+/** Bytes of a property map in the state file: JSON, a secret as its ciphertext would be. */
+function jsonBytes(v) {
+  if (isSecret(v)) return 80 + Math.ceil((JSON.stringify(reveal(v.value)).length * 4) / 3);
+  if (Array.isArray(v)) return 2 + v.reduce((n, x) => n + jsonBytes(x) + 1, 0);
+  if (v && typeof v === "object") return 2 + Object.entries(v).reduce((n, [k, x]) => n + JSON.stringify(k).length + 2 + jsonBytes(x), 0);
+  return JSON.stringify(v ?? null).length;
+}
+
+/** A runner that answers every command with success (the outputs of a create, without a host). */
+function fakeRunner() {
+  const stats = { commands: 0 };
+  const ok = async () => (stats.commands++, { code: 0, stdout: "", stderr: "", tail: [] });
+  const hostKey = { fingerprint: "SHA256:" + "F".repeat(43), type: "ssh-ed25519", firstUse: true };
+  return { stats, exec: ok, runScript: ok, connection: async () => ({ hostKey }), mapHosts: async () => [], close: async () => {} };
+}
+
+/** State bytes of one master, one agent and the readiness share per host (see the header). */
+async function stateBytes(samples, config, hosts) {
+  const { MesosHostProvider } = require(path.join(ROOT, "provisioning/baremetal/provider.ts"));
+  const p = new MesosHostProvider({ runner: fakeRunner, log: () => {} });
+  await p.configure({ config: { get: (k) => config[k], require: (k) => config[k] } });
+  const out = {};
+  for (const role of ["master", "agent"]) {
+    const inputs = samples[role];
+    const { outs } = await p.create(reveal(inputs));
+    out[role] = { inputs: jsonBytes(inputs), outputs: jsonBytes({ ...outs, __provider: inputs.__provider }) };
+  }
+  // The readiness outputs are its inputs plus the check results (a few hundred bytes).
+  out.readinessPerHost = Math.round((2 * jsonBytes(samples.readiness) + 500) / hosts);
+  return out;
 }
 
 function runSize(agents, fullStacks) {
@@ -132,6 +186,13 @@ async function main() {
   }
   console.log(`node ${process.version}, ${require("os").cpus().length} CPUs; baremetal stack, 3 masters, mocks (no engine)`);
   console.log(table(rows));
+  const s = rows[rows.length - 1].state;
+  const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+  for (const role of ["master", "agent"]) {
+    const r = s[role];
+    console.log(`state per ${role} host: inputs ${kb(r.inputs)} + outputs ${kb(r.outputs)} = ${kb(r.inputs + r.outputs)}` +
+      ` (+ ${kb(s.readinessPerHost)} readiness share)`);
+  }
 }
 
 main().catch((e) => {
