@@ -31,6 +31,9 @@ export interface ProviderDeps {
 
 /** The `__provider` the engine stores for every host. */
 const SHIM = shimText("elastic-mesos/baremetal:Host");
+/** What the engine passes for a value not known yet (previews only: `up` registers resolved inputs). */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+const hasUnknowns = (v: unknown) => JSON.stringify(v).includes(UNKNOWN);
 /** Plans kept per process: check, diff and create/update of one host render once (about 50 KB each). */
 const PLAN_CACHE_SIZE = 64;
 
@@ -67,7 +70,7 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostIn
     if (JSON.stringify(news).includes("PRIVATE KEY-----")) {
       failures.push({ property: "connection", reason: "a private key must not be an input; set it with `pulumi config set --secret elastic-mesos:sshPrivateKey`" });
     }
-    if (failures.length === 0) {
+    if (failures.length === 0 && !hasUnknowns(news)) {
       try {
         this.plan(news);
       } catch (e) {
@@ -79,6 +82,8 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostIn
 
   /** Step hashes rendered from the new inputs against the recorded ones: nothing is sent to the host. */
   async diff(_id: string, olds: LegacyHostOutputs, news: HostInputs): Promise<pulumi.dynamic.DiffResult> {
+    // A preview with an address not known yet (a master being replaced) cannot render: say "update".
+    if (hasUnknowns(news)) return { changes: true, deleteBeforeReplace: true };
     const d = diffHost(olds, this.plan(news), SHIM);
     return { changes: d.changes, replaces: d.replaces, deleteBeforeReplace: true };
   }

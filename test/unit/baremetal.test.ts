@@ -230,6 +230,20 @@ describe("provider lifecycle (injected runner)", () => {
   });
 });
 
+describe("previews with values not known yet", () => {
+  it("check accepts them and diff says update, without rendering", async () => {
+    const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"; // the engine's placeholder (rpc.unknownValue)
+    const rendered: string[] = [];
+    const p = new MesosHostProvider({ runner: fakeRunner().make, render: (i, c) => (rendered.push(i.selfIp), render(i, c)) });
+    await p.configure(fakeConfig(CONFIG));
+    const news = hostInputs({ masters: UNKNOWN as any });
+    expect((await p.check(news, news)).failures).toEqual([]);
+    const { outs } = await p.create(hostInputs());
+    expect(await p.diff("id", outs!, news)).toEqual({ changes: true, deleteBeforeReplace: true });
+    expect(rendered).toEqual(["10.0.0.21"]); // only the create rendered
+  });
+});
+
 describe("upgrade of state written before the shim", () => {
   // What 0.1 stored for a host: the program rendered the steps with the credentials derived from clusterSecret
   // and passed them (secret), the cleanup plan and the admin password as inputs; the provider recorded the
