@@ -51,24 +51,25 @@ function createDriver(deps, config) {
     const t0 = performance.now();
     const report = { created: [], updated: [], deleted: [], unchanged: [], stepsRun: 0, commands: 0, errors: [] };
     const one = async (inputs) => {
-      const checked = await p.check(state.get(inputs.node.id)?.inputs ?? {}, inputs);
+      const props = { spec: inputs }; // what MesosHost registers (HostProps)
+      const checked = await p.check(state.has(inputs.node.id) ? { spec: state.get(inputs.node.id).inputs } : {}, props);
       if (checked.failures.length) throw new Error(`${inputs.node.id}: ${checked.failures.map((f) => f.reason).join("; ")}`);
       const cur = state.get(inputs.node.id);
       if (!cur) {
-        const res = await p.create(inputs);
+        const res = await p.create(props);
         state.set(inputs.node.id, { id: res.id, outs: res.outs, inputs });
         report.created.push(inputs.node.id);
         report.stepsRun += res.outs.stepsRun; report.commands += res.outs.commandsSent;
         return;
       }
-      const d = await p.diff(cur.id, cur.outs, inputs);
+      const d = await p.diff(cur.id, cur.outs, props);
       if (!d.changes) { report.unchanged.push(inputs.node.id); return; }
       if (d.replaces && d.replaces.length) {
         await p.delete(cur.id, cur.outs);
         state.delete(inputs.node.id);
         return one(inputs);
       }
-      const res = await p.update(cur.id, cur.outs, inputs);
+      const res = await p.update(cur.id, cur.outs, props);
       state.set(inputs.node.id, { id: cur.id, outs: res.outs, inputs });
       report.updated.push(inputs.node.id);
       report.stepsRun += res.outs.stepsRun; report.commands += res.outs.commandsSent;

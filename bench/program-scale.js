@@ -70,7 +70,7 @@ async function child(agents) {
   const keep = (a) => {
     if (a.type === READY_TYPE) samples.readiness = a.inputs;
     if (a.type !== HOST_TYPE) return;
-    const role = reveal(a.inputs.node).role;
+    const role = reveal(a.inputs.spec).node.role;
     samples[role] = samples[role] ?? a.inputs;
   };
   await pulumi.runtime.setMocks(

@@ -78,7 +78,9 @@ export function hostInputsFor(b: Omit<BootstrapInput, "credentials">, connection
 export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapOptions = {}): pulumi.Resource[] {
   const { name, model, topology, machines, parent } = input;
   const artifacts = resolveArtifacts(model.versions, model.artifacts, model.os);
-  const masterMachines = topology.masters.map((n) => machines.find((m) => m.node.id === n.id)!);
+  const byId = new Map(machines.map((m) => [m.node.id, m]));
+  const masterMachines = topology.masters.map((n) => byId.get(n.id)!);
+  const agentMachines = topology.agents.map((n) => byId.get(n.id)!);
   const masterIps = pulumi.all(masterMachines.map((m) => m.privateIp));
   // What hostInputsFor gives, as Outputs; the parts every node shares are built once (thousands of hosts).
   // No credential goes in: the provider derives them from the stack config and renders the steps itself,
@@ -92,15 +94,16 @@ export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapO
 
   // Masters together (ZooKeeper's gate needs its peers), agents once every master is through.
   const masterHosts = masterMachines.map((m) => host(m, []));
-  const agents = topology.agents.map((n) => host(machines.find((m) => m.node.id === n.id)!, masterHosts));
+  const agents = agentMachines.map((m) => host(m, masterHosts));
   const all = [...masterHosts, ...agents];
 
   const readiness = new ClusterReadiness(`${name}-ready`, {
     cluster: model.cluster.name,
     masters: pulumi.all(masterMachines.map((m, i) => pulumi.all([m.privateIp, connectionFor(model, m), masterHosts[i].hostKey])
       .apply(([ip, connection, key]) => ({ id: m.node.id, ip, connection: connection as HostConnection, hostKeyFingerprint: key?.fingerprint })))),
-    agents: pulumi.all(topology.agents.map((n) => pulumi.output(machines.find((m) => m.node.id === n.id)!.privateIp)
-      .apply((ip) => ({ id: n.id, pool: n.pool, hostname: n.hostname, ip })))),
+    // One Output for the whole list (not two per agent): thousands of agents.
+    agents: pulumi.all(agentMachines.map((m) => m.privateIp))
+      .apply((ips) => agentMachines.map(({ node: n }, i) => ({ id: n.id, pool: n.pool, hostname: n.hostname, ip: ips[i] }))),
     quorum: topology.quorum,
     ports: DEFAULT_PORTS,
     adminUser: ADMIN_USER,

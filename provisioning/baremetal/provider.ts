@@ -18,7 +18,7 @@ import { drainAgent } from "./drain";
 import { changedSteps, diffHost, expectedHostKey, hashesOf, pinChanged } from "./plan";
 import { renderHost, type HostPlan } from "./render";
 import type { Runner } from "./runner";
-import type { HostInputs, HostOutputs, LegacyHostOutputs, RecordedHostKey } from "./types";
+import type { HostInputs, HostOutputs, HostProps, LegacyHostOutputs, RecordedHostKey } from "./types";
 
 export interface ProviderDeps {
   /** Runner for one operation; default: an SshPool. Tests inject fakes. */
@@ -40,7 +40,7 @@ const PLAN_CACHE_SIZE = 64;
 /** The stack-config flag that allows deleting masters: `pulumi config set elastic-mesos:destroy true`. */
 export const DESTROY_FLAG = "destroy";
 
-export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostInputs, HostOutputs> {
+export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostProps, HostOutputs> {
   private privateKey: string | undefined;
   private clusterSecret: string | undefined;
   private destroying: boolean;
@@ -62,40 +62,43 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostIn
     this.destroying = req.config.get(DESTROY_FLAG) === "true";
   }
 
-  async check(_olds: HostInputs, news: HostInputs): Promise<pulumi.dynamic.CheckResult<HostInputs>> {
+  /** In a preview, `spec` is not known yet when any part of it is not: it is then checked at `up`. */
+  async check(_olds: HostProps, news: HostProps): Promise<pulumi.dynamic.CheckResult<HostProps>> {
+    if (hasUnknowns(news)) return { inputs: news, failures: [] };
     const failures: pulumi.dynamic.CheckFailure[] = [];
-    const where = news.connection?.configPath ?? news.node?.id ?? "host";
-    if (!news.connection?.host) failures.push({ property: "connection", reason: `${where}.address is required` });
-    if (news.node?.role !== "master" && news.node?.role !== "agent") failures.push({ property: "node", reason: `${where}.role must be "master" or "agent"` });
+    const i = news.spec;
+    const where = i?.connection?.configPath ?? i?.node?.id ?? "host";
+    if (!i?.connection?.host) failures.push({ property: "spec", reason: `${where}.address is required` });
+    if (i?.node?.role !== "master" && i?.node?.role !== "agent") failures.push({ property: "spec", reason: `${where}.role must be "master" or "agent"` });
     if (JSON.stringify(news).includes("PRIVATE KEY-----")) {
-      failures.push({ property: "connection", reason: "a private key must not be an input; set it with `pulumi config set --secret elastic-mesos:sshPrivateKey`" });
+      failures.push({ property: "spec", reason: "a private key must not be an input; set it with `pulumi config set --secret elastic-mesos:sshPrivateKey`" });
     }
-    if (failures.length === 0 && !hasUnknowns(news)) {
+    if (failures.length === 0) {
       try {
-        this.plan(news);
+        this.plan(i);
       } catch (e) {
-        failures.push({ property: "node", reason: `${where}: ${(e as Error).message}` });
+        failures.push({ property: "spec", reason: `${where}: ${(e as Error).message}` });
       }
     }
     return { inputs: news, failures };
   }
 
   /** Step hashes rendered from the new inputs against the recorded ones: nothing is sent to the host. */
-  async diff(_id: string, olds: LegacyHostOutputs, news: HostInputs): Promise<pulumi.dynamic.DiffResult> {
+  async diff(_id: string, olds: LegacyHostOutputs, news: HostProps): Promise<pulumi.dynamic.DiffResult> {
     // A preview with an address not known yet (a master being replaced) cannot render: say "update".
     if (hasUnknowns(news)) return { changes: true, deleteBeforeReplace: true };
-    const d = diffHost(olds, this.plan(news), SHIM);
+    const d = diffHost(olds, this.plan(news.spec), SHIM);
     return { changes: d.changes, replaces: d.replaces, deleteBeforeReplace: true };
   }
 
-  async create(inputs: HostInputs): Promise<pulumi.dynamic.CreateResult<HostOutputs>> {
-    const outs = await this.converge(this.plan(inputs), inputs, undefined);
-    return { id: `${inputs.cluster}:${inputs.node.id}:${inputs.connection.host}`, outs };
+  async create({ spec }: HostProps): Promise<pulumi.dynamic.CreateResult<HostOutputs>> {
+    const outs = await this.converge(this.plan(spec), spec, undefined);
+    return { id: `${spec.cluster}:${spec.node.id}:${spec.connection.host}`, outs };
   }
 
   /** Also the one-time upgrade of state written before the shim: same hashes, so only the record is rewritten. */
-  async update(_id: string, olds: LegacyHostOutputs, news: HostInputs): Promise<pulumi.dynamic.UpdateResult<HostOutputs>> {
-    return { outs: await this.converge(this.plan(news), news, olds) };
+  async update(_id: string, olds: LegacyHostOutputs, news: HostProps): Promise<pulumi.dynamic.UpdateResult<HostOutputs>> {
+    return { outs: await this.converge(this.plan(news.spec), news.spec, olds) };
   }
 
   async delete(_id: string, outs: LegacyHostOutputs): Promise<void> {

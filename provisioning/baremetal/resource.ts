@@ -1,7 +1,8 @@
 // The Pulumi resource for one bare-metal node: `pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host`.
-// Its stored provider is the fixed shim (provisioning/dynamic/shim.ts), its inputs the node's compact
-// bootstrap input: no script and no credential is stored (the provider renders and derives them).
-import type * as pulumi from "@pulumi/pulumi";
+// Its stored provider is the fixed shim (provisioning/dynamic/shim.ts), its one input property `spec` the
+// node's compact bootstrap input (HostProps): no script and no credential is stored (the provider
+// renders and derives them).
+import * as pulumi from "@pulumi/pulumi";
 import { ShimResource } from "../dynamic/shim";
 import type { HostInputs, RecordedHostKey } from "./types";
 
@@ -13,12 +14,9 @@ export class MesosHost extends ShimResource {
   declare public readonly stepHashes: pulumi.Output<Record<string, string>>;
   /** The host key in use (pinned, or recorded on first use). */
   declare public readonly hostKey: pulumi.Output<RecordedHostKey>;
-  /** Steps executed by the last create/update. */
-  declare public readonly stepsRun: pulumi.Output<number>;
-  declare public readonly commandsSent: pulumi.Output<number>;
 
   constructor(name: string, args: MesosHostArgs, opts?: pulumi.CustomResourceOptions) {
-    const outs = { stepHashes: undefined, hostKey: undefined, preexisting: undefined, stepsRun: undefined, commandsSent: undefined };
-    super("elastic-mesos/baremetal:Host", name, { ...outs, ...args }, opts);
+    // Only the outputs the program reads are declared (each declared property costs an Output per host).
+    super("elastic-mesos/baremetal:Host", name, { spec: pulumi.output(args), stepHashes: undefined, hostKey: undefined }, opts);
   }
 }

@@ -61,7 +61,7 @@ describe("baremetal: SSH bootstrap, then readiness, then outputs", () => {
   });
 
   it("hosts connect to the configured addresses; readiness probes the masters and expects every agent", () => {
-    const m2 = one(base, HOST, "prod-m2-bootstrap").inputs;
+    const m2 = one(base, HOST, "prod-m2-bootstrap").inputs.spec;
     expect(m2.connection).toMatchObject({ host: "10.77.0.12", port: 22, user: "admin", configPath: "baremetal.hosts[1]" });
     expect(m2.node).toMatchObject({ id: "m2", role: "master", zkId: 2 });
     expect(m2.selfIp).toBe("10.77.0.12");
@@ -125,14 +125,14 @@ describe("digitalocean: droplets bootstrapped over SSH at their public IPv4", ()
     expect(of(r, HOST)).toHaveLength(droplets.length);
     expect(droplets).toHaveLength(7);
     for (const d of droplets) {
-      const h = one(r, HOST, `${d.name}-bootstrap`).inputs;
+      const h = one(r, HOST, `${d.name}-bootstrap`).inputs.spec;
       expect(h.connection).toEqual({ host: expect.stringMatching(/^198\.51\.100\.\d+$/), port: 22, user: "admin" });
       expect(h.selfIp).toMatch(/^10\.20\.9\.\d+$/);
       expect(one(r, HOST, `${d.name}-bootstrap`).dependencies.some((u) => u.endsWith(`droplet:Droplet::${d.name}`))).toBe(true);
     }
     const ready = one(r, READY, "prod-ready");
     expect(ready.inputs.masters.map((m: any) => m.connection.host)).toEqual(
-      ["prod-m1", "prod-m2", "prod-m3"].map((n) => one(r, HOST, `${n}-bootstrap`).inputs.connection.host),
+      ["prod-m1", "prod-m2", "prod-m3"].map((n) => one(r, HOST, `${n}-bootstrap`).inputs.spec.connection.host),
     );
     expect(ready.inputs.agents).toHaveLength(4);
     expect(plainLeaks(r.resources)).toEqual([]);
@@ -142,7 +142,7 @@ describe("digitalocean: droplets bootstrapped over SSH at their public IPv4", ()
 describe("local: the lab hosts get the same SSH bootstrap", () => {
   it("one MesosHost per lab host and one readiness", async () => {
     const r = await runProgram(STACKS.local);
-    expect(of(r, HOST).map((h) => h.inputs.connection.host).sort()).toEqual(["10.77.0.11", "10.77.0.12", "10.77.0.13"]);
+    expect(of(r, HOST).map((h) => h.inputs.spec.connection.host).sort()).toEqual(["10.77.0.11", "10.77.0.12", "10.77.0.13"]);
     expect(of(r, READY)).toHaveLength(1);
   });
 });

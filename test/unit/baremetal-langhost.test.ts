@@ -35,10 +35,11 @@ const requireFromString = require(require.resolve("require-from-string", { paths
   const p = await configure(requireFromString(shims.host).handler());
   const ready = await configure(requireFromString(shims.readiness).handler());
   const inputs = JSON.parse(fs.readFileSync(inputsFile, "utf8"));
-  const checked = await p.check({}, inputs);
+  const news = { spec: inputs, __provider: shims.host };
+  const checked = await p.check({}, news);
   const created = await p.create(checked.inputs);
-  const same = await p.diff(created.id, { ...created.outs, __provider: shims.host }, { ...inputs, __provider: shims.host });
-  const rack = await p.diff(created.id, created.outs, { ...inputs, node: { ...inputs.node, attributes: { rack: "z" } } });
+  const same = await p.diff(created.id, { ...created.outs, __provider: shims.host }, news);
+  const rack = await p.diff(created.id, created.outs, { spec: { ...inputs, node: { ...inputs.node, attributes: { rack: "z" } } } });
   console.log(JSON.stringify({ tsBefore, checked, created, same, rack, readiness: typeof ready.diff }));
 })().catch((e) => { console.error(e); process.exit(1); });
 `;

@@ -46,19 +46,19 @@ describe("provider over real SSH", () => {
     servers.push(s);
     const { p } = await configured(s.dir, { sshPrivateKey: s.clientKey });
 
-    const created = await p.create(inputsFor(s));
+    const created = await p.create({ spec: inputsFor(s) });
     expect(readFileSync(join(s.dir, "runs"), "utf8")).toBe("install-1\nzookeeper\nmesos\n");
     expect(created.outs!.hostKey).toEqual({ fingerprint: s.fingerprint, type: "ssh-ed25519", source: "tofu" });
     expect(created.outs!).toMatchObject({ stepsRun: 3, commandsSent: 4 });
 
     const before = s.commands.length;
-    expect(await p.diff(created.id, created.outs!, inputsFor(s))).toMatchObject({ changes: false });
+    expect(await p.diff(created.id, created.outs!, { spec: inputsFor(s) })).toMatchObject({ changes: false });
     expect(s.commands.length).toBe(before);
 
     // Only step 3's content depends on the attribute: only it re-runs.
     const v2 = inputsFor(s, "2");
-    expect(await p.diff(created.id, created.outs!, v2)).toMatchObject({ changes: true, replaces: [] });
-    const updated = await p.update(created.id, created.outs!, v2);
+    expect(await p.diff(created.id, created.outs!, { spec: v2 })).toMatchObject({ changes: true, replaces: [] });
+    const updated = await p.update(created.id, created.outs!, { spec: v2 });
     expect(updated.outs!.stepsRun).toBe(1);
     expect(readFileSync(join(s.dir, "runs"), "utf8")).toBe("install-1\nzookeeper\nmesos\nmesos\n");
     expect(readFileSync(join(s.dir, "opt/mesos/attributes"), "utf8")).toBe("attributes=rack:2\n");
@@ -69,13 +69,13 @@ describe("provider over real SSH", () => {
     const impostor = await startSshServer({ port, clientKey: s.clientKey });
     servers.push(impostor);
     const v3 = inputsFor(s, "3");
-    const err = await p.update(created.id, updated.outs!, v3).then(() => new Error("no error"), (e: Error) => e);
+    const err = await p.update(created.id, updated.outs!, { spec: v3 }).then(() => new Error("no error"), (e: Error) => e);
     expect(err.message).toContain(`host key mismatch: expected ${s.fingerprint}, the host presented ${impostor.fingerprint}`);
     expect(err.message).toContain("baremetal.hosts[0].hostKeyFingerprint");
     expect(impostor.commands).toEqual([]);
     // Pinning the new key in config (after checking it out of band) lets the update through.
     const pinned = { ...v3, connection: { ...v3.connection, hostKeyFingerprint: impostor.fingerprint } };
-    const repinned = await p.update(created.id, updated.outs!, pinned);
+    const repinned = await p.update(created.id, updated.outs!, { spec: pinned });
     expect(repinned.outs!.hostKey).toEqual({ fingerprint: impostor.fingerprint, type: "ssh-ed25519", source: "config" });
 
     await p.delete(created.id, repinned.outs!);
@@ -90,11 +90,11 @@ describe("provider over real SSH", () => {
     const key = s.clientKey;
     await s.close();
     const down = inputsFor(s);
-    const err = await p.create(down).then(() => new Error("no error"), (e: Error) => e);
+    const err = await p.create({ spec: down }).then(() => new Error("no error"), (e: Error) => e);
     expect(err.message).toMatch(new RegExp(`general-1 \\(127\\.0\\.0\\.1:${port}\\): cannot connect \\(ECONNREFUSED\\) after 5 attempts`));
     const back = await startSshServer({ port, clientKey: key });
     servers.push(back);
-    const again = await (await configured(back.dir, { sshPrivateKey: key })).p.create(inputsFor(back));
+    const again = await (await configured(back.dir, { sshPrivateKey: key })).p.create({ spec: inputsFor(back) });
     expect(again.outs!.stepsRun).toBe(3);
   }, 60_000);
 });
@@ -113,9 +113,9 @@ describe("footprint record", () => {
       return [{ ...m[0], script: install, hash: `h-${i.node.attributes.rack}` }, m[1], m[2]];
     };
     const { p } = await configured(s.dir, { sshPrivateKey: s.clientKey }, { units: [], files: [], dirs: [ours, theirs], users: [], packages: [] }, steps);
-    expect((await p.create(inputsFor(s, "fails")).then(() => new Error("no error"), (e: Error) => e)).message).toMatch(/step 1\/3 install .* exited with code 1/);
+    expect((await p.create({ spec: inputsFor(s, "fails") }).then(() => new Error("no error"), (e: Error) => e)).message).toMatch(/step 1\/3 install .* exited with code 1/);
     expect(readFileSync(join(s.dir, "em-state/preexisting"), "utf8")).toBe(`dir ${theirs}\n`);
-    const created = await p.create(inputsFor(s, "ok")); // the re-run: ours exists now, but the record says it was not there
+    const created = await p.create({ spec: inputsFor(s, "ok") }); // the re-run: ours exists now, but the record says it was not there
     expect(created.outs!.preexisting).toEqual([`dir ${theirs}`]);
     await p.delete(created.id, created.outs!);
     expect(existsSync(ours)).toBe(false);
@@ -138,7 +138,7 @@ describe("MesosHost under mocks", () => {
     const { __provider, ...rest } = r.inputs;
     expect(__provider).toBe(shimText("elastic-mesos/baremetal:Host"));
     expect(__provider.length).toBeLessThan(700);
-    expect(rest).toEqual(JSON.parse(JSON.stringify(i))); // exactly the compact inputs, nothing secret among them
+    expect(rest).toEqual({ spec: JSON.parse(JSON.stringify(i)) }); // exactly the compact inputs, nothing secret among them
     const text = JSON.stringify(r.inputs);
     for (const c of Object.values(deriveCredentials(TEST_CLUSTER_SECRET, "prod"))) expect(text).not.toContain(c);
     expect(text).not.toContain(TEST_CLUSTER_SECRET);

@@ -139,7 +139,7 @@ describe("provider lifecycle (injected runner)", () => {
   it("create runs the footprint check and the three steps in order, as root, and records TOFU and hashes", async () => {
     const { p, sent, connections, logs } = await provider((s) => (s.label === "footprint check" ? { stdout: "pkg curl\n" } : { stdout: "done\n" }));
     const inputs = hostInputs();
-    const r = await p.create(inputs);
+    const r = await p.create({ spec: inputs });
     expect(r.id).toBe("prod:general-1:10.0.0.21");
     expect(sent.map((s) => s.label)).toEqual(["footprint check", "step 1/3 install (install title)", "step 2/3 zookeeper (zookeeper title)", "step 3/3 mesos (mesos title)"]);
     expect(sent.every((s) => s.sudo)).toBe(true);
@@ -154,19 +154,19 @@ describe("provider lifecycle (injected runner)", () => {
 
   it("no change: diff says so and nothing is sent; one changed step: only it runs, pinned to the recorded key", async () => {
     const { p, sent, connections } = await provider();
-    const { outs } = await p.create(hostInputs());
+    const { outs } = await p.create({ spec: hostInputs() });
     sent.length = 0;
-    expect(await p.diff("id", outs!, hostInputs())).toMatchObject({ changes: false });
+    expect(await p.diff("id", outs!, { spec: hostInputs() })).toMatchObject({ changes: false });
     expect(sent).toHaveLength(0);
     const news = hostInputs({ node: { ...hostInputs().node, attributes: { rack: "b" } } });
-    expect(await p.diff("id", outs!, news)).toMatchObject({ changes: true, replaces: [] });
-    const up = await p.update("id", outs!, news);
+    expect(await p.diff("id", outs!, { spec: news })).toMatchObject({ changes: true, replaces: [] });
+    const up = await p.update("id", outs!, { spec: news });
     expect(sent.map((s) => s.text)).toEqual(['echo m {"rack":"b"}']);
     expect(connections.at(-1)).toMatchObject({ hostKeyFingerprint: outs!.hostKey.fingerprint, hostKeySource: "state" });
     expect(up.outs).toMatchObject({ stepsRun: 1, commandsSent: 1 });
     // Bookkeeping-only change: recorded without connecting.
     const before = connections.length;
-    const drainOnly = await p.update("id", up.outs!, { ...news, drain: { ...news.drain!, timeoutSeconds: 5 } });
+    const drainOnly = await p.update("id", up.outs!, { spec: { ...news, drain: { ...news.drain!, timeoutSeconds: 5 } } });
     expect(connections.length).toBe(before);
     expect(drainOnly.outs).toMatchObject({ stepsRun: 0, commandsSent: 0, drain: { timeoutSeconds: 5 } });
   });
@@ -174,14 +174,14 @@ describe("provider lifecycle (injected runner)", () => {
   it("a failing step stops the run, names host and step, and leaves later steps alone", async () => {
     const { CommandFailed } = await import("../../provisioning/ssh/errors");
     const { p, sent } = await provider((s) => (s.text.startsWith("echo z") ? new CommandFailed("general-1 (10.0.0.21:22)", s.label!, 4, undefined, ["E: Unable to locate package"]) : undefined));
-    const err = await p.create(hostInputs()).catch((e) => e);
+    const err = await p.create({ spec: hostInputs() }).catch((e) => e);
     expect(err.message).toMatch(/^general-1 \(10\.0\.0\.21:22\): step 2\/3 zookeeper \(zookeeper title\) exited with code 4; last output:\n {4}E: Unable to locate package/);
     expect(sent.map((s) => s.text)).not.toContain("echo m");
   });
 
   it("delete on an agent drains it through the operator API, waits for DRAINED, then cleans up", async () => {
     const { p, sent, logs } = await provider(mesosResponder(3));
-    const { outs } = await p.create(hostInputs());
+    const { outs } = await p.create({ spec: hostInputs() });
     sent.length = 0;
     await p.delete("id", outs!);
     const kinds = sent.map((s) => (s.text.includes(":5051/state") ? "state" : s.text.includes("DRAIN_AGENT") ? "drain" : s.text.includes("GET_AGENTS") ? "poll" : s.label?.startsWith("cleanup") ? "cleanup" : s.text));
@@ -199,7 +199,7 @@ describe("provider lifecycle (injected runner)", () => {
 
   it("delete on an agent whose tasks never leave fails before removing anything", async () => {
     const { p, sent } = await provider(mesosResponder(1_000_000));
-    const { outs } = await p.create(hostInputs({ drain: { ...hostInputs().drain!, timeoutSeconds: 1 } }));
+    const { outs } = await p.create({ spec: hostInputs({ drain: { ...hostInputs().drain!, timeoutSeconds: 1 } }) });
     const err = await p.delete("id", outs!).catch((e) => e);
     expect(err.message).toMatch(/general-1 \(10\.0\.0\.21\): agent c1-S7 still DRAINING after 1 s.*nothing was removed yet/);
     expect(sent.some((s) => s.label?.startsWith("cleanup"))).toBe(false);
@@ -208,7 +208,7 @@ describe("provider lifecycle (injected runner)", () => {
   it("delete on a master is refused unless elastic-mesos:destroy is true", async () => {
     const master = masterInputs({ connection: hostInputs().connection });
     const live = await provider();
-    const { outs } = await live.p.create(master);
+    const { outs } = await live.p.create({ spec: master });
     live.sent.length = 0;
     const err = await live.p.delete("id", outs!).catch((e) => e);
     expect(err.message).toMatch(/^m1 \(10\.0\.0\.21\): refusing to remove a Mesos master.*pulumi config set elastic-mesos:destroy true/);
@@ -220,12 +220,12 @@ describe("provider lifecycle (injected runner)", () => {
 
   it("needs the key and the cluster secret from stack config, and refuses a key in the inputs", async () => {
     const { p } = await provider(undefined, { clusterSecret: TEST_CLUSTER_SECRET });
-    expect((await p.create(hostInputs()).catch((e) => e)).message).toMatch(/no SSH private key.*pulumi config set --secret elastic-mesos:sshPrivateKey/);
+    expect((await p.create({ spec: hostInputs() }).catch((e) => e)).message).toMatch(/no SSH private key.*pulumi config set --secret elastic-mesos:sshPrivateKey/);
     const bad = hostInputs({ connection: { ...hostInputs().connection, user: KEY } });
-    expect((await p.check(bad, bad)).failures?.[0]?.reason).toMatch(/must not be an input/);
-    expect((await p.check(hostInputs(), hostInputs())).failures).toEqual([]);
+    expect((await p.check({ spec: bad }, { spec: bad })).failures?.[0]?.reason).toMatch(/must not be an input/);
+    expect((await p.check({ spec: hostInputs() }, { spec: hostInputs() })).failures).toEqual([]);
     const noSecret = await provider(undefined, { sshPrivateKey: KEY });
-    expect((await noSecret.p.check(hostInputs(), hostInputs())).failures?.[0]?.reason)
+    expect((await noSecret.p.check({ spec: hostInputs() }, { spec: hostInputs() })).failures?.[0]?.reason)
       .toMatch(/^baremetal\.hosts\[3\]: no cluster secret in the stack config: set it with `pulumi config set --secret elastic-mesos:clusterSecret/);
   });
 });
@@ -236,9 +236,10 @@ describe("previews with values not known yet", () => {
     const rendered: string[] = [];
     const p = new MesosHostProvider({ runner: fakeRunner().make, render: (i, c) => (rendered.push(i.selfIp), render(i, c)) });
     await p.configure(fakeConfig(CONFIG));
-    const news = hostInputs({ masters: UNKNOWN as any });
+    // Any unknown part makes the whole `spec` unknown (it is one Output).
+    const news = { spec: UNKNOWN as any };
     expect((await p.check(news, news)).failures).toEqual([]);
-    const { outs } = await p.create(hostInputs());
+    const { outs } = await p.create({ spec: hostInputs() });
     expect(await p.diff("id", outs!, news)).toEqual({ changes: true, deleteBeforeReplace: true });
     expect(rendered).toEqual(["10.0.0.21"]); // only the create rendered
   });
@@ -266,7 +267,8 @@ describe("upgrade of state written before the shim", () => {
     await p.configure(fakeConfig(CONFIG));
     for (const i of [hostInputs(), masterInputs()]) {
       const olds = legacyOutputs(i);
-      const news = { ...i, __provider: SHIM };
+      // What the engine passes: the new inputs (spec and the shim), against the old outputs.
+      const news = { spec: i, __provider: SHIM };
       expect((await p.check(olds as any, news)).failures).toEqual([]);
       expect(await p.diff("id", olds, news)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: true });
       const { outs } = await p.update("id", olds, news);
@@ -286,7 +288,7 @@ describe("upgrade of state written before the shim", () => {
     await p.configure(fakeConfig(CONFIG));
     const olds = legacyOutputs(hostInputs());
     const news = hostInputs({ node: { ...hostInputs().node, attributes: { rack: "b" } } });
-    const { outs } = await p.update("id", olds, news);
+    const { outs } = await p.update("id", olds, { spec: news });
     expect(fr.sent.map((s) => s.label)).toEqual([expect.stringMatching(/^step 3\/3 mesos /)]);
     expect(outs).toMatchObject({ stepsRun: 1, preexisting: ["pkg docker-ce"] });
     expect(outs).not.toHaveProperty("adminPassword");
@@ -298,9 +300,9 @@ describe("state size", () => {
     const p = new MesosHostProvider({ runner: fakeRunner().make }); // the real renderer
     await p.configure(fakeConfig(CONFIG));
     for (const i of [hostInputs(), masterInputs()]) {
-      const { outs } = await p.create(i);
+      const { outs } = await p.create({ spec: i });
       // What the engine stores: the inputs, and the outputs with __provider added (resultIncludingProvider).
-      const bytes = JSON.stringify({ ...i, __provider: SHIM }).length + JSON.stringify({ ...outs, __provider: SHIM }).length;
+      const bytes = JSON.stringify({ spec: i, __provider: SHIM }).length + JSON.stringify({ ...outs, __provider: SHIM }).length;
       expect(bytes, i.node.id).toBeLessThan(10 * 1024);
     }
   });
