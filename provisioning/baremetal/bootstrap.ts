@@ -82,15 +82,16 @@ export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapO
   const masterMachines = topology.masters.map((n) => byId.get(n.id)!);
   const agentMachines = topology.agents.map((n) => byId.get(n.id)!);
   const masterIps = pulumi.all(masterMachines.map((m) => m.privateIp));
-  // What hostInputsFor gives, as Outputs; the parts every node shares are built once (thousands of hosts).
-  // No credential goes in: the provider derives them from the stack config and renders the steps itself,
-  // so every input is plain, small and shown as it is by previews and diffs.
+  // Each host's spec is hostInputsFor in one apply: no credential goes in (the provider derives them from
+  // the stack config and renders the steps itself), so every input is plain, small and shown as it is by
+  // previews and diffs. The masters' list is built once and shared (thousands of hosts).
   const masters = masterIps.apply((ips) => topology.masters.map((n, i) => ({ id: n.id, zkId: n.zkId!, ip: ips[i], hostname: n.hostname })));
-  const drain = masterIps.apply((ips) => drainSpecOf("agent", ips, opts)!);
-  const host = (m: Machine, dependsOn: pulumi.Resource[]) => new MesosHost(`${m.node.hostname}-bootstrap`, {
-    cluster: model.cluster.name, os: model.os, node: m.node, selfIp: m.privateIp, masters, quorum: topology.quorum, artifacts,
-    connection: connectionFor(model, m), drain: m.node.role === "agent" ? drain : undefined, stepTimeoutSeconds: opts.stepTimeoutSeconds ?? 900,
-  }, { parent, dependsOn: [m.resource, ...dependsOn] });
+  const host = (m: Machine, dependsOn: pulumi.Resource[]) => {
+    const spec = pulumi.all([masters, masterIps, m.privateIp, connectionFor(model, m)]).apply(([ms, ips, selfIp, connection]) =>
+      hostInputsFor({ cluster: model.cluster.name, os: model.os, node: m.node, selfIp, masters: ms, quorum: topology.quorum, artifacts },
+        connection as HostConnection, ips, opts));
+    return new MesosHost(`${m.node.hostname}-bootstrap`, { spec }, { parent, dependsOn: [m.resource, ...dependsOn] });
+  };
 
   // Masters together (ZooKeeper's gate needs its peers), agents once every master is through.
   const masterHosts = masterMachines.map((m) => host(m, []));

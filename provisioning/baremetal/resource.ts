@@ -2,11 +2,14 @@
 // Its stored provider is the fixed shim (provisioning/dynamic/shim.ts), its one input property `spec` the
 // node's compact bootstrap input (HostProps): no script and no credential is stored (the provider
 // renders and derives them).
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { ShimResource } from "../dynamic/shim";
 import type { HostInputs, RecordedHostKey } from "./types";
 
-export type MesosHostArgs = { [K in keyof HostInputs]: pulumi.Input<HostInputs[K]> };
+/** One property (HostProps says why): the node's compact inputs, usually from hostInputsFor in one apply. */
+export interface MesosHostArgs {
+  spec: pulumi.Input<HostInputs>;
+}
 
 export class MesosHost extends ShimResource {
   // `declare`: a plain field would be reset to undefined after super() (ES2022 class fields).
@@ -17,6 +20,6 @@ export class MesosHost extends ShimResource {
 
   constructor(name: string, args: MesosHostArgs, opts?: pulumi.CustomResourceOptions) {
     // Only the outputs the program reads are declared (each declared property costs an Output per host).
-    super("elastic-mesos/baremetal:Host", name, { spec: pulumi.output(args), stepHashes: undefined, hostKey: undefined }, opts);
+    super("elastic-mesos/baremetal:Host", name, { spec: args.spec, stepHashes: undefined, hostKey: undefined }, opts);
   }
 }

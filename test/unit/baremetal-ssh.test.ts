@@ -131,7 +131,7 @@ describe("MesosHost under mocks", () => {
       call: (a) => a.inputs,
     }, "elastic-mesos", "dev");
     const i = hostInputs();
-    new MesosHost("prod-general-1-bootstrap", i);
+    new MesosHost("prod-general-1-bootstrap", { spec: i });
     await (pulumi.runtime as any).waitForRPCs();
     const r = seen.find((x) => x.name === "prod-general-1-bootstrap")!;
     expect(r.type).toBe("pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host");
