@@ -108,9 +108,9 @@ function createDriver(deps, config) {
     return report;
   }
 
-  /** `pulumi destroy` (with elastic-mesos:destroy=true): every host cleaned, agents first. */
+  /** `pulumi destroy`: every host drained (agents) and cleaned, agents first. */
   async function destroy() {
-    const p = await load("host", { destroy: "true" });
+    const p = await load("host");
     const all = [...state.values()].sort((a, b) => (a.outs.node.role === "agent" ? -1 : 1) - (b.outs.node.role === "agent" ? -1 : 1));
     for (const role of ["agent", "master"]) {
       await Promise.all(all.filter((s) => s.outs.node.role === role).map(async (s) => { await p.delete(s.id, s.outs); state.delete(s.outs.node.id); }));
@@ -285,5 +285,5 @@ async function main() {
   console.table(rows);
 }
 
-module.exports = { createDriver, labSetup, clusterPlan, rawBaseline, sshRun, CLEAN, BENCH_SECRET };
+module.exports = { createDriver, labSetup, clusterPlan, rawBaseline, sshRun, ensureLab, CLEAN, BENCH_SECRET };
 if (require.main === module) main().catch((e) => { console.error(e); process.exit(1); });

@@ -23,7 +23,7 @@
 // agentPools[i].containerizers  ["mesos"] | ["docker","mesos"] | ...   ["docker","mesos"]           Mesos --containerizers (must hold mesos)
 // adminCidrs                    IPv4/IPv6 CIDRs, >= 1 (list or "a,b")  (required)                   who may reach SSH, Mesos, Marathon
 // allowPublicAdmin              boolean                                false                        opt-in to 0.0.0.0/0 or ::/0 in adminCidrs
-// destroy                       boolean                                false                        set true before `pulumi destroy` (masters may go)
+// destroy                       boolean                                false                        no effect (older releases needed it)
 // ssh.user                      Linux user name                        admin/debian/ubuntu/rocky    login user (per provider and OS;
 //                                                                      (clouds), root (DO, bm,      bare-metal hosts may override)
 //                                                                      local)
@@ -218,9 +218,10 @@ export const rootSchema = strict(
     /** Explicit opt-in to accept 0.0.0.0/0 or ::/0 in adminCidrs. */
     allowPublicAdmin: z.boolean({ error: "use true or false" }).default(false),
     /**
-     * Set to true right before `pulumi destroy`: only then do the bare-metal hosts let their masters be
-     * removed (provisioning/baremetal/provider.ts reads it in configure()); any other run refuses to
-     * remove a master, which could cost the Mesos log its quorum.
+     * No effect. Older releases wanted it set before `pulumi destroy`, but the engine configures a dynamic
+     * provider with the config of the last `up`, so it never reached `destroy`; masters are now guarded where
+     * an `up` and a `destroy` differ (readiness.ts masterChanges, provider.ts masterMove). Still accepted so
+     * stacks that set it stay valid.
      */
     destroy: z.boolean({ error: "use true or false" }).default(false),
     /** How the machines are reached over SSH. */

@@ -8,6 +8,7 @@
 // config too: no credential is ever an input or an output.
 import type * as pulumi from "@pulumi/pulumi";
 import { ADMIN_USER, deriveCredentials } from "../credentials";
+import { plain } from "../dynamic/plain";
 import { shimText } from "../dynamic/shim-text";
 import type { Credentials } from "../steps/types";
 import type { SshTarget } from "../ssh/target";
@@ -37,13 +38,20 @@ const hasUnknowns = (v: unknown) => JSON.stringify(v).includes(UNKNOWN);
 /** Plans kept per process: check, diff and create/update of one host render once (about 50 KB each). */
 const PLAN_CACHE_SIZE = 64;
 
-/** The stack-config flag that allows deleting masters: `pulumi config set elastic-mesos:destroy true`. */
-export const DESTROY_FLAG = "destroy";
+/**
+ * Pure: why new inputs may not replace a master's ("" = they may). A new address replaces the host, and the
+ * old one is wiped first: a ZooKeeper vote and a replica of the Mesos log lost, a membership change.
+ */
+export function masterMove(olds: Partial<HostInputs> | undefined, news: HostInputs): string {
+  const from = olds?.connection?.host, to = news.connection?.host;
+  if (olds?.node?.role !== "master" || !from || !to || from === to) return "";
+  return `moving master ${olds.node.id} from ${from} to ${to} would wipe it and install it anew, and a master holds a ` +
+    `ZooKeeper vote and a replica of the Mesos log: refused. Put its address back (${from})`;
+}
 
 export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostProps, HostOutputs> {
   private privateKey: string | undefined;
   private clusterSecret: string | undefined;
-  private destroying: boolean;
   private readonly deps: ProviderDeps | undefined;
   private readonly plans: Map<string, HostPlan>;
 
@@ -51,7 +59,6 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     this.deps = deps;
     this.privateKey = undefined;
     this.clusterSecret = undefined;
-    this.destroying = false;
     this.plans = new Map();
   }
 
@@ -59,18 +66,20 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
   async configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
     this.privateKey = req.config.get("sshPrivateKey");
     this.clusterSecret = req.config.get("clusterSecret");
-    this.destroying = req.config.get(DESTROY_FLAG) === "true";
   }
 
   /** In a preview, `spec` is not known yet when any part of it is not: it is then checked at `up`. */
-  async check(_olds: HostProps, news: HostProps): Promise<pulumi.dynamic.CheckResult<HostProps>> {
+  async check(olds: HostProps, news: HostProps): Promise<pulumi.dynamic.CheckResult<HostProps>> {
     if (hasUnknowns(news)) return { inputs: news, failures: [] };
     const failures: pulumi.dynamic.CheckFailure[] = [];
     const i = news.spec;
     const where = i?.connection?.configPath ?? i?.node?.id ?? "host";
+    const moved = masterMove(olds?.spec, i);
+    if (moved) failures.push({ property: "spec", reason: `${where}: ${moved}` });
     if (!i?.connection?.host) failures.push({ property: "spec", reason: `${where}.address is required` });
     if (i?.node?.role !== "master" && i?.node?.role !== "agent") failures.push({ property: "spec", reason: `${where}.role must be "master" or "agent"` });
-    if (JSON.stringify(news).includes("PRIVATE KEY-----")) {
+    // Not the whole of news: its __provider is our own code's shim, and the engine's copy of it is no input.
+    if (JSON.stringify(i).includes("PRIVATE KEY-----")) {
       failures.push({ property: "spec", reason: "a private key must not be an input; set it with `pulumi config set --secret elastic-mesos:sshPrivateKey`" });
     }
     if (failures.length === 0) {
@@ -93,25 +102,23 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
 
   async create({ spec }: HostProps): Promise<pulumi.dynamic.CreateResult<HostOutputs>> {
     const outs = await this.converge(this.plan(spec), spec, undefined);
-    return { id: `${spec.cluster}:${spec.node.id}:${spec.connection.host}`, outs };
+    return { id: `${spec.cluster}:${spec.node.id}:${spec.connection.host}`, outs: plain(outs) };
   }
 
   /** Also the one-time upgrade of state written before the shim: same hashes, so only the record is rewritten. */
   async update(_id: string, olds: LegacyHostOutputs, news: HostProps): Promise<pulumi.dynamic.UpdateResult<HostOutputs>> {
-    return { outs: await this.converge(this.plan(news.spec), news.spec, olds) };
+    return { outs: plain(await this.converge(this.plan(news.spec), news.spec, olds)) };
   }
 
   async delete(_id: string, outs: LegacyHostOutputs): Promise<void> {
+    // Only `pulumi destroy` deletes a master: an `up` that would remove one stops at the readiness check
+    // (masterChanges), one that would move one at check() (masterMove), both before anything is deleted.
+    // (A provider cannot tell the two apart itself: on `destroy` it gets the config of the last `up`.)
     const label = `${outs.node.id} (${outs.connection.host})`;
-    if (outs.node.role === "master" && !this.destroying) {
-      throw new Error(`${label}: refusing to remove a Mesos master while the cluster lives: it holds a ZooKeeper vote and a replica ` +
-        `of the Mesos log, and removing it can cost the quorum. To destroy the whole cluster run ` +
-        `\`pulumi config set elastic-mesos:destroy true\` and then \`pulumi destroy\`. To keep the cluster, restore the master in the config`);
-    }
     const runner = this.runner();
     const target = this.target(outs, { fingerprint: outs.hostKey.fingerprint, source: outs.hostKey.source === "config" ? "config" : "state" });
     try {
-      if (outs.node.role === "agent" && outs.drain && !this.destroying) {
+      if (outs.node.role === "agent" && outs.drain) {
         await drainAgent(runner, target, label, outs.node, outs.drain, { user: ADMIN_USER, password: this.credentials(outs.cluster).adminPassword }, this.log());
       }
       await runner.runScript(target, renderCleanupScript(outs.cleanup, outs.preexisting), {

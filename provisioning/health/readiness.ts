@@ -15,6 +15,7 @@ import type { Runner } from "../baremetal/runner";
 import type { HostConnection } from "../baremetal/types";
 import { stableJson } from "../baremetal/plan";
 import { deriveCredentials } from "../credentials";
+import { plain } from "../dynamic/plain";
 import { ShimResource } from "../dynamic/shim";
 import { shimText } from "../dynamic/shim-text";
 import { SshPool } from "../ssh/pool";
@@ -106,6 +107,22 @@ export function keysToRecord(targets: SshTarget[], recorded: Record<string, stri
   return out;
 }
 
+/**
+ * Pure: why a change of the masters is refused ([] = none). Masters hold the ZooKeeper votes and the Mesos
+ * replicated log, so removing one is a membership change, not a clean-up. This is the one place that can
+ * tell it from `pulumi destroy`: only an `up` checks this resource's new inputs against its old ones, and it
+ * does so before the engine deletes anything, so the host provider removes masters without any flag.
+ */
+export function masterChanges(olds: Partial<Pick<ReadinessInputs, "masters">> | undefined, news: Pick<ReadinessInputs, "masters">): string[] {
+  if (!Array.isArray(olds?.masters) || !Array.isArray(news.masters)) return [];
+  const removed = olds.masters.filter((o) => !news.masters.some((n) => n.id === o.id));
+  if (removed.length === 0) return [];
+  const which = removed.map((m) => `${m.id} (${m.ip})`).join(", ");
+  return [`removing master${removed.length > 1 ? "s" : ""} ${which} from a running cluster is refused: masters hold the ` +
+    "ZooKeeper votes and the Mesos replicated log, and changing their number needs a membership change this " +
+    "release does not make. Put the master back in the config; to remove the whole cluster, run `pulumi destroy`"];
+}
+
 export class ReadinessProvider implements pulumi.dynamic.ResourceProvider<ReadinessInputs, ReadinessOutputs> {
   private privateKey: string | undefined;
   private clusterSecret: string | undefined;
@@ -122,20 +139,25 @@ export class ReadinessProvider implements pulumi.dynamic.ResourceProvider<Readin
     this.clusterSecret = req.config.get("clusterSecret");
   }
 
+  /** Runs in `preview` and `up`, before any step; never in `destroy`. */
+  async check(olds: ReadinessInputs, news: ReadinessInputs): Promise<pulumi.dynamic.CheckResult<ReadinessInputs>> {
+    return { inputs: news, failures: masterChanges(olds, news).map((reason) => ({ property: "masters", reason })) };
+  }
+
   async diff(_id: string, olds: ReadinessOutputs, news: ReadinessInputs): Promise<pulumi.dynamic.DiffResult> {
     return { changes: comparable(olds) !== comparable(news) || legacyReadiness(olds as unknown as Record<string, unknown>) };
   }
 
   async create(inputs: ReadinessInputs): Promise<pulumi.dynamic.CreateResult<ReadinessOutputs>> {
-    return { id: `${inputs.cluster}:readiness`, outs: await this.wait(inputs, {}) };
+    return { id: `${inputs.cluster}:readiness`, outs: plain(await this.wait(inputs, {})) };
   }
 
   /** Also the one-time upgrade of state written before the shim: the cluster did not change, so nothing is checked. */
   async update(_id: string, olds: ReadinessOutputs, news: ReadinessInputs): Promise<pulumi.dynamic.UpdateResult<ReadinessOutputs>> {
     if (comparable(olds) === comparable(news)) {
-      return { outs: { ...news, seconds: olds.seconds, checks: olds.checks, hostKeys: olds.hostKeys ?? {} } };
+      return { outs: plain({ ...news, seconds: olds.seconds, checks: olds.checks, hostKeys: olds.hostKeys ?? {} }) };
     }
-    return { outs: await this.wait(news, olds.hostKeys ?? {}) };
+    return { outs: plain(await this.wait(news, olds.hostKeys ?? {})) };
   }
 
   async delete(): Promise<void> {

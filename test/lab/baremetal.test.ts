@@ -205,11 +205,12 @@ describe.skipIf(skip)("bare-metal lifecycle on lab hosts", () => {
     await bench.sshRun(setup.lab, hosts[5].name, bench.CLEAN);
   });
 
-  it("a master is not removed while the cluster lives; destroy (elastic-mesos:destroy=true) leaves nothing of ours on any host", async () => {
-    const { host: p } = await driver.providers();
-    const m1 = [...driver.state.values()].find((s: any) => s.outs.node.id === "m1");
-    await expect(p.delete(m1.id, m1.outs)).rejects.toThrow(/refusing to remove a Mesos master/);
-    expect((await ssh(hosts[0].name, "systemctl is-active zookeeper")).stdout.trim()).toBe("active");
+  it("an `up` that drops a master is refused by the readiness check; destroy leaves nothing of ours on any host", async () => {
+    const { ready } = await driver.providers();
+    const p = plan(5, { attributes: { rack: "b" } }).readiness;
+    const failures = (await ready.check(p, { ...p, masters: p.masters.slice(0, 2) })).failures;
+    expect(failures.map((f: any) => f.reason)).toEqual([expect.stringMatching(/^removing master m3 .* is refused/)]);
+    expect((await ssh(hosts[2].name, "systemctl is-active zookeeper")).stdout.trim()).toBe("active");
     await driver.destroy();
     for (const h of hosts) expect([h.name, await remnants(h)]).toEqual([h.name, []]);
   });

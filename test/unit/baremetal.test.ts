@@ -4,7 +4,8 @@ import { describe, it, expect } from "vitest";
 import { changedSteps, diffHost, stableJson } from "../../provisioning/baremetal/plan";
 import { cleanupPlan, dirsCreated, libraryFootprint, packagesInstalled, renderCleanupScript, usersCreated } from "../../provisioning/baremetal/cleanup";
 import { agentIdFromState, drainStateOf } from "../../provisioning/baremetal/drain";
-import { MesosHostProvider } from "../../provisioning/baremetal/provider";
+import { MesosHostProvider, masterMove } from "../../provisioning/baremetal/provider";
+import { plain } from "../../provisioning/dynamic/plain";
 import { renderHost, type HostPlan } from "../../provisioning/baremetal/render";
 import type { HostInputs, HostOutputs } from "../../provisioning/baremetal/types";
 import { deriveCredentials } from "../../provisioning/credentials";
@@ -205,17 +206,28 @@ describe("provider lifecycle (injected runner)", () => {
     expect(sent.some((s) => s.label?.startsWith("cleanup"))).toBe(false);
   }, 20_000);
 
-  it("delete on a master is refused unless elastic-mesos:destroy is true", async () => {
+  it("delete on a master cleans it with no flag (only `pulumi destroy` gets there: see masterMove and masterChanges)", async () => {
     const master = masterInputs({ connection: hostInputs().connection });
     const live = await provider();
     const { outs } = await live.p.create({ spec: master });
     live.sent.length = 0;
-    const err = await live.p.delete("id", outs!).catch((e) => e);
-    expect(err.message).toMatch(/^m1 \(10\.0\.0\.21\): refusing to remove a Mesos master.*pulumi config set elastic-mesos:destroy true/);
-    expect(live.sent).toHaveLength(0);
-    const destroying = await provider(undefined, { ...CONFIG, destroy: "true" });
-    await destroying.p.delete("id", outs!);
-    expect(destroying.sent.map((s) => s.label)).toEqual(["cleanup (stop services, remove units, files, users, directories)"]);
+    await live.p.delete("id", outs!);
+    expect(live.sent.map((s) => s.label)).toEqual(["cleanup (stop services, remove units, files, users, directories)"]);
+  });
+
+  it("check refuses to move a master to another address, naming the config key; agents may move", async () => {
+    const { p } = await provider();
+    const master = masterInputs({ connection: hostInputs().connection });
+    const moved = { ...master, connection: { ...master.connection, host: "10.0.0.99" } };
+    const failures = (await p.check({ spec: master }, { spec: moved })).failures ?? [];
+    expect(failures.map((f) => f.reason)).toEqual([
+      `${master.connection.configPath}: moving master m1 from 10.0.0.21 to 10.0.0.99 would wipe it and install it anew, and a master ` +
+        "holds a ZooKeeper vote and a replica of the Mesos log: refused. Put its address back (10.0.0.21)",
+    ]);
+    expect(masterMove(master, master)).toBe("");
+    const agent = hostInputs();
+    expect(masterMove(agent, { ...agent, connection: { ...agent.connection, host: "10.0.0.99" } })).toBe("");
+    expect(masterMove(undefined, moved)).toBe(""); // a first create
   });
 
   it("needs the key and the cluster secret from stack config, and refuses a key in the inputs", async () => {
@@ -275,7 +287,7 @@ describe("upgrade of state written before the shim", () => {
       expect(fr.sent).toEqual([]);
       expect(fr.connections).toEqual([]);
       const { adminUser, adminPassword, __provider, ...kept } = olds;
-      expect(outs).toStrictEqual({ ...kept, stepsRun: 0, commandsSent: 0 });
+      expect(outs).toStrictEqual(plain({ ...kept, stepsRun: 0, commandsSent: 0 })); // as the engine stores it
       expect(JSON.stringify(outs)).not.toContain(olds.adminPassword);
       // The engine then stores the shim with these outputs: the next run is a no-change run.
       expect(await p.diff("id", { ...outs!, __provider: SHIM } as any, news)).toMatchObject({ changes: false });

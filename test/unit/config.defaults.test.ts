@@ -161,9 +161,8 @@ describe("secrets stay secret", () => {
 });
 
 describe("destroy flag", () => {
-  // The bare-metal provider refuses to remove masters unless `elastic-mesos:destroy` is true; the strict
-  // schema must accept the key, or the documented teardown (`pulumi config set elastic-mesos:destroy true`)
-  // would break the next `pulumi up`.
+  // The key no longer does anything (masters are guarded in the readiness and host checks), but stacks from
+  // releases that documented `pulumi config set elastic-mesos:destroy true` must stay valid.
   it("is accepted as a boolean and rejected as anything else, naming the key", () => {
     expect(() => parseModel({ ...validRaw("baremetal"), destroy: true }, {})).not.toThrow();
     expect(() => parseModel({ ...validRaw("baremetal"), destroy: "yes" }, {})).toThrow(/^  - destroy: "yes" is not allowed; use true or false$/m);

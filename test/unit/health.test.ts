@@ -6,7 +6,8 @@ import { createServer as createHttp, type Server as HttpServer } from "http";
 import { createServer as createTcp, type AddressInfo, type Server as TcpServer } from "net";
 import { evaluate, parseProbe, parseZkMode, probeScript, type ExpectedAgent } from "../../provisioning/health/probes";
 import { ReadinessTimeout, waitForReadiness } from "../../provisioning/health/wait";
-import { normalGeneration, ReadinessProvider, sshGeneration } from "../../provisioning/health/readiness";
+import { plain } from "../../provisioning/dynamic/plain";
+import { masterChanges, normalGeneration, ReadinessProvider, sshGeneration } from "../../provisioning/health/readiness";
 import { deriveCredentials } from "../../provisioning/credentials";
 import { shimText } from "../../provisioning/dynamic/shim-text";
 import { SshPool } from "../../provisioning/ssh/pool";
@@ -125,6 +126,25 @@ describe("probe script over real SSH against stand-in endpoints", () => {
 describe("readiness provider", () => {
   const servers: TestSshServer[] = [];
   afterAll(async () => { for (const s of servers) await s.close(); });
+
+  it("check refuses an `up` that removes a master (before the engine deletes anything); growing or first runs pass", async () => {
+    const p = new ReadinessProvider();
+    const m = (id: string, ip: string) => ({ id, ip, connection: { host: ip, port: 22, user: "root" } });
+    const three = { masters: [m("m1", "10.0.0.11"), m("m2", "10.0.0.12"), m("m3", "10.0.0.13")] } as any;
+    const one = { masters: [m("m1", "10.0.0.11")] } as any;
+    const failures = (await p.check(three, one)).failures ?? [];
+    expect(failures).toHaveLength(1);
+    expect(failures[0].property).toBe("masters");
+    expect(failures[0].reason).toMatch(/^removing masters m2 \(10\.0\.0\.12\), m3 \(10\.0\.0\.13\) from a running cluster is refused: .*run `pulumi destroy`$/);
+    expect(masterChanges(one, three)).toEqual([]); // adding masters is not this refusal's business
+    expect(masterChanges(undefined, one)).toEqual([]); // the first `up`
+    expect(masterChanges({} as any, one)).toEqual([]); // no old inputs (a create)
+    expect(masterChanges(three, { masters: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" } as any)).toEqual([]); // unknown in a preview
+  });
+
+  it("returns plain JSON (the engine's protobuf Struct refuses undefined members)", () => {
+    expect(plain({ a: 1, b: undefined, c: { d: undefined, e: [1] } })).toStrictEqual({ a: 1, c: { e: [1] } });
+  });
 
   it("create waits for the cluster over SSH; an unchanged cluster is not re-checked", async () => {
     const key = (await startSshServer().then((s) => { servers.push(s); return s.clientKey; }));
