@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { deriveCredentials } from "../../provisioning/credentials";
-import { REPO_ROOT, http, labInfo, loginsSince, nextSecond, remnants, type LabHost } from "../fixtures/lab";
+import { REPO_ROOT, http, labInfo, loginsSince, nextSecond, remnants, sshOk, type LabHost } from "../fixtures/lab";
 import { hostSettings, labStackSettings, pulumiWorkspace, setConfig, setSecrets, steps, urnName, type PulumiWorkspace } from "../fixtures/pulumi-cli";
 
 const bench = createRequire(import.meta.url)("../../bench/baremetal.js");
@@ -48,7 +48,6 @@ describe.skipIf(skip)("the README's commands through the real pulumi CLI (bare m
   afterAll(async () => {
     if (!ws) return;
     // A failed test may leave resources: take them down so the next run starts clean, then drop the stack.
-    await ws.run(["config", "set", "elastic-mesos:destroy", "true"]);
     await ws.run(["destroy", "--yes", "--skip-preview"]);
     await ws.run(["stack", "rm", "--yes", "--force", STACK]);
     if (existsSync(STACK_FILE)) rmSync(STACK_FILE);
@@ -134,9 +133,12 @@ describe.skipIf(skip)("the README's commands through the real pulumi CLI (bare m
       expect([what, exported.includes(value)]).toEqual([what, false]);
     }
     const resources: { type: string; urn: string }[] = JSON.parse(exported).deployment.resources;
+    // Each host is two resources: its record (a component) and its bootstrap (the dynamic resource).
     const perHost = resources.filter((r) => /(:baremetal:Host|\/baremetal:Host)$/.test(r.type));
+    const hostCount = perHost.filter((r) => r.type.startsWith("pulumi-nodejs:")).length;
     const bytes = perHost.reduce((n, r) => n + JSON.stringify(r).length, 0);
-    console.log(`[e2e] state: ${exported.length} bytes in all, ${Math.round(bytes / 2)} bytes per host (${perHost.length} host resources)`);
+    console.log(`[e2e] state: ${exported.length} bytes in all, ${Math.round(bytes / hostCount)} bytes per host (${hostCount} hosts)`);
+    expect(bytes / hostCount).toBeLessThanOrEqual(10 * 1024);
   });
 
   it("bad config through the real CLI: the problem list, no stack trace, nothing changed", async () => {
@@ -154,8 +156,24 @@ describe.skipIf(skip)("the README's commands through the real pulumi CLI (bare m
     }
   });
 
-  it("`pulumi destroy` leaves nothing of ours on any host and an empty stack", async () => {
-    await ws.ok(["config", "set", "elastic-mesos:destroy", "true"]);
+  it("moving a master to another address is refused before anything changes", async () => {
+    await cfg("baremetal.hosts[0].address", hosts[2].ip);
+    try {
+      const since = await nextSecond();
+      const r = await ws.withEvents(["up", "--yes"]);
+      expect(r.code).not.toBe(0);
+      expect(r.output).toContain(`moving master m1 from ${hosts[0].ip} to ${hosts[2].ip} would wipe it`);
+      expect(r.output).not.toMatch(STACK_FRAME);
+      // Only the host's record (a component with no effect) took the new address; no host resource changed.
+      expect(steps(r.events).filter((s) => s.type.startsWith("pulumi-nodejs:") && s.op !== "same")).toEqual([]);
+      expect(loginsSince(hosts[2], since)).toBe(0);
+      expect((await sshOk(hosts[0].name, "systemctl is-active zookeeper")).trim()).toBe("active");
+    } finally {
+      await cfg("baremetal.hosts[0].address", hosts[0].ip);
+    }
+  });
+
+  it("`pulumi destroy` alone leaves nothing of ours on any host and an empty stack", async () => {
     const r = await ws.withEvents(["destroy", "--yes"]);
     expect(r.code, r.output).toBe(0);
     for (const h of hosts) expect([h.name, await remnants(h.name)]).toEqual([h.name, []]);
