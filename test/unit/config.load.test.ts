@@ -4,6 +4,7 @@
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
+import { inspect } from "util";
 import { beforeEach, describe, expect, it } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, loadModel, parseModel } from "../../components/config";
@@ -74,8 +75,10 @@ describe("loadModel reads the config the way the engine passes it", () => {
     expect(err?.problems.map((p) => p.key)).toEqual(["clusterSecret"]);
     expect(err?.message).toContain("pulumi config set --secret elastic-mesos:clusterSecret");
     expect(err?.message).not.toContain(TEST_CLUSTER_SECRET);
-    // A RunError: the language host prints the problem list alone, with no stack trace (test/e2e shows it).
+    // A RunError: the language host prints the problem list alone, with no stack trace (test/e2e shows it),
+    // and what the SDK's runner inspects of it is that list too.
     expect(pulumi.RunError.isInstance(err)).toBe(true);
+    expect(inspect(err, { colors: true })).toBe(`ConfigError: ${err!.message}`);
   });
 
   it("a missing clusterSecret tells the user the command to run", () => {
