@@ -5,8 +5,6 @@
 // Hosts: h5..h10 by default (h1-h4 belong to test/lab/bootstrap.test.ts); BAREMETAL_LAB_HOSTS=hA,hB,... to change.
 // Needs 6 lab hosts: LAB_HOSTS=10 npx vitest run --project lab test/lab/baremetal.test.ts
 import { createRequire } from "node:module";
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { utils } from "ssh2";
 import { createHash } from "node:crypto";
@@ -16,7 +14,7 @@ import { hostInputsFor } from "../../provisioning/baremetal/bootstrap";
 import { renderHost } from "../../provisioning/baremetal/render";
 import { MesosHostProvider } from "../../provisioning/baremetal/provider";
 import { ReadinessProvider } from "../../provisioning/health/readiness";
-import { LAB_DIR, http, labInfo, ssh, waitFor, type LabHost } from "../fixtures/lab";
+import { http, inHost, labInfo, loginsSince, nextSecond, remnants as remnantsOn, ssh, waitFor, type LabHost } from "../fixtures/lab";
 
 const bench = createRequire(import.meta.url)("../../bench/baremetal.js");
 const m = { resolveArtifacts, deriveCredentials, hostInputsFor, renderHost };
@@ -24,37 +22,6 @@ const names = (process.env.BAREMETAL_LAB_HOSTS ?? "h5,h6,h7,h8,h9,h10").split(",
 const labSkip = inject("labSkipReason");
 const available = () => { try { return names.every((n) => labInfo().hosts.some((h) => h.name === n)); } catch { return false; } };
 const skip = labSkip || (!available() && `needs lab hosts ${names.join(",")}: LAB_HOSTS=${Number(names.at(-1)!.slice(1))}`);
-
-/** Everything of ours that could remain on a host: units, files, users, processes, packages. */
-const REMNANTS = `systemctl list-unit-files --no-legend 'zookeeper*' 'mesos*' 'marathon*' 2>/dev/null | awk '{print "unit " $1}'
-for f in /etc/mesos /etc/mesos-master /etc/mesos-agent /etc/marathon /etc/zookeeper /opt/zookeeper* /var/lib/mesos /var/lib/zookeeper \\
-  /var/log/mesos /var/log/zookeeper /etc/elastic-mesos /var/lib/elastic-mesos /etc/apt/sources.list.d/elastic-mesos-* /etc/apt/keyrings/elastic-mesos-* \\
-  /etc/systemd/system/zookeeper.service /etc/systemd/system/mesos-master.service /etc/systemd/system/mesos-agent.service /etc/systemd/system/marathon.service; do
-  [ -e "$f" ] || [ -L "$f" ] && echo "file $f"; done
-for u in zookeeper marathon; do id -u "$u" >/dev/null 2>&1 && echo "user $u"; done
-pgrep -a -f 'zookeeper|mesos-master|mesos-agent|marathon' | grep -v pgrep | sed 's/^/proc /'
-dpkg-query -W -f='\${Status} \${Package}\\n' aventer-mesos marathon 2>/dev/null | grep ' installed ' | sed 's/^/pkg /'
-true`;
-
-/** SSH logins a host accepted since `since` (epoch seconds), from its own journal (via nsenter: not a login itself). */
-function loginsSince(h: LabHost, since: number): number {
-  const out = inHost(h, `journalctl -q -u ssh.service --since @${since} --no-pager | grep -c 'Accepted publickey' || true`);
-  return Number(out.trim());
-}
-
-/** Run a command inside a lab host's namespaces from this machine (no SSH involved). */
-function inHost(h: LabHost, script: string): string {
-  const nspawn = readFileSync(`${LAB_DIR}/hosts/${h.name}/nspawn.pid`, "utf8").trim();
-  const pid = execFileSync("ps", ["-o", "pid=", "--ppid", nspawn]).toString().trim().split(/\s+/)[0];
-  return execFileSync("nsenter", ["-t", pid, "-a", "sh", "-c", script]).toString();
-}
-
-/** Waits for the next whole second and returns it: journalctl --since has second granularity. */
-async function nextSecond(): Promise<number> {
-  const next = Math.floor(Date.now() / 1000) + 1;
-  await new Promise((res) => setTimeout(res, next * 1000 - Date.now() + 20));
-  return next;
-}
 
 const fingerprint = (hostKeyLine: string) =>
   `SHA256:${createHash("sha256").update((utils.parseKey(hostKeyLine) as any).getPublicSSH()).digest("base64").replace(/=+$/, "")}`;
@@ -84,7 +51,7 @@ describe.skipIf(skip)("bare-metal lifecycle on lab hosts", () => {
     }
     return undefined;
   };
-  const remnants = async (h: LabHost) => (await ssh(h.name, REMNANTS)).stdout.split("\n").filter(Boolean);
+  const remnants = (h: LabHost) => remnantsOn(h.name);
 
   beforeAll(async () => {
     setup = await bench.labSetup();
