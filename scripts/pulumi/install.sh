@@ -44,7 +44,8 @@ module_field() {
 }
 
 build() {
-  command -v go >/dev/null || die "no Go toolchain: install Go 1.22 or newer (Debian: apt-get install golang), then run npm run pulumi:install again"
+  command -v go >/dev/null ||
+    die "no Go toolchain: install Go 1.25 or newer (Debian 12's golang is too old), then run npm run pulumi:install again"
   local work t0=$SECONDS
   work=$(mktemp -d); trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' RETURN
   progress "building the Pulumi CLI v$VERSION from the Go module proxy (once; a few minutes on 2 cores)"
@@ -62,7 +63,8 @@ build() {
   mkdir -p "$BIN"
   (cd "$work/pkg" && go build -trimpath -o "$BIN/pulumi.new" \
     -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$VERSION" ./cmd/pulumi) ||
-    die "go build of github.com/pulumi/pulumi/pkg/v3@v$VERSION ./cmd/pulumi failed (output above). Retry: npm run pulumi:install"
+    die "go build of github.com/pulumi/pulumi/pkg/v3@v$VERSION ./cmd/pulumi failed (output above)." \
+      "Retry: npm run pulumi:install"
   mv "$BIN/pulumi.new" "$BIN/pulumi"
   progress "built $BIN/pulumi in $((SECONDS - t0)) s"
 }
