@@ -34,9 +34,9 @@ function createDriver(deps, config) {
   const KINDS = { host: "elastic-mesos/baremetal:Host", ready: "elastic-mesos/health:Readiness" };
   const fresh = (kind) => (deps.shimText ? require("require-from-string")(deps.shimText(KINDS[kind])).handler()
     : new (kind === "host" ? deps.MesosHostProvider : deps.ReadinessProvider)());
-  const load = async (kind, extra = {}) => {
+  const load = async (kind) => {
     const p = fresh(kind);
-    const get = (k) => (k in extra ? extra[k] : config[k]);
+    const get = (k) => config[k];
     await p.configure({ config: { get, require: get } });
     return p;
   };

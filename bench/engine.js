@@ -39,9 +39,7 @@ async function pulumiRun(cli, setup, hosts, k, tag) {
   const ws = cli.pulumiWorkspace();
   const stack = `bench-${process.pid}-${tag}`;
   try {
-    require("fs").mkdirSync(path.join(ws.dir, "state"));
-    await ws.ok(["login", `file://${path.join(ws.dir, "state")}`]);
-    await ws.ok(["stack", "init", stack, "--secrets-provider", "passphrase"]);
+    await ws.initStack(stack);
     await cli.setConfig(ws, cli.labStackSettings(setup, "bench", hosts.slice(0, 3), hosts.slice(3, 3 + k)));
     await cli.setSecrets(ws, "bench-engine-cluster-secret-0001", setup.privateKey);
     const up = () => ws.withEvents(["up", "--yes", "--skip-preview"]);
@@ -53,7 +51,7 @@ async function pulumiRun(cli, setup, hosts, k, tag) {
     const grow = await up();
     if (grow.code !== 0) throw new Error(`pulumi up (grow, K=${k}) failed:\n${grow.output.slice(-4000)}`);
     const changed = (r) => cli.steps(r.events).filter((s) => s.op !== "same");
-    const hostsTouched = (r) => changed(r).filter((s) => s.type.endsWith("baremetal:Host") && s.op !== "same" &&
+    const hostsTouched = (r) => changed(r).filter((s) => s.type.endsWith("baremetal:Host") &&
       cli.urnName(s.urn).endsWith("-bootstrap")).length;
     await ws.ok(["config", "set", "elastic-mesos:destroy", "true"]);
     await ws.ok(["destroy", "--yes", "--skip-preview"]);
@@ -62,8 +60,7 @@ async function pulumiRun(cli, setup, hosts, k, tag) {
       grow: grow.seconds, growTouched: hostsTouched(grow), growChanges: changed(grow).map((s) => `${s.op} ${cli.urnName(s.urn)}`),
     };
   } finally {
-    await ws.run(["stack", "rm", "--yes", "--force", stack]);
-    require("fs").rmSync(path.resolve(__dirname, "..", "stacks", `Pulumi.${stack}.yaml`), { force: true });
+    await ws.removeStack(stack);
     ws.dispose();
   }
 }
@@ -73,9 +70,7 @@ async function fixedCosts(cli) {
   const ws = cli.pulumiWorkspace();
   const stack = `bench-${process.pid}-startup`;
   try {
-    require("fs").mkdirSync(path.join(ws.dir, "state"));
-    await ws.ok(["login", `file://${path.join(ws.dir, "state")}`]);
-    await ws.ok(["stack", "init", stack, "--secrets-provider", "passphrase"]);
+    await ws.initStack(stack);
     await ws.ok(["config", "set", "elastic-mesos:provider", "baremetal"]);
     const version = [], engine = [];
     for (let i = 0; i < 3; i++) {
@@ -86,8 +81,7 @@ async function fixedCosts(cli) {
     }
     return { version: median(version), engine: median(engine), engineRange: range(engine) };
   } finally {
-    await ws.run(["stack", "rm", "--yes", "--force", stack]);
-    require("fs").rmSync(path.resolve(__dirname, "..", "stacks", `Pulumi.${stack}.yaml`), { force: true });
+    await ws.removeStack(stack);
     ws.dispose();
   }
 }

@@ -2,7 +2,7 @@
 // a passphrase secrets provider, the real engine and its dynamic-provider host, against lab hosts h11-h13.
 // Each test is one step a user takes, in the README's order; the engine's own event log says what it did.
 import { createRequire } from "node:module";
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { deriveCredentials } from "../../provisioning/credentials";
@@ -36,9 +36,7 @@ describe.skipIf(skip)("the README's commands through the real pulumi CLI (bare m
     privateKey = setup.privateKey;
     await Promise.all(hosts.map((h) => bench.sshRun(setup.lab, h.name, bench.CLEAN)));
     ws = pulumiWorkspace();
-    mkdirSync(join(ws.dir, "state")); // `pulumi login file://DIR` wants DIR to exist
-    await ws.ok(["login", `file://${join(ws.dir, "state")}`]);
-    await ws.ok(["stack", "init", STACK, "--secrets-provider", "passphrase"]);
+    await ws.initStack(STACK);
     // Step 2 of the quickstart: the stack's config (hosts and pools with --path, secrets from stdin).
     // One `pulumi config set --path` per key, as the README writes them.
     for (const [k, v] of Object.entries(labStackSettings(setup, CLUSTER, hosts.slice(0, 1), hosts.slice(1, 2)))) await cfg(k, v);
@@ -49,8 +47,7 @@ describe.skipIf(skip)("the README's commands through the real pulumi CLI (bare m
     if (!ws) return;
     // A failed test may leave resources: take them down so the next run starts clean, then drop the stack.
     await ws.run(["destroy", "--yes", "--skip-preview"]);
-    await ws.run(["stack", "rm", "--yes", "--force", STACK]);
-    if (existsSync(STACK_FILE)) rmSync(STACK_FILE);
+    await ws.removeStack(STACK);
     ws.dispose();
   });
 
