@@ -26,6 +26,8 @@ export interface NodeSpec {
   resources: Record<string, number | string>;
   attributes: Record<string, string | number>;
   containerizers: Containerizer[];
+  /** Agents: the Linux user the pool's tasks run as. Masters: "" (they run no tasks). */
+  taskUser: string;
 }
 
 export interface Topology {

@@ -67,6 +67,8 @@ export interface AgentPoolModel {
   /** Mesos `--attributes`, e.g. { rack: "a", tier: 2 }. */
   attributes: Record<string, string | number>;
   containerizers: Containerizer[];
+  /** Linux user the pool's Mesos tasks run as (default "mesos-task"; "root" only when configured). */
+  taskUser: string;
 }
 
 export interface SshModel {

@@ -114,6 +114,7 @@ function masterNodes(model: ClusterModel, zones: string[], plan?: NetworkPlan): 
       resources: {},
       attributes: {},
       containerizers: [],
+      taskUser: "",
     };
   });
 }
@@ -135,6 +136,7 @@ function poolNodes(cluster: string, pool: AgentPoolModel, zones: string[]): Node
       resources: { ...pool.resources },
       attributes: { ...pool.attributes },
       containerizers: [...pool.containerizers],
+      taskUser: pool.taskUser,
     };
   });
 }

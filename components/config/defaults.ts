@@ -22,6 +22,8 @@ export const DEFAULT_CLUSTER_NAME = "mesos";
 /** Docker first so Marathon's Docker apps use it; the Mesos containerizer runs everything else. */
 export const DEFAULT_CONTAINERIZERS: ["docker", "mesos"] = ["docker", "mesos"];
 export const DEFAULT_SSH_PORT = 22;
+/** Unprivileged Linux user Mesos tasks run as (the agent's --switch_user); "root" only when a pool says so. */
+export const DEFAULT_TASK_USER = "mesos-task";
 /** How many hosts per pool the local lab runs at most (each host is a container on this machine). */
 export const DEFAULT_LOCAL_MAX_HOSTS = 3;
 /** Used when agentPools is absent: one general-purpose pool. */

@@ -21,6 +21,8 @@
 // agentPools[i].resources       {name: number|"[a-b,...]"|"{x,y}"}     {} (agent detects)           Mesos --resources
 // agentPools[i].attributes      {name: number|text}                    {}                           Mesos --attributes
 // agentPools[i].containerizers  ["mesos"] | ["docker","mesos"] | ...   ["docker","mesos"]           Mesos --containerizers (must hold mesos)
+// agentPools[i].taskUser        Linux user name ("root" = explicit     mesos-task                   user the pool's Mesos tasks run as
+//                               opt-in to tasks as root)
 // adminCidrs                    IPv4/IPv6 CIDRs, >= 1 (list or "a,b")  (required)                   who may reach SSH, Mesos, Marathon
 // allowPublicAdmin              boolean                                false                        opt-in to 0.0.0.0/0 or ::/0 in adminCidrs
 // destroy                       boolean                                false                        no effect (older releases needed it)
@@ -60,7 +62,7 @@
 // assembly of the ClusterModel (with provider-specific defaults) in build.ts.
 import { z } from "zod";
 import { OS_FAMILIES, PROVIDERS, type ArtifactOverrides, type AwsModel, type DigitalOceanModel, type GcpModel, type OpenStackModel, type VersionsModel } from "../model";
-import { DEFAULT_CONTAINERIZERS, DEFAULT_DISK_GB, DEFAULT_OS, DEFAULT_POOL, DEFAULT_VERSIONS } from "./defaults";
+import { DEFAULT_CONTAINERIZERS, DEFAULT_DISK_GB, DEFAULT_OS, DEFAULT_POOL, DEFAULT_TASK_USER, DEFAULT_VERSIONS } from "./defaults";
 import { cidr, dnsLabel, httpUrl, parseCidrV4, isCanonicalV4, pgpFingerprint, sha512Hex, sshPrivateKey, sshPublicKey, strict, text, wholeNumber } from "./fields";
 import { attributes, containerizers, resources } from "./mesos";
 import * as blocks from "./providers";
@@ -71,6 +73,11 @@ const masterCount = z.number({ error: "use 1, 3 or 5" }).refine((n) => n === 1 |
       ? `use 1, 3 or 5: an even count tolerates no more failures than ${(iss.input as number) - 1} (ZooKeeper needs a majority)`
       : "use 1, 3 or 5 (3 survives one failed master, 5 survives two)",
 }) as z.ZodType<1 | 3 | 5, number>;
+
+/** A Linux user name as useradd accepts it by default. */
+function linuxUser(error: string) {
+  return z.string({ error }).regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error });
+}
 
 const size = text("a machine size (instance type, machine type, droplet size or flavor)");
 const image = text("an image id or name");
@@ -108,6 +115,8 @@ export const agentPool = strict(
     attributes: attributes.default({}),
     /** Mesos `--containerizers`, in the order they are tried. */
     containerizers: containerizers.default([...DEFAULT_CONTAINERIZERS]),
+    /** Linux user the pool's tasks run as; "root" only when written here (tasks as root own the host). */
+    taskUser: linuxUser("use a Linux user name such as mesos-task (\"root\" only if tasks must run as root)").default(DEFAULT_TASK_USER),
   },
   "an agent pool",
 );
@@ -228,7 +237,7 @@ export const rootSchema = strict(
     ssh: strict(
       {
         /** Login user (default per provider and OS, see defaults.ts). */
-        user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "use a Linux user name such as admin or root" }).optional(),
+        user: linuxUser("use a Linux user name such as admin or root").optional(),
         /** One OpenSSH public key line; required on clouds. */
         publicKey: sshPublicKey.optional(),
       },

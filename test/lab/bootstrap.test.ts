@@ -64,7 +64,8 @@ async function inputs(): Promise<{ masters: BootstrapInput[]; agent?: BootstrapI
   const masters = MASTERS.map((h, i) => ({ id: `m${i + 1}`, zkId: i + 1, ip: ip(h), hostname: h }));
   const common = { cluster: "lab", os: "debian-12" as const, masters, quorum: 2, artifacts, credentials: deriveCredentials("lab-bootstrap-test-secret-0001", "lab") };
   const node = (id: string, role: "master" | "agent", ordinal: number, extra: Partial<NodeSpec>): NodeSpec => ({
-    id, hostname: `lab-${id}`, role, ordinal, size: "lab", diskGb: 1, resources: {}, attributes: {}, containerizers: ["mesos"], ...extra,
+    id, hostname: `lab-${id}`, role, ordinal, size: "lab", diskGb: 1, resources: {}, attributes: {}, containerizers: ["mesos"],
+    taskUser: role === "agent" ? "mesos-task" : "", ...extra,
   });
   const h4 = lab.hosts.find((x) => x.name === "h4");
   return {

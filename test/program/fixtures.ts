@@ -15,7 +15,7 @@ DWDMQ4aHi4/h6AgwX1+JAAAADWFkbWluQGV4YW1wbGU=
 export const SSH_PUB = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA3lWXzA8qW1HxDGjA9drGFGDWDMQ4aHi4/h6AgwX1+J admin@example";
 
 export function pool(name: string, count: number, extra: Partial<AgentPoolModel> = {}): AgentPoolModel {
-  return { name, count, size: "m6i.xlarge", diskGb: 100, resources: {}, attributes: {}, containerizers: ["mesos"], ...extra };
+  return { name, count, size: "m6i.xlarge", diskGb: 100, resources: {}, attributes: {}, containerizers: ["mesos"], taskUser: "mesos-task", ...extra };
 }
 
 /** A valid model for tests of pure functions (topology): AWS, 3 masters, two pools, three zones. */

@@ -41,7 +41,8 @@ function base(shape: Shape) {
 }
 
 function node(id: string, role: "master" | "agent", ordinal: number, extra: Partial<NodeSpec> = {}): NodeSpec {
-  return { id, hostname: `prod-${id}`, role, ordinal, size: "m", diskGb: 50, resources: {}, attributes: {}, containerizers: ["mesos"], ...extra };
+  return { id, hostname: `prod-${id}`, role, ordinal, size: "m", diskGb: 50, resources: {}, attributes: {}, containerizers: ["mesos"],
+    taskUser: role === "agent" ? "mesos-task" : "", ...extra };
 }
 
 export function masterInput(shape: Shape, k = 1): BootstrapInput {

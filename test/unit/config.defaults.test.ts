@@ -20,7 +20,8 @@ describe("defaults", () => {
     expect(m.network).toEqual({ cidr: "10.42.0.0/16" });
     expect(m.masters).toEqual({ count: 3, size: "m6i.large", diskGb: 50 });
     expect(m.agentPools).toEqual([
-      { name: "general", count: 3, size: "m6i.xlarge", diskGb: 100, resources: {}, attributes: {}, containerizers: ["docker", "mesos"] },
+      { name: "general", count: 3, size: "m6i.xlarge", diskGb: 100, resources: {}, attributes: {}, containerizers: ["docker", "mesos"],
+        taskUser: "mesos-task" },
     ]);
     expect(m.allowPublicAdmin).toBe(false);
     expect(m.artifacts).toEqual({});
@@ -50,6 +51,13 @@ describe("defaults", () => {
     expect(m.masters).toEqual({ count: 5, size: "m6i.2xlarge", image: "ami-0123456789abcdef0", diskGb: 80 });
     expect(m.agentPools[0]).toMatchObject({ count: 2, resources: { gpus: 1, ports: "[31000-31500,32000-32100]" }, attributes: { rack: "r1", tier: 2 }, containerizers: ["mesos"] });
     expect(m.network.cidr).toBe("172.20.0.0/16");
+  });
+
+  it("a pool's tasks run as mesos-task unless it names another user; root only when written", () => {
+    const raw = validRaw("aws");
+    raw.agentPools = [{ name: "general", count: 1 }, { name: "ops", count: 1, taskUser: "root" }, { name: "ci", count: 1, taskUser: "builder" }];
+    const m = parseModel(raw, {});
+    expect(m.agentPools.map((p) => p.taskUser)).toEqual(["mesos-task", "root", "builder"]);
   });
 
   it("0.0.0.0/0 and ::/0 are accepted with allowPublicAdmin: true", () => {

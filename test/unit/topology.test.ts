@@ -22,6 +22,12 @@ describe("masters and quorum", () => {
 });
 
 describe("stable identities", () => {
+  it("each agent carries its pool's task user; masters run no tasks and carry none", () => {
+    const t = buildTopology(awsModel({ agentPools: [pool("general", 2), pool("ops", 1, { taskUser: "root" })] }));
+    expect(t.agents.map((n) => [n.id, n.taskUser])).toEqual([["general-1", "mesos-task"], ["general-2", "mesos-task"], ["ops-1", "root"]]);
+    expect(t.masters.every((m) => m.taskUser === "")).toBe(true);
+  });
+
   it("pool nodes are <pool>-<n> with hostname <cluster>-<id>, grouped per pool in config order", () => {
     const t = buildTopology(awsModel());
     expect(Object.keys(t.pools)).toEqual(["general", "gpu"]);
