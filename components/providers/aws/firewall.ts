@@ -3,7 +3,10 @@
 //    (ZooKeeper 2181/2888/3888, Mesos 5050/5051, task ports) — nothing else from anywhere;
 //  - "masters": Mesos 5050 and Marathon 8080 from the admin CIDRs.
 // ZooKeeper is therefore reachable only from cluster members, never from outside.
+// An admin rule takes its CIDR as cidrIpv4 or cidrIpv6 by family: EC2 refuses an IPv6 range in cidrIpv4
+// (the same split as cidrBlocks / ipv6CidrBlocks on the older aws.ec2.SecurityGroupRule).
 import type * as pulumi from "@pulumi/pulumi";
+import { familyOf } from "../../config/cidrs";
 import type { ClusterModel } from "../../model";
 import { ADMIN_PORTS, resourceName } from "../../naming";
 import { awsSdk } from "./sdk";
@@ -44,7 +47,14 @@ export function createFirewall(model: ClusterModel, vpcId: pulumi.Input<string>,
     const rule = (sg: typeof nodes, port: number, what: string) =>
       new vpc.SecurityGroupIngressRule(
         resourceName(cluster, `admin-${what}-${i}`),
-        { securityGroupId: sg.id, cidrIpv4: cidr, ipProtocol: "tcp", fromPort: port, toPort: port, description: `${what} from admin CIDR ${cidr}` },
+        {
+          securityGroupId: sg.id,
+          ...(familyOf(cidr) === "ipv6" ? { cidrIpv6: cidr } : { cidrIpv4: cidr }),
+          ipProtocol: "tcp",
+          fromPort: port,
+          toPort: port,
+          description: `${what} from admin CIDR ${cidr}`,
+        },
         opts,
       );
     rule(nodes, ADMIN_PORTS.ssh, "ssh");

@@ -1,6 +1,8 @@
 // DigitalOcean cloud firewalls, applied by tag: SSH to every node and Mesos/Marathon to masters only
 // from the admin CIDRs; all traffic between droplets carrying the cluster tag; outbound open.
 // Inbound rules on a cloud firewall are allow-lists, so ZooKeeper is reachable only from cluster droplets.
+// DigitalOcean takes IPv4 and IPv6 CIDRs together in one sourceAddresses list (its API's "addresses": IPv4
+// and IPv6 addresses and CIDRs), as the outbound rules below do with 0.0.0.0/0 and ::/0: no split needed.
 import type * as pulumi from "@pulumi/pulumi";
 import type { ClusterModel } from "../../model";
 import { ADMIN_PORTS, resourceName } from "../../naming";

@@ -1,6 +1,8 @@
 // OpenStack security groups: "nodes" (SSH from admin CIDRs, everything from members of the group) and
 // "masters" (Mesos/Marathon from admin CIDRs). Default egress rules are kept; ZooKeeper is members-only.
+// Neutron refuses a rule whose remoteIpPrefix is not of its ethertype: IPv6 admin ranges get "IPv6".
 import type * as pulumi from "@pulumi/pulumi";
+import { familyOf } from "../../config/cidrs";
 import type { ClusterModel } from "../../model";
 import { ADMIN_PORTS, resourceName } from "../../naming";
 import { osSdk } from "./sdk";
@@ -21,7 +23,15 @@ export function createFirewall(model: ClusterModel, opts: pulumi.CustomResourceO
     const rule = (sg: typeof nodes, port: number, what: string) =>
       new net.SecGroupRule(
         resourceName(cluster, `admin-${what}-${i}`),
-        { direction: "ingress", ethertype: "IPv4", protocol: "tcp", portRangeMin: port, portRangeMax: port, remoteIpPrefix: cidr, securityGroupId: sg.id },
+        {
+          direction: "ingress",
+          ethertype: familyOf(cidr) === "ipv6" ? "IPv6" : "IPv4",
+          protocol: "tcp",
+          portRangeMin: port,
+          portRangeMax: port,
+          remoteIpPrefix: cidr,
+          securityGroupId: sg.id,
+        },
         opts,
       );
     rule(nodes, ADMIN_PORTS.ssh, "ssh");
