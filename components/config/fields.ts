@@ -2,6 +2,7 @@
 // bad value, so a message reads `masters.diskGb: 5 is not allowed; use a whole number from 10 to 16384`.
 import { z } from "zod";
 import { utils as sshUtils } from "ssh2";
+import { hostBitsClear, networkOf, parseCidr } from "./cidrs";
 
 /** A strict object: unknown keys (usually typos) are problems, and the message lists the keys allowed here. */
 export function strict<T extends z.ZodRawShape>(shape: T, what: string) {
@@ -50,18 +51,12 @@ export function isCanonicalV4(cidr: string): boolean {
   return p.base % size === 0;
 }
 
-function canonicalV4(cidr: string): string {
-  const p = parseCidrV4(cidr)!;
-  const size = 2 ** (32 - p.prefix);
-  const b = p.base - (p.base % size);
-  return `${[24, 16, 8, 0].map((s) => Math.floor(b / 2 ** s) % 256).join(".")}/${p.prefix}`;
-}
-
-/** IPv4 or IPv6 CIDR; IPv4 ones must be canonical (clouds refuse host bits). */
+/** IPv4 or IPv6 CIDR, canonical (AWS, GCP and OpenStack refuse host bits in a rule's source). */
 export const cidr = z
   .union([z.cidrv4(), z.cidrv6()], { error: "use a CIDR such as 203.0.113.0/24 or 2001:db8::/48" })
   .superRefine((c, ctx) => {
-    if (!isCanonicalV4(c)) ctx.addIssue({ code: "custom", message: `host bits are set; use ${canonicalV4(c)}` });
+    const p = parseCidr(c);
+    if (p && !hostBitsClear(p)) ctx.addIssue({ code: "custom", message: `host bits are set; use ${networkOf(p)}` });
   });
 
 const KEY_TYPES = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)$/;

@@ -5,6 +5,7 @@ import { utils as sshUtils } from "ssh2";
 import { z } from "zod";
 import { PROVIDERS, type ProviderName } from "../model";
 import { DEFAULT_CLUSTER_NAME, DEFAULT_POOL } from "./defaults";
+import { publicAdminReason } from "./cidrs";
 import { parseCidrV4 } from "./fields";
 import { hostNameFrom } from "./providers";
 
@@ -70,12 +71,16 @@ function secrets(raw: Raw, ctx: RuleContext, add: Add): void {
     add(["ssh", "publicKey"], `provider ${provider} needs the public key to install on the machines; use \`pulumi config set --path 'elastic-mesos:ssh.publicKey' "$(cat ~/.ssh/id_ed25519.pub)"\``);
 }
 
+/**
+ * Public admin ranges need the opt-in: not only /0 (0.0.0.0/1 + 128.0.0.0/1 is the whole internet too),
+ * but any range reaching public space that is wider than a /16 (IPv4) or /48 (IPv6); see cidrs.ts.
+ */
 function adminAccess(raw: Raw, add: Add): void {
   const list = typeof raw.adminCidrs === "string" ? raw.adminCidrs.split(",").map((s) => s.trim()) : arr(raw.adminCidrs);
   if (raw.allowPublicAdmin === true) return;
   list.forEach((c, i) => {
-    if (typeof c === "string" && /\/0$/.test(c))
-      add(["adminCidrs", i], "it opens SSH, Mesos and Marathon to the whole internet; use your own range (e.g. 203.0.113.7/32), or set allowPublicAdmin to true if you really mean it");
+    const why = typeof c === "string" ? publicAdminReason(c) : undefined;
+    if (why) add(["adminCidrs", i], `${why}; use your own range (e.g. 203.0.113.7/32), or set allowPublicAdmin to true if you really mean it`);
   });
 }
 

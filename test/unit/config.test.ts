@@ -55,8 +55,15 @@ const CASES: Case[] = [
   { name: "pool name not a DNS label", raw: with_(aws, (r) => (r.agentPools[0].name = "GPU_pool")), key: "agentPools[0].name", says: /"GPU_pool" is not allowed; use a DNS label/ },
   { name: "pool name too long for hostnames", raw: with_(aws, (r) => { r.cluster = { name: "a".repeat(40) }; r.agentPools[0].name = "b".repeat(20); }), key: "agentPools[0].name", says: /exceed 63 characters; use a pool name of at most 17/ },
   { name: "malformed admin CIDR", raw: with_(aws, (r) => (r.adminCidrs = ["10.0.0.0/33"])), key: "adminCidrs[0]", says: /"10.0.0.0\/33" is not allowed; use a CIDR/ },
-  { name: "admin CIDR 0.0.0.0/0 without opt-in", raw: with_(aws, (r) => (r.adminCidrs = ["0.0.0.0/0"])), key: "adminCidrs[0]", says: /whole internet.*allowPublicAdmin/ },
+  { name: "admin CIDR 0.0.0.0/0 without opt-in", raw: with_(aws, (r) => (r.adminCidrs = ["0.0.0.0/0"])), key: "adminCidrs[0]", says: /^"0\.0\.0\.0\/0" is not allowed; it opens SSH, Mesos and Marathon to the whole internet; use your own range \(e\.g\. 203\.0\.113\.7\/32\), or set allowPublicAdmin to true if you really mean it$/ },
   { name: "admin CIDR ::/0 without opt-in", raw: with_(aws, (r) => (r.adminCidrs = ["203.0.113.0/24", "::/0"])), key: "adminCidrs[1]", says: /"::\/0" is not allowed/ },
+  { name: "admin CIDR 0.0.0.0/1 (half the internet) without opt-in", raw: with_(aws, (r) => (r.adminCidrs = ["0.0.0.0/1"])), key: "adminCidrs[0]", says: /^"0\.0\.0\.0\/1" is not allowed; it opens SSH, Mesos and Marathon to 2\^31 IPv4 addresses of public address space \(a \/1; .*at most a \/16.*; use your own range \(e\.g\. 203\.0\.113\.7\/32\), or set allowPublicAdmin to true/ },
+  { name: "admin CIDR 128.0.0.0/1 next to a private range", raw: with_(aws, (r) => (r.adminCidrs = ["10.0.0.0/8", "128.0.0.0/1"])), key: "adminCidrs[1]", says: /"128\.0\.0\.0\/1" is not allowed; .*public address space.*allowPublicAdmin/ },
+  { name: "public IPv4 admin CIDR wider than /16", raw: with_(aws, (r) => (r.adminCidrs = ["198.18.0.0/15"])), key: "adminCidrs[0]", says: /a \/15; without allowPublicAdmin a public admin range may be at most a \/16/ },
+  { name: "admin CIDR covering private and public space", raw: with_(aws, (r) => (r.adminCidrs = ["10.0.0.0/7"])), key: "adminCidrs[0]", says: /public address space \(a \/7/ },
+  { name: "public IPv6 admin CIDR wider than /48", raw: with_(aws, (r) => (r.adminCidrs = ["2001:db8::/32"])), key: "adminCidrs[0]", says: /"2001:db8::\/32" is not allowed; .*2\^96 IPv6 addresses.*at most a \/48.*allowPublicAdmin to true/ },
+  { name: "IPv6 global unicast 2000::/3 without opt-in", raw: with_(aws, (r) => (r.adminCidrs = ["2000::/3"])), key: "adminCidrs[0]", says: /allowPublicAdmin/ },
+  { name: "IPv6 admin CIDR with host bits", raw: with_(aws, (r) => (r.adminCidrs = ["2001:db8:1234::1/48"])), key: "adminCidrs[0]", says: /host bits are set; use 2001:db8:1234::\/48/ },
   { name: "admin CIDR with host bits", raw: with_(aws, (r) => (r.adminCidrs = ["203.0.113.7/24"])), key: "adminCidrs[0]", says: /host bits are set; use 203.0.113.0\/24/ },
   { name: "no admin CIDRs", raw: with_(aws, (r) => (r.adminCidrs = [])), key: "adminCidrs", says: /list at least one CIDR/ },
   { name: "adminCidrs missing", raw: with_(aws, (r) => delete r.adminCidrs), key: "adminCidrs", says: /missing/ },
@@ -140,6 +147,30 @@ describe("each bad input is one problem naming its key", () => {
     if (says) expect(hit[0].message).toMatch(says);
     // Exactly one thing was wrong, so nothing else may be reported.
     expect(problems.map((p) => p.key)).toEqual([key]);
+  });
+});
+
+describe("public admin ranges", () => {
+  it("0.0.0.0/1 + 128.0.0.0/1 (the whole internet in two halves) is refused on both halves", () => {
+    const problems = problemsOf({ ...aws(), adminCidrs: ["0.0.0.0/1", "128.0.0.0/1"] });
+    expect(problems.map((p) => p.key)).toEqual(["adminCidrs[0]", "adminCidrs[1]"]);
+    for (const p of problems) expect(p.message).toMatch(/allowPublicAdmin to true/);
+  });
+
+  it("::/1 + 8000::/1 is refused on both halves", () => {
+    expect(problemsOf({ ...aws(), adminCidrs: ["::/1", "8000::/1"] }).map((p) => p.key)).toEqual(["adminCidrs[0]", "adminCidrs[1]"]);
+  });
+
+  it.each([
+    ["203.0.0.0/16"], ["203.0.113.7/32"], ["2001:db8:1234::/48"], ["2001:db8:1234:5678::/64"], ["10.0.0.0/8"], ["172.16.0.0/12"],
+    ["192.168.0.0/16"], ["100.64.0.0/10"], ["127.0.0.0/8"], ["169.254.0.0/16"], ["fc00::/7"], ["fd12:3456::/32"], ["fe80::/10"], ["::1/128"],
+  ])("%s is accepted without the opt-in (a /16 or /48 of public space, or private/special space)", (c) => {
+    expect(parseModel({ ...aws(), adminCidrs: [c] }, {}).adminCidrs).toEqual([c]);
+  });
+
+  it("wide public ranges are accepted with allowPublicAdmin: true", () => {
+    const cidrs = ["0.0.0.0/1", "128.0.0.0/1", "2000::/3"];
+    expect(parseModel({ ...aws(), adminCidrs: cidrs, allowPublicAdmin: true }, {}).adminCidrs).toEqual(cidrs);
   });
 });
 
