@@ -21,5 +21,6 @@ export = async () => {
     sshHints: cluster.sshHints,
     adminUser: cluster.adminUser,
     adminPassword: cluster.adminPassword,
+    caCertificate: cluster.caCertificate,
   } satisfies Record<string, pulumi.Output<unknown>>;
 };

@@ -16,6 +16,7 @@ import { resolveArtifacts } from "../provisioning/artifacts";
 import { deriveCredentials } from "../provisioning/credentials";
 import { renderSteps } from "../provisioning/steps";
 import { renderCloudConfig } from "../provisioning/render/cloud-config";
+import { nodeTls } from "../provisioning/tls";
 
 /** What the SSH bootstrap receives: the machines exist, their addresses are Outputs. */
 export interface SshBootstrapInput {
@@ -67,6 +68,8 @@ export class MesosCluster extends pulumi.ComponentResource {
   declare public readonly adminUser: pulumi.Output<string>;
   /** Secret. */
   declare public readonly adminPassword: pulumi.Output<string>;
+  /** The cluster CA certificate (PEM, public). */
+  declare public readonly caCertificate: pulumi.Output<string>;
   /** The plain topology this cluster was built from (ids, zones, planned addresses). */
   declare public readonly topology: Topology;
   /** What the outputs wait for: the bootstrap's resources and the readiness check (empty without a bootstrap). */
@@ -160,9 +163,13 @@ export function cloudInitUserData(
   return (node) => {
     let rendered = cache.get(node.id);
     if (!rendered) {
-      rendered = credentials.apply((c) => {
+      // A master's certificate names its planned address; an agent's address is known only at boot, so its
+      // certificate names its hostname alone.
+      const ip = masters.find((m) => m.id === node.id)?.ip;
+      rendered = pulumi.all([credentials, model.clusterSecret]).apply(([c, secret]) => {
+        const tls = nodeTls(secret, model.cluster.name, { id: node.id, hostname: node.hostname, ...(ip ? { ip } : {}) });
         const userData = renderCloudConfig(
-          renderSteps({ cluster: model.cluster.name, os: model.os, node, masters, quorum: topology.quorum, artifacts, credentials: c }),
+          renderSteps({ cluster: model.cluster.name, os: model.os, node, masters, quorum: topology.quorum, artifacts, credentials: c, tls }),
         );
         return { userData, hash: userDataHash(userData) };
       });

@@ -7,6 +7,7 @@ import type { Credentials } from "../provisioning/steps/types";
 import type { ClusterModel } from "./model";
 import type { Machine, MachineSet } from "./contracts";
 import { ADMIN_PORTS } from "./naming";
+import { caCertificate } from "../provisioning/tls";
 
 export interface NodeAddress {
   id: string;
@@ -29,6 +30,8 @@ export interface ClusterOutputs {
   /** HTTP principal for Mesos and Marathon basic auth. */
   adminUser: pulumi.Output<string>;
   adminPassword: pulumi.Output<string>;
+  /** The cluster CA certificate (PEM, public): trust it to reach Mesos, Marathon and ZooKeeper over TLS. */
+  caCertificate: pulumi.Output<string>;
 }
 
 /** The HTTP principal the bootstrap configures for operators (see provisioning/credentials). */
@@ -89,5 +92,8 @@ export function clusterOutputs(model: ClusterModel, set: MachineSet, credentials
     ]),
     adminUser: pulumi.output(ADMIN_USER),
     adminPassword: pulumi.secret(credentials.apply((c) => c.adminPassword)),
+    // Derived from the secret clusterSecret but public by nature (a certificate): unsecret, so users can
+    // `pulumi stack output caCertificate > ca.pem` without --show-secrets.
+    caCertificate: pulumi.unsecret(model.clusterSecret.apply((s) => caCertificate(s, model.cluster.name))),
   };
 }

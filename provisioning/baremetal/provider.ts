@@ -10,7 +10,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import { ADMIN_USER, deriveCredentials } from "../credentials";
 import { plain } from "../dynamic/plain";
 import { shimText } from "../dynamic/shim-text";
-import type { Credentials } from "../steps/types";
+import type { Credentials, NodeTls } from "../steps/types";
+import { nodeTls } from "../tls";
 import type { SshTarget } from "../ssh/target";
 import { SshError } from "../ssh/errors";
 import { SshPool } from "../ssh/pool";
@@ -27,7 +28,7 @@ export interface ProviderDeps {
   /** Progress lines (step output, drain progress). Default: stderr when ELASTIC_MESOS_LOG is set. */
   log?: (line: string) => void;
   /** Renders a node's plan; default renderHost. Tests inject small scripts they can run for real. */
-  render?: (inputs: HostInputs, credentials: Credentials) => HostPlan;
+  render?: (inputs: HostInputs, credentials: Credentials, tls?: NodeTls) => HostPlan;
 }
 
 /** The `__provider` the engine stores for every host. */
@@ -180,7 +181,8 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     const key = JSON.stringify(inputs);
     let p = this.plans.get(key);
     if (!p) {
-      p = (this.deps?.render ?? renderHost)(inputs, this.credentials(inputs.cluster));
+      const credentials = this.credentials(inputs.cluster);
+      p = (this.deps?.render ?? renderHost)(inputs, credentials, this.tls(inputs));
       if (this.plans.size >= PLAN_CACHE_SIZE) this.plans.delete(this.plans.keys().next().value!);
       this.plans.set(key, p);
     }
@@ -193,6 +195,11 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
         '`pulumi config set --secret elastic-mesos:clusterSecret "$(openssl rand -base64 32)"`');
     }
     return deriveCredentials(this.clusterSecret, cluster);
+  }
+
+  /** The node's certificate and key from the cluster CA (derived like the credentials, never stored). */
+  private tls(i: HostInputs): NodeTls {
+    return nodeTls(this.clusterSecret!, i.cluster, { id: i.node.id, hostname: i.node.hostname, ip: i.selfIp });
   }
 
   private target(p: Pick<HostPlan, "connection" | "node">, key: { fingerprint?: string; source: "config" | "state" }): SshTarget {

@@ -3,7 +3,7 @@
 // is ever a resource input or output; only their hashes and the cleanup plan are recorded.
 import { renderStepScripts, type StepScript } from "../render/ssh-plan";
 import { renderSteps } from "../steps";
-import type { BootstrapInput, Credentials } from "../steps/types";
+import type { BootstrapInput, Credentials, NodeTls } from "../steps/types";
 import { cleanupPlan } from "./cleanup";
 import type { CleanupPlan, HostInputs, HostNode } from "./types";
 
@@ -18,8 +18,9 @@ export interface HostPlan {
   drain: HostInputs["drain"];
 }
 
-export function bootstrapInputOf(i: HostInputs, credentials: Credentials): BootstrapInput {
-  return { cluster: i.cluster, os: i.os, node: i.node, selfIp: i.selfIp, masters: i.masters, quorum: i.quorum, artifacts: i.artifacts, credentials };
+export function bootstrapInputOf(i: HostInputs, credentials: Credentials, tls?: NodeTls): BootstrapInput {
+  return { cluster: i.cluster, os: i.os, node: i.node, selfIp: i.selfIp, masters: i.masters, quorum: i.quorum, artifacts: i.artifacts, credentials, ...(tls ? { tls } : {}),
+    ...(i.firewall ? { firewall: i.firewall } : {}) };
 }
 
 /** The node as the provider records it (no credential in it). */
@@ -28,8 +29,8 @@ export function hostNodeOf(node: BootstrapInput["node"], ip: string): HostNode {
 }
 
 /** The plan of one node: its rendered steps and what `delete` removes (from the same steps). */
-export function renderHost(i: HostInputs, credentials: Credentials): HostPlan {
-  const steps = renderSteps(bootstrapInputOf(i, credentials));
+export function renderHost(i: HostInputs, credentials: Credentials, tls?: NodeTls): HostPlan {
+  const steps = renderSteps(bootstrapInputOf(i, credentials, tls));
   return {
     cluster: i.cluster,
     node: hostNodeOf(i.node, i.selfIp),

@@ -69,6 +69,17 @@ export interface Credentials {
   zkMarathonPassword: string;
 }
 
+/**
+ * A node's TLS material from the cluster CA (provisioning/tls): PEM, derived from clusterSecret like the
+ * credentials. `key` is a credential (written 0400, never logged); `caCert` is public.
+ */
+export interface NodeTls {
+  caCert: string;
+  cert: string;
+  /** PKCS#8 PEM. */
+  key: string;
+}
+
 export interface BootstrapInput {
   cluster: string;
   os: OsFamily;
@@ -79,4 +90,9 @@ export interface BootstrapInput {
   quorum: number;
   artifacts: ResolvedArtifacts;
   credentials: Credentials;
+  /**
+   * This node's TLS material (provisioning/tls nodeTls). The program and the bare-metal provider always
+   * give it; without it the steps render no TLS (older unit-test inputs).
+   */
+  tls?: NodeTls;
 }
