@@ -159,6 +159,8 @@ export function cloudInitUserData(
     if (!m.plannedIp) throw new Error(`${m.id}: no planned address; provider "${model.provider}" cannot use cloud-init delivery`);
     return { id: m.id, zkId: m.zkId!, ip: m.plannedIp, hostname: m.hostname };
   });
+  // Masters allow (Mesos ACLs) and default Marathon to the pools' task users.
+  const taskUsers = [...new Set(model.agentPools.map((p) => p.taskUser))];
   const cache = new Map<string, pulumi.Output<RenderedUserData>>();
   return (node) => {
     let rendered = cache.get(node.id);
@@ -169,7 +171,9 @@ export function cloudInitUserData(
       rendered = pulumi.all([credentials, model.clusterSecret]).apply(([c, secret]) => {
         const tls = nodeTls(secret, model.cluster.name, { id: node.id, hostname: node.hostname, ...(ip ? { ip } : {}) });
         const userData = renderCloudConfig(
-          renderSteps({ cluster: model.cluster.name, os: model.os, node, masters, quorum: topology.quorum, artifacts, credentials: c, tls }),
+          renderSteps({
+            cluster: model.cluster.name, os: model.os, node, masters, quorum: topology.quorum, artifacts, credentials: c, tls, taskUsers,
+          }),
         );
         return { userData, hash: userDataHash(userData) };
       });

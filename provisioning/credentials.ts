@@ -6,6 +6,8 @@ import type { Credentials } from "./steps/types";
 
 /** The admin HTTP principal of the bootstrap (Mesos and Marathon basic auth); its password is adminPassword. */
 export const ADMIN_USER = "admin";
+/** The read-only HTTP principal of health checks and gates: may GET read-only endpoints and view, nothing else. */
+export const HEALTH_USER = "health";
 
 /** Bumped only if the derivation ever changes (it would rotate every credential of every cluster). */
 const SCHEME = "elastic-mesos/credentials/v1";
@@ -34,5 +36,15 @@ export function deriveCredentials(clusterSecret: string, clusterName: string): C
     adminPassword: derive(clusterSecret, clusterName, "http/admin"),
     zkMesosPassword: derive(clusterSecret, clusterName, "zookeeper-digest/mesos"),
     zkMarathonPassword: derive(clusterSecret, clusterName, "zookeeper-digest/marathon"),
+    healthPassword: derive(clusterSecret, clusterName, "http/health"),
+    agentJwtRoot: derive(clusterSecret, clusterName, "mesos-agent/jwt-root"),
   };
+}
+
+/**
+ * One agent's `--jwt_secret_key` (it signs and checks its executors' tokens): derived from agentJwtRoot and the
+ * node id, so one agent's key says nothing about another's, and the root itself is never written to a host.
+ */
+export function agentJwtKey(credentials: Credentials, nodeId: string): string {
+  return createHmac("sha256", credentials.agentJwtRoot).update(`${SCHEME}\0jwt\0${nodeId}`).digest("base64url");
 }

@@ -2,14 +2,34 @@
 // checked when pinned), ZooKeeper from Apache's tarball (SHA-512), OpenJDK from the distro, Marathon as a
 // container image (or the apt package that provides /usr/share/marathon/bin/marathon), a pinned Docker
 // engine where needed; then users, directories and the node's address file. The gate checks each pin.
+import { DEFAULT_TASK_USER } from "./acls";
 import type { Ctx } from "./context";
-import { sq } from "./shell";
+import { renderUnit, sq } from "./shell";
 import type { FileSpec, Step } from "./types";
 
 /** Where systemd units read the node's address (and Marathon's uid) from: written once, here. */
 export const NODE_ENV = "/etc/elastic-mesos/node.env";
 const STAGE = "/etc/elastic-mesos/repos";
 const KEYRING_DIR = "/etc/apt/keyrings";
+/**
+ * Masters: /proc with hidepid=2, so no user sees another user's processes, their argv or environment
+ * (Marathon 1.11 takes its ZooKeeper digest and HTTP credentials only as command-line flags). A unit, so it
+ * holds after a reboot and comes off again when the host is cleaned (its ExecStop).
+ */
+export const HIDEPID_UNIT = "elastic-mesos-hidepid";
+
+function hidepidUnit(): string {
+  return renderUnit({
+    description: "Hide other users' processes: /proc hidepid=2 (elastic-mesos; Marathon's flags carry credentials)",
+    after: ["local-fs.target"],
+    service: [
+      ["Type", "oneshot"],
+      ["RemainAfterExit", "yes"],
+    ],
+    execStart: ["/bin/mount", ["-o", "remount,hidepid=2"], "/proc"],
+    after_exec: [["ExecStop", "/bin/mount -o remount,hidepid=0 /proc"]],
+  }).replace("[Unit]\n", "[Unit]\nDefaultDependencies=no\nBefore=sysinit.target zookeeper.service mesos-master.service marathon.service\n");
+}
 
 const OS_MATCH: Record<string, string> = {
   "debian-12": "debian:12|debian:12.*",
@@ -73,13 +93,20 @@ export function installStep(ctx: Ctx): Step {
   const held = want.filter(([, v]) => v !== "").map(([n]) => n);
   cmds.push(`em_hold ${held.join(" ")}`);
 
-  // Users and directories (the services' own; credentials dirs are created by step 3's files).
+  // Users and directories (the services' own; credentials dirs are created by step 3's files). Agents: the
+  // pool's task user, a system user without a login shell or home, which can read no credential file.
   if (isMaster) cmds.push("em_user zookeeper /var/lib/zookeeper", "em_user marathon /nonexistent");
+  const taskUser = input.node.taskUser || DEFAULT_TASK_USER;
+  if (!isMaster && taskUser !== "root") cmds.push(`em_user ${sq(taskUser)} /nonexistent`);
   const dirs: [string, string, string, string][] = isMaster
     ? [["/var/lib/zookeeper", "0750", "zookeeper", "zookeeper"], ["/var/log/zookeeper", "0750", "zookeeper", "zookeeper"], ["/etc/zookeeper", "0755", "root", "root"], ["/var/lib/mesos", "0755", "root", "root"], ["/var/lib/mesos/master", "0750", "root", "root"], ["/etc/marathon", "0755", "root", "root"]]
     : [["/var/lib/mesos", "0755", "root", "root"], ["/var/lib/mesos/agent", "0750", "root", "root"]];
   dirs.push(["/var/log/mesos", "0750", "root", "root"], ["/etc/mesos", "0755", "root", "root"]);
   cmds.push(...dirs.map(([p, mode, o, g]) => `em_dir ${p} ${mode} ${o} ${g}`));
+  if (isMaster) {
+    files.push({ path: `/etc/systemd/system/${HIDEPID_UNIT}.service`, content: hidepidUnit(), mode: "0644", owner: "root", group: "root" });
+    cmds.push(`em_service ${HIDEPID_UNIT} /etc/systemd/system/${HIDEPID_UNIT}.service`);
+  }
 
   if (isMaster) {
     const z = a.zookeeper;
@@ -161,5 +188,11 @@ function installGate(ctx: Ctx, want: [string, string, string][]): string {
   }
   if (ctx.needsDocker) lines.push(`docker info >/dev/null 2>&1 || { echo "the Docker engine is not running"; exit 1; }`);
   lines.push(`grep -q '^SELF_IP=[0-9]' ${NODE_ENV} || { echo "${NODE_ENV} has no SELF_IP"; exit 1; }`);
+  if (ctx.isMaster) {
+    lines.push(`grep -Eq '^proc /proc proc .*hidepid=(2|invisible)' /proc/mounts || { echo "/proc is not mounted with hidepid=2 (${HIDEPID_UNIT}.service)"; exit 1; }`);
+  } else if ((ctx.input.node.taskUser || DEFAULT_TASK_USER) !== "root") {
+    const u = ctx.input.node.taskUser || DEFAULT_TASK_USER;
+    lines.push(`id -u ${sq(u)} >/dev/null 2>&1 || { echo ${sq(`task user ${u} does not exist`)}; exit 1; }`);
+  }
   return lines.join("\n");
 }

@@ -1,10 +1,17 @@
 // Step 3 on masters, the Marathon part: the pinned image run by systemd through docker (host network, as
 // the unprivileged `marathon` user), or the apt package's launcher. Credentials reach it only through files:
 // the ZooKeeper URLs and HTTP credentials in a root-only env file, the framework secret in a file of its own.
+//
+// Marathon's launcher (bin/marathon, sbt-native-packager) turns every MARATHON_* variable into a command-line
+// flag, and Marathon 1.11 takes its ZooKeeper digest (--zk) and HTTP credentials (--http_credentials) only as
+// flags: they are in its argv. So masters mount /proc with hidepid=2 (install step: no other user sees
+// another user's processes), run no tasks, and --master carries no credential at all (/mesos is
+// world-readable; only mesos-master holds the Mesos ZooKeeper write credential).
 import { assertFlags, marathonEnvFlag } from "../flags";
+import { defaultTaskUser, masterTaskUsers } from "./acls";
 import type { Ctx } from "./context";
 import { NODE_ENV } from "./install";
-import { zkUrl } from "./mesos-master";
+import { LOCAL_ZK, zkReadUrl, zkUrl } from "./mesos-master";
 import { renderUnit } from "./shell";
 import type { FileSpec } from "./types";
 
@@ -23,8 +30,9 @@ export function marathonArgs(ctx: Ctx): string[][] {
     ["--mesos_authentication"],
     ["--mesos_authentication_principal", "marathon"],
     ["--mesos_authentication_secret_file", SECRET],
-    // Tasks run as root unless an app sets "user" (Marathon's default is its own user, absent on agents).
-    ["--mesos_user", "root"],
+    // Apps that set no "user" run as the pools' task user (never root unless every pool asks for it); the
+    // Mesos ACLs refuse any user that is not a pool's task user.
+    ["--mesos_user", defaultTaskUser(masterTaskUsers(ctx.input.taskUsers))],
   ];
   assertFlags("marathon", args.map(([f]) => f.slice(2)));
   return args.map((a) => a.filter((x): x is string => x !== undefined));
@@ -33,8 +41,8 @@ export function marathonArgs(ctx: Ctx): string[][] {
 export function marathonEnv(ctx: Ctx): Record<string, string> {
   const c = ctx.input.credentials;
   const env: Record<string, string> = {
-    MARATHON_MASTER: zkUrl(ctx, "mesos", c.zkMesosPassword, "mesos"),
-    MARATHON_ZK: zkUrl(ctx, "marathon", c.zkMarathonPassword, "marathon"),
+    MARATHON_MASTER: zkReadUrl(ctx, LOCAL_ZK),
+    MARATHON_ZK: zkUrl("marathon", c.zkMarathonPassword, "marathon"),
     MARATHON_HTTP_CREDENTIALS: `admin:${c.adminPassword}`,
     LIBPROCESS_IP: ctx.selfIp!,
     LIBPROCESS_PORT: String(MARATHON_LIBPROCESS_PORT),

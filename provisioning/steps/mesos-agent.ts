@@ -8,15 +8,30 @@
 // <work_dir>/meta/slaves/latest"). So the step records the agent's identity and, on such a change on a host
 // that already ran the agent, removes meta/slaves/latest before the restart (em_agent_identity): the agent
 // comes back as a new agent; the tasks that ran on it are lost and Marathon reschedules them elsewhere.
+//
+// Credentials on an agent are only its own: the "agent" principal, the read-only "health" one (its only
+// HTTP user, so the operator API that launches and attaches to containers is closed to everyone else) and
+// its own JWT key for its executors. No admin password, no ZooKeeper credential: /mesos is world-readable.
+import { HEALTH_USER, agentJwtKey } from "../credentials";
 import { assertFlags, flagName } from "../flags";
+import { ACLS_FILE, DEFAULT_TASK_USER, acls } from "./acls";
 import type { Ctx } from "./context";
 import { NODE_ENV } from "./install";
-import { MESOS_BIN, ZK_FILE, zkFile } from "./mesos-master";
+import { MESOS_BIN, ZK_FILE, aclsFile, zkReadUrl } from "./mesos-master";
 import { renderUnit, sq } from "./shell";
 import type { FileSpec } from "./types";
 
 const CREDENTIAL = "/etc/mesos/credential";
 const HTTP_CREDENTIALS = "/etc/mesos/http_credentials";
+/** Signs and checks the executors' tokens (--authenticate_http_executors); one key per agent. */
+const JWT_KEY = "/etc/mesos/jwt_secret_key";
+/** curl config with the health principal: the agent's gate reads /metrics/snapshot with it. */
+export const HEALTH_CURLRC = "/etc/elastic-mesos/health.curlrc";
+
+/** The Linux user this agent's tasks run as (agentPools[i].taskUser). */
+export function taskUserOf(ctx: Ctx): string {
+  return ctx.input.node.taskUser || DEFAULT_TASK_USER;
+}
 const UNIT = "/etc/systemd/system/mesos-agent.service";
 export const AGENT_WORK_DIR = "/var/lib/mesos/agent";
 
@@ -70,6 +85,12 @@ export function agentFlags(ctx: Ctx): string[] {
     `--credential=${CREDENTIAL}`,
     `--http_credentials=${HTTP_CREDENTIALS}`,
     "--authenticate_http_readonly=true",
+    // The operator API (LAUNCH_NESTED_CONTAINER_SESSION, LAUNCH_CONTAINER, ATTACH_CONTAINER_INPUT...) runs
+    // code as root: authenticated, and HTTP executors then authenticate with a token signed by JWT_KEY.
+    "--authenticate_http_readwrite=true",
+    "--authenticate_http_executors=true",
+    `--jwt_secret_key=${JWT_KEY}`,
+    `--acls=file://${ACLS_FILE}`,
     `--isolation=${isolation.join(",")}`,
     ...(mesosContainerizer ? ["--image_providers=docker"] : []),
     "--systemd_enable_support=false",
@@ -97,19 +118,23 @@ export function agentFiles(ctx: Ctx): FileSpec[] {
       ["LimitNOFILE", "65536"],
     ],
   });
+  const root = { mode: "0600", owner: "root", group: "root" };
   return [
-    zkFile(ctx),
-    { path: CREDENTIAL, content: `${JSON.stringify({ principal: "agent", secret: c.agentSecret })}\n`, mode: "0600", owner: "root", group: "root", secret: true },
+    // No trailing newline: a flag value read verbatim. No credential in it, root-only all the same.
+    { path: ZK_FILE, content: zkReadUrl(ctx), ...root },
+    { path: CREDENTIAL, content: `${JSON.stringify({ principal: "agent", secret: c.agentSecret })}\n`, ...root, secret: true },
     {
       path: HTTP_CREDENTIALS,
-      content: `${JSON.stringify({ credentials: [{ principal: "admin", secret: c.adminPassword }] })}\n`,
-      mode: "0600",
-      owner: "root",
-      group: "root",
+      content: `${JSON.stringify({ credentials: [{ principal: HEALTH_USER, secret: c.healthPassword }] })}\n`,
+      ...root,
       secret: true,
     },
+    // Read whole by Mesos as the HMAC key: no trailing newline.
+    { path: JWT_KEY, content: agentJwtKey(c, ctx.input.node.id), ...root, secret: true },
+    aclsFile(acls([taskUserOf(ctx)])),
+    { path: HEALTH_CURLRC, content: `user = "${HEALTH_USER}:${c.healthPassword}"\n`, ...root, secret: true },
     { path: UNIT, content: unit, mode: "0644", owner: "root", group: "root" },
   ];
 }
 
-export const AGENT_INPUTS = [ZK_FILE, CREDENTIAL, HTTP_CREDENTIALS, NODE_ENV];
+export const AGENT_INPUTS = [ZK_FILE, CREDENTIAL, HTTP_CREDENTIALS, JWT_KEY, ACLS_FILE, NODE_ENV];

@@ -1,7 +1,11 @@
 // Step 3 on masters, the Mesos part: mesos-master with the ZooKeeper URL (digest credentials) read from a
-// root-only file, quorum = floor(n/2)+1, authentication of frameworks, agents and HTTP on, advertised on
-// the private address (no DNS needed, works behind cloud NAT).
+// root-only file, quorum = floor(n/2)+1, authentication of frameworks (CRAM-MD5 and HTTP), agents and HTTP
+// on, ACLs that give each principal only what it needs, advertised on the private address (no DNS needed,
+// works behind cloud NAT). Only mesos-master holds the Mesos ZooKeeper write credential, and it talks to
+// its own ZooKeeper server on 127.0.0.1, so the digest never crosses the network.
+import { ADMIN_USER, HEALTH_USER } from "../credentials";
 import { assertFlags, flagName } from "../flags";
+import { ACLS_FILE, acls, masterTaskUsers } from "./acls";
 import type { Ctx } from "./context";
 import { renderUnit } from "./shell";
 import type { FileSpec } from "./types";
@@ -11,9 +15,20 @@ export const ZK_FILE = "/etc/mesos/zk";
 const CREDENTIALS = "/etc/mesos/credentials";
 const UNIT = "/etc/systemd/system/mesos-master.service";
 
-/** `zk://user:password@ip1:2181,…/path`: Mesos and Marathon then create their znodes with a digest ACL. */
-export function zkUrl(ctx: Ctx, user: string, password: string, path: string): string {
-  return `zk://${user}:${password}@${ctx.zkHosts}/${path}`;
+/** The master's own ZooKeeper server: digest credentials sent to it never leave the host. */
+export const LOCAL_ZK = "127.0.0.1:2181";
+
+/** `zk://user:password@127.0.0.1:2181/path`: Mesos and Marathon then create their znodes with a digest ACL. */
+export function zkUrl(user: string, password: string, path: string): string {
+  return `zk://${user}:${password}@${LOCAL_ZK}/${path}`;
+}
+
+/**
+ * `zk://ip1:2181,…/mesos` without a credential: the Mesos znodes are world-readable (EVERYONE_READ_CREATOR_ALL),
+ * which is all an agent or Marathon's --master needs to find the leading master.
+ */
+export function zkReadUrl(ctx: Ctx, hosts = ctx.zkHosts): string {
+  return `zk://${hosts}/mesos`;
 }
 
 export function masterFlags(ctx: Ctx): string[] {
@@ -33,7 +48,11 @@ export function masterFlags(ctx: Ctx): string[] {
     "--authenticate_agents=true",
     "--authenticate_http_readonly=true",
     "--authenticate_http_readwrite=true",
+    // Without it anyone reaching 5050 could SUBSCRIBE an HTTP framework and run tasks on every agent.
+    "--authenticate_http_frameworks=true",
+    "--http_framework_authenticators=basic",
     `--credentials=${CREDENTIALS}`,
+    `--acls=file://${ACLS_FILE}`,
   ];
   assertFlags("mesos-master", flags.map(flagName));
   return flags;
@@ -45,7 +64,8 @@ export function masterFiles(ctx: Ctx): FileSpec[] {
     credentials: [
       { principal: "agent", secret: c.agentSecret },
       { principal: "marathon", secret: c.marathonSecret },
-      { principal: "admin", secret: c.adminPassword },
+      { principal: ADMIN_USER, secret: c.adminPassword },
+      { principal: HEALTH_USER, secret: c.healthPassword },
     ],
   };
   const unit = renderUnit({
@@ -63,14 +83,20 @@ export function masterFiles(ctx: Ctx): FileSpec[] {
   return [
     zkFile(ctx),
     { path: CREDENTIALS, content: `${JSON.stringify(credentials, null, 2)}\n`, mode: "0600", owner: "root", group: "root", secret: true },
+    aclsFile(acls(masterTaskUsers(ctx.input.taskUsers))),
     { path: UNIT, content: unit, mode: "0644", owner: "root", group: "root" },
   ];
 }
 
-/** Read by mesos-master/mesos-agent (root). No trailing newline: it is a flag value read verbatim. */
+/** Read by mesos-master (root): the write credential of /mesos. No trailing newline: a flag value read verbatim. */
 export function zkFile(ctx: Ctx): FileSpec {
   const c = ctx.input.credentials;
-  return { path: ZK_FILE, content: zkUrl(ctx, "mesos", c.zkMesosPassword, "mesos"), mode: "0600", owner: "root", group: "root", secret: true };
+  return { path: ZK_FILE, content: zkUrl("mesos", c.zkMesosPassword, "mesos"), mode: "0600", owner: "root", group: "root", secret: true };
 }
 
-export const MASTER_INPUTS = [ZK_FILE, CREDENTIALS];
+/** Not a secret, but root-only like every file under /etc/mesos: task users learn nothing from it. */
+export function aclsFile(doc: object): FileSpec {
+  return { path: ACLS_FILE, content: `${JSON.stringify(doc)}\n`, mode: "0600", owner: "root", group: "root" };
+}
+
+export const MASTER_INPUTS = [ZK_FILE, CREDENTIALS, ACLS_FILE];

@@ -3,11 +3,14 @@
 // registered with the leading master.
 import type { Ctx } from "./context";
 import { MARATHON_INPUTS, marathonFiles } from "./marathon";
-import { agentCommands, agentFiles } from "./mesos-agent";
+import { HEALTH_CURLRC, agentCommands, agentFiles } from "./mesos-agent";
 import { MASTER_INPUTS, masterFiles } from "./mesos-master";
 import type { FileSpec, Step } from "./types";
 
-/** curl config with the admin's basic-auth credentials: keeps the password off command lines. */
+/**
+ * curl config with the admin's basic-auth credentials: keeps the password off command lines. Masters only
+ * (Marathon 1.11 has a single HTTP user, so its gate needs admin); agents' gates use the health principal.
+ */
 export const ADMIN_CURLRC = "/etc/elastic-mesos/admin.curlrc";
 
 export function mesosStep(ctx: Ctx): Step {
@@ -45,14 +48,14 @@ export function mesosStep(ctx: Ctx): Step {
     name: "mesos",
     index: 3,
     title: `Mesos agent (pool ${ctx.input.node.pool})`,
-    files: [...agentFiles(ctx), curlrc],
+    files: agentFiles(ctx),
     commands: agentCommands(ctx),
     gate: {
       description: "this agent is registered with the leading master (slave/registered = 1)",
       script: [
         "# shellcheck source=/dev/null",
         `. /etc/elastic-mesos/node.env`,
-        `body=$(curl -fsS --max-time 5 -K ${ADMIN_CURLRC} "http://$SELF_IP:5051/metrics/snapshot" 2>&1) || { echo "agent metrics unavailable: $body"; exit 1; }`,
+        `body=$(curl -fsS --max-time 5 -K ${HEALTH_CURLRC} "http://$SELF_IP:5051/metrics/snapshot" 2>&1) || { echo "agent metrics unavailable: $body"; exit 1; }`,
         `grep -Eq '"slave\\\\?/registered" *: *1(\\.0+)?[,}]' <<<"$body" || { echo "the agent is not registered with a master yet"; exit 1; }`,
       ].join("\n"),
       timeoutSeconds: 900,

@@ -62,11 +62,15 @@ export interface Credentials {
   agentSecret: string;
   /** Framework principal "marathon" → masters (CRAM-MD5). */
   marathonSecret: string;
-  /** HTTP principal "admin": operator and health checks (Mesos basic auth, Marathon basic auth). */
+  /** HTTP principal "admin": operators, drain, Marathon (basic auth); only on masters. */
   adminPassword: string;
-  /** ZooKeeper digest users. */
+  /** ZooKeeper digest users (only on masters: agents and Marathon's --master read /mesos without one). */
   zkMesosPassword: string;
   zkMarathonPassword: string;
+  /** HTTP principal "health": read-only endpoints of masters and agents (gates, readiness). */
+  healthPassword: string;
+  /** Root of the agents' JWT keys (agentJwtKey): never written to a host itself. */
+  agentJwtRoot: string;
 }
 
 /**
@@ -90,6 +94,11 @@ export interface BootstrapInput {
   quorum: number;
   artifacts: ResolvedArtifacts;
   credentials: Credentials;
+  /**
+   * Masters: every pool's task user (the users Marathon may run tasks as, Mesos ACL run_tasks). Absent:
+   * ["mesos-task"], the default pool task user. Agents use their own node.taskUser.
+   */
+  taskUsers?: string[];
   /**
    * This node's TLS material (provisioning/tls nodeTls). The program and the bare-metal provider always
    * give it; without it the steps render no TLS (older unit-test inputs).

@@ -3,7 +3,7 @@
 // bytes every time the same cluster is rendered.
 import { describe, expect, it } from "vitest";
 import { resolveArtifacts } from "../../provisioning/artifacts";
-import { deriveCredentials } from "../../provisioning/credentials";
+import { agentJwtKey, deriveCredentials } from "../../provisioning/credentials";
 import { renderSteps } from "../../provisioning/steps";
 import type { BootstrapInput, FileSpec, Step } from "../../provisioning/steps/types";
 import { renderCloudConfig } from "../../provisioning/render/cloud-config";
@@ -16,17 +16,26 @@ const fileOf = (steps: Step[], path: string): FileSpec => {
   if (!f) throw new Error(`${path} not rendered`);
   return f;
 };
-const secretsOf = (input: BootstrapInput): string[] => Object.values(input.credentials);
+/** Every credential a node's files may hold: the cluster's, and an agent's own JWT key. */
+const secretsOf = (input: BootstrapInput): string[] => [
+  ...Object.values(input.credentials),
+  ...(input.node.role === "agent" ? [agentJwtKey(input.credentials, input.node.id)] : []),
+];
+const stepNamed = (steps: Step[], name: string): Step => steps.find((s) => s.name === name)!;
 
 describe("credentials", () => {
   it("are derived deterministically, distinct per purpose and per cluster", () => {
     const a = deriveCredentials(SECRET, "prod");
     expect(deriveCredentials(SECRET, "prod")).toEqual(a);
-    expect(new Set(Object.values(a)).size).toBe(5);
+    expect(new Set(Object.values(a)).size).toBe(7);
     for (const v of Object.values(a)) expect(v).toMatch(/^[A-Za-z0-9_-]{32}$/);
     const b = deriveCredentials(SECRET, "staging");
     for (const k of Object.keys(a) as (keyof typeof a)[]) expect(b[k]).not.toBe(a[k]);
     expect(deriveCredentials(`${SECRET}x`, "prod").adminPassword).not.toBe(a.adminPassword);
+    // One JWT key per agent, none equal to the root it comes from.
+    const keys = ["general-1", "general-2", "gpu-1"].map((id) => agentJwtKey(a, id));
+    expect(new Set([...keys, a.agentJwtRoot]).size).toBe(4);
+    expect(agentJwtKey(deriveCredentials(SECRET, "prod"), "general-1")).toBe(keys[0]);
   });
 
   it("refuse a short cluster secret with the command to make one", () => {
@@ -107,7 +116,7 @@ describe("steps", () => {
         const cfg = fileOf(steps, "/etc/zookeeper/zoo.cfg").content;
         cfgs.add(cfg);
         const servers = cfg.split("\n").filter((l) => l.startsWith("server."));
-        expect(servers).toEqual(Array.from({ length: n }, (_, i) => `server.${i + 1}=${masterIp(i + 1)}:2888:3888;${masterIp(i + 1)}:2181`));
+        expect(servers).toEqual(Array.from({ length: n }, (_, i) => `server.${i + 1}=${masterIp(i + 1)}:2888:3888;2181`));
         expect(cfg).toMatch(/^dataDir=\/var\/lib\/zookeeper$/m);
         expect(cfg).toMatch(/^admin\.enableServer=false$/m);
         expect(cfg).toMatch(/^4lw\.commands\.whitelist=srvr,mntr,ruok$/m);
@@ -139,33 +148,91 @@ describe("steps", () => {
     expect(agent.gate.script).not.toContain("em_zk_mode 10.0.1.1 ");
   });
 
-  it("points Mesos and Marathon at ZooKeeper with digest credentials, from root-only files", () => {
+  it("points Mesos and Marathon at their own ZooKeeper server; only mesos-master holds the /mesos write credential", () => {
     const input = masterInput({ masters: 3 });
     const c = input.credentials;
     const steps = renderSteps(input);
     const zk = fileOf(steps, "/etc/mesos/zk");
-    expect(zk).toMatchObject({ mode: "0600", owner: "root", secret: true, content: `zk://mesos:${c.zkMesosPassword}@10.0.1.11:2181,10.0.1.12:2181,10.0.1.13:2181/mesos` });
+    // 127.0.0.1: the digest never crosses the network in clear text.
+    expect(zk).toMatchObject({ mode: "0600", owner: "root", secret: true, content: `zk://mesos:${c.zkMesosPassword}@127.0.0.1:2181/mesos` });
     const env = fileOf(steps, "/etc/marathon/marathon.env");
     expect(env).toMatchObject({ mode: "0600", owner: "root", secret: true });
-    expect(env.content).toContain(`MARATHON_ZK=zk://marathon:${c.zkMarathonPassword}@10.0.1.11:2181,10.0.1.12:2181,10.0.1.13:2181/marathon\n`);
-    expect(env.content).toContain(`MARATHON_MASTER=${zk.content}\n`);
+    expect(env.content).toContain(`MARATHON_ZK=zk://marathon:${c.zkMarathonPassword}@127.0.0.1:2181/marathon\n`);
+    // Marathon only reads /mesos (world-readable): no credential in its --master.
+    expect(env.content).toContain("MARATHON_MASTER=zk://127.0.0.1:2181/mesos\n");
+    expect(env.content).not.toContain(c.zkMesosPassword);
     expect(env.content).toContain(`MARATHON_HTTP_CREDENTIALS=admin:${c.adminPassword}\n`);
     expect(env.content).toContain("LIBPROCESS_PORT=15050\n");
     const secret = fileOf(steps, "/etc/marathon/secret");
     expect(secret).toMatchObject({ content: c.marathonSecret, mode: "0400", owner: "marathon", group: "marathon", secret: true });
     expect(secret.content.endsWith("\n")).toBe(false);
     const creds = JSON.parse(fileOf(steps, "/etc/mesos/credentials").content);
-    expect(creds.credentials.map((x: { principal: string }) => x.principal)).toEqual(["agent", "marathon", "admin"]);
+    expect(creds.credentials.map((x: { principal: string }) => x.principal)).toEqual(["agent", "marathon", "admin", "health"]);
+    expect(creds.credentials.find((x: { principal: string }) => x.principal === "health").secret).toBe(c.healthPassword);
   });
 
-  it("gives agents their own credential, the admin's HTTP credential, and discovers their address when unknown", () => {
+  it("runs tasks as the pools' task users: Mesos ACLs on masters and agents, Marathon's default user, the agent's user", () => {
+    const m = masterInput({ masters: 3 });
+    const master = JSON.parse(fileOf(renderSteps({ ...m, taskUsers: ["mesos-task", "etl", "mesos-task"] }), "/etc/mesos/acls.json").content);
+    expect(master.permissive).toBe(false);
+    expect(master.register_frameworks).toEqual([{ principals: { values: ["marathon"] }, roles: { type: "ANY" } },
+      { principals: { values: ["admin"] }, roles: { type: "ANY" } }]);
+    expect(master.run_tasks[0]).toEqual({ principals: { values: ["marathon"] }, users: { values: ["etl", "mesos-task"] } });
+    expect(master.register_agents[0]).toEqual({ principals: { values: ["agent"] }, agents: { type: "ANY" } });
+    expect(master.get_endpoints[0]).toEqual({ principals: { values: ["health"] }, paths: { values: ["/metrics/snapshot"] } });
+    // health and agent do nothing else; admin does everything.
+    for (const [action, rules] of Object.entries(master).filter(([k]) => k !== "permissive") as [string, { principals: { values: string[] } }[]][]) {
+      const who = rules.map((r) => r.principals.values[0]);
+      expect(who.at(-1), action).toBe("admin");
+      if (who.includes("agent")) expect(action).toBe("register_agents");
+      if (who.includes("marathon")) expect(["register_frameworks", "run_tasks"]).toContain(action);
+      if (who.includes("health")) expect(action).toMatch(/^(get_endpoints|view_(frameworks|tasks|executors|roles))$/);
+    }
+    expect(fileOf(renderSteps(m), "/etc/mesos/acls.json")).toMatchObject({ mode: "0600", owner: "root" });
+    expect(JSON.parse(fileOf(renderSteps(m), "/etc/mesos/acls.json").content).run_tasks[0].users).toEqual({ values: ["mesos-task"] });
+    const marathon = fileOf(renderSteps({ ...m, taskUsers: ["root", "etl"] }), "/etc/systemd/system/marathon.service").content;
+    expect(marathon).toMatch(/--mesos_user etl/);
+    const a = agentInput({ masters: 3 });
+    const agent = renderSteps({ ...a, node: { ...a.node, taskUser: "etl" } });
+    expect(JSON.parse(fileOf(agent, "/etc/mesos/acls.json").content).run_tasks[0].users).toEqual({ values: ["etl"] });
+    expect(stepNamed(agent, "install").commands).toContain("em_user etl /nonexistent");
+    expect(stepNamed(agent, "install").gate.script).toContain("id -u etl");
+    expect(stepNamed(renderSteps(m), "install").commands.join("\n")).not.toContain("mesos-task");
+  });
+
+  it("hides every process from other users on masters (/proc hidepid=2, a unit that survives a reboot)", () => {
+    const steps = renderSteps(masterInput({ masters: 3 }));
+    const unit = fileOf(steps, "/etc/systemd/system/elastic-mesos-hidepid.service").content;
+    expect(unit).toContain("ExecStart=/bin/mount \\\n  -o remount,hidepid=2 \\\n  /proc");
+    expect(unit).toContain("ExecStop=/bin/mount -o remount,hidepid=0 /proc");
+    expect(unit).toMatch(/^Before=.*mesos-master\.service marathon\.service$/m);
+    expect(stepNamed(steps, "install").commands).toContain("em_service elastic-mesos-hidepid /etc/systemd/system/elastic-mesos-hidepid.service");
+    expect(stepNamed(steps, "install").gate.script).toContain("hidepid=(2|invisible)");
+    expect(files(renderSteps(agentInput({ masters: 3 }))).map((f) => f.path)).not.toContain("/etc/systemd/system/elastic-mesos-hidepid.service");
+  });
+
+  it("gives agents only their own credential, the health one and their JWT key, and discovers their address when unknown", () => {
     const cloud = renderSteps(agentInput({ masters: 3 }));
     const c = agentInput({ masters: 3 }).credentials;
     expect(JSON.parse(fileOf(cloud, "/etc/mesos/credential").content)).toEqual({ principal: "agent", secret: c.agentSecret });
-    expect(fileOf(cloud, "/etc/mesos/http_credentials")).toMatchObject({ mode: "0600", secret: true });
-    expect(cloud[0].commands.join("\n")).toContain("self_ip=$(em_route_src 10.0.1.11)");
+    const http = fileOf(cloud, "/etc/mesos/http_credentials");
+    expect(http).toMatchObject({ mode: "0600", secret: true });
+    expect(JSON.parse(http.content)).toEqual({ credentials: [{ principal: "health", secret: c.healthPassword }] });
+    expect(fileOf(cloud, "/etc/mesos/jwt_secret_key")).toMatchObject({ content: agentJwtKey(c, "general-1"), mode: "0600", owner: "root", secret: true });
+    expect(fileOf(cloud, "/etc/mesos/zk")).toMatchObject({ content: "zk://10.0.1.11:2181,10.0.1.12:2181,10.0.1.13:2181/mesos", mode: "0600" });
+    expect(fileOf(cloud, "/etc/elastic-mesos/health.curlrc").content).toBe(`user = "health:${c.healthPassword}"\n`);
+    expect(stepNamed(cloud, "mesos").gate.script).toContain("-K /etc/elastic-mesos/health.curlrc");
+    // Nothing a task could use against the cluster: no admin, marathon or ZooKeeper credential, no JWT root.
+    for (const pool of POOLS) {
+      const steps = renderSteps(agentInput({ masters: 3 }, pool));
+      const all = [...files(steps).map((f) => f.content), ...renderStepScripts(steps).map((s) => s.script), renderCloudConfig(steps)].join("\n");
+      for (const k of ["adminPassword", "marathonSecret", "zkMesosPassword", "zkMarathonPassword", "agentJwtRoot"] as const) {
+        expect(all.includes(c[k]), `${pool.name}: ${k}`).toBe(false);
+      }
+    }
+    expect(stepNamed(cloud, "install").commands.join("\n")).toContain("self_ip=$(em_route_src 10.0.1.11)");
     const bare = renderSteps(agentInput({ masters: 3 }, POOLS[0], 1, "192.168.5.20"));
-    expect(bare[0].commands).toContain("self_ip=192.168.5.20");
+    expect(stepNamed(bare, "install").commands).toContain("self_ip=192.168.5.20");
   });
 
   it("marks every file holding a credential secret and never world-readable; credentials appear nowhere else", () => {
