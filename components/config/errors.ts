@@ -15,6 +15,22 @@ export interface Problem {
 /** Keys whose values must never be echoed back (they are credentials). */
 const SECRET_KEYS = new Set(["clusterSecret", "sshPrivateKey"]);
 
+/** `scheme://user:pass@`: the userinfo of any URL in a text (up to the first '/', '?', '#' or '@'). */
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^/?#@\n]*@/gi;
+/**
+ * Query parameters that carry credentials: token=, access_token=, sig= (Azure SAS), X-Amz-Signature,
+ * X-Amz-Credential, X-Amz-Security-Token, X-Goog-Signature, key=, secret=, password= and the like.
+ */
+const SECRET_PARAM = /([?&;][^=&#\s"]*?(?:token|sig|secret|passw|pwd|key|credential|auth|session)[^=&#\s"]*=)[^&#\s"]*/gi;
+
+/**
+ * A URL in an error must not leak what authenticates it: `https://***@host/...`, `?token=***`.
+ * Applied to every value echoed and to every problem message (a URL may also reach a message itself).
+ */
+export function redactUrls(text: string): string {
+  return text.replace(URL_USERINFO, "$1***@").replace(SECRET_PARAM, "$1***");
+}
+
 /**
  * A RunError: the language host prints its message alone, without a stack trace, and fails the run
  * (a plain Error would show the user our stack frames under the problem list).
@@ -22,9 +38,10 @@ const SECRET_KEYS = new Set(["clusterSecret", "sshPrivateKey"]);
 export class ConfigError extends RunError {
   problems: Problem[];
   constructor(problems: Problem[]) {
-    super(formatProblems(problems));
+    const safe = problems.map((p) => (redactUrls(p.message) === p.message ? p : { key: p.key, message: redactUrls(p.message) }));
+    super(formatProblems(safe));
     this.name = "ConfigError";
-    this.problems = problems;
+    this.problems = safe;
   }
 
   /**
@@ -50,12 +67,13 @@ export function keyPath(path: readonly PropertyKey[]): string {
 
 /** Short, single-line rendering of a bad value: strings quoted, objects as truncated JSON. */
 export function showValue(value: unknown): string {
-  if (typeof value === "string") return truncate(JSON.stringify(value));
+  // Redacted before truncation, so a cut never leaves part of a credential behind.
+  if (typeof value === "string") return truncate(redactUrls(JSON.stringify(value)));
   if (typeof value === "number" || typeof value === "boolean" || value === null) return String(value);
   try {
-    return truncate(JSON.stringify(value) ?? String(value));
+    return truncate(redactUrls(JSON.stringify(value) ?? String(value)));
   } catch {
-    return String(value);
+    return "(a value that cannot be shown)";
   }
 }
 
@@ -94,6 +112,8 @@ export function problemsFromIssues(issues: readonly z.core.$ZodIssue[], raw: unk
     const value = valueAt(raw, issue.path);
     let what: string;
     if (SECRET_KEYS.has(String(path[0]))) what = value === undefined ? "missing" : "the value given is not allowed";
+    else if (value === undefined && issue.code === "custom" && issue.params?.default !== undefined)
+      what = `not set, so the default ${showValue(issue.params.default)} applies`; // a rule about a default value
     else if (value === undefined) what = "missing";
     else what = `${showValue(value)} is not allowed`;
     out.push({ key, message: `${what}; ${issue.message}` });

@@ -71,7 +71,10 @@ export function loadModel(config: pulumi.Config = new pulumi.Config(NAMESPACE)):
     if (problems.length > 0) throw new ConfigError(problems);
     return model;
   } catch (e) {
-    if (e instanceof ConfigError && problems.length > 0) throw new ConfigError([...problems, ...e.problems.filter((p) => !problems.includes(p))]);
+    if (e instanceof ConfigError && problems.length > 0) {
+      const same = (p: Problem, q: Problem) => p.key === q.key && p.message === q.message;
+      throw new ConfigError([...problems, ...e.problems.filter((p) => !problems.some((q) => same(p, q)))]);
+    }
     throw e;
   }
 }

@@ -10,6 +10,34 @@ const SET = /^\{\s*[A-Za-z0-9_.\/-]+\s*(,\s*[A-Za-z0-9_.\/-]+\s*)*\}$/;
 /** Resources that are always scalars (cpus may be fractional; mem and disk are MB; gpus are whole). */
 const SCALARS = new Set(["cpus", "mem", "disk", "gpus"]);
 
+/**
+ * Ports the cluster's own services hold on the hosts: a task given one of them by Mesos would fail to bind,
+ * or worse, bind first and take the service's place after a restart.
+ */
+export const CLUSTER_PORTS: Record<number, string> = {
+  22: "SSH's port",
+  2181: "ZooKeeper's client port",
+  2281: "ZooKeeper's TLS client port",
+  2888: "ZooKeeper's peer port",
+  3888: "ZooKeeper's leader-election port",
+  5050: "the Mesos master's port",
+  5051: "the Mesos agent's port",
+  8080: "Marathon's HTTP port",
+  8443: "Marathon's HTTPS port",
+  15050: "Marathon's libprocess port",
+};
+
+/** The first cluster port inside a range list such as "[22-22,31000-32000]", with its owner. */
+function clusterPortProblem(value: string): string | undefined {
+  for (const part of value.replace(/[[\]\s]/g, "").split(",")) {
+    const [start, end] = part.split("-").map(Number);
+    const port = Object.keys(CLUSTER_PORTS).map(Number).find((p) => p >= start && p <= end);
+    if (port !== undefined)
+      return `range ${start}-${end} includes ${port}, and ${port} is ${CLUSTER_PORTS[port]}; give tasks ports no cluster service uses, such as "[31000-32000]" (the Mesos default)`;
+  }
+  return undefined;
+}
+
 function rangesProblem(value: string, max?: number): string | undefined {
   for (const part of value.replace(/[[\]\s]/g, "").split(",")) {
     const [start, end] = part.split("-").map(Number);
@@ -43,18 +71,23 @@ export const resources = z
       else if (typeof value === "string" && RANGES.test(value)) {
         const problem = rangesProblem(value, name === "ports" ? 65535 : undefined);
         if (problem) ctx.addIssue({ code: "custom", path: [name], message: `${problem}; use start-end with start <= end${name === "ports" ? " <= 65535" : ""}` });
+        else if (name === "ports") {
+          const taken = clusterPortProblem(value);
+          if (taken) ctx.addIssue({ code: "custom", path: [name], message: taken });
+        }
       }
     }
   });
 
-const ATTRIBUTE_NAME = /^[A-Za-z0-9_.-]+$/;
+/** As the bootstrap's own guard (provisioning/steps/context.ts checkAgent) wants: a letter first. */
+const ATTRIBUTE_NAME = /^[A-Za-z][A-Za-z0-9_.-]*$/;
 const ATTRIBUTE_TEXT = /^[A-Za-z0-9_/.-]+$/;
 const ATTRIBUTE_SYNTAX =
   "Mesos attributes are name:value pairs joined by ';', so a value is a number or text of letters, digits and _ / . - (no spaces, ';', ':' or ',')";
 
 /** Mesos `--attributes` as a map: `{ rack: "r1", zone: "eu-west-1a", tier: 2 }`. */
 export const attributes = z.record(
-  z.string().regex(ATTRIBUTE_NAME, { error: `attribute names are letters, digits and _ . -; ${ATTRIBUTE_SYNTAX}` }),
+  z.string().regex(ATTRIBUTE_NAME, { error: `attribute names start with a letter, then letters, digits and _ . - (e.g. rack9, not 9rack); ${ATTRIBUTE_SYNTAX}` }),
   z.union([z.number(), z.string().regex(ATTRIBUTE_TEXT, { error: ATTRIBUTE_SYNTAX })], { error: `use a number or plain text; ${ATTRIBUTE_SYNTAX}` }),
 );
 

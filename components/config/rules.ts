@@ -4,7 +4,7 @@
 import { utils as sshUtils } from "ssh2";
 import { z } from "zod";
 import { PROVIDERS, type ProviderName } from "../model";
-import { DEFAULT_CLUSTER_NAME, DEFAULT_POOL } from "./defaults";
+import { DEFAULT_CLUSTER_NAME, DEFAULT_LOCAL_MAX_HOSTS, DEFAULT_LOCAL_NETWORK_CIDR, DEFAULT_MASTER_COUNT, DEFAULT_POOL } from "./defaults";
 import { publicAdminReason } from "./cidrs";
 import { parseCidrV4 } from "./fields";
 import { hostNameFrom } from "./providers";
@@ -14,7 +14,8 @@ export interface RuleContext {
   hasSshPrivateKey: boolean;
 }
 
-type Add = (path: PropertyKey[], message: string) => void;
+/** `usedDefault`: the key is unset and the problem is with its default value (shown as such). */
+type Add = (path: PropertyKey[], message: string, usedDefault?: unknown) => void;
 type Raw = Record<string, unknown>;
 
 const obj = (v: unknown): Raw | undefined => (v && typeof v === "object" && !Array.isArray(v) ? (v as Raw) : undefined);
@@ -112,6 +113,24 @@ function networkRules(raw: Raw, add: Add): void {
   // AWS only accepts VPC CIDRs from /16 to /28.
   if (provider === "aws" && prefix < 16)
     add(["network", "cidr"], "AWS VPCs are /16 at most; use a /16 to /20 such as 10.42.0.0/16");
+  if (provider === "local" && raw.baremetal === undefined) localAddresses(raw, cidr, add);
+}
+
+/**
+ * The local lab numbers its hosts from .11 of network.cidr (providers/local labAddresses, which refuses a
+ * network too small, but only while the program registers machines): count them here first.
+ */
+function localAddresses(raw: Raw, given: string | undefined, add: Add): void {
+  const cidr = given ?? DEFAULT_LOCAL_NETWORK_CIDR;
+  const prefix = parseCidrV4(cidr)?.prefix;
+  const cap = obj(raw.local)?.maxHosts;
+  const perPool = typeof cap === "number" ? cap : DEFAULT_LOCAL_MAX_HOSTS;
+  const masters = obj(raw.masters)?.count;
+  let hosts = typeof masters === "number" ? masters : DEFAULT_MASTER_COUNT;
+  for (const p of pools(raw)) hosts += typeof p.count === "number" && p.count > 0 ? Math.min(p.count, perPool) : 0;
+  if (prefix === undefined || 10 + hosts < 2 ** (32 - prefix) - 1) return;
+  const room = Math.max(0, 2 ** (32 - prefix) - 12);
+  add(["network", "cidr"], `the local lab numbers its ${hosts} hosts from .11 of this network, which has room for ${room}; use a larger network (e.g. a /23) or fewer hosts (masters.count, agentPools[i].count, local.maxHosts)`, given === undefined ? cidr : undefined);
 }
 
 function baremetalRules(raw: Raw, add: Add): void {
@@ -176,7 +195,8 @@ function baremetalRules(raw: Raw, add: Add): void {
 /** All cross-field rules as one zod refinement over the raw config map. */
 export function crossFieldRules(ctx: RuleContext) {
   return z.record(z.string(), z.unknown()).superRefine((raw, zctx) => {
-    const add: Add = (path, message) => zctx.addIssue({ code: "custom", path, message });
+    const add: Add = (path, message, usedDefault) =>
+      zctx.addIssue({ code: "custom", path, message, ...(usedDefault !== undefined ? { params: { default: usedDefault } } : {}) });
     secrets(raw, ctx, add);
     adminAccess(raw, add);
     poolRules(raw, add);

@@ -13,13 +13,15 @@
 // masters.image                 image id or name                       from `os`                    image override
 // masters.diskGb                10..16384                              50                           root disk
 // agentPools                    list of pools (<= 100)                 [{name: general, count: 3}]
-// agentPools[i].name            DNS label, unique                      (required)                   agents are <cluster>-<pool>-<n>
+// agentPools[i].name            DNS label <= 40, unique                (required)                   agents are <cluster>-<pool>-<n>
 // agentPools[i].count           0..1000                                (required; bare metal: its   agents in the pool (local: capped at
 //                                                                      hosts)                       local.maxHosts)
 // agentPools[i].size/image      as for masters                         per provider / from `os`
 // agentPools[i].diskGb          10..16384                              100
-// agentPools[i].resources       {name: number|"[a-b,...]"|"{x,y}"}     {} (agent detects)           Mesos --resources
-// agentPools[i].attributes      {name: number|text}                    {}                           Mesos --attributes
+// agentPools[i].resources       {name: number|"[a-b,...]"|"{x,y}"}     {} (agent detects)           Mesos --resources; ports must miss
+//                                                                                                    22 2181 2281 2888 3888 5050 5051
+//                                                                                                    8080 8443 15050
+// agentPools[i].attributes      {name (letter first): number|text}     {}                           Mesos --attributes
 // agentPools[i].containerizers  ["mesos"] | ["docker","mesos"] | ...   ["docker","mesos"]           Mesos --containerizers (must hold mesos)
 // agentPools[i].taskUser        Linux user name ("root" = explicit     mesos-task                   user the pool's Mesos tasks run as
 //                               opt-in to tasks as root)
@@ -40,14 +42,16 @@
 // versions.zookeeper            3.8.x | 3.9.x                          3.8.6
 // versions.marathon             x.y.z (no leading v)                   1.11.24
 // versions.docker               x.y.z                                  27.5.1
-// artifacts.mirror              http(s) URL                            (upstream)                   replaces every upstream host
-// artifacts.offlineBundle       absolute path on the hosts             (none)                       unpacked bundle: no network needed
-// artifacts.zookeeper           {url?, sha512?}                        (derived)                    sha512 required when mirror is set
-//                                                                                                    and url is not
-// artifacts.mesos               {aptRepo?, yumRepo?, keyUrl?,          (derived)                    repo URLs, signing key, package
-//                               keyFingerprint? (40 hex), package?}
+// artifacts.mirror              plain http(s) URL (no user:pass@,      (upstream)                   replaces every upstream host
+//                               query or fragment)
+// artifacts.offlineBundle       absolute path on the hosts             (none)                       unpacked bundle: no network needed;
+//                                                                                                    not together with mirror
+// artifacts.zookeeper           {url?, sha512?}                        (derived)                    sha512 required with url, mirror
+//                                                                                                    or offlineBundle
+// artifacts.mesos               {aptRepo? "<uri> <suite> <component>", (derived)                    repo, signing key, package
+//                               yumRepo?, keyUrl?, keyFingerprint? (40 hex), package?}
 // artifacts.marathon            {image?, aptPackage?}                  (derived)
-// artifacts.docker              {aptRepo?, yumRepo?, keyUrl?, keyFingerprint?}  (derived)
+// artifacts.docker              {aptRepo?, yumRepo?, keyUrl?, keyFingerprint?}  (derived)   aptRepo as for mesos
 // aws                           {region, zones[>=1], vpcId?}           required if provider=aws
 // gcp                           {project, region, zones[>=1]}          required if provider=gcp
 // digitalocean                  {region}                               required if provider=digitalocean
@@ -63,8 +67,9 @@
 import { z } from "zod";
 import { OS_FAMILIES, PROVIDERS, type ArtifactOverrides, type AwsModel, type DigitalOceanModel, type GcpModel, type OpenStackModel, type VersionsModel } from "../model";
 import { DEFAULT_CONTAINERIZERS, DEFAULT_DISK_GB, DEFAULT_OS, DEFAULT_POOL, DEFAULT_TASK_USER, DEFAULT_VERSIONS } from "./defaults";
-import { cidr, dnsLabel, httpUrl, parseCidrV4, isCanonicalV4, pgpFingerprint, sha512Hex, sshPrivateKey, sshPublicKey, strict, text, wholeNumber } from "./fields";
+import { cidr, dnsLabel, parseCidrV4, isCanonicalV4, pgpFingerprint, sha512Hex, sshPrivateKey, sshPublicKey, strict, text, wholeNumber } from "./fields";
 import { attributes, containerizers, resources } from "./mesos";
+import { aptPackage, aptSource, bundlePath, mirrorUrl, packageName, safeUrl, yumRepoUrl } from "./sources";
 import * as blocks from "./providers";
 
 const masterCount = z.number({ error: "use 1, 3 or 5" }).refine((n) => n === 1 || n === 3 || n === 5, {
@@ -99,8 +104,8 @@ const masters = strict(
 
 export const agentPool = strict(
   {
-    /** DNS label, unique among pools; agents are named `<cluster>-<pool>-<n>`. */
-    name: dnsLabel(63),
+    /** DNS label, unique among pools; agents are named `<cluster>-<pool>-<n>`. At most 40, as the bootstrap wants. */
+    name: dnsLabel(40),
     /** Agents in the pool, 0 to 1000. Required except on baremetal, where it is the number of the pool's hosts. */
     count: wholeNumber(0, 1000).optional(),
     /** Machine size; default per provider. */
@@ -147,15 +152,14 @@ const versions = strict(
   "versions",
 );
 
-const packageName = z.string().regex(/^[a-z0-9][a-z0-9.+-]*$/, { error: "use a package name such as mesos" });
 const imageRef = z.string().regex(/^[a-z0-9][a-z0-9._\/:-]*(@sha256:[a-f0-9]{64})?$/, { error: "use an image reference such as registry.example.com/marathon:v1.11.24" });
 const repoOverrides = {
-  /** Base URL of the apt repository. */
-  aptRepo: httpUrl.optional(),
-  /** Base URL of the yum repository. */
-  yumRepo: httpUrl.optional(),
+  /** The apt source: "<uri> <suite> <component>", e.g. "https://apt.example.com/mesos bookworm main". */
+  aptRepo: aptSource.optional(),
+  /** Base URL of the yum repository ($releasever and $basearch allowed). */
+  yumRepo: yumRepoUrl.optional(),
   /** URL of the repository signing key. */
-  keyUrl: httpUrl.optional(),
+  keyUrl: safeUrl.optional(),
   /** Full OpenPGP fingerprint the key must have. */
   keyFingerprint: pgpFingerprint.optional(),
 };
@@ -163,14 +167,14 @@ const repoOverrides = {
 const artifacts = strict(
   {
     /** Base URL of your mirror (same layout as upstream); replaces every upstream host. */
-    mirror: httpUrl.optional(),
+    mirror: mirrorUrl.optional(),
     /** Absolute path of an unpacked offline bundle on every host: no network needed. */
-    offlineBundle: z.string().regex(/^\/[^\0]*$/, { error: "use an absolute path on the hosts, such as /opt/elastic-mesos/bundle" }).optional(),
+    offlineBundle: bundlePath.optional(),
     /** ZooKeeper tarball: its URL and the SHA-512 it must have. */
     zookeeper: strict(
       {
         /** Full URL of the apache-zookeeper-<version>-bin.tar.gz to download. */
-        url: httpUrl.optional(),
+        url: safeUrl.optional(),
         /** SHA-512 of the tarball (the .sha512 file Apache publishes next to it). */
         sha512: sha512Hex.optional(),
       },
@@ -184,7 +188,7 @@ const artifacts = strict(
         /** Image reference, e.g. registry.example.com/marathon:v1.11.24. */
         image: imageRef.optional(),
         /** Install from this apt package instead of running the image. */
-        aptPackage: packageName.optional(),
+        aptPackage: aptPackage.optional(),
       },
       "artifacts.marathon",
     ).optional(),
@@ -193,12 +197,23 @@ const artifacts = strict(
   },
   "artifacts",
 ).superRefine((a, ctx) => {
-  // A mirror is not Apache's origin: without a pinned checksum a tampered tarball would be installed.
-  if (a.mirror && /^https?:\/\//.test(a.mirror) && !a.zookeeper?.url && !a.zookeeper?.sha512)
+  // The offline bundle replaces the mirror: with both, which one the hosts use would be a guess.
+  if (a.mirror && a.offlineBundle)
+    ctx.addIssue({
+      code: "custom",
+      path: ["offlineBundle"],
+      message: "artifacts.mirror is set too; pick one: remove artifacts.mirror to install from the bundle, or remove artifacts.offlineBundle to download from the mirror",
+    });
+  // A mirror, a bundle or a custom URL is not Apache's origin: without a pinned checksum a tampered tarball
+  // would be installed (the bootstrap refuses it too, but only once the first host's steps are rendered).
+  // (A mirror that is not even http(s) is reported on its own; zod runs this refinement regardless.)
+  const mirror = typeof a.mirror === "string" && /^https?:\/\//.test(a.mirror);
+  const source = a.zookeeper?.url ? "artifacts.zookeeper.url" : mirror ? "a mirror" : a.offlineBundle ? "an offline bundle" : undefined;
+  if (source && !a.zookeeper?.sha512)
     ctx.addIssue({
       code: "custom",
       path: ["zookeeper", "sha512"],
-      message: "a mirror is set, so pin the ZooKeeper tarball: use the 128 hex characters of its .sha512 file from https://downloads.apache.org/zookeeper/",
+      message: `${source} is set, so pin the ZooKeeper tarball: use the 128 hex characters of its .sha512 file from https://downloads.apache.org/zookeeper/`,
     });
 });
 

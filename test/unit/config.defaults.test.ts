@@ -81,6 +81,20 @@ describe("defaults", () => {
     const m = parseModel({ ...validRaw("aws"), artifacts: { mirror: "https://mirror.example.com/em", zookeeper: { sha512: sha } } }, {});
     expect(m.artifacts).toEqual({ mirror: "https://mirror.example.com/em", zookeeper: { sha512: sha } });
   });
+
+  it("per-artifact overrides in the forms the bootstrap resolves are accepted, and resolve", async () => {
+    const artifacts = {
+      offlineBundle: "/srv/elastic-mesos/bundle/",
+      zookeeper: { sha512: "a".repeat(128) },
+      mesos: { aptRepo: "deb [arch=amd64] https://apt.example.com/mesos bookworm main", yumRepo: "https://rpm.example.com/$releasever/$basearch/", keyUrl: "https://apt.example.com/key.asc" },
+      docker: { aptRepo: "https://download.example.com/linux/debian bookworm stable" },
+      marathon: { aptPackage: "marathon=1.11.24-1" },
+    };
+    const m = parseModel({ ...validRaw("aws"), artifacts }, {});
+    expect(m.artifacts).toEqual(artifacts);
+    const { resolveArtifacts } = await import("../../provisioning/artifacts");
+    for (const os of ["debian-12", "rocky-9"] as const) expect(() => resolveArtifacts(m.versions, m.artifacts, os)).not.toThrow();
+  });
 });
 
 describe("bare metal: the hosts decide", () => {

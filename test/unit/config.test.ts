@@ -18,6 +18,7 @@ function problemsOf(raw: Raw): Problem[] {
 }
 
 const clone = <T>(v: T): T => structuredClone(v);
+const SHA512 = "ab".repeat(64);
 const aws = () => validRaw("aws");
 const bm = () => validRaw("baremetal");
 const OTHER_KEY = sshUtils.generateKeyPairSync("ed25519").private;
@@ -85,6 +86,20 @@ const CASES: Case[] = [
   { name: "attribute value with a space", raw: with_(aws, (r) => (r.agentPools[0].attributes = { rack: "rack a" })), key: "agentPools[0].attributes.rack", says: /"rack a" is not allowed.*name:value pairs joined by ';'/ },
   { name: "attribute value with ';'", raw: with_(aws, (r) => (r.agentPools[0].attributes = { rack: "a;b:c" })), key: "agentPools[0].attributes.rack", says: /no spaces, ';', ':' or ','/ },
   { name: "attribute value not text or number", raw: with_(aws, (r) => (r.agentPools[0].attributes = { ssd: true })), key: "agentPools[0].attributes.ssd", says: /true is not allowed/ },
+  { name: "attribute name starting with a digit", raw: with_(aws, (r) => (r.agentPools[0].attributes = { "9rack": "a" })), key: 'agentPools[0].attributes["9rack"]', says: /the name "9rack" is not allowed; attribute names start with a letter.*rack9, not 9rack/ },
+  { name: "ports include SSH", raw: with_(aws, (r) => (r.agentPools[0].resources = { ports: "[22-22,31000-32000]" })), key: "agentPools[0].resources.ports", says: /range 22-22 includes 22, and 22 is SSH's port; give tasks ports no cluster service uses, such as "\[31000-32000\]"/ },
+  { name: "ports include the Mesos agent's port", raw: with_(aws, (r) => (r.agentPools[0].resources = { ports: "[5051-5051]" })), key: "agentPools[0].resources.ports", says: /5051 is the Mesos agent's port/ },
+  { name: "ports include the Mesos master's port", raw: with_(aws, (r) => (r.agentPools[0].resources = { ports: "[31000-32000,5000-5060]" })), key: "agentPools[0].resources.ports", says: /range 5000-5060 includes 5050, and 5050 is the Mesos master's port/ },
+  { name: "ports include ZooKeeper's client port", raw: with_(aws, (r) => (r.agentPools[0].resources = { ports: "[1025-2200]" })), key: "agentPools[0].resources.ports", says: /2181 is ZooKeeper's client port/ },
+  { name: "ports include ZooKeeper's TLS client port", raw: with_(aws, (r) => (r.agentPools[0].resources = { ports: "[2281-2281]" })), key: "agentPools[0].resources.ports", says: /2281 is ZooKeeper's TLS client port/ },
+  { name: "ports include ZooKeeper's peer port", raw: with_(aws, (r) => (r.agentPools[0].resources = { ports: "[2800-2900]" })), key: "agentPools[0].resources.ports", says: /2888 is ZooKeeper's peer port/ },
+  { name: "ports include ZooKeeper's election port", raw: with_(aws, (r) => (r.agentPools[0].resources = { ports: "[3888-3890]" })), key: "agentPools[0].resources.ports", says: /3888 is ZooKeeper's leader-election port/ },
+  { name: "ports include Marathon's HTTP port", raw: with_(aws, (r) => (r.agentPools[0].resources = { ports: "[8000-8100]" })), key: "agentPools[0].resources.ports", says: /8080 is Marathon's HTTP port/ },
+  { name: "ports include Marathon's HTTPS port", raw: with_(aws, (r) => (r.agentPools[0].resources = { ports: "[8443-8443]" })), key: "agentPools[0].resources.ports", says: /8443 is Marathon's HTTPS port/ },
+  { name: "ports include Marathon's libprocess port", raw: with_(aws, (r) => (r.agentPools[0].resources = { ports: "[15000-16000]" })), key: "agentPools[0].resources.ports", says: /15050 is Marathon's libprocess port/ },
+  { name: "pool name longer than the bootstrap's 40", raw: with_(aws, (r) => (r.agentPools[0].name = "p".repeat(41))), key: "agentPools[0].name", says: /use a DNS label of 1 to 40 characters/ },
+  { name: "local lab hosts beyond the network", raw: with_(() => validRaw("local"), (r) => { r.local = { maxHosts: 50 }; r.agentPools = ["a", "b", "c", "d", "e"].map((name) => ({ name, count: 50 })); }), key: "network.cidr", says: /^not set, so the default "10\.77\.0\.0\/24" applies; the local lab numbers its 253 hosts from \.11 of this network, which has room for 244; use a larger network/ },
+  { name: "local lab hosts beyond a given network", raw: with_(() => validRaw("local"), (r) => { r.masters = { count: 1 }; r.network = { cidr: "10.77.0.0/24" }; r.local = { maxHosts: 50 }; r.agentPools = ["a", "b", "c", "d", "e"].map((name) => ({ name, count: 49 })); }), key: "network.cidr", says: /^"10\.77\.0\.0\/24" is not allowed; the local lab numbers its 246 hosts/ },
   { name: "attribute name with ':'", raw: with_(aws, (r) => (r.agentPools[0].attributes = { "zone:a": "x" })), key: 'agentPools[0].attributes["zone:a"]', says: /the name "zone:a" is not allowed/ },
   { name: "resource name upper-case", raw: with_(aws, (r) => (r.agentPools[0].resources = { CPUs: 4 })), key: "agentPools[0].resources.CPUs", says: /the name "CPUs" is not allowed; resource names/ },
   { name: "zero cpus", raw: with_(aws, (r) => (r.agentPools[0].resources = { cpus: 0 })), key: "agentPools[0].resources.cpus", says: /0 is not allowed; use a positive number/ },
@@ -113,8 +128,17 @@ const CASES: Case[] = [
   { name: "local maxHosts zero", raw: with_(() => validRaw("local"), (r) => (r.local.maxHosts = 0)), key: "local.maxHosts", says: /use a whole number from 1 to 50/ },
   { name: "Marathon version with a v", raw: with_(aws, (r) => (r.versions = { marathon: "v1.11.24" })), key: "versions.marathon", says: /without the leading v/ },
   { name: "ZooKeeper 3.7", raw: with_(aws, (r) => (r.versions = { zookeeper: "3.7.2" })), key: "versions.zookeeper", says: /3.8.x or 3.9.x/ },
-  { name: "mirror not http(s)", raw: with_(aws, (r) => (r.artifacts = { mirror: "ftp://mirror.example.com" })), key: "artifacts.mirror", says: /http:\/\/ or https:\/\// },
+  { name: "mirror not http(s)", raw: with_(aws, (r) => (r.artifacts = { mirror: "ftp://mirror.example.com" })), key: "artifacts.mirror", says: /use a plain http\(s\) base URL/ },
   { name: "mirror without a ZooKeeper checksum", raw: with_(aws, (r) => (r.artifacts = { mirror: "https://mirror.example.com" })), key: "artifacts.zookeeper.sha512", says: /a mirror is set, so pin/ },
+  { name: "mirror and offline bundle both set", raw: with_(aws, (r) => (r.artifacts = { mirror: "https://mirror.example.com/em", offlineBundle: "/srv/bundle", zookeeper: { sha512: SHA512 } })), key: "artifacts.offlineBundle", says: /artifacts\.mirror is set too; pick one: remove artifacts\.mirror .* or remove artifacts\.offlineBundle/ },
+  { name: "offline bundle without a ZooKeeper checksum", raw: with_(aws, (r) => (r.artifacts = { offlineBundle: "/srv/bundle" })), key: "artifacts.zookeeper.sha512", says: /an offline bundle is set, so pin/ },
+  { name: "ZooKeeper URL without a checksum", raw: with_(aws, (r) => (r.artifacts = { zookeeper: { url: "https://files.example.com/zk.tar.gz" } })), key: "artifacts.zookeeper.sha512", says: /artifacts\.zookeeper\.url is set, so pin/ },
+  { name: "offline bundle path with a space", raw: with_(aws, (r) => (r.artifacts = { offlineBundle: "/srv/my bundle", zookeeper: { sha512: SHA512 } })), key: "artifacts.offlineBundle", says: /letters, digits and \. _ - \/ on the hosts/ },
+  { name: "mesos aptRepo given as a URL alone", raw: with_(aws, (r) => (r.artifacts = { mesos: { aptRepo: "https://apt.example.com/mesos" } })), key: "artifacts.mesos.aptRepo", says: /a URL alone; an apt source also names the suite and component: "<uri> <suite> <component>", e\.g\. "https:\/\/apt\.example\.com\/mesos bookworm main"/ },
+  { name: "docker aptRepo not an apt source", raw: with_(aws, (r) => (r.artifacts = { docker: { aptRepo: "bookworm stable" } })), key: "artifacts.docker.aptRepo", says: /use an apt source "<uri> <suite> <component>"/ },
+  { name: "key URL with a shell character", raw: with_(aws, (r) => (r.artifacts = { mesos: { keyUrl: "https://keys.example.com/k.asc;id" } })), key: "artifacts.mesos.keyUrl", says: /without spaces, quotes/ },
+  { name: "yum repo with a '$' other than $releasever/$basearch", raw: with_(aws, (r) => (r.artifacts = { mesos: { yumRepo: "https://rpm.example.com/$HOME/" } })), key: "artifacts.mesos.yumRepo", says: /\$releasever and \$basearch are the only/ },
+  { name: "one-letter package name", raw: with_(aws, (r) => (r.artifacts = { mesos: { package: "m" } })), key: "artifacts.mesos.package", says: /use a package name/ },
   { name: "short sha512", raw: with_(aws, (r) => (r.artifacts = { zookeeper: { sha512: "abc123" } })), key: "artifacts.zookeeper.sha512", says: /128 hexadecimal characters/ },
   { name: "unsupported OS", raw: with_(aws, (r) => (r.os = "centos-7")), key: "os", says: /use one of debian-12/ },
   { name: "cluster name with upper case", raw: with_(aws, (r) => (r.cluster = { name: "Prod" })), key: "cluster.name", says: /DNS label of 1 to 40/ },
@@ -147,6 +171,41 @@ describe("each bad input is one problem naming its key", () => {
     if (says) expect(hit[0].message).toMatch(says);
     // Exactly one thing was wrong, so nothing else may be reported.
     expect(problems.map((p) => p.key)).toEqual([key]);
+  });
+});
+
+describe("URLs with credentials are never echoed in clear", () => {
+  const SECRETS = ["hunter2", "tok3n-s3cret", "deadbeefsig", "AKIAEXAMPLE", "azure-sas-sig", "oauth-t0ken"];
+  const messageOf = (raw: Raw): string => {
+    try {
+      parseModel(raw, {});
+    } catch (e) {
+      if (e instanceof ConfigError) return e.message;
+      throw e;
+    }
+    throw new Error("expected a ConfigError");
+  };
+
+  it.each([
+    ["artifacts.mirror", { mirror: "https://user:hunter2@mirror.example.com/em?token=tok3n-s3cret", zookeeper: { sha512: SHA512 } }, '"https://***@mirror.example.com/em?token=***"', /use a plain http\(s\) base URL/],
+    ["artifacts.mesos.aptRepo", { mesos: { aptRepo: "https://user:hunter2@apt.example.com/mesos?access_token=oauth-t0ken" } }, '"https://***@apt.example.com/mesos?access_token=***"', /"<uri> <suite> <component>", e\.g\./],
+    ["artifacts.zookeeper.url", { zookeeper: { url: "https://s3.example.com/zk.tgz?X-Amz-Credential=AKIAEXAMPLE&X-Amz-Signature=deadbeefsig;x", sha512: SHA512 } }, '"https://s3.example.com/zk.tgz?X-Amz-Credential=***&X-Amz-Signature=***"', /use an http\(s\) URL without/],
+    ["artifacts.docker.yumRepo", { docker: { yumRepo: "https://u:hunter2@blob.example.com/r?sv=2024&sig=azure-sas-sig&$x" } }, '"https://***@blob.example.com/r?sv=2024&sig=***', /use an http\(s\) URL without/],
+  ] as [string, object, string, RegExp][])("%s: user:password and token parameters are redacted, the key and the fix still named", (key, artifacts, shown, fix) => {
+    const raw = { ...aws(), artifacts };
+    const problems = problemsOf(raw);
+    expect(problems.map((p) => p.key)).toEqual([key]);
+    const msg = messageOf(raw);
+    expect(msg).toContain(`${key}: ${shown}`);
+    expect(problems[0].message).toMatch(fix);
+    for (const s of SECRETS) expect(msg).not.toContain(s);
+    expect(msg).not.toMatch(/user:hunter|u:hunter/);
+  });
+
+  it("a URL inside a value of the wrong type is redacted too", () => {
+    const msg = messageOf({ ...aws(), artifacts: { mesos: ["https://user:hunter2@apt.example.com/?token=tok3n-s3cret"] } });
+    expect(msg).toContain("artifacts.mesos: [\"https://***@apt.example.com/?token=***\"] is not allowed");
+    for (const s of SECRETS) expect(msg).not.toContain(s);
   });
 });
 
