@@ -102,7 +102,7 @@ export function validRaw(provider: "aws" | "gcp" | "digitalocean" | "openstack" 
             { address: "10.0.0.12", role: "master" },
             { address: "10.0.0.13", role: "master" },
             { address: "10.0.0.21", role: "agent", pool: "general" },
-            { address: "node22.example.com", role: "agent", pool: "general", user: "admin", port: 2222 },
+            { name: "node22", address: "10.0.0.22", role: "agent", pool: "general", user: "admin", port: 2222 },
             { name: "big1", address: "10.0.0.31", role: "agent", pool: "big" },
           ],
         },

@@ -90,8 +90,13 @@ const host = strict(
   {
     /** Stable name in the cluster (default: derived from the address). */
     name: dnsLabel(63).optional(),
-    /** IP address or DNS name the bootstrap connects to. */
-    address: hostAddress,
+    /**
+     * IPv4 address the bootstrap connects to and the cluster uses for the host: it becomes the host's
+     * ZooKeeper server entry and Mesos --ip, which the bootstrap (steps/context.ts) takes only as IPv4.
+     */
+    address: z.ipv4({
+      error: "use the host's IPv4 address, such as 10.0.0.11: the cluster addresses its hosts by IPv4 (ZooKeeper's server list, Mesos --ip); a DNS name or IPv6 address works for a bastion, not for a host",
+    }),
     /** SSH port. */
     port: wholeNumber(1, 65535).default(DEFAULT_SSH_PORT),
     /** Login user (default: ssh.user). */

@@ -108,7 +108,7 @@ describe("bare metal: the hosts decide", () => {
       ["h-10-0-0-12", "10.0.0.12", 22, "root", "master", undefined],
       ["h-10-0-0-13", "10.0.0.13", 22, "root", "master", undefined],
       ["h-10-0-0-21", "10.0.0.21", 22, "root", "agent", "general"],
-      ["node22", "node22.example.com", 2222, "admin", "agent", "general"],
+      ["node22", "10.0.0.22", 2222, "admin", "agent", "general"],
       ["big1", "10.0.0.31", 22, "root", "agent", "big"],
     ]);
     expect(m.baremetal!.bastions).toEqual([]);
