@@ -1,6 +1,8 @@
-// Draining an agent through the Mesos operator API before it is removed: DRAIN_AGENT on the leading
-// master (a non-leader redirects there), then GET_AGENTS until the agent reports DRAINED, i.e. every
-// task has left. The calls run with curl on the agent host, which reaches the masters on 5050 anyway.
+// Draining an agent through the Mesos operator API before it is removed: the agent's id from GET_AGENTS,
+// DRAIN_AGENT on the leading master (a non-leader redirects there), then GET_AGENTS until the agent
+// reports DRAINED, i.e. every task has left. Every call goes to the masters' operator API with the admin
+// principal (DRAIN_AGENT writes), so `target` should be a master: agents hold no admin credential and are
+// not sent one. Nothing is asked of the agent itself (its HTTP API knows only the read-only principal).
 import type { SshTarget } from "../ssh/target";
 import { curlScript, parseCurl, type Runner } from "./runner";
 import type { DrainSpec, HostNode } from "./types";
@@ -12,6 +14,19 @@ export interface DrainResult {
   outcome: "drained" | "agent not running" | "agent not registered";
   agentId?: string;
   seconds: number;
+}
+
+/** Pure: the id of the agent at `ip:port` in a GET_AGENTS response (its pid or hostname), if registered. */
+export function agentIdFromAgents(body: string, ip: string, port: number): string | undefined {
+  try {
+    const agents: any[] = JSON.parse(body)?.get_agents?.agents ?? [];
+    const a = agents.find((x) => String(x?.pid ?? "").endsWith(`@${ip}:${port}`) ||
+      (x?.agent_info?.hostname === ip && (x?.agent_info?.port ?? port) === port));
+    const id = a?.agent_info?.id?.value;
+    return typeof id === "string" && id ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Pure: the agent id from the agent's /state. */
@@ -43,16 +58,21 @@ export async function drainAgent(runner: Runner, target: SshTarget, label: strin
   const curl = async (url: string, post?: string) =>
     parseCurl((await runner.runScript(target, curlScript(url, auth, { post }), { label: `curl ${url}`, okCodes: "any", timeoutMs: 30_000 })).stdout);
 
-  const state = await curl(`http://${node.ip}:${spec.agentPort}/state`);
-  const agentId = state.status === 200 ? agentIdFromState(state.body) : undefined;
-  if (!agentId) {
-    log(`${label}: the agent does not answer on ${node.ip}:${spec.agentPort}; nothing to drain`);
-    return { outcome: "agent not running", seconds: seconds() };
-  }
   let api: string | undefined;
+  let agentId: string | undefined;
   const errors: string[] = [];
   for (const m of spec.masters) {
     const url = `http://${m}:${spec.masterPort}/api/v1`;
+    const listed = await curl(url, JSON.stringify({ type: "GET_AGENTS" }));
+    if (listed.status !== 200) {
+      errors.push(`${m}: HTTP ${listed.status || "unreachable"} ${listed.body.trim().slice(0, 200)}`);
+      continue;
+    }
+    agentId = agentIdFromAgents(listed.body, node.ip, spec.agentPort);
+    if (!agentId) {
+      log(`${label}: no agent at ${node.ip}:${spec.agentPort} is registered with the masters; nothing to drain`);
+      return { outcome: "agent not registered", seconds: seconds() };
+    }
     const r = await curl(url, drainAgentBody(agentId));
     if (r.status >= 200 && r.status < 300) { api = url; break; }
     if (r.status === 400 && /unknown|not found|not registered/i.test(r.body)) {
@@ -61,8 +81,8 @@ export async function drainAgent(runner: Runner, target: SshTarget, label: strin
     }
     errors.push(`${m}: HTTP ${r.status || "unreachable"} ${r.body.trim().slice(0, 200)}`);
   }
-  if (!api) {
-    throw new Error(`${label}: could not drain agent ${agentId}: no master accepted DRAIN_AGENT (${errors.join("; ")}); ` +
+  if (!api || !agentId) {
+    throw new Error(`${label}: could not drain agent ${agentId ?? `at ${node.ip}`}: no master accepted DRAIN_AGENT (${errors.join("; ")}); ` +
       `check that the masters are up and that the admin credentials are valid, then run the command again`);
   }
   log(`${label}: draining agent ${agentId} (DRAIN_AGENT sent)`);

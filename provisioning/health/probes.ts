@@ -23,14 +23,22 @@ export interface MasterProbe {
   marathonDetail: string;
 }
 
-export function probeScript(ip: string, ports: Ports, auth: { user?: string; password?: string }): string {
+export interface Auth { user?: string; password?: string }
+/**
+ * Who the probe is: the read-only `health` principal for Mesos (/master/state), the admin for Marathon, whose
+ * 1.11 release has a single HTTP user. One Auth is used for both (older callers).
+ */
+export type ProbeAuth = Auth | { mesos: Auth; marathon: Auth };
+
+export function probeScript(ip: string, ports: Ports, probeAuth: ProbeAuth): string {
+  const auth = "mesos" in probeAuth ? probeAuth : { mesos: probeAuth, marathon: probeAuth };
   return [
     "echo '### zk'",
     `timeout 5 bash -c 'exec 3<>/dev/tcp/$0/$1 && printf srvr >&3 && cat <&3' '${ip}' '${ports.zookeeper}' 2>&1 || echo 'no answer from ZooKeeper'`,
     "echo '### mesos'",
-    curlScript(`http://${ip}:${ports.mesos}/master/state`, auth, { timeoutS: 5 }).trimEnd(),
+    curlScript(`http://${ip}:${ports.mesos}/master/state`, auth.mesos, { timeoutS: 5 }).trimEnd(),
     "echo '### marathon'",
-    curlScript(`http://${ip}:${ports.marathon}/v2/leader`, auth, { timeoutS: 5 }).trimEnd(),
+    curlScript(`http://${ip}:${ports.marathon}/v2/leader`, auth.marathon, { timeoutS: 5 }).trimEnd(),
     "",
   ].join("\n");
 }
@@ -77,7 +85,9 @@ export function parseProbe(id: string, ip: string, stdout: string): MasterProbe 
 
 function httpDetail(what: string, r: { status: number; body: string }): string {
   if (r.status === 0) return `${what} does not answer (${firstLine(r.body) || "connection failed"})`;
-  if (r.status === 401 || r.status === 403) return `${what} refused the admin credentials (HTTP ${r.status})`;
+  if (r.status === 401 || r.status === 403) {
+    return `${what} refused the ${what === "Marathon" ? "admin" : "health"} credentials (HTTP ${r.status})`;
+  }
   // A standby answers 503 until its own ZooKeeper watch tells it who leads (Mesos: "No leader elected"), a
   // moment after the leader knows: one master saying so is a window to wait out, not a failure.
   if (r.status === 503 && what === "Mesos master") return "this master does not know the leader yet (HTTP 503)";

@@ -14,7 +14,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { Runner } from "../baremetal/runner";
 import type { HostConnection } from "../baremetal/types";
 import { stableJson } from "../baremetal/plan";
-import { deriveCredentials } from "../credentials";
+import { HEALTH_USER, deriveCredentials } from "../credentials";
 import { plain } from "../dynamic/plain";
 import { ShimResource } from "../dynamic/shim";
 import { shimText } from "../dynamic/shim-text";
@@ -170,14 +170,16 @@ export class ReadinessProvider implements pulumi.dynamic.ResourceProvider<Readin
     if (!this.clusterSecret) {
       throw new Error('readiness: no cluster secret: `pulumi config set --secret elastic-mesos:clusterSecret "$(openssl rand -base64 32)"`');
     }
-    const password = deriveCredentials(this.clusterSecret, inputs.cluster).adminPassword;
+    // Mesos is only read: the read-only health principal. Marathon 1.11 knows a single HTTP user, the admin.
+    const c = deriveCredentials(this.clusterSecret, inputs.cluster);
+    const auth = { mesos: { user: HEALTH_USER, password: c.healthPassword }, marathon: { user: inputs.adminUser, password: c.adminPassword } };
     const runner = this.deps?.runner ? this.deps.runner() : new SshPool({ retries: 2, backoffMs: 1_000, parallelism: 8 });
     const log = this.deps?.log ?? (process.env.ELASTIC_MESOS_LOG ? (l: string) => process.stderr.write(`${l}\n`) : () => {});
     try {
       const masters = inputs.masters.map((m) => ({ id: m.id, ip: m.ip, target: masterTarget(m, key, recorded) }));
       const r = await waitForReadiness(runner, {
         masters, agents: inputs.agents, quorum: inputs.quorum, ports: inputs.ports,
-        auth: { user: inputs.adminUser, password }, timeoutSeconds: inputs.timeoutSeconds,
+        auth, timeoutSeconds: inputs.timeoutSeconds,
       }, (msg) => log(`readiness ${inputs.cluster}: ${msg}`));
       const hostKeys = keysToRecord(masters.map((m) => m.target), recorded, runner.seenKeys);
       return { ...inputs, seconds: r.seconds, checks: r.checks, hostKeys };

@@ -2,14 +2,15 @@
 // picture changes. On timeout the error lists each failing check with the host it failed on.
 import type { Runner } from "../baremetal/runner";
 import type { SshTarget } from "../ssh/target";
-import { HINTS, evaluate, parseProbe, probeScript, type Check, type ExpectedAgent, type Ports } from "./probes";
+import { HINTS, evaluate, parseProbe, probeScript, type Check, type ExpectedAgent, type ProbeAuth, type Ports } from "./probes";
 
 export interface ReadinessSpec {
   masters: { id: string; ip: string; target: SshTarget }[];
   agents: ExpectedAgent[];
   quorum: number;
   ports: Ports;
-  auth: { user?: string; password?: string };
+  /** health for Mesos, admin for Marathon (probes.ts ProbeAuth). */
+  auth: ProbeAuth;
   timeoutSeconds: number;
   /** Pause between rounds. Default 2 s. */
   intervalMs?: number;

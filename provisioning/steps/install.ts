@@ -99,9 +99,11 @@ export function installStep(ctx: Ctx): Step {
   const taskUser = input.node.taskUser || DEFAULT_TASK_USER;
   if (!isMaster && taskUser !== "root") cmds.push(`em_user ${sq(taskUser)} /nonexistent`);
   const dirs: [string, string, string, string][] = isMaster
-    ? [["/var/lib/zookeeper", "0750", "zookeeper", "zookeeper"], ["/var/log/zookeeper", "0750", "zookeeper", "zookeeper"], ["/etc/zookeeper", "0755", "root", "root"], ["/var/lib/mesos", "0755", "root", "root"], ["/var/lib/mesos/master", "0750", "root", "root"], ["/etc/marathon", "0755", "root", "root"]]
+    ? [["/var/lib/zookeeper", "0750", "zookeeper", "zookeeper"], ["/var/log/zookeeper", "0750", "zookeeper", "zookeeper"], ["/etc/zookeeper", "0755", "root", "root"], ["/var/lib/mesos", "0755", "root", "root"], ["/var/lib/mesos/master", "0750", "root", "root"], ["/etc/marathon", "0750", "root", "marathon"]]
     : [["/var/lib/mesos", "0755", "root", "root"], ["/var/lib/mesos/agent", "0750", "root", "root"]];
-  dirs.push(["/var/log/mesos", "0750", "root", "root"], ["/etc/mesos", "0755", "root", "root"]);
+  // Credential directories closed to every other user (a task user cannot even list them); the files in
+  // them are root-only as well.
+  dirs.push(["/var/log/mesos", "0750", "root", "root"], ["/etc/mesos", "0700", "root", "root"], ["/etc/elastic-mesos", "0700", "root", "root"]);
   cmds.push(...dirs.map(([p, mode, o, g]) => `em_dir ${p} ${mode} ${o} ${g}`));
   if (isMaster) {
     files.push({ path: `/etc/systemd/system/${HIDEPID_UNIT}.service`, content: hidepidUnit(), mode: "0644", owner: "root", group: "root" });

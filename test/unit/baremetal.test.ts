@@ -3,7 +3,7 @@
 import { describe, it, expect } from "vitest";
 import { changedSteps, diffHost, stableJson } from "../../provisioning/baremetal/plan";
 import { cleanupPlan, dirsCreated, libraryFootprint, packagesInstalled, renderCleanupScript, usersCreated } from "../../provisioning/baremetal/cleanup";
-import { agentIdFromState, drainStateOf } from "../../provisioning/baremetal/drain";
+import { agentIdFromAgents, agentIdFromState, drainStateOf } from "../../provisioning/baremetal/drain";
 import { MesosHostProvider, masterMove } from "../../provisioning/baremetal/provider";
 import { plain } from "../../provisioning/dynamic/plain";
 import { renderHost, type HostPlan } from "../../provisioning/baremetal/render";
@@ -118,19 +118,27 @@ describe("drain parsing", () => {
     const body = JSON.stringify({ type: "GET_AGENTS", get_agents: { agents: [{ agent_info: { id: { value: "abc-S1" } }, drain_info: { state: "DRAINING" } }] } });
     expect(drainStateOf(body, "abc-S1")).toBe("DRAINING");
     expect(drainStateOf(body, "other")).toBe("GONE");
+    const agents = JSON.stringify({ get_agents: { agents: [
+      { agent_info: { id: { value: "abc-S1" }, hostname: "10.0.0.21", port: 5051 }, pid: "slave(1)@10.0.0.21:5051" },
+      { agent_info: { id: { value: "abc-S2" }, hostname: "10.0.0.22", port: 5051 } },
+    ] } });
+    expect(agentIdFromAgents(agents, "10.0.0.21", 5051)).toBe("abc-S1");
+    expect(agentIdFromAgents(agents, "10.0.0.22", 5051)).toBe("abc-S2");
+    expect(agentIdFromAgents(agents, "10.0.0.23", 5051)).toBeUndefined();
+    expect(agentIdFromAgents("<html>", "10.0.0.21", 5051)).toBeUndefined();
   });
 });
 
-/** Answers the drain conversation of a Mesos agent + masters: agent /state, DRAIN_AGENT, GET_AGENTS (DRAINING, then DRAINED). */
+/** Answers the drain conversation of the masters: GET_AGENTS (the agent's id), DRAIN_AGENT, GET_AGENTS (DRAINING, then DRAINED). */
 function mesosResponder(drainedAfter = 2) {
   let polls = 0;
   return (s: Sent) => {
-    if (s.text.includes(":5051/state")) return { stdout: '{"id":"c1-S7"}\n200' };
     if (s.text.includes("DRAIN_AGENT")) return { stdout: "\n202" };
     if (s.text.includes("GET_AGENTS")) {
       polls++;
       const state = polls >= drainedAfter ? "DRAINED" : "DRAINING";
-      return { stdout: JSON.stringify({ get_agents: { agents: [{ agent_info: { id: { value: "c1-S7" } }, drain_info: { state } }] } }) + "\n200" };
+      const agent = { agent_info: { id: { value: "c1-S7" }, hostname: "10.0.0.21", port: 5051 }, pid: "slave(1)@10.0.0.21:5051", drain_info: { state } };
+      return { stdout: JSON.stringify({ get_agents: { agents: [agent] } }) + "\n200" };
     }
     return undefined;
   };
@@ -180,13 +188,14 @@ describe("provider lifecycle (injected runner)", () => {
     expect(sent.map((s) => s.text)).not.toContain("echo m");
   });
 
-  it("delete on an agent drains it through the operator API, waits for DRAINED, then cleans up", async () => {
+  it("delete on an agent drains it through the masters' operator API, waits for DRAINED, then cleans up", async () => {
     const { p, sent, logs } = await provider(mesosResponder(3));
     const { outs } = await p.create({ spec: hostInputs() });
     sent.length = 0;
     await p.delete("id", outs!);
-    const kinds = sent.map((s) => (s.text.includes(":5051/state") ? "state" : s.text.includes("DRAIN_AGENT") ? "drain" : s.text.includes("GET_AGENTS") ? "poll" : s.label?.startsWith("cleanup") ? "cleanup" : s.text));
-    expect(kinds).toEqual(["state", "drain", "poll", "poll", "poll", "cleanup"]);
+    const kinds = sent.map((s) => (s.text.includes(":5051") ? "agent" : s.text.includes("DRAIN_AGENT") ? "drain" : s.text.includes("GET_AGENTS") ? "poll" : s.label?.startsWith("cleanup") ? "cleanup" : s.text));
+    // The agent's id comes from the masters (GET_AGENTS): the agent's own API is never asked (it knows no admin).
+    expect(kinds).toEqual(["poll", "drain", "poll", "poll", "cleanup"]);
     const drainCall = sent.find((s) => s.text.includes("DRAIN_AGENT"))!.text;
     expect(drainCall).toContain("http://10.0.0.11:5050/api/v1");
     expect(drainCall).toContain('"agent_id":{"value":"c1-S7"}');

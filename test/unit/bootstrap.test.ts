@@ -198,6 +198,13 @@ describe("steps", () => {
     expect(stepNamed(agent, "install").commands).toContain("em_user etl /nonexistent");
     expect(stepNamed(agent, "install").gate.script).toContain("id -u etl");
     expect(stepNamed(renderSteps(m), "install").commands.join("\n")).not.toContain("mesos-task");
+    // Credential directories: no other user may even list them (Marathon's group reaches its secret file).
+    for (const input of [m, a]) {
+      const cmds = stepNamed(renderSteps(input), "install").commands;
+      expect(cmds).toContain("em_dir /etc/mesos 0700 root root");
+      expect(cmds).toContain("em_dir /etc/elastic-mesos 0700 root root");
+    }
+    expect(stepNamed(renderSteps(m), "install").commands).toContain("em_dir /etc/marathon 0750 root marathon");
   });
 
   it("hides every process from other users on masters (/proc hidepid=2, a unit that survives a reboot)", () => {

@@ -47,7 +47,7 @@ describe("parsing and verdicts", () => {
     expect(byName["ZooKeeper quorum"]).toMatchObject({ ok: false });
     expect(byName["ZooKeeper quorum"].detail).toContain("m1 (10.0.0.11): no answer from ZooKeeper");
     expect(byName["Mesos leader"].detail).toContain("m2 (10.0.0.12): no leader elected");
-    expect(byName["Mesos leader"].detail).toContain("m3 (10.0.0.13): Mesos master refused the admin credentials (HTTP 401)");
+    expect(byName["Mesos leader"].detail).toContain("m3 (10.0.0.13): Mesos master refused the health credentials (HTTP 401)");
     expect(byName["agents registered"].detail).toBe("not registered: general-1 (10.0.0.21), gpu-1 (10.0.0.31)");
     expect(byName["Marathon leader"].detail).toContain("m2 (10.0.0.12): no leader elected");
     // Two ZooKeeper leaders is not a quorum.
@@ -119,7 +119,7 @@ describe("probe script over real SSH against stand-in endpoints", () => {
     const r2 = await pool2.runScript({ host: s.host, port: s.port, user: "root", privateKey: s.clientKey },
       probeScript("127.0.0.1", bad, { user: "admin", password: "wrong" }), { okCodes: "any" });
     await pool2.close();
-    expect(parseProbe("m1", "127.0.0.1", r2.stdout)).toMatchObject({ zkMode: "follower", mesosDetail: "Mesos master refused the admin credentials (HTTP 401)" });
+    expect(parseProbe("m1", "127.0.0.1", r2.stdout)).toMatchObject({ zkMode: "follower", mesosDetail: "Mesos master refused the health credentials (HTTP 401)" });
   }, 30_000);
 });
 
@@ -148,8 +148,11 @@ describe("readiness provider", () => {
 
   it("create waits for the cluster over SSH; an unchanged cluster is not re-checked", async () => {
     const key = (await startSshServer().then((s) => { servers.push(s); return s.clientKey; }));
-    const ms = await Promise.all([0, 1, 2].map((i) => startSshServer({ clientKey: key, handler: async (_c, stdin) =>
-      ({ code: 0, stdout: stdin.includes("### zk") ? healthy(i === 0 ? "leader" : "follower") : "" }) })));
+    const probes: string[] = [];
+    const ms = await Promise.all([0, 1, 2].map((i) => startSshServer({ clientKey: key, handler: async (_c, stdin) => {
+      if (stdin.includes("### zk")) probes.push(stdin);
+      return { code: 0, stdout: stdin.includes("### zk") ? healthy(i === 0 ? "leader" : "follower") : "" };
+    } })));
     servers.push(...ms);
     const p = new ReadinessProvider();
     await p.configure(fakeConfig({ sshPrivateKey: key, clusterSecret: TEST_CLUSTER_SECRET }));
@@ -161,6 +164,12 @@ describe("readiness provider", () => {
     const r = await p.create(inputs);
     expect(r.outs!.checks.every((c: { ok: boolean }) => c.ok)).toBe(true);
     expect(ms.map((s) => s.commands.length)).toEqual([1, 1, 1]);
+    // Mesos is read with the read-only health principal; only Marathon (one HTTP user in 1.11) gets the admin's.
+    const c = deriveCredentials(TEST_CLUSTER_SECRET, "prod");
+    const [mesos, marathon] = probes[0].split("### marathon");
+    expect(mesos).toContain(`user = "health:${c.healthPassword}"`);
+    expect(mesos).not.toContain(c.adminPassword);
+    expect(marathon).toContain(`user = "admin:${c.adminPassword}"`);
     expect((await p.diff(r.id, r.outs!, inputs)).changes).toBe(false);
     expect((await p.diff(r.id, r.outs!, { ...inputs, generation: "g2" })).changes).toBe(true);
   }, 30_000);
