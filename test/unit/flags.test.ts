@@ -87,6 +87,26 @@ it("renders the pool's resources, attributes and containerizers as agent flags",
   expect(general).toContain("--containerizers=docker,mesos");
 });
 
+it("renders the authentication and authorization flags of issue 9 on masters and agents", () => {
+  const master = file(renderSteps(masterInput({ masters: 3 })), "/etc/systemd/system/mesos-master.service").replace(/\\?\n\s*/g, " ");
+  for (const f of ["--authenticate_frameworks=true", "--authenticate_agents=true", "--authenticate_http_readonly=true",
+    "--authenticate_http_readwrite=true", "--authenticate_http_frameworks=true", "--http_framework_authenticators=basic",
+    "--credentials=/etc/mesos/credentials", "--acls=file:///etc/mesos/acls.json", "--zk=file:///etc/mesos/zk"]) {
+    expect(master).toContain(`${f} `);
+  }
+  for (const pool of POOLS) {
+    const agent = file(renderSteps(agentInput({ masters: 3 }, pool)), "/etc/systemd/system/mesos-agent.service").replace(/\\?\n\s*/g, " ");
+    for (const f of ["--credential=/etc/mesos/credential", "--http_credentials=/etc/mesos/http_credentials",
+      "--authenticate_http_readonly=true", "--authenticate_http_readwrite=true", "--authenticate_http_executors=true",
+      "--jwt_secret_key=/etc/mesos/jwt_secret_key", "--acls=file:///etc/mesos/acls.json", "--master=file:///etc/mesos/zk"]) {
+      expect(agent, pool.name).toContain(`${f} `);
+    }
+  }
+  const marathon = file(renderSteps(masterInput({ masters: 3 })), "/etc/systemd/system/marathon.service").replace(/\\?\n\s*/g, " ");
+  expect(marathon).toContain("--mesos_user mesos-task ");
+  expect(marathon).not.toContain("--mesos_user root");
+});
+
 it("quorum is floor(n/2)+1 in every master's flags: 1→1, 3→2, 5→3", () => {
   for (const [n, q] of [[1, 1], [3, 2], [5, 3]] as const) {
     for (let k = 1; k <= n; k++) {
