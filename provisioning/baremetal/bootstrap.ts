@@ -70,8 +70,24 @@ export function hostInputsFor(b: Omit<BootstrapInput, "credentials">, connection
   opts: SshBootstrapOptions = {}): HostInputs {
   return {
     cluster: b.cluster, os: b.os, node: b.node, selfIp: b.selfIp ?? connection.host, masters: b.masters, quorum: b.quorum,
-    artifacts: b.artifacts, connection, drain: drainSpecOf(b.node.role, masterIps, opts), stepTimeoutSeconds: opts.stepTimeoutSeconds ?? 900,
+    artifacts: b.artifacts, connection, ...(b.firewall ? { firewall: b.firewall } : {}), drain: drainSpecOf(b.node.role, masterIps, opts),
+    stepTimeoutSeconds: opts.stepTimeoutSeconds ?? 900,
   };
+}
+
+/**
+ * The host firewall's inputs, built once for all hosts: only bare metal and local have no cloud firewall in
+ * front of them (DigitalOcean, also bootstrapped over SSH, has its own). Undefined elsewhere.
+ */
+export function hostFirewall(model: ClusterModel, machines: Machine[]): pulumi.Output<BootstrapInput["firewall"]> {
+  if (model.provider !== "baremetal" && model.provider !== "local") return pulumi.output(undefined);
+  return pulumi.all(machines.map((m) => m.privateIp)).apply((ips) => ({ adminCidrs: model.adminCidrs, members: sortedAddresses(ips) }));
+}
+
+/** Pure: distinct IPv4 addresses in numeric order (stable bytes for a stable membership, whatever the config order). */
+export function sortedAddresses(ips: string[]): string[] {
+  const key = (ip: string) => ip.split(".").map((o) => o.padStart(3, "0")).join(".");
+  return [...new Set(ips)].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
 /** The SshBootstrap seam: returns every host resource and the readiness resource. */
@@ -86,10 +102,11 @@ export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapO
   // the stack config and renders the steps itself), so every input is plain, small and shown as it is by
   // previews and diffs. The masters' list is built once and shared (thousands of hosts).
   const masters = masterIps.apply((ips) => topology.masters.map((n, i) => ({ id: n.id, zkId: n.zkId!, ip: ips[i], hostname: n.hostname })));
+  const firewall = hostFirewall(model, machines);
   const host = (m: Machine, dependsOn: pulumi.Resource[]) => {
-    const spec = pulumi.all([masters, masterIps, m.privateIp, connectionFor(model, m)]).apply(([ms, ips, selfIp, connection]) =>
-      hostInputsFor({ cluster: model.cluster.name, os: model.os, node: m.node, selfIp, masters: ms, quorum: topology.quorum, artifacts },
-        connection as HostConnection, ips, opts));
+    const spec = pulumi.all([masters, masterIps, m.privateIp, connectionFor(model, m), firewall]).apply(([ms, ips, selfIp, connection, fw]) =>
+      hostInputsFor({ cluster: model.cluster.name, os: model.os, node: m.node, selfIp, masters: ms, quorum: topology.quorum, artifacts,
+        ...(fw ? { firewall: fw } : {}) }, connection as HostConnection, ips, opts));
     return new MesosHost(`${m.node.hostname}-bootstrap`, { spec }, { parent, dependsOn: [m.resource, ...dependsOn] });
   };
 

@@ -1,6 +1,7 @@
 // What `delete` removes from a host, and the scripts that record what was there before us and
 // remove what we added. The plan is derived from the rendered steps (every file they write, every
 // unit, user, directory and package their commands create) so it follows the bootstrap as it changes.
+import { FIREWALL_TABLE } from "../steps/firewall";
 import type { Step } from "../steps/types";
 import type { CleanupPlan } from "./types";
 
@@ -140,6 +141,8 @@ export function renderCleanupScript(plan: CleanupPlan, preexisting: string[]): s
     "set -u",
     "export DEBIAN_FRONTEND=noninteractive",
     ...plan.units.map((u) => `systemctl disable --now ${q(u)} >/dev/null 2>&1 || true; systemctl unmask ${q(u)} >/dev/null 2>&1 || true`),
+    // The host firewall's table (provisioning/steps/firewall.ts): ours by name, whichever release loaded it.
+    `if command -v nft >/dev/null 2>&1; then nft delete table ${FIREWALL_TABLE} >/dev/null 2>&1 || true; fi`,
     ...(plan.images ?? []).map((i) => `if command -v docker >/dev/null 2>&1; then docker rmi -f ${q(i)} >/dev/null 2>&1 || true; fi`),
     ...users.map((u) => `pkill -KILL -u ${q(u)} >/dev/null 2>&1 || true`),
     // One package at a time, only if installed (apt refuses a whole list for one unknown name), unheld

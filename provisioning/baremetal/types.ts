@@ -63,6 +63,8 @@ export interface HostInputs {
   quorum: number;
   artifacts: ResolvedArtifacts;
   connection: HostConnection;
+  /** Bare metal and local: the host firewall's admin CIDRs and every cluster host's address (sorted). */
+  firewall?: BootstrapInput["firewall"];
   /** Agents only. */
   drain?: DrainSpec;
   /** Deadline per step, seconds. Default 900. */

@@ -18,12 +18,13 @@ export interface StepScript {
   secret: boolean;
 }
 
-export const STEP_COUNT = 3;
+/** Steps of a node: 4 (firewall, install, zookeeper, mesos); 3 on cloud masters, which need no host firewall. */
+export const STEP_COUNT = 4;
 const EOF_MARK = "EM_EOF";
 
 export function renderStepScripts(steps: Step[]): StepScript[] {
   return steps.map((step) => {
-    const script = renderStepScript(step);
+    const script = renderStepScript(step, steps.length);
     return {
       step: step.name,
       index: step.index,
@@ -35,8 +36,8 @@ export function renderStepScripts(steps: Step[]): StepScript[] {
   });
 }
 
-export function renderStepScript(step: Step): string {
-  const label = `${step.index}/${STEP_COUNT} ${step.name}`;
+export function renderStepScript(step: Step, total = STEP_COUNT): string {
+  const label = `${step.index}/${total} ${step.name}`;
   const g = step.gate;
   if (!Number.isInteger(g.timeoutSeconds) || g.timeoutSeconds <= 0) throw new Error(`step ${label}: gate timeout must be a positive number of seconds`);
   return [

@@ -25,11 +25,11 @@ export interface HealthGate {
   hint: string;
 }
 
-export type StepName = "install" | "zookeeper" | "mesos";
+export type StepName = "firewall" | "install" | "zookeeper" | "mesos";
 
 export interface Step {
   name: StepName;
-  /** 1, 2 or 3. */
+  /** 1 to 4: its position in renderSteps. */
   index: number;
   title: string;
   files: FileSpec[];
@@ -94,6 +94,11 @@ export interface BootstrapInput {
   quorum: number;
   artifacts: ResolvedArtifacts;
   credentials: Credentials;
+  /**
+   * The host firewall's addresses (provisioning/steps/firewall.ts): set for hosts bootstrapped over SSH on
+   * bare metal and local, where no cloud firewall exists. `members`: every cluster host's address, sorted.
+   */
+  firewall?: { adminCidrs: string[]; members: string[] };
   /**
    * Masters: every pool's task user (the users Marathon may run tasks as, Mesos ACL run_tasks). Absent:
    * ["mesos-task"], the default pool task user. Agents use their own node.taskUser.

@@ -97,13 +97,22 @@ describe("baremetal: SSH bootstrap, then readiness, then outputs", () => {
     }
   });
 
-  it("adding a host to a pool adds only its machine record and MesosHost, and updates the readiness", async () => {
+  it("adding a host to a pool adds its machine record and MesosHost, updates the readiness and the other hosts' firewall members", async () => {
     const grown = await runProgram(withAgents(3));
+    const others = ["m1", "m2", "m3", "general-1", "general-2"].map((n) => ({ key: `${HOST}::prod-${n}-bootstrap`, keys: ["spec"] }));
     expect(diffRuns(base, grown)).toEqual({
       added: [`${MACHINE}::prod-general-3`, `${HOST}::prod-general-3-bootstrap`],
       removed: [],
-      changed: [{ key: `${READY}::prod-ready`, keys: ["agents", "generation"] }],
+      changed: expect.arrayContaining([{ key: `${READY}::prod-ready`, keys: ["agents", "generation"] }, ...others]),
     });
+    expect(diffRuns(base, grown).changed).toHaveLength(others.length + 1);
+    // Only the firewall's members differ in the others' specs (so only their firewall step re-runs: firewall.test.ts).
+    const spec = (r: typeof base, n: string) => one(r, HOST, `prod-${n}-bootstrap`).inputs.spec;
+    for (const n of ["m1", "general-1"]) {
+      const [before, after] = [spec(base, n), spec(grown, n)];
+      expect({ ...after, firewall: before.firewall }).toEqual(before);
+      expect(after.firewall.members).toEqual([...before.firewall.members, spec(grown, "general-3").selfIp].sort());
+    }
     const newHost = one(grown, HOST, "prod-general-3-bootstrap");
     for (const m of ["prod-m1", "prod-m2", "prod-m3"]) expect(dependsOn(newHost, HOST, `${m}-bootstrap`)).toBe(true);
   });

@@ -59,7 +59,9 @@ describe("createSshBootstrap", () => {
     const artifacts = resolveArtifacts(model.versions, model.artifacts, model.os);
     hosts.forEach((h, k) => {
       const node = [...topology.masters, ...topology.agents][k];
-      const b = { cluster: "prod", os: model.os, node, selfIp: `10.77.0.1${k + 1}`, quorum: topology.quorum, artifacts, masters };
+      // Bare metal: the host firewall with the config's admin CIDRs and every host of the cluster.
+      const firewall = { adminCidrs: model.adminCidrs, members: hosts.map((_, j) => `10.77.0.1${j + 1}`) };
+      const b = { cluster: "prod", os: model.os, node, selfIp: `10.77.0.1${k + 1}`, quorum: topology.quorum, artifacts, masters, firewall };
       expect(Object.keys(h.inputs).sort()).toEqual(["__provider", "spec"]); // one property: see HostProps
       expect(h.inputs.spec).toEqual(JSON.parse(JSON.stringify(hostInputsFor(b, h.inputs.spec.connection, masters.map((m) => m.ip)))));
     });

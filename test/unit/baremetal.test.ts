@@ -310,7 +310,7 @@ describe("upgrade of state written before the shim", () => {
     const olds = legacyOutputs(hostInputs());
     const news = hostInputs({ node: { ...hostInputs().node, attributes: { rack: "b" } } });
     const { outs } = await p.update("id", olds, { spec: news });
-    expect(fr.sent.map((s) => s.label)).toEqual([expect.stringMatching(/^step 3\/3 mesos /)]);
+    expect(fr.sent.map((s) => s.label)).toEqual([expect.stringMatching(/^step 4\/4 mesos /)]);
     expect(outs).toMatchObject({ stepsRun: 1, preexisting: ["pkg docker-ce"] });
     expect(outs).not.toHaveProperty("adminPassword");
   });

@@ -102,9 +102,11 @@ describe("artifacts", () => {
 });
 
 describe("steps", () => {
-  it("are install, zookeeper, mesos in that order, on masters and agents", () => {
+  it("are firewall, install, zookeeper, mesos in that order, on masters and agents", () => {
     for (const input of clusterInputs({ masters: 3 })) {
-      expect(renderSteps(input).map((s) => [s.index, s.name])).toEqual([[1, "install"], [2, "zookeeper"], [3, "mesos"]]);
+      // The firewall step: on agents (no metadata service for tasks); on masters only with a host firewall (firewall.test.ts).
+      const names = input.node.role === "agent" ? ["firewall", "install", "zookeeper", "mesos"] : ["install", "zookeeper", "mesos"];
+      expect(renderSteps(input).map((s) => [s.index, s.name])).toEqual(names.map((n, i) => [i + 1, n]));
     }
   });
 
@@ -132,18 +134,18 @@ describe("steps", () => {
     expect(unit).toMatch(/^User=zookeeper$/m);
     expect(unit).toMatch(/^Restart=on-failure$/m);
     expect(unit).toContain("ExecStart=/opt/zookeeper-3.8.6/bin/zkServer.sh \\\n  start-foreground /etc/zookeeper/zoo.cfg");
-    const step2 = renderSteps(masterInput({ masters: 3 }))[1];
+    const step2 = renderSteps(masterInput({ masters: 3 })).find((s) => s.name === "zookeeper")!;
     expect(step2.commands.join("\n")).toMatch(/ZK_SERVER_HEAP=.*-Xmx%sm/);
   });
 
   it("gates ZooKeeper on this node's mode and a majority with one leader", () => {
-    const gate = renderSteps(masterInput({ masters: 5 }, 2))[1].gate;
+    const gate = renderSteps(masterInput({ masters: 5 }, 2)).find((s) => s.name === "zookeeper")!.gate;
     expect(gate.script).toContain("em_zk_mode 10.0.1.12");
     expect(gate.script).toContain(`ips=(${[1, 2, 3, 4, 5].map(masterIp).join(" ")})`);
     expect(gate.script).toContain('if [ "$serving" -lt 3 ] || [ "$leaders" -ne 1 ]; then');
     expect(gate.hint).toMatch(/2888 and 3888/);
     // Agents only wait for the quorum (no ZooKeeper of their own).
-    const agent = renderSteps(agentInput({ masters: 3 }))[1];
+    const agent = renderSteps(agentInput({ masters: 3 })).find((s) => s.name === "zookeeper")!;
     expect(agent.files).toEqual([]);
     expect(agent.gate.script).not.toContain("em_zk_mode 10.0.1.1 ");
   });
@@ -280,7 +282,7 @@ describe("steps", () => {
   });
 
   it("installs Docker only where it is used, and Marathon from the apt package when configured", () => {
-    const install = (input: BootstrapInput) => renderSteps(input)[0].commands.join("\n");
+    const install = (input: BootstrapInput) => renderSteps(input).find((s) => s.name === "install")!.commands.join("\n");
     expect(install(masterInput({ masters: 3 }))).toContain("docker-ce=5:27.5.1*");
     expect(install(masterInput({ masters: 3 }))).toContain("em_image mesosphere/marathon:v1.11.24 -");
     const aptMarathon = install(masterInput({ masters: 3, overrides: { marathon: { aptPackage: "marathon" } } }));

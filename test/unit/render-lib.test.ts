@@ -169,7 +169,7 @@ describe("em_agent_identity (step 3 on agents, before the restart)", () => {
   /** The command step 3 renders for a gpu-pool agent with these attributes/resources, pointed at the temp work dir. */
   const step3 = (attributes: Record<string, string | number>, resources: Record<string, string | number>) => {
     const b = agentInput({ masters: 3 }, { ...POOLS[1], attributes, resources });
-    const mesos = renderSteps(b)[2];
+    const mesos = renderSteps(b).find((s) => s.name === "mesos")!;
     const i = mesos.commands.findIndex((c) => c.startsWith("em_agent_identity "));
     expect(i).toBeGreaterThanOrEqual(0);
     expect(mesos.commands[i + 1]).toMatch(/^em_service mesos-agent /); // before the (re)start

@@ -122,11 +122,12 @@ describe("#cloud-config user-data", () => {
       expect(ud.startsWith("#cloud-config\n")).toBe(true);
       const files = untar(bundleOf(ud));
       const scripts = renderStepScripts(steps);
-      expect(Object.keys(files)).toEqual(["1-install.sh", "2-zookeeper.sh", "3-mesos.sh"]);
+      expect(Object.keys(files)).toEqual(scripts.map((s) => `${s.index}-${s.step}.sh`));
+      expect(scripts.map((s) => s.step)).toEqual([...(input.node.role === "agent" ? ["firewall"] : []), "install", "zookeeper", "mesos"]);
       scripts.forEach((s, i) => expect(files[Object.keys(files)[i]]).toBe(s.script));
       const run = parse(ud).runcmd;
       expect(run).toHaveLength(1);
-      expect(run[0].join(" ")).toContain('for s in 1-install.sh 2-zookeeper.sh 3-mesos.sh; do bash "$d/$s"; done');
+      expect(run[0].join(" ")).toContain(`for s in ${Object.keys(files).join(" ")}; do bash "$d/$s"; done`);
       expect(run[0].join(" ")).toContain("set -e");
     }
   });
