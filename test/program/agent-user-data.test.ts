@@ -1,0 +1,46 @@
+// On clouds an agent's user-data is readable by anything on the machine that reaches the metadata service
+// (and by anyone with read-only cloud API access): it must carry no credential a task could use against
+// the cluster. The program runs under mocks for every cloud-init provider; each node's user-data is
+// unpacked (the step scripts travel as a gzip'ed tar) and searched for the credentials only masters hold.
+import { gunzipSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { deriveCredentials } from "../../provisioning/credentials";
+import { STACKS } from "./fixtures";
+import { runProgram } from "./harness";
+import { reveal } from "./mocks";
+
+/** Where each provider puts the user-data of an instance. */
+const CLOUDS = [
+  { provider: "aws", type: "aws:ec2/instance:Instance", userData: (i: any) => reveal(i.userData) },
+  { provider: "gcp", type: "gcp:compute/instance:Instance", userData: (i: any) => reveal(i.metadata)["user-data"] },
+  { provider: "openstack", type: "openstack:compute/instance:Instance", userData: (i: any) => reveal(i.userData) },
+] as const;
+
+/** The #cloud-config with its step bundle unpacked: everything the machine receives, as text. */
+function unpacked(userData: string): string {
+  const doc = parse(userData);
+  const files = (doc.write_files ?? []).map((f: { encoding?: string; content: string }) =>
+    f.encoding === "gz+b64" ? gunzipSync(Buffer.from(f.content, "base64")).toString("latin1") : f.content);
+  return [userData, ...files].join("\n");
+}
+
+describe.each(CLOUDS)("$provider: agents' user-data", ({ provider, type, userData }) => {
+  it("holds no admin password, Marathon secret, ZooKeeper password or JWT root; masters' does (the search works)", async () => {
+    const r = await runProgram(STACKS[provider]);
+    const c = deriveCredentials(STACKS[provider].clusterSecret as string, "prod");
+    const nodes = r.resources.filter((x) => x.type === type);
+    const agents = nodes.filter((n) => !/-m\d$/.test(n.name));
+    expect(agents.length).toBeGreaterThan(0);
+    for (const a of agents) {
+      const text = unpacked(userData(a.inputs));
+      for (const k of ["adminPassword", "marathonSecret", "zkMesosPassword", "zkMarathonPassword", "agentJwtRoot"] as const) {
+        expect(text.includes(c[k]), `${a.name}: ${k}`).toBe(false);
+      }
+      expect(text).toContain(c.agentSecret); // its own credential, so the unpacking is known to reach the files
+    }
+    const m1 = unpacked(userData(nodes.find((n) => n.name === "prod-m1")!.inputs));
+    expect(m1).toContain(c.adminPassword);
+    expect(m1).toContain(c.zkMesosPassword);
+  });
+});
