@@ -21,9 +21,12 @@ for d in *.deb; do dpkg-deb -x "$d" root; done
 D=apache-zookeeper-$V-bin
 mkdir -p "$D/bin" "$D/lib" "$D/conf" "$D/docs"
 # lib/: zookeeper.jar's Class-Path closure (what Debian runs), plus the logging backend and servlet API that
-# the Apache tarball also ships (so the AdminServer starts on 8080 exactly as with Apache's tarball).
+# the Apache tarball also ships (so the AdminServer starts on 8080 exactly as with Apache's tarball), and the
+# Netty codec, resolver and unix-common jars Apache's lib/ has and Debian's Class-Path lacks: without them the
+# Netty connection factory (ZooKeeper's TLS client port) fails every connection with NoClassDefFoundError.
 python3 "$HERE/jar-closure.py" root /usr/share/java/zookeeper.jar /usr/share/java/log4j-1.2.jar \
-  /usr/share/java/slf4j-log4j12.jar /usr/share/java/servlet-api.jar | while read -r src name; do
+  /usr/share/java/slf4j-log4j12.jar /usr/share/java/servlet-api.jar /usr/share/java/netty-codec.jar \
+  /usr/share/java/netty-resolver.jar /usr/share/java/netty-transport-native-unix-common.jar | while read -r src name; do
   case $name in zookeeper.jar) name=zookeeper-$V.jar ;; zookeeper-jute.jar) name=zookeeper-jute-$V.jar ;; esac
   cp "$src" "$D/lib/$name"
 done
