@@ -1,0 +1,109 @@
+// Step 3's TLS pieces (Mesos libprocess SSL, Marathon HTTPS), from the node's material of the cluster CA
+// (BootstrapInput.tls). Pure: files, environment and shell lines the master and agent renderers include.
+//
+// libprocess reads its TLS settings from LIBPROCESS_SSL_* variables (mesos-stack.md §6.4): paths and
+// switches, no secret, so they live in an EnvironmentFile. Downgrade is off: a plaintext peer or browser is
+// refused on 5050/5051. Server certificates are verified, by IP SAN (masters and agents advertise their IP).
+import { createHash } from "node:crypto";
+import type { Ctx } from "./context";
+import type { FileSpec, NodeTls } from "./types";
+
+export const MESOS_TLS_DIR = "/etc/mesos/tls";
+export const MESOS_CERT = `${MESOS_TLS_DIR}/cert.pem`;
+export const MESOS_KEY = `${MESOS_TLS_DIR}/key.pem`;
+/** The cluster CA: trust anchor of libprocess, of the gates' curl and of Marathon's leader proxy. */
+export const CLUSTER_CA = `${MESOS_TLS_DIR}/ca.pem`;
+export const LIBPROCESS_SSL_ENV = "/etc/mesos/libprocess-ssl.env";
+/** PKCS#12 made on the host from the PEM files (Marathon 1.11 reads a Java key store, not PEM). */
+export const MARATHON_KEYSTORE = "/etc/marathon/keystore.p12";
+export const MARATHON_HTTPS_PORT = 8443;
+
+/** Our keys are ECDSA: only ECDHE-ECDSA suites can be used; AEAD ones only. */
+const CIPHERS = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305";
+
+export function tlsOf(ctx: Ctx): NodeTls | undefined {
+  return ctx.input.tls;
+}
+
+/** LIBPROCESS_SSL_* for mesos-master and mesos-agent, in a fixed order (same bytes every render). */
+export function libprocessSsl(): [string, string][] {
+  return [
+    ["LIBPROCESS_SSL_ENABLED", "true"],
+    ["LIBPROCESS_SSL_CERT_FILE", MESOS_CERT],
+    ["LIBPROCESS_SSL_KEY_FILE", MESOS_KEY],
+    ["LIBPROCESS_SSL_CA_FILE", CLUSTER_CA],
+    ["LIBPROCESS_SSL_VERIFY_SERVER_CERT", "true"],
+    // Not REQUIRE_CLIENT_CERT: browsers and curl reach 5050/5051 with HTTP basic auth, not client certificates.
+    ["LIBPROCESS_SSL_HOSTNAME_VALIDATION_SCHEME", "openssl"],
+    // Masters and agents are addressed by IP (--hostname=<ip>): their certificates carry it as an IP SAN.
+    ["LIBPROCESS_SSL_VERIFY_IPADD", "true"],
+    // The real flag name (the docs' prose says ENABLE_DOWNGRADE, which libprocess silently ignores).
+    ["LIBPROCESS_SSL_SUPPORT_DOWNGRADE", "false"],
+    ["LIBPROCESS_SSL_ENABLE_TLS_V1_2", "true"],
+    ["LIBPROCESS_SSL_ENABLE_TLS_V1_0", "false"],
+    ["LIBPROCESS_SSL_ENABLE_TLS_V1_1", "false"],
+    ["LIBPROCESS_SSL_ENABLE_SSL_V3", "false"],
+    ["LIBPROCESS_SSL_CIPHERS", CIPHERS],
+  ];
+}
+
+/** The node's certificate, key (root only, a secret) and the CA, plus the libprocess environment file. */
+export function mesosTlsFiles(ctx: Ctx): FileSpec[] {
+  const tls = tlsOf(ctx);
+  if (!tls) return [];
+  const env = libprocessSsl().map(([k, v]) => `${k}=${v}\n`).join("");
+  return [
+    { path: MESOS_CERT, content: tls.cert, mode: "0444", owner: "root", group: "root" },
+    { path: MESOS_KEY, content: tls.key, mode: "0400", owner: "root", group: "root", secret: true },
+    { path: CLUSTER_CA, content: tls.caCert, mode: "0444", owner: "root", group: "root" },
+    { path: LIBPROCESS_SSL_ENV, content: env, mode: "0644", owner: "root", group: "root" },
+  ];
+}
+
+/** Files whose change restarts mesos-master / mesos-agent (em_service inputs). */
+export function mesosTlsInputs(ctx: Ctx): string[] {
+  return tlsOf(ctx) ? [MESOS_CERT, MESOS_KEY, CLUSTER_CA, LIBPROCESS_SSL_ENV] : [];
+}
+
+/**
+ * The key store's password. It protects a file that holds the same key as MESOS_KEY (both readable only by
+ * their service), so it adds no secret: derived from the key, stable across renders, different per node.
+ */
+export function keystorePassword(tls: NodeTls): string {
+  return createHash("sha256").update(`elastic-mesos/marathon-keystore\0${tls.key}`).digest("base64url").slice(0, 24);
+}
+
+/**
+ * Shell lines (masters): rebuild Marathon's PKCS#12 key store when the PEM files change, never otherwise (a
+ * PKCS#12 has random salts: rebuilding it every run would restart Marathon every run). 3DES/SHA-1 PBE and a
+ * SHA-1 MAC: the encodings every Java 8 reads (OpenSSL 3's default AES/PBKDF2 needs 8u301 or later).
+ */
+export function keystoreCommands(ctx: Ctx): string[] {
+  const tls = tlsOf(ctx);
+  if (!tls) return [];
+  const stamp = "/var/lib/elastic-mesos/stamps/marathon-keystore";
+  return [
+    `ks_sum=$(cat ${MESOS_CERT} ${MESOS_KEY} | sha256sum | cut -d' ' -f1)`,
+    `if [ ! -s ${MARATHON_KEYSTORE} ] || [ "$(cat ${stamp} 2>/dev/null || true)" != "$ks_sum" ]; then`,
+    `  ks_tmp=$(mktemp /etc/marathon/.keystore-XXXXXX)`,
+    // The password through the environment, not argv.
+    `  EM_KS_PASS=${keystorePassword(tls)} openssl pkcs12 -export -in ${MESOS_CERT} -inkey ${MESOS_KEY} -certfile ${CLUSTER_CA} \\`,
+    `    -name marathon -certpbe PBE-SHA1-3DES -keypbe PBE-SHA1-3DES -macalg sha1 -passout env:EM_KS_PASS -out "$ks_tmp"`,
+    `  chown marathon:marathon "$ks_tmp"; chmod 0400 "$ks_tmp"; mv -f "$ks_tmp" ${MARATHON_KEYSTORE}`,
+    `  em_put ${stamp} 0600 root root < <(printf '%s\\n' "$ks_sum")`,
+    `  em_mark ${MARATHON_KEYSTORE}`,
+    "fi",
+  ];
+}
+
+/** Marathon's HTTPS flags: HTTPS on 8443 only (--disable_http), the key store made by keystoreCommands. */
+export function marathonTlsArgs(ctx: Ctx): [string, string?][] {
+  const tls = tlsOf(ctx);
+  if (!tls) return [];
+  return [
+    ["--https_port", String(MARATHON_HTTPS_PORT)],
+    ["--ssl_keystore_path", MARATHON_KEYSTORE],
+    ["--ssl_keystore_password", keystorePassword(tls)],
+    ["--disable_http"],
+  ];
+}
