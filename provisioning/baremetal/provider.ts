@@ -11,14 +11,13 @@ import { ADMIN_USER, deriveCredentials } from "../credentials";
 import { plain } from "../dynamic/plain";
 import { shimText } from "../dynamic/shim-text";
 import type { Credentials, NodeTls } from "../steps/types";
-import { nodeTls } from "../tls";
 import type { SshTarget } from "../ssh/target";
 import { SshError } from "../ssh/errors";
 import { SshPool } from "../ssh/pool";
 import { footprintProbeScript, parseFootprint, renderCleanupScript } from "./cleanup";
 import { drainAgent } from "./drain";
 import { changedSteps, diffHost, expectedHostKey, hashesOf, pinChanged } from "./plan";
-import { renderHost, type HostPlan } from "./render";
+import { hostTls, renderHost, type HostPlan } from "./render";
 import type { Runner } from "./runner";
 import type { HostInputs, HostOutputs, HostProps, LegacyHostOutputs, RecordedHostKey } from "./types";
 
@@ -199,7 +198,7 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
 
   /** The node's certificate and key from the cluster CA (derived like the credentials, never stored). */
   private tls(i: HostInputs): NodeTls {
-    return nodeTls(this.clusterSecret!, i.cluster, { id: i.node.id, hostname: i.node.hostname, ip: i.selfIp });
+    return hostTls(this.clusterSecret!, i);
   }
 
   private target(p: Pick<HostPlan, "connection" | "node">, key: { fingerprint?: string; source: "config" | "state" }): SshTarget {

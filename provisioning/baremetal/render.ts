@@ -4,6 +4,7 @@
 import { renderStepScripts, type StepScript } from "../render/ssh-plan";
 import { renderSteps } from "../steps";
 import type { BootstrapInput, Credentials, NodeTls } from "../steps/types";
+import { nodeTls } from "../tls";
 import { cleanupPlan } from "./cleanup";
 import type { CleanupPlan, HostInputs, HostNode } from "./types";
 
@@ -21,6 +22,11 @@ export interface HostPlan {
 export function bootstrapInputOf(i: HostInputs, credentials: Credentials, tls?: NodeTls): BootstrapInput {
   return { cluster: i.cluster, os: i.os, node: i.node, selfIp: i.selfIp, masters: i.masters, quorum: i.quorum, artifacts: i.artifacts, credentials, ...(tls ? { tls } : {}),
     ...(i.firewall ? { firewall: i.firewall } : {}) };
+}
+
+/** The node's certificate and key from the cluster CA, derived from clusterSecret like its credentials. */
+export function hostTls(clusterSecret: string, i: HostInputs): NodeTls {
+  return nodeTls(clusterSecret, i.cluster, { id: i.node.id, hostname: i.node.hostname, ip: i.selfIp });
 }
 
 /** The node as the provider records it (no credential in it). */

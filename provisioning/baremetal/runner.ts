@@ -22,11 +22,15 @@ export function curlAuthHeredoc(user: string | undefined, password: string | und
   return `- <<'EM_CURL_CONFIG'\nuser = "${esc(user)}:${esc(password)}"\nEM_CURL_CONFIG`;
 }
 
-/** A curl call (on the host) that prints the body, then a last line with the HTTP status. */
-export function curlScript(url: string, auth: { user?: string; password?: string }, opts: { post?: string; timeoutS?: number } = {}): string {
+/**
+ * A curl call (on the host) that prints the body, then a last line with the HTTP status. `cacert`: the CA
+ * file on the host that an https URL's server must chain to (the cluster CA); curl then trusts nothing else.
+ */
+export function curlScript(url: string, auth: { user?: string; password?: string }, opts: { post?: string; timeoutS?: number; cacert?: string } = {}): string {
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const post = opts.post !== undefined ? ` -X POST -H 'Content-Type: application/json' -H 'Accept: application/json' --data-binary ${q(opts.post)}` : "";
-  return `curl -sS -L --location-trusted -m ${opts.timeoutS ?? 10} -w '\\n%{http_code}\\n'${post} ${q(url)} -K ${curlAuthHeredoc(auth.user, auth.password)}\n`;
+  const ca = opts.cacert ? ` --cacert ${q(opts.cacert)}` : "";
+  return `curl -sS -L --location-trusted -m ${opts.timeoutS ?? 10}${ca} -w '\\n%{http_code}\\n'${post} ${q(url)} -K ${curlAuthHeredoc(auth.user, auth.password)}\n`;
 }
 
 /** Splits curlScript output into body and status (0 when curl itself failed). */

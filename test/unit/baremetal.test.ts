@@ -6,7 +6,7 @@ import { cleanupPlan, dirsCreated, libraryFootprint, packagesInstalled, renderCl
 import { agentIdFromAgents, agentIdFromState, drainStateOf } from "../../provisioning/baremetal/drain";
 import { MesosHostProvider, masterMove } from "../../provisioning/baremetal/provider";
 import { plain } from "../../provisioning/dynamic/plain";
-import { renderHost, type HostPlan } from "../../provisioning/baremetal/render";
+import { hostTls, renderHost, type HostPlan } from "../../provisioning/baremetal/render";
 import type { HostInputs, HostOutputs } from "../../provisioning/baremetal/types";
 import { deriveCredentials } from "../../provisioning/credentials";
 import { shimText } from "../../provisioning/dynamic/shim-text";
@@ -272,7 +272,7 @@ describe("upgrade of state written before the shim", () => {
   // hashes and copied the password into its outputs; the engine added the serialized closure to both.
   const OLD_CLOSURE = `exports.handler = __f0;\nvar __provider_proto = {};\n${"/* captured module text */\n".repeat(2_000)}`;
   function legacyOutputs(i: HostInputs) {
-    const plan = renderHost(i, deriveCredentials(TEST_CLUSTER_SECRET, i.cluster));
+    const plan = renderHost(i, deriveCredentials(TEST_CLUSTER_SECRET, i.cluster), hostTls(TEST_CLUSTER_SECRET, i));
     return {
       cluster: plan.cluster, node: plan.node, connection: plan.connection, cleanup: plan.cleanup, drain: plan.drain,
       stepHashes: Object.fromEntries(plan.steps.map((s) => [s.step, s.hash])),

@@ -1,14 +1,17 @@
 // Step 3's TLS pieces (provisioning/steps/tls.ts): the libprocess variables are the names libprocess really
 // reads, the key is root's alone, and Marathon's key store is built from the PEM files once, then only when
 // they change (a PKCS#12 has random salts: rebuilding it every run would restart Marathon every run).
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildContext } from "../../provisioning/steps/context";
 import { CLUSTER_CA, MESOS_CERT, MESOS_KEY, MARATHON_KEYSTORE, keystoreCommands, keystorePassword, libprocessSsl, marathonTlsArgs, mesosTlsFiles } from "../../provisioning/steps/tls";
-import { nodeTls } from "../../provisioning/tls";
+import { caCertificate, nodeTls } from "../../provisioning/tls";
+import { curlScript, parseCurl } from "../../provisioning/baremetal/runner";
+import { createServer } from "node:https";
+import type { AddressInfo } from "node:net";
 import { masterInput, SECRET } from "./bootstrap-input";
 
 const input = masterInput({ masters: 3 }, 1);
@@ -72,5 +75,34 @@ describe("Marathon key store", () => {
     const again = spawnSync("bash", ["-c", script], { encoding: "utf8" });
     expect(again.stdout).not.toContain("changed:");
     expect(readFileSync(ks).equals(bytes)).toBe(true);
+  });
+});
+
+describe("curl probes over TLS (curlScript cacert)", () => {
+  it("reach an https server whose certificate chains to the cluster CA, and refuse another CA or plain http", async () => {
+    const local = nodeTls(SECRET, "prod", { id: "probe", hostname: "localhost", ip: "127.0.0.1" });
+    const server = createServer({ cert: local.cert, key: local.key }, (req, res) => res.end(`ok ${req.headers.authorization ?? ""}`));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as AddressInfo).port;
+    const curl = async (url: string, ca: string) => {
+      const script = curlScript(url, { user: "health", password: "pw" }, { cacert: join(dir, ca), timeoutS: 5 });
+      const r = await new Promise<string>((resolve) => {
+        const child = spawn("bash", ["-c", script]);
+        let out = "";
+        child.stdout.on("data", (d: Buffer) => (out += d));
+        child.on("close", () => resolve(out));
+      });
+      return parseCurl(r);
+    };
+    try {
+      writeFileSync(join(dir, "probe-ca.pem"), local.caCert);
+      writeFileSync(join(dir, "other-ca.pem"), caCertificate(`${SECRET}-other`, "prod"));
+      const ok = await curl(`https://127.0.0.1:${port}/metrics/snapshot`, "probe-ca.pem");
+      expect(ok).toEqual({ status: 200, body: `ok Basic ${Buffer.from("health:pw").toString("base64")}` });
+      expect((await curl(`https://127.0.0.1:${port}/`, "other-ca.pem")).status).toBe(0);
+      expect((await curl(`http://127.0.0.1:${port}/`, "probe-ca.pem")).status).not.toBe(200);
+    } finally {
+      server.close();
+    }
   });
 });
