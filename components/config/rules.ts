@@ -5,7 +5,7 @@ import { utils as sshUtils } from "ssh2";
 import { z } from "zod";
 import { PROVIDERS, type ProviderName } from "../model";
 import { DEFAULT_CLUSTER_NAME, DEFAULT_LOCAL_MAX_HOSTS, DEFAULT_LOCAL_NETWORK_CIDR, DEFAULT_MASTER_COUNT, DEFAULT_POOL } from "./defaults";
-import { publicAdminReason } from "./cidrs";
+import { familyOf, publicAdminReason } from "./cidrs";
 import { parseCidrV4 } from "./fields";
 import { hostNameFrom } from "./providers";
 
@@ -81,7 +81,8 @@ function adminAccess(raw: Raw, add: Add): void {
   if (raw.allowPublicAdmin === true) return;
   list.forEach((c, i) => {
     const why = typeof c === "string" ? publicAdminReason(c) : undefined;
-    if (why) add(["adminCidrs", i], `${why}; use your own range (e.g. 203.0.113.7/32), or set allowPublicAdmin to true if you really mean it`);
+    const example = typeof c === "string" && familyOf(c) === "ipv6" ? "2001:db8:1234::/48" : "203.0.113.7/32";
+    if (why) add(["adminCidrs", i], `${why}; use your own range (e.g. ${example}), or set allowPublicAdmin to true if you really mean it`);
   });
 }
 

@@ -62,7 +62,7 @@ const CASES: Case[] = [
   { name: "admin CIDR 128.0.0.0/1 next to a private range", raw: with_(aws, (r) => (r.adminCidrs = ["10.0.0.0/8", "128.0.0.0/1"])), key: "adminCidrs[1]", says: /"128\.0\.0\.0\/1" is not allowed; .*public address space.*allowPublicAdmin/ },
   { name: "public IPv4 admin CIDR wider than /16", raw: with_(aws, (r) => (r.adminCidrs = ["198.18.0.0/15"])), key: "adminCidrs[0]", says: /a \/15; without allowPublicAdmin a public admin range may be at most a \/16/ },
   { name: "admin CIDR covering private and public space", raw: with_(aws, (r) => (r.adminCidrs = ["10.0.0.0/7"])), key: "adminCidrs[0]", says: /public address space \(a \/7/ },
-  { name: "public IPv6 admin CIDR wider than /48", raw: with_(aws, (r) => (r.adminCidrs = ["2001:db8::/32"])), key: "adminCidrs[0]", says: /"2001:db8::\/32" is not allowed; .*2\^96 IPv6 addresses.*at most a \/48.*allowPublicAdmin to true/ },
+  { name: "public IPv6 admin CIDR wider than /48", raw: with_(aws, (r) => (r.adminCidrs = ["2001:db8::/32"])), key: "adminCidrs[0]", says: /"2001:db8::\/32" is not allowed; .*2\^96 IPv6 addresses.*at most a \/48.*; use your own range \(e\.g\. 2001:db8:1234::\/48\), or set allowPublicAdmin to true/ },
   { name: "IPv6 global unicast 2000::/3 without opt-in", raw: with_(aws, (r) => (r.adminCidrs = ["2000::/3"])), key: "adminCidrs[0]", says: /allowPublicAdmin/ },
   { name: "IPv6 admin CIDR with host bits", raw: with_(aws, (r) => (r.adminCidrs = ["2001:db8:1234::1/48"])), key: "adminCidrs[0]", says: /host bits are set; use 2001:db8:1234::\/48/ },
   { name: "admin CIDR with host bits", raw: with_(aws, (r) => (r.adminCidrs = ["203.0.113.7/24"])), key: "adminCidrs[0]", says: /host bits are set; use 203.0.113.0\/24/ },
