@@ -3,8 +3,8 @@
 // field has failed, and we want every problem of the stack reported in one go.
 import { utils as sshUtils } from "ssh2";
 import { z } from "zod";
-import { PROVIDERS, type ProviderName } from "../model";
-import { DEFAULT_CLUSTER_NAME, DEFAULT_LOCAL_MAX_HOSTS, DEFAULT_LOCAL_NETWORK_CIDR, DEFAULT_MASTER_COUNT, DEFAULT_POOL } from "./defaults";
+import { OS_FAMILIES, PROVIDERS, type OsFamily, type ProviderName } from "../model";
+import { DEFAULT_CLUSTER_NAME, DEFAULT_LOCAL_MAX_HOSTS, DEFAULT_LOCAL_NETWORK_CIDR, DEFAULT_MASTER_COUNT, DEFAULT_OS, DEFAULT_POOL, defaultSshUser } from "./defaults";
 import { familyOf, publicAdminReason } from "./cidrs";
 import { parseCidrV4 } from "./fields";
 import { hostNameFrom } from "./providers";
@@ -105,6 +105,40 @@ function poolRules(raw: Raw, add: Add): void {
   });
 }
 
+/**
+ * Users a task must not run as: the cluster's own services (their files hold credentials), accounts and
+ * groups that carry privilege (docker's group is root in effect; useradd --user-group also fails on it).
+ */
+const RESERVED_TASK_USERS: Record<string, string> = {
+  zookeeper: "ZooKeeper's service user", marathon: "Marathon's service user", mesos: "a name Mesos packages use",
+  docker: "Docker's group (its members control the Docker daemon, i.e. root)", sudo: "the sudoers' group", wheel: "the sudoers' group",
+  adm: "the log readers' group", disk: "the raw disks' group", shadow: "the password hashes' group", daemon: "a system account",
+  bin: "a system account", sys: "a system account", nobody: "the account many daemons share", sshd: "sshd's account",
+};
+
+/**
+ * Tasks run as root only when a pool says "root": a task user that is the SSH login user (a password-less
+ * sudoer) or a privileged account would be root by another name.
+ */
+function taskUsers(raw: Raw, add: Add): void {
+  const provider = providerOf(raw);
+  const os = (OS_FAMILIES as readonly unknown[]).includes(raw.os) ? (raw.os as OsFamily) : DEFAULT_OS;
+  const sshUser = str(obj(raw.ssh)?.user) ?? (provider ? defaultSshUser(provider, os) : undefined);
+  const logins = new Map<string, string>();
+  if (sshUser && sshUser !== "root") logins.set(sshUser, "ssh.user, the login user the bootstrap uses with sudo");
+  arr(obj(raw.baremetal)?.hosts).forEach((h, i) => {
+    const u = str(obj(h)?.user);
+    if (u && u !== "root" && !logins.has(u)) logins.set(u, `the login user of baremetal.hosts[${i}], a sudoer`);
+  });
+  arr(raw.agentPools).forEach((p, i) => {
+    const user = str(obj(p)?.taskUser);
+    if (!user || user === "root") return;
+    const why = logins.get(user) ?? RESERVED_TASK_USERS[user] ?? (user.startsWith("systemd-") ? "a systemd account" : undefined);
+    if (why)
+      add(["agentPools", i, "taskUser"], `it is ${why}, so tasks running as it could act as root or read the cluster's credentials; use a user of their own such as mesos-task (or "root" if tasks must run as root)`);
+  });
+}
+
 function networkRules(raw: Raw, add: Add): void {
   const cidr = str(obj(raw.network)?.cidr);
   const prefix = cidr ? (parseCidrV4(cidr)?.prefix ?? NaN) : NaN; // non-IPv4 is reported by the schema
@@ -201,6 +235,7 @@ export function crossFieldRules(ctx: RuleContext) {
     secrets(raw, ctx, add);
     adminAccess(raw, add);
     poolRules(raw, add);
+    taskUsers(raw, add);
     networkRules(raw, add);
     baremetalRules(raw, add);
   });
