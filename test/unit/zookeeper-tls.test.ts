@@ -1,6 +1,12 @@
 // Step 2 with the cluster CA: quorum TLS, a TLS client port next to the plaintext one, the key readable by
 // ZooKeeper only, and the same bytes on every render (a re-run restarts nothing).
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { keystoreCommands } from "../../provisioning/steps/tls";
+import { buildContext } from "../../provisioning/steps/context";
 import { renderSteps } from "../../provisioning/steps";
 import type { BootstrapInput, FileSpec, Step } from "../../provisioning/steps/types";
 import { renderStepScripts } from "../../provisioning/render/ssh-plan";
@@ -75,5 +81,20 @@ describe("zookeeper step with TLS", () => {
     expect(file(plain, "/etc/zookeeper/zoo.cfg").content).not.toMatch(/ssl|secureClientPort/);
     expect(plain.files.map((f) => f.path)).not.toContain("/etc/zookeeper/tls/keystore.pem");
     expect(zkStep(withTls(agentInput({ masters: 3 }, undefined, 1, "10.0.2.21"))).files).toEqual([]);
+  });
+
+  it("pass shellcheck with TLS: the zookeeper step and Marathon's key store lines", () => {
+    const dir = mkdtempSync(join(tmpdir(), "em-zksc-"));
+    try {
+      const zk = renderStepScripts(renderSteps(masters[0])).find((x) => x.step === "zookeeper")!.script;
+      const ks = ["#!/bin/bash", "em_put() { cat >\"$1\"; }", "em_mark() { :; }", ...keystoreCommands(buildContext(masters[0]))].join("\n");
+      writeFileSync(join(dir, "zk.sh"), zk);
+      writeFileSync(join(dir, "ks.sh"), `${ks}\n`);
+      const r = spawnSync("shellcheck", ["--shell=bash", "--severity=style", "--format=gcc", join(dir, "zk.sh"), join(dir, "ks.sh")], { encoding: "utf8" });
+      expect(r.stdout + r.stderr, "shellcheck findings").toBe("");
+      expect(r.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
