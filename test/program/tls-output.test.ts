@@ -4,6 +4,8 @@ import { describe, expect, it } from "vitest";
 import { runProgram } from "./harness";
 import { STACKS } from "./fixtures";
 import { caCertificate } from "../../provisioning/tls";
+import { isSecretInput } from "./mocks";
+import { plainView } from "./secrets";
 
 const SECRET = "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t";
 
@@ -16,4 +18,16 @@ describe("caCertificate output", () => {
       expect(r.secretOutputs).not.toContain("caCertificate");
     });
   }
+
+  it("no node key is in plain text in any resource input; masters' user-data (which carries theirs) is secret", async () => {
+    for (const provider of ["aws", "baremetal"] as const) {
+      const r = await runProgram(STACKS[provider]);
+      for (const x of r.resources) expect(JSON.stringify(plainView(x.inputs)), x.key).not.toContain("PRIVATE KEY");
+      if (provider === "aws") {
+        const masters = r.resources.filter((x) => x.type === "aws:ec2/instance:Instance" && /prod-m\d$/.test(x.key));
+        expect(masters).toHaveLength(3);
+        for (const m of masters) expect(isSecretInput(m.inputs.userData), m.key).toBe(true);
+      }
+    }
+  });
 });
