@@ -182,6 +182,9 @@ describe.skipIf(!!skip)("stand-ins on a real ZooKeeper ensemble", () => {
     expect(anon.headers.get("www-authenticate")).toBe('Basic realm="Mesosphere"');
     expect((await http(`${url}/ping`, { auth: ["admin", "wrong"] })).status).toBe(401);
     expect(JSON.parse((await http(`${url}/v2/leader`, { auth: ADMIN })).body)).toEqual({ leader: "h1:8080" });
+    // Like Marathon's bin/marathon, the launcher turned MARATHON_ZK into a flag: the digest is in the argv.
+    const args = await sshOk("h1", "ps -o args= -u root | grep -F 'standin.marathon' | grep -v grep");
+    expect(args).toContain("--zk zk://marathon:zk-marathon-pw@h1:2181,h2:2181,h3:2181/marathon");
     await waitFor("framework marathon registered", async () =>
       (await leaderState(leader))?.frameworks.some((f: any) => f.name === "marathon" && f.principal === "marathon"), 30_000);
   });
