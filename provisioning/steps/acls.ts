@@ -1,6 +1,6 @@
 // Mesos ACLs (--acls, local authorizer, `permissive: false`): each principal gets only what it needs, and
 // whatever no rule allows is refused. Rule and object names are Mesos 1.11's ACLs message
-// (include/mesos/authorizer/acls.proto, as documented in docs/authorization.md).
+// (include/mesos/authorizer/acls.proto: the `ACLs` message's fields and each rule's object field).
 //   marathon: registers frameworks (any role) and runs tasks, only as the pools' task users;
 //   agent:    registers agents, nothing else;
 //   health:   GETs /metrics/snapshot and views frameworks, tasks, executors and roles (what /state shows);
@@ -40,8 +40,10 @@ export const ACTIONS: Record<string, string> = {
   set_log_level: "level",
   attach_containers_input: "users",
   attach_containers_output: "users",
-  launch_nested_containers: "users",
-  launch_nested_container_sessions: "users",
+  launch_nested_containers_as_user: "users",
+  launch_nested_containers_under_parent_with_user: "users",
+  launch_nested_container_sessions_as_user: "users",
+  launch_nested_container_sessions_under_parent_with_user: "users",
   kill_nested_containers: "users",
   wait_nested_containers: "users",
   remove_nested_containers: "users",
@@ -65,6 +67,11 @@ export const ACTIONS: Record<string, string> = {
   drain_agents: "agents",
   deactivate_agents: "agents",
   reactivate_agents: "agents",
+  create_block_disks: "roles",
+  destroy_block_disks: "roles",
+  create_mount_disks: "roles",
+  destroy_mount_disks: "roles",
+  destroy_raw_disks: "roles",
 };
 
 /** The endpoints the health principal may GET where Mesos authorizes by path (get_endpoints). */

@@ -190,6 +190,21 @@ describe("steps", () => {
       if (who.includes("marathon")) expect(["register_frameworks", "run_tasks"]).toContain(action);
       if (who.includes("health")) expect(action).toMatch(/^(get_endpoints|view_(frameworks|tasks|executors|roles))$/);
     }
+    // The fields of Mesos' `ACLs` message (include/mesos/authorizer/acls.proto, 1.11): a misspelt one would
+    // leave admin without that permission (permissive false) or stop the master at start.
+    const proto = `register_frameworks run_tasks reserve_resources unreserve_resources create_volumes destroy_volumes
+      teardown_frameworks update_weights get_endpoints get_quotas update_quotas view_frameworks view_tasks
+      view_executors access_sandboxes access_mesos_logs view_roles view_flags launch_nested_containers_as_user
+      launch_nested_containers_under_parent_with_user kill_nested_containers wait_nested_containers
+      launch_nested_container_sessions_as_user launch_nested_container_sessions_under_parent_with_user
+      attach_containers_input attach_containers_output view_containers set_log_level remove_nested_containers
+      register_agents update_maintenance_schedules get_maintenance_schedules start_maintenances stop_maintenances
+      get_maintenance_statuses drain_agents deactivate_agents reactivate_agents mark_agents_gone
+      launch_standalone_containers kill_standalone_containers wait_standalone_containers remove_standalone_containers
+      view_standalone_containers modify_resource_provider_configs mark_resource_providers_gone view_resource_providers
+      prune_images resize_volumes create_block_disks destroy_block_disks create_mount_disks destroy_mount_disks
+      destroy_raw_disks`.split(/\s+/);
+    expect(Object.keys(master).filter((k) => k !== "permissive").sort()).toEqual([...proto].sort());
     expect(fileOf(renderSteps(m), "/etc/mesos/acls.json")).toMatchObject({ mode: "0600", owner: "root" });
     expect(JSON.parse(fileOf(renderSteps(m), "/etc/mesos/acls.json").content).run_tasks[0].users).toEqual({ values: ["mesos-task"] });
     const marathon = fileOf(renderSteps({ ...m, taskUsers: ["root", "etl"] }), "/etc/systemd/system/marathon.service").content;
