@@ -12,7 +12,7 @@ import { reveal } from "./mocks";
 
 /** Where each provider puts the user-data of an instance. */
 const CLOUDS = [
-  { provider: "aws", type: "aws:ec2/instance:Instance", userData: (i: any) => reveal(i.userData) },
+  { provider: "aws", type: "aws:ec2/instance:Instance", userData: (i: any) => gunzipSync(Buffer.from(reveal(i.userDataBase64), "base64")).toString() },
   { provider: "gcp", type: "gcp:compute/instance:Instance", userData: (i: any) => reveal(i.metadata)["user-data"] },
   { provider: "openstack", type: "openstack:compute/instance:Instance", userData: (i: any) => reveal(i.userData) },
 ] as const;

@@ -1,5 +1,6 @@
 // The whole program under mocks for an AWS stack: the exact resource set, what a scale change does, and
 // that the firewall and secrets are what we promise users.
+import { gunzipSync } from "node:zlib";
 import { describe, it, expect, beforeAll } from "vitest";
 import { runProgram, diffRuns, countByType, type RunResult } from "./harness";
 import { isSecretInput, reveal } from "./mocks";
@@ -81,12 +82,13 @@ describe("AWS: 3 masters, pools general×3 and gpu×1", () => {
     expect(a1.vpcSecurityGroupIds).toEqual(["prod-nodes-sg-id"]);
   });
 
-  it("user-data is a secret cloud-config on every instance, and no input carries the cluster secret in plain text", () => {
+  it("user-data is a secret gzip'ed cloud-config on every instance, and no input carries the cluster secret in plain text", () => {
     for (const r of of(base, INSTANCE)) {
-      expect(isSecretInput(r.inputs.userData)).toBe(true);
-      expect(reveal(r.inputs.userData)).toMatch(/^#cloud-config/);
+      expect(r.inputs.userData).toBeUndefined();
+      expect(isSecretInput(r.inputs.userDataBase64)).toBe(true);
+      expect(gunzipSync(Buffer.from(reveal(r.inputs.userDataBase64), "base64")).toString()).toMatch(/^#cloud-config/);
     }
-    const plain = JSON.stringify(base.resources.map((r) => ({ ...r.inputs, userData: undefined })));
+    const plain = JSON.stringify(base.resources.map((r) => ({ ...r.inputs, userDataBase64: undefined })));
     expect(plain).not.toContain(STACKS.aws.clusterSecret as string);
     expect(plainLeaks(base.resources)).toEqual([]);
   });

@@ -65,7 +65,7 @@ describe("aws: readiness after the instances", () => {
       added: [],
       removed: [],
       changed: [
-        { key: `${INSTANCE}::prod-gpu-1`, keys: ["userData"] },
+        { key: `${INSTANCE}::prod-gpu-1`, keys: ["userDataBase64"] },
         { key: `${READY}::prod-ready`, keys: ["generation"] },
       ],
     });

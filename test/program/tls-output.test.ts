@@ -26,7 +26,7 @@ describe("caCertificate output", () => {
       if (provider === "aws") {
         const masters = r.resources.filter((x) => x.type === "aws:ec2/instance:Instance" && /prod-m\d$/.test(x.key));
         expect(masters).toHaveLength(3);
-        for (const m of masters) expect(isSecretInput(m.inputs.userData), m.key).toBe(true);
+        for (const m of masters) expect(isSecretInput(m.inputs.userDataBase64), m.key).toBe(true);
       }
     }
   });

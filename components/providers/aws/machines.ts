@@ -1,7 +1,8 @@
 // EC2 instances, one per node. Masters get their planned private address (ZooKeeper and Mesos peers are
 // rendered into user-data before the instances exist); IMDSv2 only; encrypted root volumes; tags that
 // say cluster / role / pool / node id.
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
+import { awsUserData } from "../../../provisioning/render/cloud-config";
 import type { ClusterModel } from "../../model";
 import type { Machine, NodeSpec, ProviderArgs } from "../../contracts";
 import { nodeLabels } from "../../naming";
@@ -27,7 +28,8 @@ export function createInstance(args: ProviderArgs, node: NodeSpec, deps: AwsMach
       privateIp: node.plannedIp,
       vpcSecurityGroupIds: node.role === "master" ? [deps.nodesSgId, deps.mastersSgId] : [deps.nodesSgId],
       keyName: deps.keyName,
-      userData: args.userData(node),
+      // Gzip'ed: a 5-master cluster's master carries more than AWS's 16 KB of text (render.test.ts).
+      userDataBase64: pulumi.output(args.userData(node)).apply(awsUserData),
       metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
       rootBlockDevice: { encrypted: true, volumeSize: node.diskGb, volumeType: "gp3", deleteOnTermination: true },
       tags: { Name: node.hostname, ...nodeLabels(model.cluster.name, node) },
