@@ -18,6 +18,7 @@
 // Distro packages (OpenJDK, curl, gpg) still come from the host's own configured repositories.
 import type { ArtifactOverrides, OsFamily, VersionsModel } from "../components/model";
 import { OS_FAMILIES } from "../components/model";
+import { redactUrls } from "../components/config/errors";
 import type { ResolvedArtifacts } from "./steps/types";
 
 /** Docker's release signing keys (docs.docker.com/engine/install). */
@@ -81,7 +82,7 @@ function baseOf(o: ArtifactOverrides): Base | undefined {
   if (o.mirror) {
     const m = o.mirror.replace(/\/+$/, "");
     if (!/^https?:\/\/[A-Za-z0-9.\-\[\]:]+(\/[A-Za-z0-9._~\-\/]*)?$/.test(m)) {
-      throw new Error(`artifacts.mirror: "${o.mirror}" is not a plain http(s) URL; use e.g. https://mirror.example.com/elastic-mesos`);
+      throw new Error(`artifacts.mirror: "${redactUrls(o.mirror)}" is not a plain http(s) URL; use e.g. https://mirror.example.com/elastic-mesos`);
     }
     return { url: m, repo: m, what: "artifacts.mirror" };
   }
@@ -201,13 +202,13 @@ function normalizeFingerprint(s: string, key: string): string {
 function normalizeAptLine(line: string, key: string): string {
   const parts = line.trim().replace(/^deb\s+/, "").replace(/^\[[^\]]*\]\s*/, "").split(/\s+/);
   if (parts.length < 2 || !/^(https?:\/\/|file:)/.test(parts[0]) || parts.some((p) => /["'\\$`;]/.test(p))) {
-    throw new Error(`${key}: "${line}" is not an apt source line; use "<uri> <suite> <component>", e.g. "https://apt.example.com/mesos bookworm main"`);
+    throw new Error(`${key}: "${redactUrls(line)}" is not an apt source line; use "<uri> <suite> <component>", e.g. "https://apt.example.com/mesos bookworm main"`);
   }
   return parts.join(" ");
 }
 
 function checkUrl(url: string, key: string): void {
-  if (!/^(https?|file):\/\/[^\s"'\\$`;]+$/.test(url)) throw new Error(`${key}: "${url}" is not an http(s):// or file:// URL`);
+  if (!/^(https?|file):\/\/[^\s"'\\$`;]+$/.test(url)) throw new Error(`${key}: "${redactUrls(url)}" is not an http(s):// or file:// URL`);
 }
 
 function checkPackage(name: string, key: string): string {

@@ -2,21 +2,38 @@
 // (provisioning/artifacts.ts), checked here so a bad value is reported before any resource exists rather
 // than when the first host's steps are rendered. The bootstrap keeps its checks as a second guard.
 import { z } from "zod";
+import { redactUrls } from "./errors";
 
 /** What the bootstrap writes into shell scripts and apt/yum files unquoted (artifacts.ts checkUrl). */
 const UNSAFE = /[\s"'\\$`;]/;
 
+/**
+ * Artifact URLs are written into every host's sources and scripts and kept in plain text in the stack state
+ * (bare-metal host records, cloud user-data), so they may carry no credential: no user:password@, no token
+ * in the query (the names errors redact).
+ */
+const hasCredential = (u: string) => redactUrls(u) !== u;
+const NO_CREDENTIAL =
+  "leave credentials out of the URL (no user:password@, no ?token=): it is written into every host's sources and " +
+  "kept in plain text in the stack state; let the hosts reach the repository by network, or copy it to your mirror";
+
 /** An http(s) URL the bootstrap can put into a script: no spaces, quotes, '\', '$', '`' or ';'. */
-export const safeUrl = z.url({ protocol: /^https?$/, error: "use an http:// or https:// URL" }).refine((u) => !UNSAFE.test(u), {
-  error: "use an http(s) URL without spaces, quotes, '\\', '$', '`' or ';' (it is written into the hosts' scripts)",
-});
+export const safeUrl = z
+  .url({ protocol: /^https?$/, error: "use an http:// or https:// URL" })
+  .refine((u) => !UNSAFE.test(u), {
+    error: "use an http(s) URL without spaces, quotes, '\\', '$', '`' or ';' (it is written into the hosts' scripts)",
+    abort: true,
+  })
+  .refine((u) => !hasCredential(u), { error: NO_CREDENTIAL });
 
 /** A yum baseurl: as safeUrl, but dnf's $releasever and $basearch may appear. */
 export const yumRepoUrl = z
   .string({ error: "use an http:// or https:// URL" })
   .refine((u) => /^https?:\/\/[^/\s]/.test(u) && !UNSAFE.test(u.replace(/\$(releasever|basearch)/g, "x")), {
     error: "use an http(s) URL without spaces, quotes, '\\', '`' or ';'; $releasever and $basearch are the only '$' allowed",
-  });
+    abort: true,
+  })
+  .refine((u) => !hasCredential(u), { error: NO_CREDENTIAL });
 
 /** artifacts.mirror: the plain base the bootstrap accepts (artifacts.ts baseOf): host and path, nothing else. */
 const PLAIN_MIRROR = /^https?:\/\/[A-Za-z0-9.\-[\]:]+(\/[A-Za-z0-9._~\-/]*)?$/;
@@ -44,6 +61,7 @@ export const aptSource = z.string({ error: `use an apt source "<uri> <suite> <co
     });
   else if (parts.length < 2 || !/^(https?:\/\/|file:)/.test(parts[0]) || parts.some((p) => /["'\\$`;]/.test(p)))
     ctx.addIssue({ code: "custom", message: `use an apt source "<uri> <suite> <component>", e.g. ${APT_EXAMPLE}` });
+  else if (hasCredential(parts[0])) ctx.addIssue({ code: "custom", message: NO_CREDENTIAL });
 });
 
 /** An apt package, optionally pinned: "marathon" or "marathon=1.11.24-1" (artifacts.ts resolveMarathon). */

@@ -208,6 +208,20 @@ describe("URLs with credentials are never echoed in clear", () => {
     expect(msg).not.toMatch(/user:hunter|u:hunter/);
   });
 
+  it.each([
+    ["artifacts.mesos.keyUrl", { mesos: { keyUrl: "https://user:hunter2@keys.example.com/mesos.asc" } }],
+    ["artifacts.zookeeper.url", { zookeeper: { url: "https://s3.example.com/zk.tgz?X-Amz-Signature=deadbeefsig", sha512: SHA512 } }],
+    ["artifacts.mesos.aptRepo", { mesos: { aptRepo: "https://u:hunter2@apt.example.com/mesos bookworm main" } }],
+    ["artifacts.docker.yumRepo", { docker: { yumRepo: "https://blob.example.com/r/$basearch?sig=azure-sas-sig" } }],
+  ] as [string, object][])("%s: an otherwise valid URL carrying a credential is refused (it would sit in plain state)", (key, artifacts) => {
+    const raw = { ...aws(), artifacts };
+    const problems = problemsOf(raw);
+    expect(problems.map((p) => p.key)).toEqual([key]);
+    expect(problems[0].message).toMatch(/leave credentials out of the URL .* kept in plain text in the stack state/);
+    const msg = messageOf(raw);
+    for (const s of SECRETS) expect(msg).not.toContain(s);
+  });
+
   it("a URL inside a value of the wrong type is redacted too", () => {
     const msg = messageOf({ ...aws(), artifacts: { mesos: ["https://user:hunter2@apt.example.com/?token=tok3n-s3cret"] } });
     expect(msg).toContain("artifacts.mesos: [\"https://***@apt.example.com/?token=***\"] is not allowed");
