@@ -79,13 +79,6 @@ function createDriver(deps, config) {
       for (const x of results) if (x.status === "rejected") report.errors.push(x.reason);
     };
     const wanted = new Set(desired.map((i) => i.node.id));
-    // Deletions first (the engine deletes what left the program after the creates, but a removed agent
-    // must be drained while the masters are up either way); agents before masters.
-    const gone = [...state.values()].filter((s) => !wanted.has(s.outs.node.id))
-      .sort((a, b) => (a.outs.node.role === b.outs.node.role ? 0 : a.outs.node.role === "agent" ? -1 : 1));
-    for (const s of gone) {
-      try { await p.delete(s.id, s.outs); state.delete(s.outs.node.id); report.deleted.push(s.outs.node.id); } catch (e) { report.errors.push(e); }
-    }
     await wave(desired.filter((i) => i.node.role === "master"));
     if (!report.errors.length) await wave(desired.filter((i) => i.node.role === "agent"));
     if (!report.errors.length && readinessInputs) {
@@ -98,6 +91,13 @@ function createDriver(deps, config) {
       else if ((await r.diff(readiness.id, readiness.outs, inputs)).changes) readiness = { id: readiness.id, ...(await r.update(readiness.id, readiness.outs, inputs)) };
       report.readySeconds = readiness.outs.seconds;
       report.checks = readiness.outs.checks;
+    }
+    // Deletions last, as the engine does (what left the program goes after every create and update): the
+    // other hosts' firewalls no longer list a removed agent when it is drained (they admit it a while longer).
+    const gone = [...state.values()].filter((s) => !wanted.has(s.outs.node.id))
+      .sort((a, b) => (a.outs.node.role === b.outs.node.role ? 0 : a.outs.node.role === "agent" ? -1 : 1));
+    for (const s of report.errors.length ? [] : gone) {
+      try { await p.delete(s.id, s.outs); state.delete(s.outs.node.id); report.deleted.push(s.outs.node.id); } catch (e) { report.errors.push(e); }
     }
     report.seconds = (performance.now() - t0) / 1000;
     if (report.errors.length) {
@@ -149,12 +149,18 @@ function clusterPlan(m, setup, hosts, opts = {}) {
   const quorum = Math.floor(masters.length / 2) + 1;
   const nodeSpec = (id, role, ordinal, extra) => ({ id, hostname: `${opts.cluster || "bm"}-${id}`, role, ordinal, size: "lab", diskGb: 1,
     resources: {}, attributes: {}, containerizers: ["mesos"], ...extra });
+  // The host firewall, as createSshBootstrap gives it on bare metal: the runner (the lab bridge) is the admin.
+  const octets = (ip) => ip.split(".").map((o) => o.padStart(3, "0")).join(".");
+  const firewall = opts.firewall === false ? undefined : {
+    adminCidrs: opts.adminCidrs || [`${setup.lab.gateway}/32`],
+    members: hosts.map((h) => h.ip).sort((a, b) => (octets(a) < octets(b) ? -1 : 1)),
+  };
   const conn = (h, i) => ({ host: h.ip, port: 22, user: "root", configPath: `baremetal.hosts[${i}]`, ...(opts.pin ? { hostKeyFingerprint: opts.pin(h) } : {}) });
   const inputs = hosts.map((h, i) => {
     const isMaster = i < 3;
     const node = isMaster ? nodeSpec(`m${i + 1}`, "master", i + 1, { zkId: i + 1 })
       : nodeSpec(`general-${i - 2}`, "agent", i - 2, { pool: "general", resources: { cpus: 1, mem: 512 }, attributes: opts.attributes || { rack: "a" } });
-    const b = { cluster: opts.cluster || "bm", os: "debian-12", node, selfIp: h.ip, masters, quorum, artifacts };
+    const b = { cluster: opts.cluster || "bm", os: "debian-12", node, selfIp: h.ip, masters, quorum, artifacts, ...(firewall ? { firewall } : {}) };
     return m.hostInputsFor(b, conn(h, i), masters.map((x) => x.ip), { drainTimeoutSeconds: 120, stepTimeoutSeconds: 900 });
   });
   const readiness = {
@@ -176,6 +182,9 @@ for p in aventer-mesos marathon; do dpkg -s "$p" >/dev/null 2>&1 || continue
 rm -rf /opt/zookeeper* /var/lib/zookeeper /var/log/zookeeper /etc/zookeeper /etc/mesos /etc/marathon /var/lib/mesos /var/log/mesos \\
   /etc/elastic-mesos /var/lib/elastic-mesos /etc/apt/sources.list.d/elastic-mesos-* /etc/apt/keyrings/elastic-mesos-*
 userdel zookeeper 2>/dev/null || true; userdel marathon 2>/dev/null || true
+for u in /etc/systemd/system/elastic-mesos-*.service; do [ -e "$u" ] || continue # ours: firewall, hidepid, ...
+  systemctl disable --now "\${u##*/}" >/dev/null 2>&1 || true; rm -f "$u"; done
+if command -v nft >/dev/null; then nft delete table inet elastic_mesos 2>/dev/null || true; fi
 apt-get clean; systemctl daemon-reload; systemctl reset-failed`;
 
 function sshRun(lab, hostName, script, timeoutMs = 900_000) {
