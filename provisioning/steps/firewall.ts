@@ -23,8 +23,11 @@ export const LEAVE_GRACE = "30m";
 
 /** Operators: SSH, Mesos master UI/API, agent API (sandbox logs), Marathon HTTP and HTTPS. */
 export const ADMIN_PORTS = [22, 5050, 5051, 8080, 8443];
-/** Masters, from every cluster host: ZooKeeper clients (agents find the leader there), Mesos. */
-export const MASTER_MEMBER_PORTS = [2181, 5050];
+/**
+ * Masters, from every cluster host: ZooKeeper clients (2181 plain: agents find the leader there; 2281 TLS with
+ * a cluster client certificate, for tools on the cluster's hosts), Mesos.
+ */
+export const MASTER_MEMBER_PORTS = [2181, 2281, 5050];
 /** Masters, from masters: ZooKeeper quorum and election, Marathon (standbys proxy), Marathon's libprocess. */
 export const MASTER_PEER_PORTS = [2888, 3888, 8080, 8443, 15050];
 /** Mesos' own default when a pool gives no `ports` resource. */

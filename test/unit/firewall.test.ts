@@ -33,7 +33,7 @@ const nft = spawnSync("nft", ["--version"]).status === 0 && spawnSync("nft", ["-
 const nftCheck = (text: string) => execFileSync("nft", ["-c", "-f", "-"], { input: text, stdio: ["pipe", "pipe", "pipe"] });
 
 describe("host firewall rules", () => {
-  it("masters: policy drop; admin ports from both families; 2181/5050 from cluster hosts; peer ports from masters only", () => {
+  it("masters: policy drop; admin ports from both families; 2181/2281/5050 from cluster hosts; peer ports from masters only", () => {
     const text = rules(master());
     expect(text.startsWith("#!/usr/sbin/nft -f")).toBe(true);
     // Atomic replacement of our table only.
@@ -54,7 +54,7 @@ describe("host firewall rules", () => {
       "meta l4proto { 1, 58 } accept",
       "ip saddr @admin4 tcp dport { 22, 5050, 5051, 8080, 8443 } accept",
       "ip6 saddr @admin6 tcp dport { 22, 5050, 5051, 8080, 8443 } accept",
-      "ip saddr @members4 tcp dport { 2181, 5050 } accept",
+      "ip saddr @members4 tcp dport { 2181, 2281, 5050 } accept",
       "ip saddr @masters4 tcp dport { 2888, 3888, 8080, 8443, 15050 } accept",
       'counter drop comment "not admitted by elastic-mesos"',
     ]);
