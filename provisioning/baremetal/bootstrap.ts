@@ -13,7 +13,7 @@ import type { BootstrapInput } from "../steps/types";
 import { ClusterReadiness, sshGeneration } from "../health/readiness";
 import { DEFAULT_PORTS } from "../health/probes";
 import { MesosHost } from "./resource";
-import type { HostConnection, HostInputs } from "./types";
+import type { DrainMaster, HostConnection, HostInputs } from "./types";
 
 export interface SshBootstrapOptions {
   /** Seconds to wait for tasks to leave a removed agent. Default 600. */
@@ -54,10 +54,15 @@ export function connectionFor(model: ClusterModel, m: Machine): pulumi.Output<Ho
 /** The admin HTTP principal (defined with the credentials; re-exported for the cloud readiness). */
 export { ADMIN_USER };
 
-/** Pure: how an agent is drained before removal (masters' addresses and ports, no credential). */
-export function drainSpecOf(role: "master" | "agent", masterIps: string[], opts: SshBootstrapOptions = {}): HostInputs["drain"] {
+/**
+ * Pure: how an agent is drained before removal (masters' addresses and ports, no credential). `masterHosts`:
+ * the masters the drain runs on over SSH, with the host keys they must present.
+ */
+export function drainSpecOf(role: "master" | "agent", masterIps: string[], opts: SshBootstrapOptions = {},
+  masterHosts?: DrainMaster[]): HostInputs["drain"] {
   return role === "agent"
-    ? { masters: masterIps, masterPort: DEFAULT_PORTS.mesos, agentPort: 5051, timeoutSeconds: opts.drainTimeoutSeconds ?? 600 }
+    ? { masters: masterIps, masterPort: DEFAULT_PORTS.mesos, agentPort: 5051, timeoutSeconds: opts.drainTimeoutSeconds ?? 600,
+      ...(masterHosts ? { masterHosts } : {}) }
     : undefined;
 }
 
@@ -67,12 +72,19 @@ export function drainSpecOf(role: "master" | "agent", masterIps: string[], opts:
  * and the benchmark drive the provider with it.
  */
 export function hostInputsFor(b: Omit<BootstrapInput, "credentials">, connection: HostConnection, masterIps: string[],
-  opts: SshBootstrapOptions = {}): HostInputs {
+  opts: SshBootstrapOptions = {}, masterHosts?: DrainMaster[]): HostInputs {
+  // Task users only on masters (ACLs, Marathon's default user); an agent has its own node.taskUser.
+  const taskUsers = b.node.role === "master" && b.taskUsers?.length ? { taskUsers: b.taskUsers } : {};
   return {
     cluster: b.cluster, os: b.os, node: b.node, selfIp: b.selfIp ?? connection.host, masters: b.masters, quorum: b.quorum,
-    artifacts: b.artifacts, connection, ...(b.firewall ? { firewall: b.firewall } : {}), drain: drainSpecOf(b.node.role, masterIps, opts),
-    stepTimeoutSeconds: opts.stepTimeoutSeconds ?? 900,
+    artifacts: b.artifacts, connection, ...(b.firewall ? { firewall: b.firewall } : {}), ...taskUsers,
+    drain: drainSpecOf(b.node.role, masterIps, opts, masterHosts), stepTimeoutSeconds: opts.stepTimeoutSeconds ?? 900,
   };
+}
+
+/** Pure: the pools' task users, distinct and sorted (the same bytes whatever the order of the pools). */
+export function poolTaskUsers(pools: { taskUser: string }[]): string[] {
+  return [...new Set(pools.map((p) => p.taskUser))].sort();
 }
 
 /**
@@ -101,18 +113,36 @@ export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapO
   // Each host's spec is hostInputsFor in one apply: no credential goes in (the provider derives them from
   // the stack config and renders the steps itself), so every input is plain, small and shown as it is by
   // previews and diffs. The masters' list is built once and shared (thousands of hosts).
-  const masters = masterIps.apply((ips) => topology.masters.map((n, i) => ({ id: n.id, zkId: n.zkId!, ip: ips[i], hostname: n.hostname })));
+  // A master's public address where it has one besides its private one (DigitalOcean droplets; a bare-metal
+  // host's is its address): Mesos advertises it to browsers and the master's certificate names it.
+  const masterPublic = pulumi.all(masterMachines.map((m) => m.publicIp ?? ""));
+  const masters = pulumi.all([masterIps, masterPublic]).apply(([ips, pubs]) => topology.masters.map((n, i) => ({
+    id: n.id, zkId: n.zkId!, ip: ips[i], hostname: n.hostname, ...(pubs[i] && pubs[i] !== ips[i] ? { publicAddress: pubs[i] } : {}) })));
   const firewall = hostFirewall(model, machines);
-  const host = (m: Machine, dependsOn: pulumi.Resource[]) => {
-    const spec = pulumi.all([masters, masterIps, m.privateIp, connectionFor(model, m), firewall]).apply(([ms, ips, selfIp, connection, fw]) =>
-      hostInputsFor({ cluster: model.cluster.name, os: model.os, node: m.node, selfIp, masters: ms, quorum: topology.quorum, artifacts,
-        ...(fw ? { firewall: fw } : {}) }, connection as HostConnection, ips, opts));
+  const taskUsers = poolTaskUsers(model.agentPools);
+  const host = (m: Machine, dependsOn: pulumi.Resource[], drainVia?: pulumi.Output<DrainMaster[]>) => {
+    const spec = pulumi.all([masters, masterIps, m.privateIp, connectionFor(model, m), firewall]).apply(([ms, ips, selfIp, connection, fw]) => {
+      const i = hostInputsFor({ cluster: model.cluster.name, os: model.os, node: m.node, selfIp, masters: ms, quorum: topology.quorum, artifacts,
+        taskUsers, ...(fw ? { firewall: fw } : {}) }, connection as HostConnection, ips, opts);
+      // The masters' keys stay an Output of their own inside `drain`: in a preview where the masters change
+      // (a grow re-runs their firewall step) only they are unknown, and the provider's diff takes an unknown
+      // in `drain` (bookkeeping) for no change, instead of the whole spec unknown and every agent "updating".
+      return i.drain && drainVia ? { ...i, drain: { ...i.drain, masterHosts: drainVia } } : i;
+    });
     return new MesosHost(`${m.node.hostname}-bootstrap`, { spec }, { parent, dependsOn: [m.resource, ...dependsOn] });
   };
 
   // Masters together (ZooKeeper's gate needs its peers), agents once every master is through.
   const masterHosts = masterMachines.map((m) => host(m, []));
-  const agents = agentMachines.map((m) => host(m, masterHosts));
+  // Where agents are drained (over SSH, with the keys the masters' resources recorded): one Output for all.
+  const drainVia = pulumi.all(masterMachines.map((m, i) => pulumi.all([connectionFor(model, m), masterHosts[i].hostKey])
+    .apply(([c, key]): DrainMaster => {
+      const connection = c as HostConnection;
+      // A pinned key wins anyway: recorded only when there is no pin (state is stored twice per agent).
+      const recorded = !connection.hostKeyFingerprint && key?.fingerprint ? { hostKeyFingerprint: key.fingerprint } : {};
+      return { id: m.node.id, connection, ...recorded };
+    })));
+  const agents = agentMachines.map((m) => host(m, masterHosts, drainVia));
   const all = [...masterHosts, ...agents];
 
   const readiness = new ClusterReadiness(`${name}-ready`, {

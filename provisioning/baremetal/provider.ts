@@ -11,8 +11,9 @@ import { ADMIN_USER, deriveCredentials } from "../credentials";
 import { plain } from "../dynamic/plain";
 import { shimText } from "../dynamic/shim-text";
 import type { Credentials, NodeTls } from "../steps/types";
-import type { SshTarget } from "../ssh/target";
-import { SshError } from "../ssh/errors";
+import { masterTarget } from "../health/readiness";
+import { describeTarget, type SshTarget } from "../ssh/target";
+import { SshError, type SshErrorCode } from "../ssh/errors";
 import { SshPool } from "../ssh/pool";
 import { footprintProbeScript, parseFootprint, renderCleanupScript } from "./cleanup";
 import { drainAgent } from "./drain";
@@ -34,9 +35,21 @@ export interface ProviderDeps {
 const SHIM = shimText("elastic-mesos/baremetal:Host");
 /** What the engine passes for a value not known yet (previews only: `up` registers resolved inputs). */
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-const hasUnknowns = (v: unknown) => JSON.stringify(v).includes(UNKNOWN);
+const hasUnknowns = (v: unknown) => (JSON.stringify(v) ?? "").includes(UNKNOWN);
+/** A master that fails so has not answered: the drain tries the next one. Any other failure stops it. */
+const UNANSWERED: ReadonlySet<SshErrorCode> = new Set(["HOST_UNREACHABLE", "TIMEOUT", "CONNECTION_DROPPED"]);
 /** Plans kept per process: check, diff and create/update of one host render once (about 50 KB each). */
 const PLAN_CACHE_SIZE = 64;
+
+/**
+ * Pure: `spec` with a `drain` that holds unknowns replaced by the recorded one. In a preview where the masters
+ * change (a grow re-runs their firewall step) their recorded keys, inside every agent's drain, are not known
+ * yet; the drain is bookkeeping that `up` records without a command, so it must not make every agent "update".
+ */
+export function withRecordedDrain(spec: HostInputs, recorded: { drain?: HostInputs["drain"] } | undefined): HostInputs {
+  if (!spec || typeof spec !== "object" || spec.drain === undefined || !hasUnknowns(spec.drain)) return spec;
+  return { ...spec, drain: recorded?.drain };
+}
 
 /**
  * Pure: why new inputs may not replace a master's ("" = they may). A new address replaces the host, and the
@@ -70,9 +83,9 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
 
   /** In a preview, `spec` is not known yet when any part of it is not: it is then checked at `up`. */
   async check(olds: HostProps, news: HostProps): Promise<pulumi.dynamic.CheckResult<HostProps>> {
-    if (hasUnknowns(news)) return { inputs: news, failures: [] };
+    const i = withRecordedDrain(news.spec, olds?.spec);
+    if (hasUnknowns(i)) return { inputs: news, failures: [] };
     const failures: pulumi.dynamic.CheckFailure[] = [];
-    const i = news.spec;
     const where = i?.connection?.configPath ?? i?.node?.id ?? "host";
     const moved = masterMove(olds?.spec, i);
     if (moved) failures.push({ property: "spec", reason: `${where}: ${moved}` });
@@ -95,8 +108,10 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
   /** Step hashes rendered from the new inputs against the recorded ones: nothing is sent to the host. */
   async diff(_id: string, olds: LegacyHostOutputs, news: HostProps): Promise<pulumi.dynamic.DiffResult> {
     // A preview with an address not known yet (a master being replaced) cannot render: say "update".
-    if (hasUnknowns(news)) return { changes: true, deleteBeforeReplace: true };
-    const d = diffHost(olds, this.plan(news.spec), SHIM);
+    // Unknowns only in `drain` are no change (withRecordedDrain).
+    const spec = withRecordedDrain(news.spec, olds);
+    if (hasUnknowns(spec)) return { changes: true, deleteBeforeReplace: true };
+    const d = diffHost(olds, this.plan(spec), SHIM);
     return { changes: d.changes, replaces: d.replaces, deleteBeforeReplace: true };
   }
 
@@ -118,9 +133,7 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     const runner = this.runner();
     const target = this.target(outs, { fingerprint: outs.hostKey.fingerprint, source: outs.hostKey.source === "config" ? "config" : "state" });
     try {
-      if (outs.node.role === "agent" && outs.drain) {
-        await drainAgent(runner, target, label, outs.node, outs.drain, { user: ADMIN_USER, password: this.credentials(outs.cluster).adminPassword }, this.log());
-      }
+      if (outs.node.role === "agent" && outs.drain) await this.drain(runner, outs, label, target);
       await runner.runScript(target, renderCleanupScript(outs.cleanup, outs.preexisting), {
         sudo: true, label: "cleanup (stop services, remove units, files, users, directories)", timeoutMs: 600_000,
       });
@@ -133,6 +146,42 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     } finally {
       await runner.close();
     }
+  }
+
+  /**
+   * Drains an agent from a master: the calls carry the admin password, which agents never hold. The masters
+   * are tried in order until one answers over SSH, each only with its key verified (pinned, or recorded by
+   * its own MesosHost): one with no known key is skipped, never trusted on first use; another key stops all.
+   */
+  private async drain(runner: Runner, outs: HostOutputs, label: string, own: SshTarget): Promise<void> {
+    const spec = outs.drain!;
+    const auth = { user: ADMIN_USER, password: this.credentials(outs.cluster).adminPassword };
+    if (!spec.masterHosts) {
+      // State recorded by an earlier release has no masters' connections: drain from the agent itself, as
+      // then (it is sent the admin password once more). Any `pulumi up` records them, sending no command.
+      await drainAgent(runner, own, label, outs.node, spec, auth, this.log());
+      return;
+    }
+    const skipped: string[] = [];
+    for (const m of spec.masterHosts) {
+      const t = masterTarget({ ...m, ip: m.connection.host }, own.privateKey, {});
+      if (!t.hostKeyFingerprint) {
+        skipped.push(`${describeTarget(t)}: no host key recorded or pinned (${m.connection.configPath ?? m.id}.hostKeyFingerprint)`);
+        continue;
+      }
+      try {
+        await runner.connection(t); // a key mismatch throws here, naming the master, before anything is sent
+      } catch (e) {
+        if (!(e instanceof SshError && UNANSWERED.has(e.code))) throw e;
+        skipped.push(`${describeTarget(t)}: ${e.problem}`);
+        continue;
+      }
+      await drainAgent(runner, t, label, outs.node, spec, auth, this.log());
+      return;
+    }
+    throw new Error(`${label}: could not drain the agent: no master answered over SSH with a verified host key ` +
+      `(${skipped.join("; ") || "no master recorded"}); bring a master back (or pin its key), then run the command again ` +
+      "(nothing was removed yet)");
   }
 
   /** Connect (verifying the host key), record what exists, run the steps that changed. */

@@ -4,11 +4,19 @@
 // renders and derives them).
 import type * as pulumi from "@pulumi/pulumi";
 import { ShimResource } from "../dynamic/shim";
-import type { HostInputs, RecordedHostKey } from "./types";
+import type { DrainMaster, DrainSpec, HostInputs, RecordedHostKey } from "./types";
+
+/**
+ * The inputs as registered: the drain's masters may be an Output inside the spec (createSshBootstrap says
+ * why); the engine resolves it like the rest, so the provider receives plain HostInputs.
+ */
+export type HostSpecInput = Omit<HostInputs, "drain"> & {
+  drain?: Omit<DrainSpec, "masterHosts"> & { masterHosts?: pulumi.Input<DrainMaster[]> };
+};
 
 /** One property (HostProps says why): the node's compact inputs, usually from hostInputsFor in one apply. */
 export interface MesosHostArgs {
-  spec: pulumi.Input<HostInputs>;
+  spec: pulumi.Input<HostSpecInput>;
 }
 
 export class MesosHost extends ShimResource {

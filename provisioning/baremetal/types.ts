@@ -39,6 +39,16 @@ export interface CleanupPlan {
   images?: string[];
 }
 
+/**
+ * A master the drain runs on over SSH, and the host key it must present: a pin in `connection` wins, else
+ * `hostKeyFingerprint`, the key the master's own MesosHost recorded. Neither: the master is not used.
+ */
+export interface DrainMaster {
+  id: string;
+  connection: HostConnection;
+  hostKeyFingerprint?: string;
+}
+
 /** How to drain an agent before removing it (Mesos operator API on the masters). */
 export interface DrainSpec {
   /** Master addresses, tried in order; a non-leader redirects to the leader. */
@@ -47,6 +57,12 @@ export interface DrainSpec {
   agentPort: number;
   /** How long to wait for tasks to leave. */
   timeoutSeconds: number;
+  /**
+   * Where the drain's calls run (they carry the admin password, which agents never hold): the first of
+   * these masters that answers over SSH. Absent in state recorded by earlier releases: the drain then
+   * runs on the agent itself, as it did then.
+   */
+  masterHosts?: DrainMaster[];
 }
 
 /**
@@ -65,6 +81,8 @@ export interface HostInputs {
   connection: HostConnection;
   /** Bare metal and local: the host firewall's admin CIDRs and every cluster host's address (sorted). */
   firewall?: BootstrapInput["firewall"];
+  /** Masters only: every pool's task user, sorted and distinct (Mesos ACLs, Marathon's --mesos_user). */
+  taskUsers?: string[];
   /** Agents only. */
   drain?: DrainSpec;
   /** Deadline per step, seconds. Default 900. */

@@ -9,7 +9,9 @@ import { PROVIDER_MODULES } from "../../components/providers";
 import { deriveCredentials } from "../../provisioning/credentials";
 import { createSshBootstrap, hostInputsFor } from "../../provisioning/baremetal/bootstrap";
 import { cleanupPlan } from "../../provisioning/baremetal/cleanup";
-import { renderHost } from "../../provisioning/baremetal/render";
+import { bootstrapInputOf, renderHost } from "../../provisioning/baremetal/render";
+import type { HostInputs } from "../../provisioning/baremetal/types";
+import { ACLS_FILE } from "../../provisioning/steps/acls";
 import { shimText } from "../../provisioning/dynamic/shim-text";
 import { resolveArtifacts } from "../../provisioning/artifacts";
 import { renderSteps } from "../../provisioning/steps";
@@ -61,14 +63,23 @@ describe("createSshBootstrap", () => {
       const node = [...topology.masters, ...topology.agents][k];
       // Bare metal: the host firewall with the config's admin CIDRs and every host of the cluster.
       const firewall = { adminCidrs: model.adminCidrs, members: hosts.map((_, j) => `10.77.0.1${j + 1}`) };
-      const b = { cluster: "prod", os: model.os, node, selfIp: `10.77.0.1${k + 1}`, quorum: topology.quorum, artifacts, masters, firewall };
+      const b = { cluster: "prod", os: model.os, node, selfIp: `10.77.0.1${k + 1}`, quorum: topology.quorum, artifacts, masters, firewall,
+        taskUsers: ["mesos-task"] };
+      // Agents are drained from a master, reached with the key its own host resource recorded (m1's is pinned).
+      const via = hosts.slice(0, 3).map((m, j) => ({ id: `m${j + 1}`, connection: reveal(m.inputs.spec.connection),
+        ...(j > 0 ? { hostKeyFingerprint: `SHA256:${m.name}` } : {}) }));
       expect(Object.keys(h.inputs).sort()).toEqual(["__provider", "spec"]); // one property: see HostProps
-      expect(h.inputs.spec).toEqual(JSON.parse(JSON.stringify(hostInputsFor(b, h.inputs.spec.connection, masters.map((m) => m.ip)))));
+      expect(h.inputs.spec).toEqual(JSON.parse(JSON.stringify(hostInputsFor(b, h.inputs.spec.connection, masters.map((m) => m.ip), {}, via))));
     });
     expect(m1.node).toMatchObject({ id: "m1", role: "master", hostname: "prod-m1", zkId: 1 });
     expect(m1.drain).toBeUndefined();
+    expect(m1.taskUsers).toEqual(["mesos-task"]);
     const agent = hosts[3].inputs.spec;
-    expect(agent.drain).toEqual({ masters: ["10.77.0.11", "10.77.0.12", "10.77.0.13"], masterPort: 5050, agentPort: 5051, timeoutSeconds: 600 });
+    expect(agent).not.toHaveProperty("taskUsers"); // an agent has its own node.taskUser
+    expect({ ...agent.drain, masterHosts: undefined }).toEqual({ masters: ["10.77.0.11", "10.77.0.12", "10.77.0.13"], masterPort: 5050,
+      agentPort: 5051, timeoutSeconds: 600, masterHosts: undefined });
+    expect(agent.drain.masterHosts.map((m: any) => [m.id, m.connection.host, m.connection.hostKeyFingerprint ?? m.hostKeyFingerprint])).toEqual([
+      ["m1", "10.77.0.11", "SHA256:" + "C".repeat(43)], ["m2", "10.77.0.12", "SHA256:prod-m2-bootstrap"], ["m3", "10.77.0.13", "SHA256:prod-m3-bootstrap"]]);
     expect(JSON.stringify(seen.map((r) => r.inputs))).not.toContain(STACKS.baremetal.clusterSecret as string);
     for (const h of hosts) {
       const { __provider, ...rest } = h.inputs;
@@ -86,6 +97,64 @@ describe("createSshBootstrap", () => {
     expect(secretInputs(ready.inputs)).toEqual([]);
     expect(ready.inputs.__provider).toBe(shimText("elastic-mesos/health:Readiness"));
     expect(ri.generation).toMatch(/^sha256:[0-9a-f]{64}$/);
+  }, 60_000);
+
+  it("bare-metal masters allow and default to every pool's task user (sorted, distinct); agents keep their own", async () => {
+    const seen: pulumi.runtime.MockResourceArgs[] = [];
+    await pulumi.runtime.setMocks({
+      newResource: (a) => (seen.push(a), { id: `${a.name}-id`, state: { ...a.inputs, stepHashes: {}, hostKey: { fingerprint: `SHA256:${a.name}` } } }),
+      call: (a) => a.inputs,
+    }, "elastic-mesos", "dev");
+    const base = STACKS.baremetal as any;
+    const cfg = { ...base, agentPools: [{ name: "general", count: 1 }, { name: "ci", count: 1, taskUser: "ci-runner" }],
+      baremetal: { hosts: [...base.baremetal.hosts.slice(0, 4), { name: "h5", address: "10.77.0.15", role: "agent", pool: "ci" }] } };
+    const model = parseModel(cfg, {});
+    const topology = buildTopology(model);
+    class Root extends pulumi.ComponentResource { constructor() { super("test:index:Root", "root2", {}); } }
+    const parent = new Root();
+    const set = PROVIDER_MODULES.baremetal.module.createMachines({ model, topology, userData: () => "" }, parent);
+    const credentials = pulumi.secret(model.clusterSecret.apply((s) => deriveCredentials(s, model.cluster.name)));
+    createSshBootstrap({ name: "prod", model, topology, machines: set.machines, credentials, parent });
+    await (pulumi.runtime as any).waitForRPCs();
+    const specs = seen.filter((r) => r.type === "pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host").map((r) => r.inputs.spec as HostInputs);
+    const c = deriveCredentials(STACKS.baremetal.clusterSecret as string, "prod");
+    const fileOf = (i: HostInputs, path: string) => renderSteps(bootstrapInputOf(i, c)).flatMap((st) => st.files).find((f) => f.path === path);
+    for (const m of specs.filter((i) => i.node.role === "master")) {
+      expect(m.taskUsers).toEqual(["ci-runner", "mesos-task"]);
+      const acl = JSON.parse(fileOf(m, ACLS_FILE)!.content);
+      expect(acl.run_tasks[0]).toEqual({ principals: { values: ["marathon"] }, users: { values: ["ci-runner", "mesos-task"] } });
+      // Marathon's default user is the first of them that is not root: without taskUsers it was mesos-task.
+      expect(fileOf(m, "/etc/systemd/system/marathon.service")!.content).toMatch(/--mesos_user[= ]'?ci-runner\b/);
+    }
+    const agents = specs.filter((i) => i.node.role === "agent");
+    expect(agents.map((a) => [a.node.pool, a.node.taskUser, a.taskUsers])).toEqual([["general", "mesos-task", undefined], ["ci", "ci-runner", undefined]]);
+    expect(JSON.parse(fileOf(agents[1], ACLS_FILE)!.content).run_tasks[0].users).toEqual({ values: ["ci-runner"] });
+  }, 60_000);
+
+  it("in a preview where the masters' keys are not known yet, only the agents' drain.masterHosts is unknown", async () => {
+    const seen: pulumi.runtime.MockResourceArgs[] = [];
+    await pulumi.runtime.setMocks({
+      // Masters updating in a preview: no hostKey yet (the engine leaves outputs that are not inputs unknown).
+      newResource: (a) => (seen.push(a), { id: `${a.name}-id`, state: { ...a.inputs } }),
+      call: (a) => a.inputs,
+    }, "elastic-mesos", "dev", true);
+    const model = parseModel(STACKS.baremetal as any, {});
+    const topology = buildTopology(model);
+    class Root extends pulumi.ComponentResource { constructor() { super("test:index:Root", "root3", {}); } }
+    const parent = new Root();
+    const set = PROVIDER_MODULES.baremetal.module.createMachines({ model, topology, userData: () => "" }, parent);
+    const credentials = pulumi.secret(model.clusterSecret.apply((s) => deriveCredentials(s, model.cluster.name)));
+    createSshBootstrap({ name: "prod", model, topology, machines: set.machines, credentials, parent });
+    await (pulumi.runtime as any).waitForRPCs();
+    const agents = seen.filter((r) => r.type.endsWith("baremetal:Host") && r.custom && r.inputs.spec?.node?.role === "agent");
+    expect(agents).toHaveLength(2);
+    for (const a of agents) {
+      const { drain, ...rest } = a.inputs.spec;
+      // (Mocks hand unknowns over as such; the engine sends the provider its placeholder string there.)
+      expect(pulumi.isUnknown(drain.masterHosts)).toBe(true);
+      expect(pulumi.containsUnknowns({ ...rest, drain: { ...drain, masterHosts: [] } })).toBe(false);
+      expect(rest.connection.host).toMatch(/^10\.77\.0\.1[45]$/);
+    }
   }, 60_000);
 
   it("the provider renders each node's steps and cleanup plan from the compact inputs (the plan holds no credential)", () => {

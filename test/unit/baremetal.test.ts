@@ -4,10 +4,12 @@ import { describe, it, expect } from "vitest";
 import { changedSteps, diffHost, stableJson } from "../../provisioning/baremetal/plan";
 import { cleanupPlan, dirsCreated, libraryFootprint, packagesInstalled, renderCleanupScript, usersCreated } from "../../provisioning/baremetal/cleanup";
 import { agentIdFromAgents, agentIdFromState, drainStateOf } from "../../provisioning/baremetal/drain";
-import { MesosHostProvider, masterMove } from "../../provisioning/baremetal/provider";
+import { MesosHostProvider, masterMove, withRecordedDrain } from "../../provisioning/baremetal/provider";
 import { plain } from "../../provisioning/dynamic/plain";
 import { hostTls, renderHost, type HostPlan } from "../../provisioning/baremetal/render";
-import type { HostInputs, HostOutputs } from "../../provisioning/baremetal/types";
+import type { DrainMaster, HostInputs, HostOutputs } from "../../provisioning/baremetal/types";
+import { HostKeyMismatch, HostUnreachable } from "../../provisioning/ssh/errors";
+import { describeTarget, type SshTarget } from "../../provisioning/ssh/target";
 import { deriveCredentials } from "../../provisioning/credentials";
 import { shimText } from "../../provisioning/dynamic/shim-text";
 import type { Step } from "../../provisioning/steps/types";
@@ -188,7 +190,8 @@ describe("provider lifecycle (injected runner)", () => {
     expect(sent.map((s) => s.text)).not.toContain("echo m");
   });
 
-  it("delete on an agent drains it through the masters' operator API, waits for DRAINED, then cleans up", async () => {
+  it("delete on an agent recorded without the masters' SSH connections (older state) drains from the agent itself, " +
+    "through the masters' operator API, waits for DRAINED, then cleans up", async () => {
     const { p, sent, logs } = await provider(mesosResponder(3));
     const { outs } = await p.create({ spec: hostInputs() });
     sent.length = 0;
@@ -197,7 +200,7 @@ describe("provider lifecycle (injected runner)", () => {
     // The agent's id comes from the masters (GET_AGENTS): the agent's own API is never asked (it knows no admin).
     expect(kinds).toEqual(["poll", "drain", "poll", "poll", "cleanup"]);
     const drainCall = sent.find((s) => s.text.includes("DRAIN_AGENT"))!.text;
-    expect(drainCall).toContain("http://10.0.0.11:5050/api/v1");
+    expect(drainCall).toMatch(/'https?:\/\/10\.0\.0\.11:5050\/api\/v1'/);
     expect(drainCall).toContain('"agent_id":{"value":"c1-S7"}');
     // The password is derived from the stack config's clusterSecret (it is not in the state), and sent only
     // inside the here-doc curl config, never on a command line.
@@ -205,6 +208,7 @@ describe("provider lifecycle (injected runner)", () => {
     expect(drainCall).toContain(`user = "admin:${credentials.adminPassword}"`);
     expect(sent.at(-1)!.text).toContain("systemctl disable --now 'mesos-agent.service'");
     expect(logs.some((l) => l.includes("waiting for tasks to leave (DRAINING"))).toBe(true);
+    expect(new Set(sent.map((s) => s.host))).toEqual(new Set(["10.0.0.21"])); // the fallback: all on the agent
   }, 20_000);
 
   it("delete on an agent whose tasks never leave fails before removing anything", async () => {
@@ -326,5 +330,110 @@ describe("state size", () => {
       const bytes = JSON.stringify({ spec: i, __provider: SHIM }).length + JSON.stringify({ ...outs, __provider: SHIM }).length;
       expect(bytes, i.node.id).toBeLessThan(10 * 1024);
     }
+  });
+});
+
+describe("drain through a master (the agent is never sent the admin password)", () => {
+  const KEYS: Record<string, string> = { "10.0.0.11": "SHA256:" + "1".repeat(43), "10.0.0.12": "SHA256:" + "2".repeat(43),
+    "10.0.0.13": "SHA256:" + "3".repeat(43), "10.0.0.21": "SHA256:" + "F".repeat(43) };
+  const masterConn = (k: number) => ({ host: `10.0.0.1${k}`, port: 22, user: "root", configPath: `baremetal.hosts[${k - 1}]` });
+  /** What createSshBootstrap records: each master's connection and the key its own MesosHost recorded. */
+  const viaMasters = (over: Partial<Record<number, Partial<DrainMaster>>> = {}): DrainMaster[] =>
+    [1, 2, 3].map((k) => ({ id: `m${k}`, connection: masterConn(k), hostKeyFingerprint: KEYS[`10.0.0.1${k}`], ...over[k] }));
+  const agentWith = (masterHosts: DrainMaster[]) => hostInputs({ drain: { ...hostInputs().drain!, masterHosts } });
+  /** m1 does not answer (HostUnreachable after the pool's retries); the others present KEYS. */
+  const hostKey = (down: string[]) => (t: SshTarget) =>
+    down.includes(t.host) ? new HostUnreachable(describeTarget(t), "ECONNREFUSED", 5, "check the host") : KEYS[t.host];
+
+  async function agent(masterHosts: DrainMaster[], down: string[] = []) {
+    const fr = fakeRunner(mesosResponder(2), hostKey(down));
+    const p = new MesosHostProvider({ runner: fr.make, render });
+    await p.configure(fakeConfig(CONFIG));
+    const { outs } = await p.create({ spec: agentWith(masterHosts) });
+    fr.sent.length = 0;
+    fr.connections.length = 0;
+    return { p, outs: outs!, ...fr };
+  }
+  const curls = (sent: Sent[]) => sent.filter((s) => s.text.startsWith("curl "));
+
+  it("runs every Mesos call on the first master that answers, with the key its resource recorded", async () => {
+    const { p, outs, sent, connections } = await agent(viaMasters(), ["10.0.0.11"]);
+    expect(outs.drain!.masterHosts).toHaveLength(3); // recorded: delete sees only the state
+    await p.delete("id", outs);
+    // m1 is tried first, verified against its recorded key (never trusted on first use), and skipped.
+    expect(connections.map((t) => [t.name, t.host, t.hostKeyFingerprint, t.hostKeySource])).toEqual([
+      ["m1", "10.0.0.11", KEYS["10.0.0.11"], "state"], ["m2", "10.0.0.12", KEYS["10.0.0.12"], "state"],
+    ]);
+    expect(curls(sent).length).toBeGreaterThanOrEqual(3);
+    expect(new Set(curls(sent).map((s) => s.host))).toEqual(new Set(["10.0.0.12"]));
+    expect(sent.find((s) => s.text.includes("DRAIN_AGENT"))!.text).toContain(`user = "admin:${credentials.adminPassword}"`);
+    // The agent gets the cleanup and nothing with the admin password in it.
+    const onAgent = sent.filter((s) => s.host === "10.0.0.21");
+    expect(onAgent.map((s) => s.label)).toEqual(["cleanup (stop services, remove units, files, users, directories)"]);
+    expect(JSON.stringify(onAgent)).not.toContain(credentials.adminPassword);
+  }, 20_000);
+
+  it("a key pinned in config wins over the recorded one; a master with neither is never connected to", async () => {
+    const pinned = viaMasters({ 1: { hostKeyFingerprint: undefined },
+      2: { connection: { ...masterConn(2), hostKeyFingerprint: KEYS["10.0.0.12"] }, hostKeyFingerprint: "SHA256:" + "0".repeat(43) } });
+    const { p, outs, sent, connections } = await agent(pinned);
+    await p.delete("id", outs);
+    expect(connections.map((t) => [t.name, t.hostKeyFingerprint, t.hostKeySource])).toEqual([["m2", KEYS["10.0.0.12"], "config"]]);
+    expect(new Set(curls(sent).map((s) => s.host))).toEqual(new Set(["10.0.0.12"]));
+  }, 20_000);
+
+  it("refuses a master presenting another key: the error names it, and nothing is drained or removed", async () => {
+    const { p, outs, sent, connections } = await agent(viaMasters({ 1: { hostKeyFingerprint: "SHA256:" + "9".repeat(43) } }));
+    const err = await p.delete("id", outs).catch((e) => e);
+    expect(err).toBeInstanceOf(HostKeyMismatch);
+    expect(err.message).toContain(`m1 (10.0.0.11:22): host key mismatch: expected SHA256:${"9".repeat(43)}, the host presented ${KEYS["10.0.0.11"]}`);
+    expect(connections.map((t) => t.name)).toEqual(["m1"]); // not silently moved on to the next master
+    expect(sent).toEqual([]);
+  });
+
+  it("fails naming every master when none answers with a verified key, and removes nothing", async () => {
+    const { p, outs, sent } = await agent(viaMasters({ 3: { hostKeyFingerprint: undefined } }), ["10.0.0.11", "10.0.0.12"]);
+    const err = await p.delete("id", outs).catch((e) => e);
+    expect(err.message).toMatch(/^general-1 \(10\.0\.0\.21\): could not drain the agent: no master answered over SSH with a verified host key \(/);
+    expect(err.message).toContain("m1 (10.0.0.11:22): cannot connect (ECONNREFUSED)");
+    expect(err.message).toContain("m3 (10.0.0.13:22): no host key recorded or pinned (baremetal.hosts[2].hostKeyFingerprint)");
+    expect(err.message).toContain("nothing was removed yet");
+    expect(sent).toEqual([]);
+  });
+
+  it("state stays small: three masters add about 1.1 KB to an agent's record; five behind a bastion stay under 10 KB", async () => {
+    const p = new MesosHostProvider({ runner: fakeRunner().make }); // the real renderer
+    await p.configure(fakeConfig(CONFIG));
+    const stored = async (i: HostInputs) => {
+      const { outs } = await p.create({ spec: i });
+      return JSON.stringify({ spec: i, __provider: SHIM }).length + JSON.stringify({ ...outs, __provider: SHIM }).length;
+    };
+    const before = await stored(hostInputs());
+    // Direct SSH, keys recorded on first use (stored twice: inputs and outputs).
+    expect(await stored(agentWith(viaMasters())) - before).toBeLessThan(1200);
+    // The large case: five masters behind a bastion, keys pinned (createSshBootstrap then records no second copy).
+    const bastion = { name: "jump", host: "203.0.113.10", port: 22, user: "admin", hostKeyFingerprint: "SHA256:" + "B".repeat(43) };
+    const five: DrainMaster[] = [1, 2, 3, 4, 5].map((k) => ({ id: `m${k}`,
+      connection: { ...masterConn(k), user: "admin", hostKeyFingerprint: "SHA256:" + String(k).repeat(43), bastion } }));
+    expect(await stored(agentWith(five))).toBeLessThan(10 * 1024); // measured 7.8 KB (4.5 KB without masterHosts)
+  });
+
+  it("diff: unknowns only inside `drain` (the masters' keys in a preview where they change) are no change", async () => {
+    const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+    const { p, outs } = await agent(viaMasters());
+    const preview = { ...agentWith(viaMasters()), drain: { ...agentWith([]).drain!, masterHosts: UNKNOWN as any } };
+    expect(await p.diff("id", outs, { spec: preview })).toEqual({ changes: false, replaces: [], deleteBeforeReplace: true });
+    expect(withRecordedDrain(preview, outs).drain).toEqual(outs.drain);
+    expect((await p.check({ spec: agentWith(viaMasters()) }, { spec: preview })).failures).toEqual([]);
+    // A whole unknown drain likewise; an unknown anywhere else still says "update" (it cannot be rendered).
+    expect((await p.diff("id", outs, { spec: { ...preview, drain: UNKNOWN as any } })).changes).toBe(false);
+    const elsewhere = { ...preview, connection: { ...preview.connection, host: UNKNOWN } };
+    expect(await p.diff("id", outs, { spec: elsewhere })).toEqual({ changes: true, deleteBeforeReplace: true });
+    // Known again at `up`: a real change of the masters' keys is recorded (bookkeeping, no command).
+    const rekeyed = agentWith(viaMasters({ 2: { hostKeyFingerprint: "SHA256:" + "8".repeat(43) } }));
+    expect(await p.diff("id", outs, { spec: rekeyed })).toMatchObject({ changes: true, replaces: [] });
+    const up = await p.update("id", outs, { spec: rekeyed });
+    expect(up.outs).toMatchObject({ stepsRun: 0, commandsSent: 0 });
+    expect(up.outs!.drain!.masterHosts![1].hostKeyFingerprint).toBe("SHA256:" + "8".repeat(43));
   });
 });
