@@ -80,7 +80,14 @@ function createDriver(deps, config) {
     };
     const wanted = new Set(desired.map((i) => i.node.id));
     await wave(desired.filter((i) => i.node.role === "master"));
-    if (!report.errors.length) await wave(desired.filter((i) => i.node.role === "agent"));
+    // Agents are drained from a master, reached with the key its host recorded (a pin wins), as
+    // createSshBootstrap records them (provisioning/baremetal/types.ts DrainSpec.masterHosts).
+    const via = desired.filter((i) => i.node.role === "master").map((i) => {
+      const key = state.get(i.node.id)?.outs.hostKey.fingerprint;
+      return { id: i.node.id, connection: i.connection, ...(!i.connection.hostKeyFingerprint && key ? { hostKeyFingerprint: key } : {}) };
+    });
+    const withVia = (i) => (i.drain && !i.drain.masterHosts ? { ...i, drain: { ...i.drain, masterHosts: via } } : i);
+    if (!report.errors.length) await wave(desired.filter((i) => i.node.role === "agent").map(withVia));
     if (!report.errors.length && readinessInputs) {
       // The readiness check's inputs carry every host's step hashes: it re-runs only when something changed.
       // Masters' host keys as recorded by their hosts (createSshBootstrap passes the same outputs).
