@@ -105,7 +105,12 @@ export function masterTaskUsers(taskUsers: string[] | undefined): string[] {
   return taskUsers?.length ? taskUsers : [DEFAULT_TASK_USER];
 }
 
-/** Marathon's --mesos_user: the first non-root task user (root only if every pool asks for it). */
+/**
+ * Marathon's --mesos_user: the default task user when a pool uses it, else the first other non-root one in
+ * name order (root only if every pool asks for it). Independent of order, so the cloud-init path (pools in
+ * config order) and the bare-metal one (sorted) agree.
+ */
 export function defaultTaskUser(taskUsers: string[]): string {
-  return taskUsers.find((u) => u !== "root") ?? taskUsers[0] ?? DEFAULT_TASK_USER;
+  if (taskUsers.includes(DEFAULT_TASK_USER)) return DEFAULT_TASK_USER;
+  return [...taskUsers].sort().find((u) => u !== "root") ?? taskUsers[0] ?? DEFAULT_TASK_USER;
 }

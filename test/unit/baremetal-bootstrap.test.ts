@@ -123,8 +123,8 @@ describe("createSshBootstrap", () => {
       expect(m.taskUsers).toEqual(["ci-runner", "mesos-task"]);
       const acl = JSON.parse(fileOf(m, ACLS_FILE)!.content);
       expect(acl.run_tasks[0]).toEqual({ principals: { values: ["marathon"] }, users: { values: ["ci-runner", "mesos-task"] } });
-      // Marathon's default user is the first of them that is not root: without taskUsers it was mesos-task.
-      expect(fileOf(m, "/etc/systemd/system/marathon.service")!.content).toMatch(/--mesos_user[= ]'?ci-runner\b/);
+      // Marathon's default user is mesos-task while a pool uses it (the cloud-init path agrees: acls.ts).
+      expect(fileOf(m, "/etc/systemd/system/marathon.service")!.content).toMatch(/--mesos_user[= ]'?mesos-task\b/);
     }
     const agents = specs.filter((i) => i.node.role === "agent");
     expect(agents.map((a) => [a.node.pool, a.node.taskUser, a.taskUsers])).toEqual([["general", "mesos-task", undefined], ["ci", "ci-runner", undefined]]);

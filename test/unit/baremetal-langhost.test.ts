@@ -68,11 +68,11 @@ describe("the shim, loaded as the dynamic-provider plugin loads it", () => {
     expect(r.tsBefore).toBe(false); // nothing compiled TypeScript before the shim registered ts-node
     expect(r.readiness).toBe("function");
     expect(r.checked.failures).toEqual([]);
-    expect(r.created.outs).toMatchObject({ stepsRun: 3, hostKey: { fingerprint: server.fingerprint, source: "tofu" } });
-    // The footprint probe, then the three real step scripts, rendered in the child with the credentials it
+    expect(r.created.outs).toMatchObject({ stepsRun: 4, hostKey: { fingerprint: server.fingerprint, source: "tofu" } });
+    // The footprint probe, then the four real step scripts (firewall, install, zookeeper, mesos), rendered in the child with the credentials it
     // derived from clusterSecret; what it recorded is their hashes, and no credential.
     const steps = scripts.slice(1);
-    expect(steps).toHaveLength(3);
+    expect(steps).toHaveLength(4);
     expect(Object.values(r.created.outs.stepHashes)).toEqual(steps.map((s) => createHash("sha256").update(s).digest("hex")));
     const creds = deriveCredentials(TEST_CLUSTER_SECRET, "prod");
     expect(steps.join("\n")).toContain(creds.agentSecret);
