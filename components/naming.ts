@@ -28,4 +28,5 @@ export function poolTag(cluster: string, pool: string): string {
 }
 
 /** Ports users reach from the admin CIDRs: SSH, the Mesos master UI/API, Marathon. Nothing else. */
-export const ADMIN_PORTS = { ssh: 22, mesos: 5050, marathon: 8080 } as const;
+/** Mesos 5050 and Marathon 8443 serve HTTPS only (Marathon's plain 8080 is off: --disable_http). */
+export const ADMIN_PORTS = { ssh: 22, mesos: 5050, marathon: 8443 } as const;

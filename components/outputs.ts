@@ -79,8 +79,9 @@ export function clusterOutputs(model: ClusterModel, set: MachineSet, credentials
   const user = model.ssh.user;
   const gated = afterReady(ready);
   return {
-    mesosUrl: gated(pulumi.interpolate`http://${entry}:${ADMIN_PORTS.mesos}`),
-    marathonUrl: gated(pulumi.interpolate`http://${entry}:${ADMIN_PORTS.marathon}`),
+    // HTTPS from the cluster CA: `pulumi stack output caCertificate > ca.pem; curl --cacert ca.pem …`.
+    mesosUrl: gated(pulumi.interpolate`https://${entry}:${ADMIN_PORTS.mesos}`),
+    marathonUrl: gated(pulumi.interpolate`https://${entry}:${ADMIN_PORTS.marathon}`),
     zookeeper: gated(masters.apply((ms) => `zk://${ms.map((m) => `${m.privateIp}:2181`).join(",")}/mesos`)),
     masters: gated(masters),
     agents: gated(agents),

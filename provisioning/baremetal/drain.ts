@@ -4,6 +4,7 @@
 // principal (DRAIN_AGENT writes), so `target` should be a master: agents hold no admin credential and are
 // not sent one. Nothing is asked of the agent itself (its HTTP API knows only the read-only principal).
 import type { SshTarget } from "../ssh/target";
+import { CLUSTER_CA } from "../steps/tls";
 import { curlScript, parseCurl, type Runner } from "./runner";
 import type { DrainSpec, HostNode } from "./types";
 
@@ -56,13 +57,14 @@ export async function drainAgent(runner: Runner, target: SshTarget, label: strin
   const t0 = Date.now();
   const seconds = () => Math.round((Date.now() - t0) / 1000);
   const curl = async (url: string, post?: string) =>
-    parseCurl((await runner.runScript(target, curlScript(url, auth, { post }), { label: `curl ${url}`, okCodes: "any", timeoutMs: 30_000 })).stdout);
+    parseCurl((await runner.runScript(target, curlScript(url, auth, { post, cacert: CLUSTER_CA }), { label: `curl ${url}`, okCodes: "any", timeoutMs: 30_000 })).stdout);
 
   let api: string | undefined;
   let agentId: string | undefined;
   const errors: string[] = [];
   for (const m of spec.masters) {
-    const url = `http://${m}:${spec.masterPort}/api/v1`;
+    // HTTPS only, verified against the cluster CA (a public file on every host) by the master's IP SAN.
+    const url = `https://${m}:${spec.masterPort}/api/v1`;
     const listed = await curl(url, JSON.stringify({ type: "GET_AGENTS" }));
     if (listed.status !== 200) {
       errors.push(`${m}: HTTP ${listed.status || "unreachable"} ${listed.body.trim().slice(0, 200)}`);

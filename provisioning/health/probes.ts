@@ -3,9 +3,10 @@
 // /master/state (followed to the leader) and Marathon /v2/leader, all from the master itself, so
 // nothing but SSH has to be reachable from where `pulumi up` runs.
 import { curlScript, parseCurl } from "../baremetal/runner";
+import { CLUSTER_CA, MARATHON_HTTPS_PORT } from "../steps/tls";
 
 export interface Ports { zookeeper: number; mesos: number; marathon: number }
-export const DEFAULT_PORTS: Ports = { zookeeper: 2181, mesos: 5050, marathon: 8080 };
+export const DEFAULT_PORTS: Ports = { zookeeper: 2181, mesos: 5050, marathon: MARATHON_HTTPS_PORT };
 
 export interface ExpectedAgent { id: string; pool?: string; hostname: string; ip: string }
 
@@ -30,15 +31,21 @@ export interface Auth { user?: string; password?: string }
  */
 export type ProbeAuth = Auth | { mesos: Auth; marathon: Auth };
 
-export function probeScript(ip: string, ports: Ports, probeAuth: ProbeAuth): string {
+/**
+ * Mesos and Marathon serve HTTPS only (provisioning/steps/tls.ts): the probe verifies them against the cluster CA
+ * on the master (a public file). `{ cacert: undefined }`: plain http (tests' stand-in servers).
+ */
+export function probeScript(ip: string, ports: Ports, probeAuth: ProbeAuth, tls: { cacert?: string } = { cacert: CLUSTER_CA }): string {
   const auth = "mesos" in probeAuth ? probeAuth : { mesos: probeAuth, marathon: probeAuth };
+  const scheme = tls.cacert ? "https" : "http";
+  const opts = { timeoutS: 5, ...(tls.cacert ? { cacert: tls.cacert } : {}) };
   return [
     "echo '### zk'",
     `timeout 5 bash -c 'exec 3<>/dev/tcp/$0/$1 && printf srvr >&3 && cat <&3' '${ip}' '${ports.zookeeper}' 2>&1 || echo 'no answer from ZooKeeper'`,
     "echo '### mesos'",
-    curlScript(`http://${ip}:${ports.mesos}/master/state`, auth.mesos, { timeoutS: 5 }).trimEnd(),
+    curlScript(`${scheme}://${ip}:${ports.mesos}/master/state`, auth.mesos, opts).trimEnd(),
     "echo '### marathon'",
-    curlScript(`http://${ip}:${ports.marathon}/v2/leader`, auth.marathon, { timeoutS: 5 }).trimEnd(),
+    curlScript(`${scheme}://${ip}:${ports.marathon}/v2/leader`, auth.marathon, opts).trimEnd(),
     "",
   ].join("\n");
 }

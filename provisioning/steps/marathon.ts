@@ -13,6 +13,8 @@ import type { Ctx } from "./context";
 import { NODE_ENV } from "./install";
 import { LOCAL_ZK, zkReadUrl, zkUrl } from "./mesos-master";
 import { renderUnit } from "./shell";
+import { CLUSTER_CA, MARATHON_CERT, MARATHON_KEY, MARATHON_KEYSTORE, MARATHON_TRUSTSTORE, marathonTlsArgs, marathonTlsEnv,
+  marathonTlsFiles, marathonTlsInputs, tlsOf } from "./tls";
 import type { FileSpec } from "./types";
 
 const SECRET = "/etc/marathon/secret";
@@ -25,7 +27,8 @@ export const MARATHON_LIBPROCESS_PORT = 15050;
 export function marathonArgs(ctx: Ctx): string[][] {
   const args: [string, string?][] = [
     ["--hostname", ctx.selfIp!],
-    ["--http_port", "8080"],
+    // With the cluster CA: HTTPS on 8443 only (--disable_http), from the key store made on the host.
+    ...(tlsOf(ctx) ? marathonTlsArgs(ctx) : [["--http_port", "8080"] as [string, string?]]),
     ["--framework_name", "marathon"],
     ["--mesos_authentication"],
     ["--mesos_authentication_principal", "marathon"],
@@ -46,6 +49,7 @@ export function marathonEnv(ctx: Ctx): Record<string, string> {
     MARATHON_HTTP_CREDENTIALS: `admin:${c.adminPassword}`,
     LIBPROCESS_IP: ctx.selfIp!,
     LIBPROCESS_PORT: String(MARATHON_LIBPROCESS_PORT),
+    ...marathonTlsEnv(ctx),
   };
   assertFlags("marathon", Object.keys(env).map(marathonEnvFlag).filter((f): f is string => f !== undefined));
   return env;
@@ -71,6 +75,7 @@ export function marathonFiles(ctx: Ctx): FileSpec[] {
             ["run", "--rm", "--name=marathon", "--net=host"],
             ["--user=${MARATHON_UID}:${MARATHON_GID}", "--env=HOME=/tmp", `--env-file=${ENV}`],
             `--volume=${SECRET}:${SECRET}:ro`,
+            ...(tlsOf(ctx) ? [MARATHON_CERT, MARATHON_KEY, CLUSTER_CA, MARATHON_KEYSTORE, MARATHON_TRUSTSTORE].map((f) => `--volume=${f}:${f}:ro`) : []),
             mar.image,
             ...marathonArgs(ctx),
           ],
@@ -101,8 +106,14 @@ export function marathonFiles(ctx: Ctx): FileSpec[] {
     // Read byte for byte by Marathon: no trailing newline. Owned by the service user, readable by no one else.
     { path: SECRET, content: c.marathonSecret, mode: "0400", owner: "marathon", group: "marathon", secret: true },
     { path: ENV, content: env, mode: "0600", owner: "root", group: "root", secret: true },
+    ...marathonTlsFiles(ctx),
     { path: UNIT, content: unit, mode: "0644", owner: "root", group: "root" },
   ];
 }
 
 export const MARATHON_INPUTS = [SECRET, ENV, NODE_ENV];
+
+/** Files whose change restarts Marathon: MARATHON_INPUTS and its TLS material (key and trust stores included). */
+export function marathonInputs(ctx: Ctx): string[] {
+  return [...MARATHON_INPUTS, ...marathonTlsInputs(ctx)];
+}

@@ -19,6 +19,7 @@ import type { Ctx } from "./context";
 import { NODE_ENV } from "./install";
 import { MESOS_BIN, ZK_FILE, aclsFile, zkReadUrl } from "./mesos-master";
 import { renderUnit, sq } from "./shell";
+import { LIBPROCESS_SSL_ENV, mesosTlsFiles, mesosTlsInputs, tlsOf } from "./tls";
 import type { FileSpec } from "./types";
 
 const CREDENTIAL = "/etc/mesos/credential";
@@ -61,7 +62,7 @@ export function agentIdentity(ctx: Ctx): string {
 
 /** Step 3's commands on an agent: forget the checkpointed agent on a non-additive change, then (re)start. */
 export function agentCommands(ctx: Ctx): string[] {
-  return [`em_agent_identity ${sq(agentIdentity(ctx))} ${AGENT_WORK_DIR}`, `em_service mesos-agent ${AGENT_INPUTS.join(" ")}`];
+  return [`em_agent_identity ${sq(agentIdentity(ctx))} ${AGENT_WORK_DIR}`, `em_service mesos-agent ${[...AGENT_INPUTS, ...mesosTlsInputs(ctx)].join(" ")}`];
 }
 
 export function agentFlags(ctx: Ctx): string[] {
@@ -108,7 +109,8 @@ export function agentFiles(ctx: Ctx): FileSpec[] {
     description: `Mesos agent of cluster ${ctx.input.cluster}, pool ${ctx.input.node.pool} (elastic-mesos)`,
     wants: ["network-online.target"],
     after: ["network-online.target", ...(docker ? ["docker.service"] : [])],
-    service: [["EnvironmentFile", NODE_ENV]],
+    // libprocess SSL (paths and switches, no secret): HTTPS only on 5051, TLS to the masters.
+    service: [["EnvironmentFile", NODE_ENV], ...(tlsOf(ctx) ? [["EnvironmentFile", LIBPROCESS_SSL_ENV] as [string, string]] : [])],
     execStart: [`${MESOS_BIN}/mesos-agent`, ...agentFlags(ctx)],
     after_exec: [
       ["KillMode", "process"],
@@ -133,6 +135,7 @@ export function agentFiles(ctx: Ctx): FileSpec[] {
     { path: JWT_KEY, content: agentJwtKey(c, ctx.input.node.id), ...root, secret: true },
     aclsFile(acls([taskUserOf(ctx)])),
     { path: HEALTH_CURLRC, content: `user = "${HEALTH_USER}:${c.healthPassword}"\n`, ...root, secret: true },
+    ...mesosTlsFiles(ctx),
     { path: UNIT, content: unit, mode: "0644", owner: "root", group: "root" },
   ];
 }

@@ -8,6 +8,7 @@ import { assertFlags, flagName } from "../flags";
 import { ACLS_FILE, acls, masterTaskUsers } from "./acls";
 import type { Ctx } from "./context";
 import { renderUnit } from "./shell";
+import { LIBPROCESS_SSL_ENV, mesosTlsFiles, mesosTlsInputs, tlsOf } from "./tls";
 import type { FileSpec } from "./types";
 
 export const MESOS_BIN = "/usr/sbin";
@@ -72,7 +73,8 @@ export function masterFiles(ctx: Ctx): FileSpec[] {
     description: `Mesos master of cluster ${ctx.input.cluster} (elastic-mesos)`,
     wants: ["network-online.target"],
     after: ["network-online.target", "zookeeper.service"],
-    service: [],
+    // libprocess SSL (paths and switches, no secret): HTTPS only on 5050, TLS to agents and frameworks.
+    service: tlsOf(ctx) ? [["EnvironmentFile", LIBPROCESS_SSL_ENV]] : [],
     execStart: [`${MESOS_BIN}/mesos-master`, ...masterFlags(ctx)],
     after_exec: [
       ["Restart", "always"],
@@ -84,6 +86,7 @@ export function masterFiles(ctx: Ctx): FileSpec[] {
     zkFile(ctx),
     { path: CREDENTIALS, content: `${JSON.stringify(credentials, null, 2)}\n`, mode: "0600", owner: "root", group: "root", secret: true },
     aclsFile(acls(masterTaskUsers(ctx.input.taskUsers))),
+    ...mesosTlsFiles(ctx),
     { path: UNIT, content: unit, mode: "0644", owner: "root", group: "root" },
   ];
 }
@@ -100,3 +103,8 @@ export function aclsFile(doc: object): FileSpec {
 }
 
 export const MASTER_INPUTS = [ZK_FILE, CREDENTIALS, ACLS_FILE];
+
+/** Files whose change restarts mesos-master: MASTER_INPUTS and the TLS material. */
+export function masterInputs(ctx: Ctx): string[] {
+  return [...MASTER_INPUTS, ...mesosTlsInputs(ctx)];
+}

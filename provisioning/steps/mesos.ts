@@ -2,9 +2,10 @@
 // on what a user relies on: an elected leading master, Marathon answering with a leader, or this agent
 // registered with the leading master.
 import type { Ctx } from "./context";
-import { MARATHON_INPUTS, marathonFiles } from "./marathon";
+import { marathonFiles, marathonInputs } from "./marathon";
 import { HEALTH_CURLRC, agentCommands, agentFiles } from "./mesos-agent";
-import { MASTER_INPUTS, masterFiles } from "./mesos-master";
+import { masterFiles, masterInputs } from "./mesos-master";
+import { CLUSTER_CA, MARATHON_HTTPS_PORT, keystoreCommands, tlsOf, truststoreCommands } from "./tls";
 import type { FileSpec, Step } from "./types";
 
 /**
@@ -22,28 +23,44 @@ export function mesosStep(ctx: Ctx): Step {
     group: "root",
     secret: true,
   };
+  // With the cluster CA every endpoint is HTTPS only, verified against the CA (by the IP SAN on masters).
+  const tls = !!tlsOf(ctx);
+  const scheme = tls ? "https" : "http";
+  const ca = tls ? ` --cacert ${CLUSTER_CA}` : "";
   if (ctx.isMaster) {
     const ip = ctx.selfIp!;
+    const marathon = `${scheme}://${ip}:${tls ? MARATHON_HTTPS_PORT : 8080}`;
     return {
       name: "mesos",
       index: 3,
       title: "Mesos master and Marathon",
       files: [...masterFiles(ctx), ...marathonFiles(ctx), curlrc],
-      commands: [`em_service mesos-master ${MASTER_INPUTS.join(" ")}`, `em_service marathon ${MARATHON_INPUTS.join(" ")}`],
+      commands: [
+        `em_service mesos-master ${masterInputs(ctx).join(" ")}`,
+        ...keystoreCommands(ctx),
+        ...truststoreCommands(ctx),
+        `em_service marathon ${marathonInputs(ctx).join(" ")}`,
+      ],
       gate: {
         description: "the Mesos master is healthy with an elected leader, and Marathon answers /ping and /v2/leader",
         script: [
-          `code() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@" || true; }`,
-          `c=$(code http://${ip}:5050/health); [ "$c" = 200 ] || { echo "mesos-master /health answered $c"; exit 1; }`,
-          `c=$(code http://${ip}:5050/redirect); case "$c" in 000|503) echo "no leading Mesos master elected yet (/redirect answered $c)"; exit 1 ;; esac`,
-          `c=$(code -K ${ADMIN_CURLRC} http://${ip}:8080/ping); [ "$c" = 200 ] || { echo "Marathon /ping answered $c"; exit 1; }`,
-          `c=$(code -K ${ADMIN_CURLRC} http://${ip}:8080/v2/leader); [ "$c" = 200 ] || { echo "Marathon /v2/leader answered $c (404: no leader yet)"; exit 1; }`,
+          `code() { curl -s -o /dev/null -w '%{http_code}' --max-time 5${ca} "$@" || true; }`,
+          `c=$(code ${scheme}://${ip}:5050/health); [ "$c" = 200 ] || { echo "mesos-master /health answered $c"; exit 1; }`,
+          `c=$(code ${scheme}://${ip}:5050/redirect); case "$c" in 000|503) echo "no leading Mesos master elected yet (/redirect answered $c)"; exit 1 ;; esac`,
+          `c=$(code -K ${ADMIN_CURLRC} ${marathon}/ping); [ "$c" = 200 ] || { echo "Marathon /ping answered $c"; exit 1; }`,
+          `c=$(code -K ${ADMIN_CURLRC} ${marathon}/v2/leader); [ "$c" = 200 ] || { echo "Marathon /v2/leader answered $c (404: no leader yet)"; exit 1; }`,
         ].join("\n"),
         timeoutSeconds: 600,
-        hint: "check \"journalctl -u mesos-master -u marathon\", that a majority of masters is up, and that ports 5050, 8080 and 15050 are open between masters",
+        hint: `check "journalctl -u mesos-master -u marathon", that a majority of masters is up, and that ports 5050, ${tls ? "8443" : "8080"} and 15050 are open between masters`,
       },
     };
   }
+  // By the node's hostname pinned to its address: its certificate always names the hostname, and its address
+  // only when that was known at render time (bare metal; not on clouds, where the agent learns it at boot).
+  const host = ctx.input.node.hostname;
+  const agentTarget = tls
+    ? `${ca} --resolve "${host}:5051:$SELF_IP" "https://${host}:5051/metrics/snapshot"`
+    : ` "http://$SELF_IP:5051/metrics/snapshot"`;
   return {
     name: "mesos",
     index: 3,
@@ -55,7 +72,7 @@ export function mesosStep(ctx: Ctx): Step {
       script: [
         "# shellcheck source=/dev/null",
         `. /etc/elastic-mesos/node.env`,
-        `body=$(curl -fsS --max-time 5 -K ${HEALTH_CURLRC} "http://$SELF_IP:5051/metrics/snapshot" 2>&1) || { echo "agent metrics unavailable: $body"; exit 1; }`,
+        `body=$(curl -fsS --max-time 5 -K ${HEALTH_CURLRC}${agentTarget} 2>&1) || { echo "agent metrics unavailable: $body"; exit 1; }`,
         `grep -Eq '"slave\\\\?/registered" *: *1(\\.0+)?[,}]' <<<"$body" || { echo "the agent is not registered with a master yet"; exit 1; }`,
       ].join("\n"),
       timeoutSeconds: 900,

@@ -11,12 +11,21 @@ import type { FileSpec, NodeTls } from "./types";
 export const MESOS_TLS_DIR = "/etc/mesos/tls";
 export const MESOS_CERT = `${MESOS_TLS_DIR}/cert.pem`;
 export const MESOS_KEY = `${MESOS_TLS_DIR}/key.pem`;
-/** The cluster CA: trust anchor of libprocess, of the gates' curl and of Marathon's leader proxy. */
-export const CLUSTER_CA = `${MESOS_TLS_DIR}/ca.pem`;
+/**
+ * The cluster CA: trust anchor of libprocess, of the gates' and probes' curl and of Marathon's leader proxy.
+ * Public (the stack output caCertificate), so outside the root-only /etc/mesos: probes that run as a
+ * non-root login user (readiness, drain) and Marathon (user marathon, or its container) read it too.
+ */
+export const CLUSTER_CA = "/etc/ssl/elastic-mesos/ca.pem";
 export const LIBPROCESS_SSL_ENV = "/etc/mesos/libprocess-ssl.env";
 /** PKCS#12 made on the host from the PEM files (Marathon 1.11 reads a Java key store, not PEM). */
 export const MARATHON_KEYSTORE = "/etc/marathon/keystore.p12";
 export const MARATHON_HTTPS_PORT = 8443;
+/** Marathon's scheduler driver speaks libprocess too: its own copy of the node's key, readable by marathon only. */
+export const MARATHON_CERT = "/etc/marathon/tls-cert.pem";
+export const MARATHON_KEY = "/etc/marathon/tls-key.pem";
+/** The cluster CA as a Java trust store: Marathon's leader proxy (a standby forwarding to the leader's 8443). */
+export const MARATHON_TRUSTSTORE = "/etc/marathon/truststore.p12";
 
 /** Our keys are ECDSA: only ECDHE-ECDSA suites can be used; AEAD ones only. */
 const CIPHERS = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305";
@@ -25,12 +34,15 @@ export function tlsOf(ctx: Ctx): NodeTls | undefined {
   return ctx.input.tls;
 }
 
-/** LIBPROCESS_SSL_* for mesos-master and mesos-agent, in a fixed order (same bytes every render). */
-export function libprocessSsl(): [string, string][] {
+/**
+ * LIBPROCESS_SSL_* for mesos-master and mesos-agent (and, with its own copy of the key, Marathon's scheduler
+ * driver), in a fixed order (same bytes every render).
+ */
+export function libprocessSsl(cert = MESOS_CERT, key = MESOS_KEY): [string, string][] {
   return [
     ["LIBPROCESS_SSL_ENABLED", "true"],
-    ["LIBPROCESS_SSL_CERT_FILE", MESOS_CERT],
-    ["LIBPROCESS_SSL_KEY_FILE", MESOS_KEY],
+    ["LIBPROCESS_SSL_CERT_FILE", cert],
+    ["LIBPROCESS_SSL_KEY_FILE", key],
     ["LIBPROCESS_SSL_CA_FILE", CLUSTER_CA],
     ["LIBPROCESS_SSL_VERIFY_SERVER_CERT", "true"],
     // Not REQUIRE_CLIENT_CERT: browsers and curl reach 5050/5051 with HTTP basic auth, not client certificates.
@@ -55,9 +67,13 @@ export function mesosTlsFiles(ctx: Ctx): FileSpec[] {
   return [
     { path: MESOS_CERT, content: tls.cert, mode: "0444", owner: "root", group: "root" },
     { path: MESOS_KEY, content: tls.key, mode: "0400", owner: "root", group: "root", secret: true },
-    { path: CLUSTER_CA, content: tls.caCert, mode: "0444", owner: "root", group: "root" },
+    clusterCaFile(tls),
     { path: LIBPROCESS_SSL_ENV, content: env, mode: "0644", owner: "root", group: "root" },
   ];
+}
+
+export function clusterCaFile(tls: NodeTls): FileSpec {
+  return { path: CLUSTER_CA, content: tls.caCert, mode: "0444", owner: "root", group: "root" };
 }
 
 /** Files whose change restarts mesos-master / mesos-agent (em_service inputs). */
@@ -92,6 +108,63 @@ export function keystoreCommands(ctx: Ctx): string[] {
     `  chown marathon:marathon "$ks_tmp"; chmod 0400 "$ks_tmp"; mv -f "$ks_tmp" ${MARATHON_KEYSTORE}`,
     `  em_put ${stamp} 0600 root root < <(printf '%s\\n' "$ks_sum")`,
     `  em_mark ${MARATHON_KEYSTORE}`,
+    "fi",
+  ];
+}
+
+/** Marathon's copy of the node's certificate and key (its scheduler driver's libprocess), readable by marathon only. */
+export function marathonTlsFiles(ctx: Ctx): FileSpec[] {
+  const tls = tlsOf(ctx);
+  if (!tls) return [];
+  return [
+    { path: MARATHON_CERT, content: tls.cert, mode: "0444", owner: "marathon", group: "marathon" },
+    { path: MARATHON_KEY, content: tls.key, mode: "0400", owner: "marathon", group: "marathon", secret: true },
+    // CLUSTER_CA: written by mesosTlsFiles (masters run both).
+  ];
+}
+
+/** The trust store's password: it guards a public certificate, so it is no secret (derived from the CA). */
+export function truststorePassword(tls: NodeTls): string {
+  return createHash("sha256").update(`elastic-mesos/marathon-truststore\0${tls.caCert}`).digest("base64url").slice(0, 24);
+}
+
+/**
+ * Marathon's environment for TLS: LIBPROCESS_SSL_* for its scheduler driver (its own key copy), and JAVA_OPTS
+ * (read by bin/marathon) pointing the JVM's default trust store at the cluster CA, which the leader proxy uses.
+ */
+export function marathonTlsEnv(ctx: Ctx): Record<string, string> {
+  const tls = tlsOf(ctx);
+  if (!tls) return {};
+  const java = [
+    `-Djavax.net.ssl.trustStore=${MARATHON_TRUSTSTORE}`,
+    "-Djavax.net.ssl.trustStoreType=PKCS12",
+    `-Djavax.net.ssl.trustStorePassword=${truststorePassword(tls)}`,
+  ];
+  return { ...Object.fromEntries(libprocessSsl(MARATHON_CERT, MARATHON_KEY)), JAVA_OPTS: java.join(" ") };
+}
+
+/** Files whose change restarts Marathon. */
+export function marathonTlsInputs(ctx: Ctx): string[] {
+  return tlsOf(ctx) ? [MARATHON_CERT, MARATHON_KEY, CLUSTER_CA, MARATHON_KEYSTORE, MARATHON_TRUSTSTORE] : [];
+}
+
+/**
+ * Shell lines (masters): the CA as a PKCS#12 trust store, made by keytool (the JDK that runs ZooKeeper on every
+ * master has it; OpenSSL 3.0 cannot mark a PKCS#12 certificate as trusted for Java), only when the CA changes.
+ */
+export function truststoreCommands(ctx: Ctx): string[] {
+  const tls = tlsOf(ctx);
+  if (!tls) return [];
+  const stamp = "/var/lib/elastic-mesos/stamps/marathon-truststore";
+  return [
+    `ts_sum=$(sha256sum <${CLUSTER_CA} | cut -d' ' -f1)`,
+    `if [ ! -s ${MARATHON_TRUSTSTORE} ] || [ "$(cat ${stamp} 2>/dev/null || true)" != "$ts_sum" ]; then`,
+    `  ts_dir=$(mktemp -d /etc/marathon/.truststore-XXXXXX)`,
+    `  EM_TS_PASS=${truststorePassword(tls)} keytool -importcert -noprompt -alias elastic-mesos-ca -file ${CLUSTER_CA} \\`,
+    `    -storetype PKCS12 -keystore "$ts_dir/ts.p12" -storepass:env EM_TS_PASS >/dev/null`,
+    `  chown marathon:marathon "$ts_dir/ts.p12"; chmod 0444 "$ts_dir/ts.p12"; mv -f "$ts_dir/ts.p12" ${MARATHON_TRUSTSTORE}; rmdir "$ts_dir"`,
+    `  em_put ${stamp} 0600 root root < <(printf '%s\\n' "$ts_sum")`,
+    `  em_mark ${MARATHON_TRUSTSTORE}`,
     "fi",
   ];
 }

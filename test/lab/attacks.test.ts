@@ -3,6 +3,7 @@
 // asserts the refusal; where a refusal could pass for a broken service, the same call with the right
 // credential shows that it is the credential, not the service, that makes the difference.
 import { createHmac } from "node:crypto";
+import { caCertificate } from "../../provisioning/tls";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { agentJwtKey, ADMIN_USER, HEALTH_USER } from "../../provisioning/credentials";
 import { bringUp, ipOf, labCluster, tearDown, type LabCluster } from "../fixtures/lab-cluster";
@@ -12,11 +13,16 @@ const skip = inject("labSkipReason");
 const AGENT = "h4";
 const ZKCLI = "/opt/zookeeper/bin/zkCli.sh -server 127.0.0.1:2181";
 
-/** A POST with any headers (the lab's http() knows basic auth only). */
+/** The cluster's CA (set in beforeAll): every https call below trusts it and nothing else. */
+let CA = "";
+const AGENT_NAME = "lab-general-1"; // the agent's certificate names its hostname (address unknown at render, as on clouds)
+/** A request over https verified against the cluster CA. */
+const req = (url: string, o: Parameters<typeof http>[1] = {}) => http(url, { ca: CA, ...(url.includes(`//${AGENT_NAME}:`) ? { connectTo: ipOf(AGENT) } : {}), ...o });
+
+/** A POST with any headers. */
 async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: string; realm: string }> {
-  const res = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json", ...headers }, body: JSON.stringify(body),
-    redirect: "manual", signal: AbortSignal.timeout(5_000) });
-  return { status: res.status, body: await res.text(), realm: res.headers.get("www-authenticate") ?? "" };
+  const res = await req(url, { json: body, headers });
+  return { status: res.status, body: res.body, realm: res.headers.get("www-authenticate") ?? "" };
 }
 const basic = (user: string, password: string) => ({ Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}` });
 
@@ -30,11 +36,12 @@ function jwt(key: string, claims: Record<string, string>): string {
 describe.skipIf(!!skip)("attacks on a bootstrapped cluster are refused", () => {
   let c: LabCluster;
   let secrets: Record<string, string>;
-  const agentApi = () => `http://${ipOf(AGENT)}:5051/api/v1`;
-  const masterUrl = (h = "h1") => `http://${ipOf(h)}:5050`;
+  const agentApi = () => `https://${AGENT_NAME}:5051/api/v1`;
+  const masterUrl = (h = "h1") => `https://${ipOf(h)}:5050`;
 
   beforeAll(async () => {
     c = await labCluster("attack", "lab-attack-test-secret-000001");
+    CA = c.ca;
     secrets = { ...c.credentials, agentJwtKey: agentJwtKey(c.credentials, c.agent.input.node.id) };
     await tearDown(c); // a previous run cut off
     const t = Date.now();
@@ -50,12 +57,40 @@ describe.skipIf(!!skip)("attacks on a bootstrapped cluster are refused", () => {
   async function leader(): Promise<string> {
     return waitFor("a leading master", async () => {
       for (const h of ["h1", "h2", "h3"]) {
-        const r = await http(`${masterUrl(h)}/metrics/snapshot`, { auth: [HEALTH_USER, c.credentials.healthPassword] });
+        const r = await req(`${masterUrl(h)}/metrics/snapshot`, { auth: [HEALTH_USER, c.credentials.healthPassword] });
         if (r.status === 200 && JSON.parse(r.body)["master/elected"] === 1) return h;
       }
       return undefined;
     }, 60_000, 500);
   }
+
+  it("plain HTTP to 5050, 5051, 8443 and 8080 gets no HTTP answer; https verifies against the cluster CA only", async () => {
+    const other = caCertificate("another-cluster-secret-00001", "attack");
+    const targets = [`${ipOf("h1")}:5050`, `${ipOf("h2")}:5050`, `${ipOf(AGENT)}:5051`, `${ipOf("h1")}:8443`];
+    for (const t of targets) {
+      const plain = await http(`http://${t}/health`); // fetch: no CA, no TLS
+      expect(plain.status, `plain http://${t}`).toBe(0);
+    }
+    // Marathon's plain port is closed (--disable_http): nothing listens on 8080.
+    expect((await http(`http://${ipOf("h1")}:8080/ping`)).status).toBe(0);
+    const refused = await ssh("h1", `exec 3<>/dev/tcp/${ipOf("h1")}/8080 && echo open || echo refused`);
+    expect(refused.stdout + refused.stderr).toMatch(/refused|Connection refused/);
+    // The TLS server says nothing HTTP to a plaintext request: the bytes back (if any) are a TLS alert, never "HTTP/".
+    const raw = await ssh("h2", `printf 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n' | timeout 5 nc ${ipOf("h1")} 5050 | head -c 200 | od -c | head -3`);
+    expect(raw.stdout).not.toContain("H   T   T   P");
+    // https with the cluster CA works (by IP SAN on masters, by name on the agent) ...
+    expect((await req(`${masterUrl("h1")}/health`)).status).toBe(200);
+    expect((await req(`https://${AGENT_NAME}:5051/health`)).status).toBe(200);
+    expect((await req(`https://${ipOf("h1")}:8443/ping`, { auth: [ADMIN_USER, c.credentials.adminPassword] })).status).toBe(200);
+    // ... and against another CA it fails verification, before any HTTP.
+    for (const url of [`${masterUrl("h1")}/health`, `https://${ipOf("h1")}:8443/ping`, `https://${AGENT_NAME}:5051/health`]) {
+      const bad = await req(url, { ca: other });
+      expect(bad.status, url).toBe(0);
+      expect(bad.body, url).toMatch(/certificate|self[- ]signed|verify/i);
+    }
+    // The agent's certificate does not name its address: by IP the name check fails even with the right CA.
+    expect((await req(`https://${ipOf(AGENT)}:5051/health`)).body).toMatch(/IP: .* is not in the cert's list|altnames/);
+  });
 
   it("agent operator API: LAUNCH_NESTED_CONTAINER_SESSION, LAUNCH_CONTAINER, ATTACH_CONTAINER_INPUT without valid credentials: 401", async () => {
     const calls = [
@@ -112,28 +147,28 @@ describe.skipIf(!!skip)("attacks on a bootstrapped cluster are refused", () => {
   it("ACLs: health reads but may not drain an agent; Marathon registered with the pools' task user, not root", async () => {
     const l = await leader();
     const health: [string, string] = [HEALTH_USER, c.credentials.healthPassword];
-    expect((await http(`${masterUrl(l)}/metrics/snapshot`, { auth: health })).status).toBe(200);
-    const state = JSON.parse((await http(`${masterUrl(l)}/master/state`, { auth: health })).body);
+    expect((await req(`${masterUrl(l)}/metrics/snapshot`, { auth: health })).status).toBe(200);
+    const state = JSON.parse((await req(`${masterUrl(l)}/master/state`, { auth: health })).body);
     const agent = state.slaves.find((a: { pid: string }) => a.pid.endsWith(`@${ipOf(AGENT)}:5051`));
     expect(agent).toBeDefined();
     const drain = { type: "DRAIN_AGENT", drain_agent: { agent_id: { value: agent.id } } };
-    expect((await http(`${masterUrl(l)}/api/v1`, { auth: health, json: drain })).status).toBe(403);
-    expect((await http(`${masterUrl(l)}/api/v1`, { auth: ["agent", c.credentials.agentSecret], json: drain })).status).toBe(403);
-    expect((await http(`${masterUrl(l)}/api/v1`, { auth: [ADMIN_USER, c.credentials.adminPassword], json: { type: "GET_AGENTS" } })).status).toBe(200);
+    expect((await req(`${masterUrl(l)}/api/v1`, { auth: health, json: drain })).status).toBe(403);
+    expect((await req(`${masterUrl(l)}/api/v1`, { auth: ["agent", c.credentials.agentSecret], json: drain })).status).toBe(403);
+    expect((await req(`${masterUrl(l)}/api/v1`, { auth: [ADMIN_USER, c.credentials.adminPassword], json: { type: "GET_AGENTS" } })).status).toBe(200);
     const marathon = await waitFor("Marathon registered as a framework", async () =>
-      JSON.parse((await http(`${masterUrl(l)}/master/state`, { auth: health })).body).frameworks.find((f: { name: string }) => f.name === "marathon"), 60_000, 1000);
+      JSON.parse((await req(`${masterUrl(l)}/master/state`, { auth: health })).body).frameworks.find((f: { name: string }) => f.name === "marathon"), 60_000, 1000);
     expect(marathon).toMatchObject({ principal: "marathon", user: "mesos-task" });
   });
 
   it("Marathon refuses requests without credentials or with wrong ones, /ping included", async () => {
     for (const h of ["h1", "h2", "h3"]) {
       for (const path of ["/ping", "/v2/apps", "/v2/info"]) {
-        expect((await http(`http://${ipOf(h)}:8080${path}`)).status, `${h}${path}`).toBe(401);
-        expect((await http(`http://${ipOf(h)}:8080${path}`, { auth: [ADMIN_USER, "wrong"] })).status, `${h}${path}`).toBe(401);
-        expect((await http(`http://${ipOf(h)}:8080${path}`, { auth: [HEALTH_USER, c.credentials.healthPassword] })).status).toBe(401);
+        expect((await req(`https://${ipOf(h)}:8443${path}`)).status, `${h}${path}`).toBe(401);
+        expect((await req(`https://${ipOf(h)}:8443${path}`, { auth: [ADMIN_USER, "wrong"] })).status, `${h}${path}`).toBe(401);
+        expect((await req(`https://${ipOf(h)}:8443${path}`, { auth: [HEALTH_USER, c.credentials.healthPassword] })).status).toBe(401);
       }
     }
-    expect((await http(`http://${ipOf("h1")}:8080/ping`, { auth: [ADMIN_USER, c.credentials.adminPassword] })).status).toBe(200);
+    expect((await req(`https://${ipOf("h1")}:8443/ping`, { auth: [ADMIN_USER, c.credentials.adminPassword] })).status).toBe(200);
   });
 
   it("ZooKeeper: writes to /mesos and /marathon without the digest are refused; /mesos stays readable", async () => {

@@ -66,11 +66,11 @@ describe("AWS: 3 masters, pools general×3 and gpu×1", () => {
     expect(m("prod-gpu-1").instanceType).toBe("g5.xlarge");
   });
 
-  it("ingress: SSH/5050/8080 only from admin CIDRs, everything else only from the cluster's own group", () => {
+  it("ingress: SSH/5050/8443 only from admin CIDRs, everything else only from the cluster's own group", () => {
     const rules = of(base, INGRESS).map((r) => r.inputs);
     const fromCidr = rules.filter((r) => r.cidrIpv4 !== undefined);
     expect(fromCidr.map((r) => [r.cidrIpv4, r.fromPort, r.toPort]).sort()).toEqual(
-      [["203.0.113.0/24", 22, 22], ["203.0.113.0/24", 5050, 5050], ["203.0.113.0/24", 8080, 8080]].sort(),
+      [["203.0.113.0/24", 22, 22], ["203.0.113.0/24", 5050, 5050], ["203.0.113.0/24", 8443, 8443]].sort(),
     );
     const intra = rules.filter((r) => r.cidrIpv4 === undefined);
     expect(intra).toEqual([expect.objectContaining({ referencedSecurityGroupId: "prod-nodes-sg-id", securityGroupId: "prod-nodes-sg-id", ipProtocol: "-1" })]);
@@ -95,8 +95,8 @@ describe("AWS: 3 masters, pools general×3 and gpu×1", () => {
 
   it("outputs: URLs, ZooKeeper string without credentials, addresses per pool, SSH hints; only the password is secret", () => {
     const o = base.outputs;
-    expect(o.mesosUrl).toMatch(/^http:\/\/203\.0\.113\.\d+:5050$/);
-    expect(o.marathonUrl).toMatch(/^http:\/\/203\.0\.113\.\d+:8080$/);
+    expect(o.mesosUrl).toMatch(/^https:\/\/203\.0\.113\.\d+:5050$/);
+    expect(o.marathonUrl).toMatch(/^https:\/\/203\.0\.113\.\d+:8443$/);
     expect(o.zookeeper).toBe("zk://10.20.0.11:2181,10.20.1.12:2181,10.20.2.13:2181/mesos");
     expect(o.masters.map((m: any) => m.id)).toEqual(["m1", "m2", "m3"]);
     expect(Object.keys(o.agents)).toEqual(["general", "gpu"]);

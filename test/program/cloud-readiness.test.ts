@@ -37,7 +37,7 @@ describe("aws: readiness after the instances", () => {
     }
     expect(r.agents.map((a: any) => a.id)).toEqual(["general-1", "general-2", "general-3", "gpu-1"]);
     for (const a of r.agents) expect(a.ip).toMatch(/^10\.20\.9\.\d+$/);
-    expect(r).toMatchObject({ quorum: 2, timeoutSeconds: 1200, adminUser: "admin", ports: { zookeeper: 2181, mesos: 5050, marathon: 8080 } });
+    expect(r).toMatchObject({ quorum: 2, timeoutSeconds: 1200, adminUser: "admin", ports: { zookeeper: 2181, mesos: 5050, marathon: 8443 } });
   });
 
   it("its inputs hold no credential (the provider derives the password), a secret generation, no user-data", () => {
@@ -86,7 +86,7 @@ describe("aws: readiness after the instances", () => {
     release();
     const result = await run;
     expect(seen.sort()).toEqual([...names].sort());
-    expect(result.outputs.mesosUrl).toMatch(/^http:\/\/203\.0\.113\.\d+:5050$/);
+    expect(result.outputs.mesosUrl).toMatch(/^https:\/\/203\.0\.113\.\d+:5050$/);
     expect(result.secretOutputs).toEqual(["adminPassword"]);
   });
 });

@@ -25,7 +25,7 @@ describe("the sshBootstrap seam", () => {
     await settle();
     expect(registered.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic"))).toEqual([]);
     expect(c.ready).toEqual([]);
-    expect(await (c.mesosUrl as any).promise()).toBe("http://10.0.0.11:5050");
+    expect(await (c.mesosUrl as any).promise()).toBe("https://10.0.0.11:5050");
   });
 
   it("a custom bootstrap gets the machines and credentials; the outputs wait for what it returns", async () => {
@@ -50,6 +50,6 @@ describe("the sshBootstrap seam", () => {
     expect(url).toBeUndefined();
     release();
     await settle();
-    expect(url).toBe("http://10.0.0.11:5050");
+    expect(url).toBe("https://10.0.0.11:5050");
   });
 });

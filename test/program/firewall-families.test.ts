@@ -15,7 +15,7 @@ const of = (r: RunResult, type: string) => r.resources.filter((x) => x.type === 
 const isV6 = (c: string) => c.includes(":");
 
 describe("admin CIDRs of both families", () => {
-  it("AWS: IPv4 ranges only in cidrIpv4, IPv6 ranges only in cidrIpv6, each on SSH, 5050 and 8080", async () => {
+  it("AWS: IPv4 ranges only in cidrIpv4, IPv6 ranges only in cidrIpv6, each on SSH, 5050 and 8443", async () => {
     const r = await runProgram(dual("aws"));
     const admin = of(r, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((x) => !x.inputs.referencedSecurityGroupId);
     for (const rule of admin.map((x) => x.inputs)) {
@@ -25,7 +25,7 @@ describe("admin CIDRs of both families", () => {
       if (rule.cidrIpv6 !== undefined) expect(isV6(rule.cidrIpv6)).toBe(true);
     }
     const seen = admin.map((x) => [x.inputs.cidrIpv4 ?? x.inputs.cidrIpv6, x.inputs.fromPort, x.inputs.cidrIpv6 ? "v6" : "v4"]);
-    const want = [V4, V6, V6B].flatMap((c) => [22, 5050, 8080].map((p) => [c, p, isV6(c) ? "v6" : "v4"]));
+    const want = [V4, V6, V6B].flatMap((c) => [22, 5050, 8443].map((p) => [c, p, isV6(c) ? "v6" : "v4"]));
     expect(seen.map(String).sort()).toEqual(want.map(String).sort());
   });
 
@@ -64,7 +64,7 @@ describe("admin CIDRs of both families", () => {
     const r = await runProgram(dual("digitalocean"));
     const fw = Object.fromEntries(of(r, "digitalocean:index/firewall:Firewall").map((f) => [f.name, f.inputs]));
     const admin = [...fw["prod-nodes-fw"].inboundRules, ...fw["prod-masters-fw"].inboundRules].filter((x: any) => x.sourceAddresses);
-    expect(admin.map((x: any) => x.portRange).sort()).toEqual(["22", "5050", "8080"]);
+    expect(admin.map((x: any) => x.portRange).sort()).toEqual(["22", "5050", "8443"]);
     for (const rule of admin) expect(rule.sourceAddresses).toEqual([V4, V6, V6B]);
   });
 

@@ -109,7 +109,7 @@ describe("probe script over real SSH against stand-in endpoints", () => {
     const ports = await standIns({ password: "pa\"ss'wd", leader: true });
     const pool = new SshPool({ retries: 0 });
     const r = await pool.runScript({ host: s.host, port: s.port, user: "root", privateKey: s.clientKey },
-      probeScript("127.0.0.1", ports, { user: "admin", password: "pa\"ss'wd" }), { okCodes: "any" });
+      probeScript("127.0.0.1", ports, { user: "admin", password: "pa\"ss'wd" }, {}), { okCodes: "any" });
     await pool.close();
     const p = parseProbe("m1", "127.0.0.1", r.stdout);
     expect(p).toMatchObject({ zkMode: "leader", mesosLeader: "master@127.0.0.1:5050", marathonLeader: "127.0.0.1:8080" });
@@ -117,7 +117,7 @@ describe("probe script over real SSH against stand-in endpoints", () => {
     const bad = await standIns({ password: "other", leader: false });
     const pool2 = new SshPool({ retries: 0 });
     const r2 = await pool2.runScript({ host: s.host, port: s.port, user: "root", privateKey: s.clientKey },
-      probeScript("127.0.0.1", bad, { user: "admin", password: "wrong" }), { okCodes: "any" });
+      probeScript("127.0.0.1", bad, { user: "admin", password: "wrong" }, {}), { okCodes: "any" });
     await pool2.close();
     expect(parseProbe("m1", "127.0.0.1", r2.stdout)).toMatchObject({ zkMode: "follower", mesosDetail: "Mesos master refused the health credentials (HTTP 401)" });
   }, 30_000);

@@ -48,7 +48,7 @@ describe("Marathon key store", () => {
 
   it("is built from the PEM files with Java 8's PBE, holds the node's chain, and is rebuilt only when they change", () => {
     // The step's own lines, with its paths moved into a scratch directory and the library's two calls stubbed.
-    const sub = (s: string) => s.replaceAll("/etc/mesos/tls", dir).replaceAll("/etc/marathon", dir).replaceAll("/var/lib/elastic-mesos/stamps", dir)
+    const sub = (s: string) => s.replaceAll("/etc/mesos/tls", dir).replaceAll("/etc/ssl/elastic-mesos", dir).replaceAll("/etc/marathon", dir).replaceAll("/var/lib/elastic-mesos/stamps", dir)
       .replace('chown marathon:marathon "$ks_tmp"; ', "");
     const script = [
       "set -euo pipefail",

@@ -1,7 +1,7 @@
 // AWS security groups. Two groups:
 //  - "nodes" (every machine): SSH from the admin CIDRs, and all traffic from members of this same group
 //    (ZooKeeper 2181/2888/3888, Mesos 5050/5051, task ports) — nothing else from anywhere;
-//  - "masters": Mesos 5050 and Marathon 8080 from the admin CIDRs.
+//  - "masters": Mesos 5050 and Marathon 8443 (HTTPS) from the admin CIDRs.
 // ZooKeeper is therefore reachable only from cluster members, never from outside.
 // An admin rule takes its CIDR as cidrIpv4 or cidrIpv6 by family: EC2 refuses an IPv6 range in cidrIpv4
 // (the same split as cidrBlocks / ipv6CidrBlocks on the older aws.ec2.SecurityGroupRule).
