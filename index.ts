@@ -14,6 +14,7 @@ export = async () => {
   const cluster = new MesosCluster(model.cluster.name, { model, sshBootstrap: createSshBootstrap });
   return {
     mesosUrl: cluster.mesosUrl,
+    mesosUrls: cluster.mesosUrls,
     marathonUrl: cluster.marathonUrl,
     zookeeper: cluster.zookeeper,
     masters: cluster.masters,

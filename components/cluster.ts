@@ -6,8 +6,8 @@
 // cluster is healthy, on every provider.
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterModel } from "./model";
-import type { Machine, MachineSet, NodeSpec, Topology } from "./contracts";
-import type { Credentials } from "../provisioning/steps/types";
+import type { Machine, MachineSet, MasterPublicIps, NodeSpec, Topology } from "./contracts";
+import type { BootstrapInput, Credentials } from "../provisioning/steps/types";
 import { buildTopology } from "./topology";
 import { PROVIDER_MODULES } from "./providers";
 import { clusterOutputs, type ClusterOutputs, type NodeAddress } from "./outputs";
@@ -57,6 +57,8 @@ export interface MesosClusterArgs {
 export class MesosCluster extends pulumi.ComponentResource {
   /** Mesos UI/API on the first master (masters redirect to the leader). */
   declare public readonly mesosUrl: pulumi.Output<string>;
+  /** Mesos UI/API on every master, in master order. */
+  declare public readonly mesosUrls: pulumi.Output<string[]>;
   /** Marathon UI/API on the first master. */
   declare public readonly marathonUrl: pulumi.Output<string>;
   /** ZooKeeper connection string, without credentials. */
@@ -92,7 +94,8 @@ export class MesosCluster extends pulumi.ComponentResource {
     let ready: pulumi.Resource[] = [];
     if (entry.delivery === "cloud-init") {
       const render = cloudInitUserData(model, topology, credentials);
-      const set = entry.module.createMachines({ model, topology, userData: (n) => render(n).apply((r) => r.userData) }, this);
+      const userData = (n: NodeSpec, ips?: MasterPublicIps) => render(n, ips).apply((r) => r.userData);
+      const set = entry.module.createMachines({ model, topology, userData }, this);
       const nodes = [...topology.masters, ...topology.agents];
       const generation = pulumi.all(nodes.map((n) => render(n).apply((r) => ({ id: n.id, hash: r.hash })))).apply(cloudGeneration);
       ready = [createCloudReadiness({ name, model, topology, machines: set.machines, generation, timeoutSeconds: args.readyTimeoutSeconds, parent: this })];
@@ -146,33 +149,44 @@ export interface RenderedUserData {
  * Cloud-init delivery: each node's user-data is its rendered steps, built inside an apply over the
  * credentials (derived from the secret clusterSecret), so the user-data is itself a secret Output, and
  * so is its hash (the readiness generation; a hash of credential-bearing text stays encrypted in state).
- * Masters are addressed by their planned IPs; a node's own IP is discovered by the script at boot.
- * Rendered once per node (memoised): the machine and the readiness read the same Output.
+ * Masters are addressed by their planned IPs; a node's own IP is discovered by the script at boot. The
+ * masters' public addresses, when the provider reserved them (`masterPublicIps`), go into every node's
+ * masters list: a master advertises its own to browsers and its certificate names it.
+ * Rendered once per node (memoised, the first call's addresses): the machine and the readiness read the same Output.
  */
 export function cloudInitUserData(
   model: ClusterModel,
   topology: Topology,
   credentials: pulumi.Output<Credentials>,
-): (node: NodeSpec) => pulumi.Output<RenderedUserData> {
+): (node: NodeSpec, masterPublicIps?: MasterPublicIps) => pulumi.Output<RenderedUserData> {
   const artifacts = resolveArtifacts(model.versions, model.artifacts, model.os);
-  const masters = topology.masters.map((m) => {
+  const masters: BootstrapInput["masters"] = topology.masters.map((m) => {
     if (!m.plannedIp) throw new Error(`${m.id}: no planned address; provider "${model.provider}" cannot use cloud-init delivery`);
     return { id: m.id, zkId: m.zkId!, ip: m.plannedIp, hostname: m.hostname };
   });
   // Masters allow (Mesos ACLs) and default Marathon to the pools' task users.
   const taskUsers = [...new Set(model.agentPools.map((p) => p.taskUser))];
   const cache = new Map<string, pulumi.Output<RenderedUserData>>();
-  return (node) => {
+  // Providers pass one map for every node: one Output for it, not one per node (thousands of agents).
+  const resolved = new WeakMap<MasterPublicIps, pulumi.Output<Record<string, string>>>();
+  const publicIpsOf = (ips: MasterPublicIps) => resolved.get(ips) ?? resolved.set(ips, pulumi.all(ips)).get(ips)!;
+  return (node, masterPublicIps = {}) => {
     let rendered = cache.get(node.id);
     if (!rendered) {
-      // A master's certificate names its planned address; an agent's address is known only at boot, so its
-      // certificate names its hostname alone.
-      const ip = masters.find((m) => m.id === node.id)?.ip;
-      rendered = pulumi.all([credentials, model.clusterSecret]).apply(([c, secret]) => {
-        const tls = nodeTls(secret, model.cluster.name, { id: node.id, hostname: node.hostname, ...(ip ? { ip } : {}) });
+      const inputs = pulumi.all([credentials, model.clusterSecret, publicIpsOf(masterPublicIps)]);
+      rendered = inputs.apply(([c, secret, publicIps]) => {
+        const withPublic = masters.map((m) => (publicIps[m.id] ? { ...m, publicAddress: publicIps[m.id] } : m));
+        // A master's certificate names its planned address and its public one; an agent's address is known
+        // only at boot, so its certificate names its hostname alone.
+        const me = withPublic.find((m) => m.id === node.id);
+        const tls = nodeTls(secret, model.cluster.name, {
+          id: node.id, hostname: node.hostname,
+          ...(me ? { ip: me.ip } : {}), ...(me?.publicAddress ? { extraIps: [me.publicAddress] } : {}),
+        });
         const userData = renderCloudConfig(
           renderSteps({
-            cluster: model.cluster.name, os: model.os, node, masters, quorum: topology.quorum, artifacts, credentials: c, tls, taskUsers,
+            cluster: model.cluster.name, os: model.os, node, masters: withPublic, quorum: topology.quorum, artifacts,
+            credentials: c, tls, taskUsers,
           }),
         );
         return { userData, hash: userDataHash(userData) };

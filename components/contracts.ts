@@ -58,9 +58,17 @@ export interface MachineSet {
 export interface ProviderArgs {
   model: ClusterModel;
   topology: Topology;
-  /** Cloud-init user-data for a node (rendered bootstrap); secret when it carries credentials. */
-  userData(node: NodeSpec): pulumi.Input<string>;
+  /**
+   * Cloud-init user-data for a node (rendered bootstrap); secret when it carries credentials. Providers that
+   * reserve the masters' public addresses before the instances pass them (`masterPublicIps`, by node id, the
+   * same map for every node): masters then advertise them to browsers and their certificates name them. A
+   * node's user-data is rendered once: the first call decides.
+   */
+  userData(node: NodeSpec, masterPublicIps?: MasterPublicIps): pulumi.Input<string>;
 }
+
+/** Node id of a master → its reserved public IPv4 address. */
+export type MasterPublicIps = Record<string, pulumi.Input<string>>;
 
 /**
  * One module per cloud under `components/providers/<cloud>/`. It knows its cloud's network,

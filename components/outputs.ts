@@ -18,7 +18,14 @@ export interface NodeAddress {
 }
 
 export interface ClusterOutputs {
+  /**
+   * The first master's: any master's UI and /redirect send the browser to the leader's advertised address,
+   * its public one on clouds (Mesos --hostname), so this URL works whichever master leads.
+   */
   mesosUrl: pulumi.Output<string>;
+  /** Every master's Mesos URL, in master order: any of them reaches the leader (the first may be down). */
+  mesosUrls: pulumi.Output<string[]>;
+  /** The first master's: Marathon standbys proxy every API call and UI request to the leader. */
   marathonUrl: pulumi.Output<string>;
   /** `zk://ip:2181,.../mesos`, without credentials (ZooKeeper digest auth users are in the secrets). */
   zookeeper: pulumi.Output<string>;
@@ -74,13 +81,16 @@ export function clusterOutputs(model: ClusterModel, set: MachineSet, credentials
     list.forEach((a, i) => byPool[agentMachines[i].node.pool!].push(a));
     return byPool;
   });
-  // The first master's address: every master redirects the UI/API to the current leader.
-  const entry = masters.apply((ms) => ms[0].publicIp ?? ms[0].privateIp);
+  // The first master's address: every master redirects the Mesos UI/API to the current leader (its advertised
+  // public address), and Marathon's standbys proxy to theirs over the private network.
+  const reach = (m: NodeAddress) => m.publicIp ?? m.privateIp;
+  const entry = masters.apply((ms) => reach(ms[0]));
   const user = model.ssh.user;
   const gated = afterReady(ready);
   return {
     // HTTPS from the cluster CA: `pulumi stack output caCertificate > ca.pem; curl --cacert ca.pem …`.
     mesosUrl: gated(pulumi.interpolate`https://${entry}:${ADMIN_PORTS.mesos}`),
+    mesosUrls: gated(masters.apply((ms) => ms.map((m) => `https://${reach(m)}:${ADMIN_PORTS.mesos}`))),
     marathonUrl: gated(pulumi.interpolate`https://${entry}:${ADMIN_PORTS.marathon}`),
     zookeeper: gated(masters.apply((ms) => `zk://${ms.map((m) => `${m.privateIp}:2181`).join(",")}/mesos`)),
     masters: gated(masters),

@@ -113,7 +113,12 @@ export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapO
   // Each host's spec is hostInputsFor in one apply: no credential goes in (the provider derives them from
   // the stack config and renders the steps itself), so every input is plain, small and shown as it is by
   // previews and diffs. The masters' list is built once and shared (thousands of hosts).
-  const masters = masterIps.apply((ips) => topology.masters.map((n, i) => ({ id: n.id, zkId: n.zkId!, ip: ips[i], hostname: n.hostname })));
+  // A master's public address where it has one besides its private one (DigitalOcean droplets; a bare-metal
+  // host's is its address): Mesos advertises it to browsers and the master's certificate names it.
+  const masterPublic = pulumi.all(masterMachines.map((m) => m.publicIp ?? ""));
+  const masters = pulumi.all([masterIps, masterPublic]).apply(([ips, pubs]) => topology.masters.map((n, i) => ({
+    id: n.id, zkId: n.zkId!, ip: ips[i], hostname: n.hostname,
+    ...(pubs[i] && pubs[i] !== ips[i] ? { publicAddress: pubs[i] } : {}) })));
   const firewall = hostFirewall(model, machines);
   const taskUsers = poolTaskUsers(model.agentPools);
   const host = (m: Machine, dependsOn: pulumi.Resource[], drainVia?: pulumi.Output<DrainMaster[]>) => {

@@ -26,7 +26,9 @@ export function bootstrapInputOf(i: HostInputs, credentials: Credentials, tls?: 
 
 /** The node's certificate and key from the cluster CA, derived from clusterSecret like its credentials. */
 export function hostTls(clusterSecret: string, i: HostInputs): NodeTls {
-  return nodeTls(clusterSecret, i.cluster, { id: i.node.id, hostname: i.node.hostname, ip: i.selfIp });
+  const pub = i.masters.find((m) => m.id === i.node.id && i.node.role === "master")?.publicAddress;
+  return nodeTls(clusterSecret, i.cluster,
+    { id: i.node.id, hostname: i.node.hostname, ip: i.selfIp, ...(pub ? { extraIps: [pub] } : {}) });
 }
 
 /** The node as the provider records it (no credential in it). */

@@ -8,6 +8,8 @@ export interface Ctx {
   isMaster: boolean;
   /** This node's address when known at render time (masters always; agents on bare metal). */
   selfIp?: string;
+  /** Masters with a public address (BootstrapInput.masters publicAddress): what Mesos advertises to browsers. */
+  publicAddress?: string;
   masterIps: string[];
   /** "10.0.0.11:2181,10.0.0.12:2181,…" */
   zkHosts: string;
@@ -33,6 +35,7 @@ export function buildContext(input: BootstrapInput): Ctx {
   }
   const isMaster = input.node.role === "master";
   let selfIp = input.selfIp;
+  let publicAddress: string | undefined;
   if (selfIp !== undefined && !IPV4.test(selfIp)) throw new Error(`${where}: selfIp "${selfIp}" is not an IPv4 address`);
   if (isMaster) {
     const me = input.masters.find((m) => m.id === input.node.id);
@@ -40,6 +43,7 @@ export function buildContext(input: BootstrapInput): Ctx {
     if (selfIp !== undefined && selfIp !== me.ip) throw new Error(`${where}: selfIp ${selfIp} differs from its master address ${me.ip}`);
     if (input.node.zkId !== undefined && input.node.zkId !== me.zkId) throw new Error(`${where}: zkId ${input.node.zkId} differs from the masters list (${me.zkId})`);
     selfIp = me.ip;
+    publicAddress = me.publicAddress;
   } else {
     checkAgent(input);
   }
@@ -48,6 +52,7 @@ export function buildContext(input: BootstrapInput): Ctx {
     input,
     isMaster,
     ...(selfIp ? { selfIp } : {}),
+    ...(publicAddress ? { publicAddress } : {}),
     masterIps,
     zkHosts: masterIps.map((ip) => `${ip}:2181`).join(","),
     pkg: input.os === "rocky-9" ? "yum" : "apt",
@@ -62,6 +67,7 @@ function checkMasters(input: BootstrapInput): void {
   if (input.quorum !== quorum) throw new Error(`quorum: ${input.quorum} does not match floor(${n}/2)+1 = ${quorum}`);
   const ids = new Set<number>();
   const ips = new Set<string>();
+  const pubs = new Set<string>();
   for (const m of input.masters) {
     if (!IPV4.test(m.ip)) throw new Error(`master ${m.id}: address "${m.ip}" is not an IPv4 address`);
     if (!Number.isInteger(m.zkId) || m.zkId < 1 || m.zkId > 255) throw new Error(`master ${m.id}: zkId ${m.zkId} must be 1-255 (ZooKeeper myid)`);
@@ -69,6 +75,12 @@ function checkMasters(input: BootstrapInput): void {
     if (ips.has(m.ip)) throw new Error(`master ${m.id}: address ${m.ip} is used twice`);
     ids.add(m.zkId);
     ips.add(m.ip);
+    if (m.publicAddress !== undefined) {
+      const bad = !IPV4.test(m.publicAddress);
+      if (bad) throw new Error(`master ${m.id}: public address "${m.publicAddress}" is not an IPv4 address`);
+      if (pubs.has(m.publicAddress)) throw new Error(`master ${m.id}: public address ${m.publicAddress} is used twice`);
+      pubs.add(m.publicAddress);
+    }
   }
 }
 

@@ -42,7 +42,9 @@ export function masterFlags(ctx: Ctx): string[] {
     `--cluster=${ctx.input.cluster}`,
     `--ip=${ip}`,
     `--advertise_ip=${ip}`,
-    `--hostname=${ip}`,
+    // What the UI and /redirect send browsers to (the leader's, from ZooKeeper): its public address where it
+    // has one (clouds); peers and agents still use --advertise_ip, the private one.
+    `--hostname=${ctx.publicAddress ?? ip}`,
     "--hostname_lookup=false",
     "--port=5050",
     "--authenticate_frameworks=true",

@@ -90,7 +90,13 @@ export interface BootstrapInput {
   node: NodeSpec;
   /** This node's private address; absent on clouds, where the script discovers it at boot. */
   selfIp?: string;
-  masters: { id: string; zkId: number; ip: string; hostname: string }[];
+  /**
+   * `publicAddress`: the master's public IPv4 where admins reach it through NAT or on another interface
+   * (clouds: a reserved address); Mesos advertises it (--hostname) so every master's UI and /redirect send
+   * the browser to the leader's reachable address, and the master's certificate names it. Absent on bare
+   * metal and local, where `ip` is what admins reach.
+   */
+  masters: { id: string; zkId: number; ip: string; hostname: string; publicAddress?: string }[];
   quorum: number;
   artifacts: ResolvedArtifacts;
   credentials: Credentials;

@@ -48,6 +48,8 @@ export interface TlsSubject {
   id: string;
   hostname: string;
   ip?: string;
+  /** More IP SANs: a cloud master's public address, which browsers reach and Mesos redirects them to. */
+  extraIps?: string[];
 }
 
 interface KeyPair {
@@ -182,19 +184,26 @@ export function caCertificate(clusterSecret: string, clusterName: string): strin
 
 /**
  * A node's certificate and key, signed by the cluster CA. SANs: its hostname (DNS) and private address
- * (IP), which is what libprocess (VERIFY_IPADD), ZooKeeper's hostname verification and browsers match.
+ * (IP), which is what libprocess (VERIFY_IPADD), ZooKeeper's hostname verification and browsers match, and
+ * `extraIps` (a cloud master's public address, where browsers reach it).
  * Both serverAuth and clientAuth: ZooKeeper quorum links and libprocess connections are mutual.
  */
 export function nodeTls(clusterSecret: string, clusterName: string, subject: TlsSubject): NodeTls {
   const where = `node ${subject.id}`;
   if (!DNS_NAME.test(subject.hostname)) throw new Error(`${where}: hostname "${subject.hostname}" is not a DNS name; it goes into the TLS certificate`);
   if (subject.ip !== undefined && !IPV4.test(subject.ip)) throw new Error(`${where}: address "${subject.ip}" is not an IPv4 address`);
+  const extraIps = subject.extraIps ?? [];
+  const badExtra = extraIps.find((ip) => !IPV4.test(ip));
+  if (badExtra !== undefined) throw new Error(`${where}: public address "${badExtra}" is not an IPv4 address`);
   const ca = clusterCa(clusterSecret, clusterName);
   // The address is part of the key's derivation: a node that moves gets a new key, not just a new SAN.
-  const purpose = `node\0${subject.id}\0${subject.hostname}\0${subject.ip ?? ""}`;
+  // Extra addresses only when there are some: certificates without them keep their exact bytes.
+  const extra = extraIps.map((ip) => `\0${ip}`).join("");
+  const purpose = `node\0${subject.id}\0${subject.hostname}\0${subject.ip ?? ""}${extra}`;
   const key = deriveKey(clusterSecret, clusterName, purpose);
   const sans = [new GeneralName({ dNSName: subject.hostname })];
   if (subject.ip) sans.push(new GeneralName({ iPAddress: subject.ip }));
+  for (const ip of extraIps) sans.push(new GeneralName({ iPAddress: ip }));
   const tbs = new TBSCertificate({
     version: Version.v3,
     serialNumber: serial(purpose, key.pub),

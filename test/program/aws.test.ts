@@ -30,6 +30,8 @@ describe("AWS: 3 masters, pools general×3 and gpu×1", () => {
 
   it("registers exactly this resource set", () => {
     expect(countByType(base.resources)).toEqual({
+      "aws:ec2/eip:Eip": 3,
+      "aws:ec2/eipAssociation:EipAssociation": 3,
       "aws:ec2/instance:Instance": 7,
       "aws:ec2/internetGateway:InternetGateway": 1,
       "aws:ec2/keyPair:KeyPair": 1,
@@ -95,14 +97,15 @@ describe("AWS: 3 masters, pools general×3 and gpu×1", () => {
 
   it("outputs: URLs, ZooKeeper string without credentials, addresses per pool, SSH hints; only the password is secret", () => {
     const o = base.outputs;
-    expect(o.mesosUrl).toMatch(/^https:\/\/203\.0\.113\.\d+:5050$/);
-    expect(o.marathonUrl).toMatch(/^https:\/\/203\.0\.113\.\d+:8443$/);
+    // The first master's Elastic IP (test/program/leader-url.test.ts checks which one).
+    expect(o.mesosUrl).toMatch(/^https:\/\/198\.18\.0\.\d+:5050$/);
+    expect(o.marathonUrl).toMatch(/^https:\/\/198\.18\.0\.\d+:8443$/);
     expect(o.zookeeper).toBe("zk://10.20.0.11:2181,10.20.1.12:2181,10.20.2.13:2181/mesos");
     expect(o.masters.map((m: any) => m.id)).toEqual(["m1", "m2", "m3"]);
     expect(Object.keys(o.agents)).toEqual(["general", "gpu"]);
     expect(o.agents.general.map((a: any) => a.id)).toEqual(["general-1", "general-2", "general-3"]);
     expect(o.sshHints).toHaveLength(7);
-    expect(o.sshHints[0]).toMatch(/^ssh admin@203\.0\.113\.\d+$/);
+    expect(o.sshHints[0]).toMatch(/^ssh admin@198\.18\.0\.\d+$/);
     expect(o.adminUser).toBe("admin");
     expect(typeof o.adminPassword).toBe("string");
     expect(o.adminPassword.length).toBeGreaterThanOrEqual(16);

@@ -32,7 +32,8 @@ describe("aws: readiness after the instances", () => {
     expect(r.masters).toHaveLength(3);
     expect(r.masters.map((m: any) => [m.id, m.ip])).toEqual([["m1", "10.20.0.11"], ["m2", "10.20.1.12"], ["m3", "10.20.2.13"]]);
     for (const m of r.masters) {
-      expect(m.connection).toEqual({ host: expect.stringMatching(/^203\.0\.113\.\d+$/), port: 22, user: "admin" });
+      // Its Elastic IP.
+      expect(m.connection).toEqual({ host: expect.stringMatching(/^198\.18\.0\.\d+$/), port: 22, user: "admin" });
       expect(publicIp(`prod-${m.id}`)).toBeDefined();
     }
     expect(r.agents.map((a: any) => a.id)).toEqual(["general-1", "general-2", "general-3", "gpu-1"]);
@@ -86,17 +87,17 @@ describe("aws: readiness after the instances", () => {
     release();
     const result = await run;
     expect(seen.sort()).toEqual([...names].sort());
-    expect(result.outputs.mesosUrl).toMatch(/^https:\/\/203\.0\.113\.\d+:5050$/);
+    expect(result.outputs.mesosUrl).toMatch(/^https:\/\/198\.18\.0\.\d+:5050$/);
     expect(result.secretOutputs).toEqual(["adminPassword"]);
   });
 });
 
 describe("gcp and openstack get the same readiness", () => {
-  it("gcp: masters at their external IPs", async () => {
+  it("gcp: masters at their reserved external IPs", async () => {
     const r = await runProgram(STACKS.gcp);
     expect(of(r, READY)).toHaveLength(1);
     expect(ready(r).inputs.masters.map((m: any) => m.connection.host)).toEqual(
-      ["prod-m1", "prod-m2", "prod-m3"].map((n) => expect.stringMatching(/^203\.0\.113\.\d+$/)),
+      ["prod-m1", "prod-m2", "prod-m3"].map(() => expect.stringMatching(/^198\.18\.0\.\d+$/)),
     );
     expect(ready(r).dependencies.filter((u) => u.includes("gcp:compute/instance:Instance"))).toHaveLength(7);
   });

@@ -31,11 +31,17 @@ function fabricate(type: string, name: string, inputs: Record<string, any>): Rec
   switch (type) {
     case "aws:ec2/instance:Instance":
       return { privateIp: inputs.privateIp ?? fakeIp("10.20.9", name), publicIp: fakeIp("203.0.113", name) };
+    case "aws:ec2/eip:Eip":
+      return { publicIp: fakeIp("198.18.0", name), allocationId: `eipalloc-${name}` };
+    case "gcp:compute/address:Address":
+      return { address: fakeIp("198.18.0", name) };
     case "aws:ec2/keyPair:KeyPair":
       return { keyName: inputs.keyName ?? `${name}-key` };
     case "gcp:compute/instance:Instance": {
       const nic = inputs.networkInterfaces?.[0] ?? {};
-      return { networkInterfaces: [{ ...nic, networkIp: nic.networkIp ?? fakeIp("10.20.9", name), accessConfigs: [{ natIp: fakeIp("203.0.113", name) }] }] };
+      // A reserved address given as natIp is the instance's; otherwise GCE picks an ephemeral one.
+      const natIp = nic.accessConfigs?.[0]?.natIp || fakeIp("203.0.113", name);
+      return { networkInterfaces: [{ ...nic, networkIp: nic.networkIp ?? fakeIp("10.20.9", name), accessConfigs: [{ natIp }] }] };
     }
     case "digitalocean:index/droplet:Droplet":
       return { ipv4Address: fakeIp("198.51.100", name), ipv4AddressPrivate: fakeIp("10.20.9", name) };

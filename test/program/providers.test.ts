@@ -23,6 +23,7 @@ describe("gcp", () => {
       "gcp:compute/subnetwork:Subnetwork": 3,
       "gcp:compute/firewall:Firewall": 3,
       "gcp:compute/instance:Instance": 7,
+      "gcp:compute/address:Address": 3,
       "pulumi:providers:gcp": 1,
       "pulumi-nodejs:dynamic/elastic-mesos/health:Readiness": 1,
     });
@@ -82,6 +83,7 @@ describe("openstack", () => {
       "openstack:networking/secGroupRule:SecGroupRule": 6,
       "openstack:networking/port:Port": 7,
       "openstack:networking/floatingIp:FloatingIp": 3,
+      "openstack:networking/floatingIpAssociate:FloatingIpAssociate": 3,
       "openstack:compute/keypair:Keypair": 1,
       "openstack:compute/instance:Instance": 7,
       "pulumi-nodejs:dynamic/elastic-mesos/health:Readiness": 1,

@@ -1,4 +1,4 @@
-// AWS provider module: network → security groups → key pair → instances.
+// AWS provider module: network → security groups → key pair → masters' Elastic IPs → instances.
 import type { MachineSet, ProviderArgs, ProviderModule } from "../../contracts";
 import type * as pulumi from "@pulumi/pulumi";
 import { networkPlanFor } from "../../topology";
@@ -6,7 +6,7 @@ import { resourceName } from "../../naming";
 import { awsSdk } from "./sdk";
 import { createNetwork } from "./network";
 import { createFirewall } from "./firewall";
-import { amiResolver, createInstance } from "./machines";
+import { amiResolver, createInstance, reserveAddress } from "./machines";
 
 export const aws: ProviderModule = {
   createMachines(args: ProviderArgs, parent: pulumi.Resource): MachineSet {
@@ -23,7 +23,10 @@ export const aws: ProviderModule = {
     const deps = { subnetIdByZone, nodesSgId: fw.nodesSgId, mastersSgId: fw.mastersSgId, keyName: key.keyName, opts };
     const ami = amiResolver(model, { parent, provider });
 
-    const machines = [...topology.masters, ...topology.agents].map((node) => createInstance(args, node, deps, ami));
+    const eips = new Map(topology.masters.map((n) => [n.id, reserveAddress(model, n, opts)] as const));
+    const publicIps = Object.fromEntries([...eips].map(([id, eip]) => [id, eip.publicIp]));
+    const machines = [...topology.masters, ...topology.agents]
+      .map((node) => createInstance(args, node, deps, ami, publicIps, eips.get(node.id)));
     return { machines };
   },
 };

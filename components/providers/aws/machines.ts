@@ -1,10 +1,11 @@
 // EC2 instances, one per node. Masters get their planned private address (ZooKeeper and Mesos peers are
-// rendered into user-data before the instances exist); IMDSv2 only; encrypted root volumes; tags that
-// say cluster / role / pool / node id.
+// rendered into user-data before the instances exist) and an Elastic IP allocated before the instance, so
+// their user-data can advertise it (Mesos --hostname) and it outlives any stop/start; IMDSv2 only;
+// encrypted root volumes; tags that say cluster / role / pool / node id.
 import * as pulumi from "@pulumi/pulumi";
 import { awsUserData } from "../../../provisioning/render/cloud-config";
 import type { ClusterModel } from "../../model";
-import type { Machine, NodeSpec, ProviderArgs } from "../../contracts";
+import type { Machine, MasterPublicIps, NodeSpec, ProviderArgs } from "../../contracts";
 import { nodeLabels } from "../../naming";
 import { awsSdk } from "./sdk";
 import { lookupAmi } from "./ami";
@@ -17,7 +18,16 @@ export interface AwsMachineDeps {
   opts: pulumi.CustomResourceOptions;
 }
 
-export function createInstance(args: ProviderArgs, node: NodeSpec, deps: AwsMachineDeps, ami: () => pulumi.Input<string>): Machine {
+/** A master's public address, allocated before its instance exists (associated by createInstance). */
+export function reserveAddress(model: ClusterModel, node: NodeSpec, opts: pulumi.CustomResourceOptions) {
+  const tags = { Name: node.hostname, ...nodeLabels(model.cluster.name, node) };
+  return new (awsSdk.ec2().Eip)(`${node.hostname}-eip`, { domain: "vpc", tags }, opts);
+}
+
+export type AwsEip = ReturnType<typeof reserveAddress>;
+
+export function createInstance(args: ProviderArgs, node: NodeSpec, deps: AwsMachineDeps,
+  ami: () => pulumi.Input<string>, publicIps: MasterPublicIps = {}, eip?: AwsEip): Machine {
   const model = args.model;
   const instance = new (awsSdk.ec2().Instance)(
     node.hostname,
@@ -29,14 +39,19 @@ export function createInstance(args: ProviderArgs, node: NodeSpec, deps: AwsMach
       vpcSecurityGroupIds: node.role === "master" ? [deps.nodesSgId, deps.mastersSgId] : [deps.nodesSgId],
       keyName: deps.keyName,
       // Gzip'ed: a 5-master cluster's master carries more than AWS's 16 KB of text (render.test.ts).
-      userDataBase64: pulumi.output(args.userData(node)).apply(awsUserData),
+      userDataBase64: pulumi.output(args.userData(node, publicIps)).apply(awsUserData),
       metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
       rootBlockDevice: { encrypted: true, volumeSize: node.diskGb, volumeType: "gp3", deleteOnTermination: true },
       tags: { Name: node.hostname, ...nodeLabels(model.cluster.name, node) },
     },
     deps.opts,
   );
-  return { node, privateIp: instance.privateIp, publicIp: instance.publicIp, resource: instance };
+  if (!eip) return { node, privateIp: instance.privateIp, publicIp: instance.publicIp, resource: instance };
+  const assoc = new (awsSdk.ec2().EipAssociation)(
+    `${node.hostname}-eip-assoc`, { allocationId: eip.allocationId, instanceId: instance.id }, deps.opts);
+  // The address once it is the instance's (the readiness connects to it): its launch address is gone then.
+  const publicIp = pulumi.all([eip.publicIp, assoc.id]).apply(([ip]) => ip);
+  return { node, privateIp: instance.privateIp, publicIp, resource: instance };
 }
 
 /** One AMI lookup per run, and only if some node has no image override. */

@@ -1,4 +1,4 @@
-// GCP provider module: VPC + subnetworks → firewalls → instances.
+// GCP provider module: VPC + subnetworks → firewalls → masters' static external addresses → instances.
 import type * as pulumi from "@pulumi/pulumi";
 import type { MachineSet, ProviderArgs, ProviderModule } from "../../contracts";
 import { networkPlanFor } from "../../topology";
@@ -6,7 +6,7 @@ import { resourceName } from "../../naming";
 import { gcpSdk } from "./sdk";
 import { createNetwork } from "./network";
 import { createFirewall } from "./firewall";
-import { createInstance } from "./machines";
+import { createInstance, reserveAddress } from "./machines";
 
 export const gcp: ProviderModule = {
   createMachines(args: ProviderArgs, parent: pulumi.Resource): MachineSet {
@@ -17,6 +17,9 @@ export const gcp: ProviderModule = {
     const net = createNetwork(model, networkPlanFor(model)!, opts);
     createFirewall(model, net.network, opts);
     const byZone = new Map(g.zones.map((z, i) => [z, net.subnetworks[i]] as const));
-    return { machines: [...topology.masters, ...topology.agents].map((n) => createInstance(args, n, byZone, opts)) };
+    const publicIps = Object.fromEntries(topology.masters.map((n) => [n.id, reserveAddress(model, n, opts)]));
+    const machines = [...topology.masters, ...topology.agents]
+      .map((n) => createInstance(args, n, byZone, opts, publicIps));
+    return { machines };
   },
 };

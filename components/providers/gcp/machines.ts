@@ -1,8 +1,10 @@
-// GCE instances: masters get their planned `networkIp`; user-data goes in metadata for cloud-init;
-// images come from the official image families unless overridden.
+// GCE instances: masters get their planned `networkIp` and a static external address reserved before the
+// instance (so their user-data can advertise it: Mesos --hostname); user-data goes in metadata for
+// cloud-init; images come from the official image families unless overridden.
 import type * as pulumi from "@pulumi/pulumi";
 import type { OsFamily } from "../../model";
-import type { Machine, NodeSpec, ProviderArgs } from "../../contracts";
+import type { ClusterModel } from "../../model";
+import type { Machine, MasterPublicIps, NodeSpec, ProviderArgs } from "../../contracts";
 import { clusterTag, nodeLabels, poolTag, roleTag } from "../../naming";
 import { gcpSdk } from "./sdk";
 
@@ -13,14 +15,24 @@ export const IMAGE_FAMILIES: Record<OsFamily, string> = {
   "rocky-9": "rocky-linux-cloud/rocky-linux-9",
 };
 
+/** A master's regional static external address, reserved before its instance (its access config's natIp). */
+export function reserveAddress(model: ClusterModel, node: NodeSpec, opts: pulumi.CustomResourceOptions) {
+  const name = `${node.hostname}-ip`;
+  const labels = nodeLabels(model.cluster.name, node);
+  const region = model.gcp!.region;
+  return new (gcpSdk.compute().Address)(name, { name, addressType: "EXTERNAL", region, labels }, opts).address;
+}
+
 export function createInstance(
   args: ProviderArgs,
   node: NodeSpec,
   subnetworkByZone: Map<string, pulumi.Input<string>>,
   opts: pulumi.CustomResourceOptions,
+  publicIps: MasterPublicIps = {},
 ): Machine {
   const { model } = args;
   const cluster = model.cluster.name;
+  const reserved = publicIps[node.id];
   const instance = new (gcpSdk.compute().Instance)(
     node.hostname,
     {
@@ -28,9 +40,14 @@ export function createInstance(
       machineType: node.size,
       zone: node.zone!,
       bootDisk: { initializeParams: { image: node.image ?? IMAGE_FAMILIES[model.os], size: node.diskGb } },
-      networkInterfaces: [{ subnetwork: subnetworkByZone.get(node.zone!)!, networkIp: node.plannedIp, accessConfigs: [{}] }],
+      // Agents: an ephemeral external address. Masters: their reserved one.
+      networkInterfaces: [{
+        subnetwork: subnetworkByZone.get(node.zone!)!,
+        networkIp: node.plannedIp,
+        accessConfigs: [reserved ? { natIp: reserved } : {}],
+      }],
       metadata: {
-        "user-data": args.userData(node),
+        "user-data": args.userData(node, publicIps),
         "ssh-keys": `${model.ssh.user}:${model.ssh.publicKey}`,
         "block-project-ssh-keys": "true",
       },

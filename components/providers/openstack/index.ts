@@ -1,4 +1,5 @@
-// OpenStack provider module: network + router → security groups → key pair → ports → instances.
+// OpenStack provider module: network + router → security groups → key pair → masters' floating IPs → ports
+// → instances → floating IP associations.
 import type * as pulumi from "@pulumi/pulumi";
 import type { MachineSet, NodeSpec, ProviderArgs, ProviderModule } from "../../contracts";
 import { networkPlanFor, zonesOf } from "../../topology";
@@ -6,7 +7,7 @@ import { resourceName } from "../../naming";
 import { osSdk } from "./sdk";
 import { createNetwork } from "./network";
 import { createFirewall } from "./firewall";
-import { createInstance } from "./machines";
+import { createInstance, reserveAddress } from "./machines";
 
 export const openstack: ProviderModule = {
   createMachines(args: ProviderArgs, parent: pulumi.Resource): MachineSet {
@@ -20,6 +21,10 @@ export const openstack: ProviderModule = {
     const zones = zonesOf(model);
     const zoneIndex = (n: NodeSpec) => (zones.length ? (n.ordinal - 1) % zones.length : 0);
     const deps = { networkId: net.networkId, subnetIdByZoneIndex: net.subnetIds, zoneIndex, sg, keyPair: key.name, opts };
-    return { machines: [...topology.masters, ...topology.agents].map((n) => createInstance(args, n, deps)) };
+    const fips = new Map(topology.masters.map((n) => [n.id, reserveAddress(model, n, opts)] as const));
+    const publicIps = Object.fromEntries([...fips].map(([id, fip]) => [id, fip.address]));
+    const machines = [...topology.masters, ...topology.agents]
+      .map((n) => createInstance(args, n, deps, publicIps, fips.get(n.id)));
+    return { machines };
   },
 };

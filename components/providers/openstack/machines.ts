@@ -1,7 +1,10 @@
 // OpenStack instances on pre-created ports: a master's port carries its planned fixed IP and a floating
-// IP from the external network (admins reach Mesos/Marathon there); agents' ports get a DHCP address.
-import type * as pulumi from "@pulumi/pulumi";
-import type { Machine, NodeSpec, ProviderArgs } from "../../contracts";
+// IP from the external network (admins reach Mesos/Marathon there), allocated before the instance so its
+// user-data can advertise it (Mesos --hostname) and associated once the instance is up; agents' ports get
+// a DHCP address.
+import * as pulumi from "@pulumi/pulumi";
+import type { ClusterModel } from "../../model";
+import type { Machine, MasterPublicIps, NodeSpec, ProviderArgs } from "../../contracts";
 import { nodeLabels } from "../../naming";
 import { osSdk } from "./sdk";
 
@@ -21,7 +24,16 @@ export interface OsMachineDeps {
   opts: pulumi.CustomResourceOptions;
 }
 
-export function createInstance(args: ProviderArgs, node: NodeSpec, deps: OsMachineDeps): Machine {
+/** A master's floating IP, allocated from the external network before its instance (createInstance associates it). */
+export function reserveAddress(model: ClusterModel, node: NodeSpec, opts: pulumi.CustomResourceOptions) {
+  const pool = model.openstack!.externalNetwork;
+  return new (osSdk.networking().FloatingIp)(`${node.hostname}-fip`, { pool, description: node.hostname }, opts);
+}
+
+export type OsFloatingIp = ReturnType<typeof reserveAddress>;
+
+export function createInstance(args: ProviderArgs, node: NodeSpec, deps: OsMachineDeps, publicIps: MasterPublicIps = {},
+  fip?: OsFloatingIp): Machine {
   const { model } = args;
   const net = osSdk.networking();
   const subnetId = deps.subnetIdByZoneIndex[deps.zoneIndex(node)];
@@ -43,15 +55,17 @@ export function createInstance(args: ProviderArgs, node: NodeSpec, deps: OsMachi
       imageName: node.image ?? IMAGE_NAMES[model.os],
       keyPair: deps.keyPair,
       availabilityZone: node.zone,
-      userData: args.userData(node),
+      userData: args.userData(node, publicIps),
       networks: [{ port: port.id }],
       metadata: nodeLabels(model.cluster.name, node),
     },
     deps.opts,
   );
-  const fip =
-    node.role === "master"
-      ? new net.FloatingIp(`${node.hostname}-fip`, { pool: model.openstack!.externalNetwork, portId: port.id }, { ...deps.opts, dependsOn: [instance] })
-      : undefined;
-  return { node, privateIp: port.allFixedIps.apply((ips) => ips[0] ?? ""), publicIp: fip?.address, resource: instance };
+  const privateIp = port.allFixedIps.apply((ips) => ips[0] ?? "");
+  if (!fip) return { node, privateIp, resource: instance };
+  const assoc = new net.FloatingIpAssociate(
+    `${node.hostname}-fip`, { floatingIp: fip.address, portId: port.id }, { ...deps.opts, dependsOn: [instance] });
+  // The address once it is the port's (the readiness connects to it).
+  const publicIp = pulumi.all([fip.address, assoc.id]).apply(([ip]) => ip);
+  return { node, privateIp, publicIp, resource: instance };
 }
