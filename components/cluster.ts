@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterModel } from "./model";
 import type { Machine, MachineSet, MasterPublicIps, NodeSpec, Topology } from "./contracts";
-import type { BootstrapInput, Credentials } from "../provisioning/steps/types";
+import type { BootstrapInput, Credentials, NodeTls } from "../provisioning/steps/types";
 import { buildTopology } from "./topology";
 import { PROVIDER_MODULES } from "./providers";
 import { clusterOutputs, type ClusterOutputs, type NodeAddress } from "./outputs";
@@ -16,7 +16,7 @@ import { resolveArtifacts } from "../provisioning/artifacts";
 import { deriveCredentials } from "../provisioning/credentials";
 import { renderSteps } from "../provisioning/steps";
 import { renderCloudConfig } from "../provisioning/render/cloud-config";
-import { nodeTls } from "../provisioning/tls";
+import { executorTls, nodeTls } from "../provisioning/tls";
 
 /** What the SSH bootstrap receives: the machines exist, their addresses are Outputs. */
 export interface SshBootstrapInput {
@@ -179,10 +179,13 @@ export function cloudInitUserData(
         // A master's certificate names its planned address and its public one; an agent's address is known
         // only at boot, so its certificate names its hostname alone.
         const me = withPublic.find((m) => m.id === node.id);
-        const tls = nodeTls(secret, model.cluster.name, {
+        const subject = {
           id: node.id, hostname: node.hostname,
           ...(me ? { ip: me.ip } : {}), ...(me?.publicAddress ? { extraIps: [me.publicAddress] } : {}),
-        });
+        };
+        // Agents' certificates name no address here, so no node can verify its libprocess peers by address.
+        const tls: NodeTls = { ...nodeTls(secret, model.cluster.name, subject), unverifiedPeers: true };
+        if (node.role === "agent") tls.executor = executorTls(secret, model.cluster.name, subject);
         const userData = renderCloudConfig(
           renderSteps({
             cluster: model.cluster.name, os: model.os, node, masters: withPublic, quorum: topology.quorum, artifacts,

@@ -4,7 +4,7 @@
 import { renderStepScripts, type StepScript } from "../render/ssh-plan";
 import { renderSteps } from "../steps";
 import type { BootstrapInput, Credentials, NodeTls } from "../steps/types";
-import { nodeTls } from "../tls";
+import { executorTls, nodeTls } from "../tls";
 import { cleanupPlan } from "./cleanup";
 import type { CleanupPlan, HostInputs, HostNode } from "./types";
 
@@ -27,8 +27,9 @@ export function bootstrapInputOf(i: HostInputs, credentials: Credentials, tls?: 
 /** The node's certificate and key from the cluster CA, derived from clusterSecret like its credentials. */
 export function hostTls(clusterSecret: string, i: HostInputs): NodeTls {
   const pub = i.masters.find((m) => m.id === i.node.id && i.node.role === "master")?.publicAddress;
-  return nodeTls(clusterSecret, i.cluster,
-    { id: i.node.id, hostname: i.node.hostname, ip: i.selfIp, ...(pub ? { extraIps: [pub] } : {}) });
+  const subject = { id: i.node.id, hostname: i.node.hostname, ip: i.selfIp, ...(pub ? { extraIps: [pub] } : {}) };
+  const tls = nodeTls(clusterSecret, i.cluster, subject);
+  return i.node.role === "agent" ? { ...tls, executor: executorTls(clusterSecret, i.cluster, subject) } : tls;
 }
 
 /** The node as the provider records it (no credential in it). */

@@ -19,7 +19,7 @@ import type { Ctx } from "./context";
 import { NODE_ENV } from "./install";
 import { MESOS_BIN, ZK_FILE, aclsFile, zkReadUrl } from "./mesos-master";
 import { renderUnit, sq } from "./shell";
-import { LIBPROCESS_SSL_ENV, mesosTlsFiles, mesosTlsInputs, tlsOf } from "./tls";
+import { EXECUTOR_ENV, LIBPROCESS_SSL_ENV, executorTlsFiles, mesosTlsFiles, mesosTlsInputs, tlsOf } from "./tls";
 import type { FileSpec } from "./types";
 
 const CREDENTIAL = "/etc/mesos/credential";
@@ -97,6 +97,8 @@ export function agentFlags(ctx: Ctx): string[] {
     "--systemd_enable_support=false",
     "--reconfiguration_policy=additive",
     "--executor_registration_timeout=5mins",
+    // Executors' own environment and TLS identity (provisioning/steps/tls.ts executorTlsFiles).
+    ...(tlsOf(ctx)?.executor ? [`--executor_environment_variables=file://${EXECUTOR_ENV}`] : []),
   ];
   assertFlags("mesos-agent", flags.map(flagName));
   return flags;
@@ -136,6 +138,7 @@ export function agentFiles(ctx: Ctx): FileSpec[] {
     aclsFile(acls([taskUserOf(ctx)])),
     { path: HEALTH_CURLRC, content: `user = "${HEALTH_USER}:${c.healthPassword}"\n`, ...root, secret: true },
     ...mesosTlsFiles(ctx),
+    ...executorTlsFiles(ctx, taskUserOf(ctx)),
     { path: UNIT, content: unit, mode: "0644", owner: "root", group: "root" },
   ];
 }

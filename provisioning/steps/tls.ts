@@ -38,13 +38,14 @@ export function tlsOf(ctx: Ctx): NodeTls | undefined {
  * LIBPROCESS_SSL_* for mesos-master and mesos-agent (and, with its own copy of the key, Marathon's scheduler
  * driver), in a fixed order (same bytes every render).
  */
-export function libprocessSsl(cert = MESOS_CERT, key = MESOS_KEY): [string, string][] {
+export function libprocessSsl(cert = MESOS_CERT, key = MESOS_KEY, verify = true): [string, string][] {
   return [
     ["LIBPROCESS_SSL_ENABLED", "true"],
     ["LIBPROCESS_SSL_CERT_FILE", cert],
     ["LIBPROCESS_SSL_KEY_FILE", key],
     ["LIBPROCESS_SSL_CA_FILE", CLUSTER_CA],
-    ["LIBPROCESS_SSL_VERIFY_SERVER_CERT", "true"],
+    // Off only where some peers' certificates cannot name their address (NodeTls.unverifiedPeers).
+    ["LIBPROCESS_SSL_VERIFY_SERVER_CERT", String(verify)],
     // Not REQUIRE_CLIENT_CERT: browsers and curl reach 5050/5051 with HTTP basic auth, not client certificates.
     ["LIBPROCESS_SSL_HOSTNAME_VALIDATION_SCHEME", "openssl"],
     // Masters and agents are addressed by IP (--hostname=<ip>): their certificates carry it as an IP SAN.
@@ -63,7 +64,7 @@ export function libprocessSsl(cert = MESOS_CERT, key = MESOS_KEY): [string, stri
 export function mesosTlsFiles(ctx: Ctx): FileSpec[] {
   const tls = tlsOf(ctx);
   if (!tls) return [];
-  const env = libprocessSsl().map(([k, v]) => `${k}=${v}\n`).join("");
+  const env = libprocessSsl(MESOS_CERT, MESOS_KEY, !tls.unverifiedPeers).map(([k, v]) => `${k}=${v}\n`).join("");
   return [
     { path: MESOS_CERT, content: tls.cert, mode: "0444", owner: "root", group: "root" },
     { path: MESOS_KEY, content: tls.key, mode: "0400", owner: "root", group: "root", secret: true },
@@ -78,7 +79,37 @@ export function clusterCaFile(tls: NodeTls): FileSpec {
 
 /** Files whose change restarts mesos-master / mesos-agent (em_service inputs). */
 export function mesosTlsInputs(ctx: Ctx): string[] {
-  return tlsOf(ctx) ? [MESOS_CERT, MESOS_KEY, CLUSTER_CA, LIBPROCESS_SSL_ENV] : [];
+  const tls = tlsOf(ctx);
+  if (!tls) return [];
+  return [MESOS_CERT, MESOS_KEY, CLUSTER_CA, LIBPROCESS_SSL_ENV, ...(tls.executor ? [EXECUTOR_ENV] : [])];
+}
+
+/** Executors' TLS material: outside the root-only /etc/mesos, readable by the pool's task user (their user). */
+export const EXECUTOR_TLS_DIR = "/etc/ssl/elastic-mesos/executor";
+export const EXECUTOR_CERT = `${EXECUTOR_TLS_DIR}/cert.pem`;
+export const EXECUTOR_KEY = `${EXECUTOR_TLS_DIR}/key.pem`;
+/** --executor_environment_variables (stout reads file:// values): executors get only this environment. */
+export const EXECUTOR_ENV = "/etc/mesos/executor-env.json";
+const EXECUTOR_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/**
+ * Agents: executors (and their tasks) are libprocess processes too, and with downgrade off they must speak
+ * TLS to their agent. Without --executor_environment_variables they would inherit the agent's environment,
+ * LIBPROCESS_SSL_KEY_FILE included, a key the task user must not (and cannot) read. So they get an
+ * environment of their own with the executor certificate, whose key the task user's group may read.
+ */
+export function executorTlsFiles(ctx: Ctx, taskUser: string): FileSpec[] {
+  const ex = tlsOf(ctx)?.executor;
+  if (!ex) return [];
+  const env = Object.fromEntries([
+    ["PATH", EXECUTOR_PATH],
+    ...libprocessSsl(EXECUTOR_CERT, EXECUTOR_KEY, !tlsOf(ctx)!.unverifiedPeers),
+  ]);
+  return [
+    { path: EXECUTOR_CERT, content: ex.cert, mode: "0444", owner: "root", group: "root" },
+    { path: EXECUTOR_KEY, content: ex.key, mode: "0440", owner: "root", group: taskUser, secret: true },
+    { path: EXECUTOR_ENV, content: `${JSON.stringify(env, null, 2)}\n`, mode: "0600", owner: "root", group: "root" },
+  ];
 }
 
 /**

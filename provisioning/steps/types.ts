@@ -82,6 +82,16 @@ export interface NodeTls {
   cert: string;
   /** PKCS#8 PEM. */
   key: string;
+  /**
+   * Agents: the certificate and key of their executors (libprocess, run as the pool's task user, who must not
+   * read the agent's own key). Same names as the agent's certificate: the agent reaches them at its address.
+   */
+  executor?: { cert: string; key: string };
+  /**
+   * True where some peers' certificates cannot name their address (cloud-init agents learn it only at boot):
+   * libprocess then encrypts without verifying peers' certificates, which would refuse those agents.
+   */
+  unverifiedPeers?: boolean;
 }
 
 export interface BootstrapInput {

@@ -183,6 +183,15 @@ export function caCertificate(clusterSecret: string, clusterName: string): strin
 }
 
 /**
+ * An agent's executors' certificate and key: the agent's names, its own key (derived apart), so the key the
+ * task user can read is not the agent's. Executors listen on the agent's address, where the agent reaches them.
+ */
+export function executorTls(clusterSecret: string, clusterName: string, agent: TlsSubject): { cert: string; key: string } {
+  const { cert, key } = nodeTls(clusterSecret, clusterName, { ...agent, id: `${agent.id}/executor` });
+  return { cert, key };
+}
+
+/**
  * A node's certificate and key, signed by the cluster CA. SANs: its hostname (DNS) and private address
  * (IP), which is what libprocess (VERIFY_IPADD), ZooKeeper's hostname verification and browsers match, and
  * `extraIps` (a cloud master's public address, where browsers reach it).

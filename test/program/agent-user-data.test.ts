@@ -38,6 +38,9 @@ describe.each(CLOUDS)("$provider: agents' user-data", ({ provider, type, userDat
         expect(text.includes(c[k]), `${a.name}: ${k}`).toBe(false);
       }
       expect(text).toContain(c.agentSecret); // its own credential, so the unpacking is known to reach the files
+      // Its executors' own TLS identity and environment; peers unverified (no agent certificate names its address).
+      expect(text).toContain("--executor_environment_variables=file:///etc/mesos/executor-env.json");
+      expect(text).toContain("LIBPROCESS_SSL_VERIFY_SERVER_CERT=false");
     }
     const m1 = unpacked(userData(nodes.find((n) => n.name === "prod-m1")!.inputs));
     expect(m1).toContain(c.adminPassword);

@@ -8,11 +8,13 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildContext } from "../../provisioning/steps/context";
 import { CLUSTER_CA, MESOS_CERT, MESOS_KEY, MARATHON_KEYSTORE, keystoreCommands, keystorePassword, libprocessSsl, marathonTlsArgs, mesosTlsFiles } from "../../provisioning/steps/tls";
-import { caCertificate, nodeTls } from "../../provisioning/tls";
+import { caCertificate, executorTls, nodeTls } from "../../provisioning/tls";
+import { renderSteps } from "../../provisioning/steps";
+import { EXECUTOR_CERT, EXECUTOR_ENV, EXECUTOR_KEY } from "../../provisioning/steps/tls";
 import { curlScript, parseCurl } from "../../provisioning/baremetal/runner";
 import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import { masterInput, SECRET } from "./bootstrap-input";
+import { agentInput, masterInput, SECRET } from "./bootstrap-input";
 
 const input = masterInput({ masters: 3 }, 1);
 const tls = nodeTls(SECRET, input.cluster, { id: "m1", hostname: input.node.hostname, ip: input.masters[0].ip });
@@ -38,6 +40,41 @@ describe("libprocess TLS", () => {
     expect(files[MESOS_CERT]).toMatchObject({ content: tls.cert, mode: "0444" });
     expect(files[CLUSTER_CA]).toMatchObject({ content: tls.caCert, mode: "0444" });
     expect(mesosTlsFiles(buildContext(input))).toEqual([]);
+  });
+});
+
+describe("executors and cloud peers", () => {
+  const a = agentInput({ masters: 3 });
+  const agent = { ...a, selfIp: "10.0.1.21", node: { ...a.node, taskUser: "etl" } };
+  const subject = { id: agent.node.id, hostname: agent.node.hostname, ip: agent.selfIp };
+  const files = (tls: typeof tlsA) => Object.fromEntries(renderSteps({ ...agent, tls }).flatMap((st) => st.files).map((f) => [f.path, f]));
+  const tlsA = { ...nodeTls(SECRET, agent.cluster, subject), executor: executorTls(SECRET, agent.cluster, subject) };
+
+  it("executors get their own environment and certificate: a key the task user's group reads, not the agent's", () => {
+    const f = files(tlsA);
+    const unit = f["/etc/systemd/system/mesos-agent.service"].content;
+    expect(unit).toContain(`--executor_environment_variables=file://${EXECUTOR_ENV}`);
+    expect(f[EXECUTOR_KEY]).toMatchObject({ content: tlsA.executor.key, mode: "0440", owner: "root", group: "etl", secret: true });
+    expect(tlsA.executor.key).not.toBe(tlsA.key);
+    const env = JSON.parse(f[EXECUTOR_ENV].content);
+    expect(f[EXECUTOR_ENV]).toMatchObject({ mode: "0600", owner: "root" });
+    expect(env).toMatchObject({ LIBPROCESS_SSL_ENABLED: "true", LIBPROCESS_SSL_CERT_FILE: EXECUTOR_CERT, LIBPROCESS_SSL_KEY_FILE: EXECUTOR_KEY,
+      LIBPROCESS_SSL_CA_FILE: CLUSTER_CA, LIBPROCESS_SSL_VERIFY_SERVER_CERT: "true", LIBPROCESS_SSL_SUPPORT_DOWNGRADE: "false" });
+    expect(env.PATH).toMatch(/\/usr\/bin/);
+    expect(Object.values(env).every((v) => typeof v === "string")).toBe(true); // Mesos refuses anything else
+    // The agent reaches its executors at its own address: their certificate names it, and chains to the CA.
+    const cert = join(dir, "executor.pem");
+    const ca = join(dir, "ca-x.pem");
+    writeFileSync(cert, tlsA.executor.cert);
+    writeFileSync(ca, tlsA.caCert);
+    execFileSync("openssl", ["verify", "-CAfile", ca, "-verify_ip", "10.0.1.21", cert]);
+  });
+
+  it("where agents' certificates cannot name their address (cloud-init), libprocess encrypts without verifying peers", () => {
+    const f = files({ ...tlsA, unverifiedPeers: true });
+    expect(f["/etc/mesos/libprocess-ssl.env"].content).toContain("LIBPROCESS_SSL_VERIFY_SERVER_CERT=false\n");
+    expect(JSON.parse(f[EXECUTOR_ENV].content).LIBPROCESS_SSL_VERIFY_SERVER_CERT).toBe("false");
+    expect(files(tlsA)["/etc/mesos/libprocess-ssl.env"].content).toContain("LIBPROCESS_SSL_VERIFY_SERVER_CERT=true\n");
   });
 });
 

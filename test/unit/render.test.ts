@@ -15,7 +15,8 @@ import { BUNDLE, awsUserData, renderCloudConfig } from "../../provisioning/rende
 import { renderStepScripts } from "../../provisioning/render/ssh-plan";
 import { renderSteps } from "../../provisioning/steps";
 import type { BootstrapInput } from "../../provisioning/steps/types";
-import { clusterInputs, type Shape } from "./bootstrap-input";
+import { clusterInputs, SECRET, type Shape } from "./bootstrap-input";
+import { executorTls, nodeTls } from "../../provisioning/tls";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "em-render-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -160,7 +161,12 @@ describe("#cloud-config user-data", () => {
     const shapes = [{ masters: 5 as const }, { ...SHAPES[6], masters: 5 as const }, { ...SHAPES[7], masters: 5 as const }];
     const sizes = shapes.flatMap((shape) =>
       clusterInputs(shape).map((input) => {
-        const text = renderCloudConfig(renderSteps(input));
+        // With the TLS material the program adds (certificates barely compress).
+        const subject = { id: input.node.id, hostname: input.node.hostname, ...(input.node.role === "master"
+          ? { ip: input.masters.find((m) => m.id === input.node.id)!.ip, extraIps: ["203.0.113.10"] } : {}) };
+        const tls = { ...nodeTls(SECRET, input.cluster, subject), unverifiedPeers: true,
+          ...(input.node.role === "agent" ? { executor: executorTls(SECRET, input.cluster, subject) } : {}) };
+        const text = renderCloudConfig(renderSteps({ ...input, tls }));
         const aws = Buffer.from(awsUserData(text), "base64");
         expect(gunzipSync(aws).toString("utf8"), input.node.id).toBe(text);
         return { node: input.node.id, text: Buffer.byteLength(text), aws: aws.length };
