@@ -15,6 +15,7 @@ import { deriveCredentials } from "../../provisioning/credentials";
 import { renderCloudConfig } from "../../provisioning/render/cloud-config";
 import { renderStepScripts, type StepScript } from "../../provisioning/render/ssh-plan";
 import { renderSteps } from "../../provisioning/steps";
+import { caCertificate, nodeTls } from "../../provisioning/tls";
 import type { BootstrapInput, Step } from "../../provisioning/steps/types";
 import { cleanupPlan, renderCleanupScript } from "../../provisioning/baremetal/cleanup";
 import type { CleanupPlan } from "../../provisioning/baremetal/types";
@@ -51,6 +52,11 @@ function zkMode(h: string): Promise<string> {
 }
 const modes = async (hosts = MASTERS) => Object.fromEntries(await Promise.all(hosts.map(async (h) => [h, await zkMode(h)])));
 
+const SECRET = "lab-bootstrap-test-secret-0001";
+const SOLO_SECRET = "lab-cloud-init-test-secret-01";
+/** The lab cluster's CA (PEM): the only trust anchor of https to its 5050/5051/8443. */
+const CA = caCertificate(SECRET, "lab");
+
 async function inputs(): Promise<{ masters: BootstrapInput[]; agent?: BootstrapInput; solo: BootstrapInput }> {
   const lab = labInfo();
   const tgz = `${lab.mirror}/zookeeper/zookeeper-${ZKV}/apache-zookeeper-${ZKV}-bin.tar.gz`;
@@ -62,24 +68,35 @@ async function inputs(): Promise<{ masters: BootstrapInput[]; agent?: BootstrapI
     "debian-12",
   );
   const masters = MASTERS.map((h, i) => ({ id: `m${i + 1}`, zkId: i + 1, ip: ip(h), hostname: h }));
-  const common = { cluster: "lab", os: "debian-12" as const, masters, quorum: 2, artifacts, credentials: deriveCredentials("lab-bootstrap-test-secret-0001", "lab") };
+  const common = { cluster: "lab", os: "debian-12" as const, masters, quorum: 2, artifacts, credentials: deriveCredentials(SECRET, "lab") };
   const node = (id: string, role: "master" | "agent", ordinal: number, extra: Partial<NodeSpec>): NodeSpec => ({
     id, hostname: `lab-${id}`, role, ordinal, size: "lab", diskGb: 1, resources: {}, attributes: {}, containerizers: ["mesos"],
     taskUser: role === "agent" ? "mesos-task" : "", ...extra,
   });
   const h4 = lab.hosts.find((x) => x.name === "h4");
+  // As the program gives them (test/fixtures/lab-cluster.ts): masters' certificates name their address; the
+  // agent's (address known only at boot, as on a cloud) its hostname alone.
+  const tls = (secret: string, cluster: string, n: NodeSpec, ip?: string) =>
+    nodeTls(secret, cluster, { id: n.id, hostname: n.hostname, ...(ip ? { ip } : {}) });
+  const agentNode = node("general-1", "agent", 1, { pool: "general", resources: { cpus: 1, mem: 512 }, attributes: { rack: "lab" } });
+  const soloIp = h4?.ip ?? "10.77.0.14";
+  const soloNode = node("m1", "master", 1, { zkId: 1 });
   return {
-    masters: masters.map((m, i) => ({ ...common, node: node(m.id, "master", i + 1, { zkId: m.zkId }) })),
+    masters: masters.map((m, i) => {
+      const n = node(m.id, "master", i + 1, { zkId: m.zkId });
+      return { ...common, node: n, tls: tls(SECRET, "lab", n, m.ip) };
+    }),
     // No selfIp: the agent discovers its address on the route to the first master, as on a cloud.
-    agent: h4 ? { ...common, node: node("general-1", "agent", 1, { pool: "general", resources: { cpus: 1, mem: 512 }, attributes: { rack: "lab" } }) } : undefined,
+    agent: h4 ? { ...common, node: agentNode, tls: tls(SECRET, "lab", agentNode) } : undefined,
     // A 1-master cluster on h4, delivered as #cloud-config at first boot.
     solo: {
       ...common,
       cluster: "solo",
-      masters: [{ id: "m1", zkId: 1, ip: h4?.ip ?? "10.77.0.14", hostname: "h4" }],
+      masters: [{ id: "m1", zkId: 1, ip: soloIp, hostname: "h4" }],
       quorum: 1,
-      credentials: deriveCredentials("lab-cloud-init-test-secret-01", "solo"),
-      node: node("m1", "master", 1, { zkId: 1 }),
+      credentials: deriveCredentials(SOLO_SECRET, "solo"),
+      node: soloNode,
+      tls: tls(SOLO_SECRET, "solo", soloNode, soloIp),
     },
   };
 }
@@ -127,7 +144,7 @@ const STATE = `for u in ${SERVICES}; do systemctl show -p ActiveEnterTimestampMo
 stat -c '%n %i %Y' /etc/zookeeper/zoo.cfg /var/lib/zookeeper/myid /etc/systemd/system/*.service /etc/mesos/* /etc/marathon/* /etc/elastic-mesos/*.env 2>/dev/null || true`;
 
 describe.skipIf(skip)("bootstrap on lab hosts", () => {
-  let plan: { masters: StepScript[][]; agent?: StepScript[]; soloUserData: string };
+  let plan: { masters: StepScript[][]; agent?: StepScript[]; agentName?: string; soloUserData: string };
   const agentHost = "h4";
   /** host → its cleanup script (h4 carries the agent, then the cloud-init master). */
   let clean: Map<string, string>;
@@ -138,6 +155,7 @@ describe.skipIf(skip)("bootstrap on lab hosts", () => {
     plan = {
       masters: steps.masters.map((s) => renderStepScripts(s)),
       agent: steps.agent && renderStepScripts(steps.agent),
+      agentName: i.agent?.node.hostname,
       soloUserData: renderCloudConfig(steps.solo),
     };
     clean = new Map(MASTERS.map((h, k) => [h, cleanScript([steps.masters[k]])]));
@@ -219,10 +237,11 @@ describe.skipIf(skip)("bootstrap on lab hosts", () => {
   it("step 3 starts Mesos masters and Marathon (stand-ins) that elect a leader with the rendered credentials", async () => {
     const step3 = await Promise.all(MASTERS.map((h, i) => runStep(h, plan.masters[i][2])));
     for (const r of step3) expect(r.stdout).toContain("healthy: the Mesos master is healthy with an elected leader");
-    const leaders = await Promise.all(MASTERS.map((h) => http(`http://${ip(h)}:5050/redirect`)));
+    // TLS only, verified against the cluster CA by the masters' IP SANs.
+    const leaders = await Promise.all(MASTERS.map((h) => http(`https://${ip(h)}:5050/redirect`, { ca: CA })));
     expect(leaders.map((l) => l.status).every((s) => s === 307 || s === 200)).toBe(true);
-    // Marathon refuses anonymous requests, even /ping (basic auth on every path).
-    expect((await http(`http://${ip("h1")}:8080/ping`)).status).toBe(401);
+    // Marathon (HTTPS only, 8443) refuses anonymous requests, even /ping (basic auth on every path).
+    expect((await http(`https://${ip("h1")}:8443/ping`, { ca: CA })).status).toBe(401);
     const perms = await ssh("h1", "stat -c '%n %a %U %G' /etc/mesos/zk /etc/mesos/credentials /etc/marathon/secret /etc/marathon/marathon.env /etc/elastic-mesos/admin.curlrc; tail -c 1 /etc/marathon/secret | od -An -c");
     expect(perms.stdout).toContain("/etc/mesos/zk 600 root root");
     expect(perms.stdout).toContain("/etc/marathon/secret 400 marathon marathon");
@@ -238,6 +257,10 @@ describe.skipIf(skip)("bootstrap on lab hosts", () => {
     console.log(`[bootstrap] agent steps 1-3 on h4: ${((Date.now() - t) / 1000).toFixed(1)} s`);
     const env = await ssh(agentHost, "cat /etc/elastic-mesos/node.env");
     expect(env.stdout).toBe(`SELF_IP=${ip(agentHost)}\n`);
+    // Its operator port speaks TLS with a certificate from the cluster CA that names its hostname (no IP SAN on a
+    // cloud-style agent), reached here at the address it discovered.
+    const health = await http(`https://${plan.agentName}:5051/health`, { ca: CA, connectTo: ip(agentHost) });
+    expect(health.status).toBe(200);
     for (const s of plan.agent!) expect((await runStep(agentHost, s)).stdout).toMatch(/done: unchanged\n$/);
   }, forSteps(6));
 
