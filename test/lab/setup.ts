@@ -1,8 +1,9 @@
 // vitest globalSetup for the "lab" project: bring the lab up (reusing a running one) before the lab tests and
 // tear down only what this run started. LAB_KEEP=1 keeps a lab this run started (fast re-runs while developing);
-// LAB_HOSTS=N sets the number of hosts (default 13: h1-h4 for the bootstrap tests, h5-h10 for bare metal,
-// h11-h13 for the e2e suite through the real CLI). If this machine cannot run the lab (not root, not Linux, no
-// overlayfs) the reason is printed and the lab tests skip; anything else that fails is an error, not a skip.
+// LAB_HOSTS=N sets the number of hosts (default 14: h1-h4 for the bootstrap and attack tests, h5-h10 for bare
+// metal with h14 as a machine outside the cluster, h11-h13 for ZooKeeper TLS and the e2e suite through the
+// real CLI). If this machine cannot run the lab (not root, not Linux, no overlayfs) the reason is printed and
+// the lab tests skip; anything else that fails is an error, not a skip.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -43,7 +44,7 @@ export default function setup(project: TestProject): (() => void) | undefined {
     return undefined;
   }
   const wasUp = labIsUp();
-  const hosts = process.env.LAB_HOSTS ?? "13"; // every lab test file runs, none skips for want of hosts
+  const hosts = process.env.LAB_HOSTS ?? "14"; // every lab test file runs, none skips for want of hosts
   console.log(`[lab] ${wasUp ? "reusing the running lab" : "starting the lab"} (lab-up.sh ${hosts})`);
   const up = spawnSync("bash", [join(root, "lab", "lab-up.sh"), hosts], { stdio: "inherit" });
   if (up.status !== 0) throw new Error(`lab/lab-up.sh ${hosts} failed (exit ${up.status}); see its output above`);
