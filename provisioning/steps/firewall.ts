@@ -261,12 +261,14 @@ function gate(ctx: Ctx): string {
     `systemctl is-enabled -q ${FIREWALL_UNIT} || ` +
       `{ echo "${FIREWALL_UNIT} is not enabled (needed after a reboot)"; exit 1; }`,
   ];
+  // Captured, not piped: under pipefail `nft … | grep -q` fails whenever grep's early exit SIGPIPEs nft
+  // (found by the e2e suite: a healthy firewall reported as not dropping, now and then).
   if (ctx.input.firewall) {
-    lines.push(`nft list chain ${FIREWALL_TABLE} input | grep -q 'policy drop' || ` +
+    lines.push(`grep -q 'policy drop' <<<"$(nft list chain ${FIREWALL_TABLE} input)" || ` +
       `{ echo "the input chain does not drop by default"; exit 1; }`);
   }
   if (!ctx.isMaster) {
-    lines.push(`nft list chain ${FIREWALL_TABLE} output | grep -q '${METADATA.ipv4}' || ` +
+    lines.push(`grep -qF '${METADATA.ipv4}' <<<"$(nft list chain ${FIREWALL_TABLE} output)" || ` +
       `{ echo "the metadata service is not blocked for tasks"; exit 1; }`);
   }
   return lines.join("\n");

@@ -156,3 +156,14 @@ describe("the firewall step", () => {
     expect(renderCleanupScript(plan, [])).toContain(`nft delete table ${FIREWALL_TABLE}`);
   });
 });
+
+describe("gates under pipefail", () => {
+  it("never pipe a command into `grep -q` (grep's early exit SIGPIPEs the writer: a healthy host fails its gate)", () => {
+    for (const input of [master(), agent()]) {
+      for (const s of renderStepScripts(renderSteps(input))) {
+        const code = s.script.split("\n").map((l) => l.replace(/(^|\s)#.*$/, "")); // comments may name the pitfall
+        expect(code.filter((l) => /\|\s*grep\s+-[A-Za-z]*q/.test(l)), s.step).toEqual([]);
+      }
+    }
+  });
+});
