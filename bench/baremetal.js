@@ -147,11 +147,12 @@ async function labSetup() {
 /**
  * Provider inputs for a cluster of lab hosts: masters = the first three, agents of pool "general" = the
  * rest, and each host's rendered steps (for the raw baseline; the provider renders its own from the
- * inputs). m: { resolveArtifacts, deriveCredentials, hostInputsFor, renderHost }.
+ * inputs). m: { resolveArtifacts, deriveCredentials, hostInputsFor, renderHost, hostTls }.
  */
 function clusterPlan(m, setup, hosts, opts = {}) {
   const artifacts = m.resolveArtifacts(setup.versions, setup.overrides, "debian-12");
-  const credentials = m.deriveCredentials(opts.secret || BENCH_SECRET, opts.cluster || "bm");
+  const secret = opts.secret || BENCH_SECRET;
+  const credentials = m.deriveCredentials(secret, opts.cluster || "bm");
   const masters = hosts.slice(0, 3).map((h, i) => ({ id: `m${i + 1}`, zkId: i + 1, ip: h.ip, hostname: h.name }));
   const quorum = Math.floor(masters.length / 2) + 1;
   const nodeSpec = (id, role, ordinal, extra) => ({ id, hostname: `${opts.cluster || "bm"}-${id}`, role, ordinal, size: "lab", diskGb: 1,
@@ -174,9 +175,12 @@ function clusterPlan(m, setup, hosts, opts = {}) {
     cluster: opts.cluster || "bm",
     masters: inputs.filter((i) => i.node.role === "master").map((i) => ({ id: i.node.id, ip: i.selfIp, connection: i.connection })),
     agents: inputs.filter((i) => i.node.role === "agent").map((i) => ({ id: i.node.id, pool: i.node.pool, hostname: i.node.hostname, ip: i.selfIp })),
-    quorum, ports: { zookeeper: 2181, mesos: 5050, marathon: 8080 }, adminUser: "admin", timeoutSeconds: 600, generation: "",
+    // provisioning/health/probes.ts DEFAULT_PORTS, as createSshBootstrap passes them (Marathon: HTTPS only, 8443).
+    quorum, ports: { zookeeper: 2181, mesos: 5050, marathon: 8443 }, adminUser: "admin", timeoutSeconds: 600, generation: "",
   };
-  return { inputs, readiness, steps: inputs.map((i) => m.renderHost(i, credentials).steps) };
+  // The baseline runs what the provider runs: the same steps with the node's certificate (the provider derives it
+  // from clusterSecret with hostTls too), so both sides bring up the same TLS-only cluster.
+  return { inputs, readiness, steps: inputs.map((i) => m.renderHost(i, credentials, m.hostTls(secret, i)).steps) };
 }
 
 /** Everything the bootstrap installs, removed (so every run starts from a first boot), apt's .deb cache included. */
@@ -187,7 +191,8 @@ rm -f /etc/systemd/system/{zookeeper,mesos-master,mesos-agent,marathon}.service
 for p in aventer-mesos marathon; do dpkg -s "$p" >/dev/null 2>&1 || continue
   apt-mark unhold "$p" >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get -q purge -y --allow-change-held-packages "$p" >/dev/null 2>&1; done
 rm -rf /opt/zookeeper* /var/lib/zookeeper /var/log/zookeeper /etc/zookeeper /etc/mesos /etc/marathon /var/lib/mesos /var/log/mesos \\
-  /etc/elastic-mesos /var/lib/elastic-mesos /etc/apt/sources.list.d/elastic-mesos-* /etc/apt/keyrings/elastic-mesos-*
+  /etc/elastic-mesos /var/lib/elastic-mesos /etc/apt/sources.list.d/elastic-mesos-* /etc/apt/keyrings/elastic-mesos-* \\
+  /etc/ssl/elastic-mesos
 userdel zookeeper 2>/dev/null || true; userdel marathon 2>/dev/null || true
 for u in /etc/systemd/system/elastic-mesos-*.service; do [ -e "$u" ] || continue # ours: firewall, hidepid, ...
   systemctl disable --now "\${u##*/}" >/dev/null 2>&1 || true; rm -f "$u"; done

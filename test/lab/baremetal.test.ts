@@ -12,13 +12,14 @@ import { createHash } from "node:crypto";
 import { resolveArtifacts } from "../../provisioning/artifacts";
 import { deriveCredentials } from "../../provisioning/credentials";
 import { hostInputsFor } from "../../provisioning/baremetal/bootstrap";
-import { renderHost } from "../../provisioning/baremetal/render";
+import { hostTls, renderHost } from "../../provisioning/baremetal/render";
 import { MesosHostProvider } from "../../provisioning/baremetal/provider";
 import { ReadinessProvider } from "../../provisioning/health/readiness";
+import { caCertificate } from "../../provisioning/tls";
 import { http, inHost, labInfo, loginsSince, nextSecond, remnants as remnantsOn, ssh, waitFor, type LabHost } from "../fixtures/lab";
 
 const bench = createRequire(import.meta.url)("../../bench/baremetal.js");
-const m = { resolveArtifacts, deriveCredentials, hostInputsFor, renderHost };
+const m = { resolveArtifacts, deriveCredentials, hostInputsFor, renderHost, hostTls };
 const names = (process.env.BAREMETAL_LAB_HOSTS ?? "h5,h6,h7,h8,h9,h10").split(",");
 const outsiderName = process.env.BAREMETAL_LAB_OUTSIDER ?? "h14";
 const labSkip = inject("labSkipReason");
@@ -37,18 +38,21 @@ describe.skipIf(skip)("bare-metal lifecycle on lab hosts", () => {
   });
   const masterIp = () => hosts[0].ip;
   const adminAuth = (): [string, string] => ["admin", deriveCredentials(bench.BENCH_SECRET, "bm").adminPassword];
+  /** Mesos serves TLS only, with certificates from the cluster CA (derived from clusterSecret, as the provider's). */
+  const ca = caCertificate(bench.BENCH_SECRET, "bm");
+  const tls = (o: Parameters<typeof http>[1] = {}) => ({ ...o, ca });
   const config = () => ({ sshPrivateKey: setup.privateKey, clusterSecret: bench.BENCH_SECRET });
   /** /master/state of the leading master (non-leaders answer 307 //leader:5050). */
   const leaderState = async () => {
-    const r = await http(`http://${masterIp()}:5050/master/state`, { auth: adminAuth() });
-    const url = r.status === 307 ? `http:${r.headers.get("location")}` : `http://${masterIp()}:5050/master/state`;
-    const s = r.status === 307 ? await http(url.replace(/\/?$/, "").replace(/:5050.*$/, ":5050/master/state"), { auth: adminAuth() }) : r;
+    const r = await http(`https://${masterIp()}:5050/master/state`, tls({ auth: adminAuth() }));
+    const url = r.status === 307 ? `https:${r.headers.get("location")}` : `https://${masterIp()}:5050/master/state`;
+    const s = r.status === 307 ? await http(url.replace(/\/?$/, "").replace(/:5050.*$/, ":5050/master/state"), tls({ auth: adminAuth() })) : r;
     return s.status === 200 ? JSON.parse(s.body) : undefined;
   };
   /** The operator API on the leading master. */
   const leaderApi = async (call: object) => {
     for (const h of hosts.slice(0, 3)) {
-      const r = await http(`http://${h.ip}:5050/api/v1`, { json: call, auth: adminAuth() });
+      const r = await http(`https://${h.ip}:5050/api/v1`, tls({ json: call, auth: adminAuth() }));
       if (r.status === 200) return JSON.parse(r.body);
     }
     return undefined;
@@ -76,7 +80,7 @@ describe.skipIf(skip)("bare-metal lifecycle on lab hosts", () => {
     const state = [...driver.state.values()];
     expect(state.find((s: any) => s.outs.node.id === "m1").outs.hostKey.source).toBe("config");
     expect(state.find((s: any) => s.outs.node.id === "general-1").outs.hostKey).toMatchObject({ source: "tofu", fingerprint: fingerprint(hosts[3].hostKey) });
-    const leader = await http(`http://${masterIp()}:5050/redirect`);
+    const leader = await http(`https://${masterIp()}:5050/redirect`, tls());
     expect([200, 307]).toContain(leader.status);
   });
 
@@ -113,7 +117,7 @@ describe.skipIf(skip)("bare-metal lifecycle on lab hosts", () => {
     // ... but an agent is no master: no ZooKeeper quorum port for it.
     expect(await probe(agent.name, master.ip, 2888)).toBe("closed");
     // And the operator (this machine, in adminCidrs) reaches the UIs.
-    expect((await http(`http://${master.ip}:5050/health`)).status).toBe(200);
+    expect((await http(`https://${master.ip}:5050/health`, tls())).status).toBe(200);
     // Tasks (any uid but root) on agents cannot reach the metadata service: rejected at once, and counted; root
     // is not (cloud-init, the cloud's agents). The lab has no route there, so the agent gets one for the test
     // (routing comes before the output hook; without a route connect() fails before any rule is asked).
