@@ -10,7 +10,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { resolveArtifacts } from "../../provisioning/artifacts";
+import { labArtifacts } from "../fixtures/lab-cluster";
 import { deriveCredentials } from "../../provisioning/credentials";
 import { renderCloudConfig } from "../../provisioning/render/cloud-config";
 import { renderStepScripts, type StepScript } from "../../provisioning/render/ssh-plan";
@@ -59,14 +59,7 @@ const CA = caCertificate(SECRET, "lab");
 
 async function inputs(): Promise<{ masters: BootstrapInput[]; agent?: BootstrapInput; solo: BootstrapInput }> {
   const lab = labInfo();
-  const tgz = `${lab.mirror}/zookeeper/zookeeper-${ZKV}/apache-zookeeper-${ZKV}-bin.tar.gz`;
-  const sha512 = (await http(`${tgz}.sha512`)).body.split(/\s+/)[0];
-  const keyFingerprint = (await http(`${lab.mirror}/keys/lab-archive.fingerprint`)).body.trim();
-  const artifacts = resolveArtifacts(
-    { mesos: "1.11.0-0.9.0", zookeeper: ZKV, marathon: "1.11.24", docker: "27.5.1" },
-    { mirror: lab.mirror, zookeeper: { sha512 }, mesos: { keyUrl: `${lab.mirror}/keys/lab-archive.asc`, keyFingerprint }, marathon: { aptPackage: "marathon" } },
-    "debian-12",
-  );
+  const artifacts = await labArtifacts();
   const masters = MASTERS.map((h, i) => ({ id: `m${i + 1}`, zkId: i + 1, ip: ip(h), hostname: h }));
   const common = { cluster: "lab", os: "debian-12" as const, masters, quorum: 2, artifacts, credentials: deriveCredentials(SECRET, "lab") };
   const node = (id: string, role: "master" | "agent", ordinal: number, extra: Partial<NodeSpec>): NodeSpec => ({

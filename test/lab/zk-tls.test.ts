@@ -9,7 +9,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { resolveArtifacts } from "../../provisioning/artifacts";
+import { labArtifacts } from "../fixtures/lab-cluster";
 import { deriveCredentials } from "../../provisioning/credentials";
 import { renderStepScripts, type StepScript } from "../../provisioning/render/ssh-plan";
 import { renderSteps } from "../../provisioning/steps";
@@ -19,12 +19,11 @@ import { cleanupPlan, renderCleanupScript } from "../../provisioning/baremetal/c
 import type { CleanupPlan } from "../../provisioning/baremetal/types";
 import type { NodeSpec } from "../../components/contracts";
 import { caCertificate, nodeTls } from "../../provisioning/tls";
-import { http, labInfo, remnants, run, ssh, waitFor, type RunResult } from "../fixtures/lab";
+import { labInfo, remnants, run, ssh, waitFor, type RunResult } from "../fixtures/lab";
 import { waitForAptLocks } from "../fixtures/apt-locks";
 
 const skip = inject("labSkipReason");
 const MASTERS = ["h11", "h12", "h13"];
-const ZKV = "3.8.0"; // what the lab mirror carries
 const SECRET = "lab-zk-tls-test-secret-000001";
 const CLUSTER = "labtls";
 const STEP_SECONDS = 480;
@@ -34,15 +33,7 @@ const CLEAN_MS = 600_000;
 const ip = (h: string) => labInfo().hosts.find((x) => x.name === h)!.ip;
 
 async function inputs(): Promise<BootstrapInput[]> {
-  const lab = labInfo();
-  const tgz = `${lab.mirror}/zookeeper/zookeeper-${ZKV}/apache-zookeeper-${ZKV}-bin.tar.gz`;
-  const sha512 = (await http(`${tgz}.sha512`)).body.split(/\s+/)[0];
-  const keyFingerprint = (await http(`${lab.mirror}/keys/lab-archive.fingerprint`)).body.trim();
-  const artifacts = resolveArtifacts(
-    { mesos: "1.11.0-0.9.0", zookeeper: ZKV, marathon: "1.11.24", docker: "27.5.1" },
-    { mirror: lab.mirror, zookeeper: { sha512 }, mesos: { keyUrl: `${lab.mirror}/keys/lab-archive.asc`, keyFingerprint }, marathon: { aptPackage: "marathon" } },
-    "debian-12",
-  );
+  const artifacts = await labArtifacts();
   const masters = MASTERS.map((h, i) => ({ id: `m${i + 1}`, zkId: i + 1, ip: ip(h), hostname: h }));
   return masters.map((m, i) => {
     const node: NodeSpec = { id: m.id, hostname: m.hostname, role: "master", ordinal: i + 1, zkId: m.zkId, size: "lab", diskGb: 1,
