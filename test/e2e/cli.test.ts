@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { deriveCredentials } from "../../provisioning/credentials";
+import { watchProcs } from "../fixtures/proc-scan";
 import { REPO_ROOT, http, labInfo, loginsSince, nextSecond, remnants, sshOk, type LabHost } from "../fixtures/lab";
 import { hostSettings, labStackSettings, pulumiWorkspace, setConfig, setSecrets, steps, urnName, type PulumiWorkspace } from "../fixtures/pulumi-cli";
 
@@ -58,21 +59,30 @@ describe.skipIf(skip)("the README's commands through the real pulumi CLI (bare m
     expect(creates).toEqual(expect.arrayContaining([`${CLUSTER}-m1-bootstrap`, `${CLUSTER}-general-1-bootstrap`, `${CLUSTER}-ready`]));
     expect(steps(preview.events).every((s) => s.op === "create")).toBe(true);
 
-    const up = await ws.withEvents(["up", "--yes"]);
+    // While the real CLI, its language host, the program, the provider plugins and ssh run, no process on
+    // this machine shows a secret in its arguments or environment (/proc/<pid>/cmdline and environ).
+    const creds = deriveCredentials(CLUSTER_SECRET, CLUSTER);
+    const keyLine = privateKey.split("\n").filter((l) => l && !l.startsWith("-----"))[1];
+    const needles = { clusterSecret: CLUSTER_SECRET, sshPrivateKey: keyLine, ...creds };
+    const { result: up, leaks, processes } = await watchProcs(needles, ws.withEvents(["up", "--yes"]));
     expect(up.code, up.output).toBe(0);
-    console.log(`[e2e] pulumi up (1 master + 1 agent) ready in ${up.seconds.toFixed(1)} s`);
+    console.log(`[e2e] pulumi up (1 master + 1 agent) ready in ${up.seconds.toFixed(1)} s; ${processes} processes watched`);
+    expect(leaks).toEqual([]);
+    expect(processes).toBeGreaterThan(10);
     expect(byOp(up.events, "create")).toEqual(creates);
 
     const out = await outputs();
-    expect(out.mesosUrl).toBe(`http://${hosts[0].ip}:5050`);
-    expect(out.marathonUrl).toBe(`http://${hosts[0].ip}:8080`);
+    expect(out.mesosUrl).toBe(`https://${hosts[0].ip}:5050`);
+    expect(out.marathonUrl).toBe(`https://${hosts[0].ip}:8443`);
+    const ca: string = out.caCertificate;
+    expect(ca).toMatch(/^-----BEGIN CERTIFICATE-----/);
     const auth: [string, string] = [out.adminUser, out.adminPassword];
-    expect(auth[1]).toBe(deriveCredentials(CLUSTER_SECRET, CLUSTER).adminPassword);
-    const state = await http(`${out.mesosUrl}/master/state`, { auth });
+    expect(auth[1]).toBe(creds.adminPassword);
+    const state = await http(`${out.mesosUrl}/master/state`, { auth, ca });
     expect(state.status).toBe(200);
     expect(JSON.parse(state.body).activated_slaves).toBe(1);
-    expect((await http(`${out.marathonUrl}/v2/info`, { auth })).status).toBe(200);
-    expect((await http(`${out.marathonUrl}/v2/info`)).status).toBe(401);
+    expect((await http(`${out.marathonUrl}/v2/info`, { auth, ca })).status).toBe(200);
+    expect((await http(`${out.marathonUrl}/v2/info`, { ca })).status).toBe(401);
   });
 
   it("a no-change `pulumi up` reports 0 changes and sends nothing to any host", async () => {
@@ -88,11 +98,14 @@ describe.skipIf(skip)("the README's commands through the real pulumi CLI (bare m
     await setConfig(ws, hostSettings(2, hosts[2], "agent"));
     const preview = await ws.withEvents(["preview"]);
     expect(preview.code, preview.output).toBe(0);
-    const planned = steps(preview.events).filter((s) => s.op !== "same");
+    // In URN order: independent steps (the new agent, the other agent's firewall) run in either order.
+    const changed = (events: typeof preview.events) =>
+      steps(events).filter((s) => s.op !== "same").sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));
+    const planned = changed(preview.events);
     const since = await nextSecond();
     const up = await ws.withEvents(["up", "--yes"]);
     expect(up.code, up.output).toBe(0);
-    const done = steps(up.events).filter((s) => s.op !== "same");
+    const done = changed(up.events);
     expect(done).toEqual(planned);
     // the new host (its record and its bootstrap), the readiness check's inputs (which agents to expect), and
     // the other hosts' bootstrap: their firewall's member list (only that step runs: test/unit/firewall.test.ts)
@@ -101,7 +114,7 @@ describe.skipIf(skip)("the README's commands through the real pulumi CLI (bare m
     expect(done.filter((s) => !["create", "update"].includes(s.op))).toEqual([]);
     expect(loginsSince(hosts[1], since)).toBe(1); // the other agent: one session, its firewall step
     const out = await outputs();
-    const state = JSON.parse((await http(`${out.mesosUrl}/master/state`, { auth: [out.adminUser, out.adminPassword] })).body);
+    const state = JSON.parse((await http(`${out.mesosUrl}/master/state`, { auth: [out.adminUser, out.adminPassword], ca: out.caCertificate })).body);
     expect(state.activated_slaves).toBe(2);
   });
 
