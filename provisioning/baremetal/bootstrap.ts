@@ -9,6 +9,7 @@ import { matchHosts } from "../../components/providers/baremetal";
 import type { BaremetalHostModel, ClusterModel } from "../../components/model";
 import { resolveArtifacts } from "../artifacts";
 import { ADMIN_USER } from "../credentials";
+import { addressRuns } from "../steps/firewall";
 import type { BootstrapInput } from "../steps/types";
 import { ClusterReadiness, sshGeneration } from "../health/readiness";
 import { DEFAULT_PORTS } from "../health/probes";
@@ -93,7 +94,8 @@ export function poolTaskUsers(pools: { taskUser: string }[]): string[] {
  */
 export function hostFirewall(model: ClusterModel, machines: Machine[]): pulumi.Output<BootstrapInput["firewall"]> {
   if (model.provider !== "baremetal" && model.provider !== "local") return pulumi.output(undefined);
-  return pulumi.all(machines.map((m) => m.privateIp)).apply((ips) => ({ adminCidrs: model.adminCidrs, members: sortedAddresses(ips) }));
+  return pulumi.all(machines.map((m) => m.privateIp))
+    .apply((ips) => ({ adminCidrs: model.adminCidrs, members: addressRuns(sortedAddresses(ips)) }));
 }
 
 /** Pure: distinct IPv4 addresses in numeric order (stable bytes for a stable membership, whatever the config order). */

@@ -112,7 +112,8 @@ export interface BootstrapInput {
   credentials: Credentials;
   /**
    * The host firewall's addresses (provisioning/steps/firewall.ts): set for hosts bootstrapped over SSH on
-   * bare metal and local, where no cloud firewall exists. `members`: every cluster host's address, sorted.
+   * bare metal and local, where no cloud firewall exists. `members`: every cluster host's address, sorted,
+   * consecutive ones as one "first-last" run (firewall.ts addressRuns: the list is in every host's state).
    */
   firewall?: { adminCidrs: string[]; members: string[] };
   /**

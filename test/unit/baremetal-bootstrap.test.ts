@@ -1,6 +1,7 @@
 // createSshBootstrap under Pulumi mocks: what MesosCluster's SSH seam registers for a 3-master, 2-agent
 // bare-metal stack (the dynamic providers do not run under mocks), and what the host provider renders
 // from those inputs.
+import { addressRuns } from "../../provisioning/steps/firewall";
 import { describe, it, expect } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
 import { parseModel } from "../../components/config";
@@ -62,7 +63,7 @@ describe("createSshBootstrap", () => {
     hosts.forEach((h, k) => {
       const node = [...topology.masters, ...topology.agents][k];
       // Bare metal: the host firewall with the config's admin CIDRs and every host of the cluster.
-      const firewall = { adminCidrs: model.adminCidrs, members: hosts.map((_, j) => `10.77.0.1${j + 1}`) };
+      const firewall = { adminCidrs: model.adminCidrs, members: addressRuns(hosts.map((_, j) => `10.77.0.1${j + 1}`)) };
       const b = { cluster: "prod", os: model.os, node, selfIp: `10.77.0.1${k + 1}`, quorum: topology.quorum, artifacts, masters, firewall,
         taskUsers: ["mesos-task"] };
       // Agents are drained from a master, reached with the key its own host resource recorded (m1's is pinned).

@@ -8,7 +8,7 @@ import { sortedAddresses } from "../../provisioning/baremetal/bootstrap";
 import { renderStepScripts } from "../../provisioning/render/ssh-plan";
 import { renderSteps } from "../../provisioning/steps";
 import { buildContext } from "../../provisioning/steps/context";
-import { FIREWALL_TABLE, renderFirewall, splitAdmin, taskPortRanges } from "../../provisioning/steps/firewall";
+import { FIREWALL_TABLE, addressRuns, expandRuns, renderFirewall, splitAdmin, taskPortRanges } from "../../provisioning/steps/firewall";
 import type { BootstrapInput } from "../../provisioning/steps/types";
 import { agentInput, masterInput, masterIp, POOLS } from "./bootstrap-input";
 
@@ -165,5 +165,21 @@ describe("gates under pipefail", () => {
         expect(code.filter((l) => /\|\s*grep\s+-[A-Za-z]*q/.test(l)), s.step).toEqual([]);
       }
     }
+  });
+});
+
+describe("member lists in every host's state", () => {
+  it("write consecutive addresses as one run and expand back exactly", () => {
+    const sorted = sortedAddresses(["10.0.0.9", "10.0.0.7", "10.0.0.8", "10.0.1.255", "10.0.2.0", "10.0.3.5"]);
+    expect(addressRuns(sorted)).toEqual(["10.0.0.7-10.0.0.9", "10.0.1.255-10.0.2.0", "10.0.3.5"]);
+    expect(expandRuns(addressRuns(sorted))).toEqual(sorted);
+    // 1,000 hosts in a row: one entry, not 1,000 (the list is stored once per host).
+    const many = Array.from({ length: 1000 }, (_, i) => `10.1.${Math.floor(i / 256)}.${i % 256}`);
+    expect(addressRuns(many)).toEqual(["10.1.0.0-10.1.3.231"]);
+  });
+
+  it("a run renders as every one of its addresses in the members set", () => {
+    const text = rules(master(fw(V4, addressRuns([masterIp(1), masterIp(2), masterIp(3), AGENT_IP, "10.0.2.22"]))));
+    expect(setLine(text, "members4")).toContain(`elements = { ${[masterIp(1), masterIp(2), masterIp(3), AGENT_IP, "10.0.2.22"].join(", ")} }`);
   });
 });
