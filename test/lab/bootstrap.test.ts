@@ -6,7 +6,6 @@
 // with the rendered flags, credentials and gates, and an agent on h4 when the lab has one.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -20,7 +19,7 @@ import type { BootstrapInput, Step } from "../../provisioning/steps/types";
 import { cleanupPlan, renderCleanupScript } from "../../provisioning/baremetal/cleanup";
 import type { CleanupPlan } from "../../provisioning/baremetal/types";
 import type { NodeSpec } from "../../components/contracts";
-import { http, labInfo, REPO_ROOT, ssh, sshOk, waitFor, type RunResult } from "../fixtures/lab";
+import { http, labInfo, REPO_ROOT, ssh, sshOk, waitFor, zkMode, type RunResult } from "../fixtures/lab";
 import { holdAptLocks, waitForAptLocks } from "../fixtures/apt-locks";
 
 const skip = inject("labSkipReason");
@@ -39,17 +38,6 @@ const forSteps = (steps: number) => steps * SSH_MS + 60_000;
 
 const ip = (h: string) => labInfo().hosts.find((x) => x.name === h)!.ip;
 
-/** ZooKeeper's `srvr` four-letter word, from this machine: "leader", "follower", or "" if it does not answer. */
-function zkMode(h: string): Promise<string> {
-  return new Promise((resolve) => {
-    let out = "";
-    const s = connect({ host: ip(h), port: 2181, timeout: 2000 }, () => s.end("srvr"));
-    s.on("data", (d) => (out += d));
-    s.on("close", () => resolve(/^Mode: (\w+)/m.exec(out)?.[1] ?? ""));
-    s.on("error", () => resolve(""));
-    s.on("timeout", () => s.destroy());
-  });
-}
 const modes = async (hosts = MASTERS) => Object.fromEntries(await Promise.all(hosts.map(async (h) => [h, await zkMode(h)])));
 
 const SECRET = "lab-bootstrap-test-secret-0001";

@@ -19,7 +19,7 @@ import { cleanupPlan, renderCleanupScript } from "../../provisioning/baremetal/c
 import type { CleanupPlan } from "../../provisioning/baremetal/types";
 import type { NodeSpec } from "../../components/contracts";
 import { caCertificate, nodeTls } from "../../provisioning/tls";
-import { labInfo, remnants, run, ssh, waitFor, type RunResult } from "../fixtures/lab";
+import { labInfo, remnants, run, ssh, waitFor, zkMode, type RunResult } from "../fixtures/lab";
 import { waitForAptLocks } from "../fixtures/apt-locks";
 
 const skip = inject("labSkipReason");
@@ -58,17 +58,6 @@ function cleanScript(steps: Step[]): string {
   return `${waitForAptLocks()}\n${renderCleanupScript(plan, [])}`;
 }
 
-/** ZooKeeper's `srvr` on the plaintext client port: "leader", "follower", or "". */
-function zkMode(h: string): Promise<string> {
-  return new Promise((resolve) => {
-    let out = "";
-    const s = connect({ host: ip(h), port: 2181, timeout: 2000 }, () => s.end("srvr"));
-    s.on("data", (d) => (out += d));
-    s.on("close", () => resolve(/^Mode: (\w+)/m.exec(out)?.[1] ?? ""));
-    s.on("error", () => resolve(""));
-    s.on("timeout", () => s.destroy());
-  });
-}
 
 /**
  * A plaintext learner: connects to host:port, sends what a follower sends first on the quorum port (a jute
