@@ -16,7 +16,7 @@ import { resolveArtifacts } from "../provisioning/artifacts";
 import { deriveCredentials } from "../provisioning/credentials";
 import { renderSteps } from "../provisioning/steps";
 import { renderCloudConfig } from "../provisioning/render/cloud-config";
-import { executorTls, nodeTls } from "../provisioning/tls";
+import { nodeMaterial } from "../provisioning/tls";
 
 /** What the SSH bootstrap receives: the machines exist, their addresses are Outputs. */
 export interface SshBootstrapInput {
@@ -184,8 +184,7 @@ export function cloudInitUserData(
           ...(me ? { ip: me.ip } : {}), ...(me?.publicAddress ? { extraIps: [me.publicAddress] } : {}),
         };
         // Agents' certificates name no address here, so no node can verify its libprocess peers by address.
-        const tls: NodeTls = { ...nodeTls(secret, model.cluster.name, subject), unverifiedPeers: true };
-        if (node.role === "agent") tls.executor = executorTls(secret, model.cluster.name, subject);
+        const tls: NodeTls = { ...nodeMaterial(secret, model.cluster.name, subject, node.role), unverifiedPeers: true };
         const userData = renderCloudConfig(
           renderSteps({
             cluster: model.cluster.name, os: model.os, node, masters: withPublic, quorum: topology.quorum, artifacts,

@@ -4,7 +4,7 @@
 import { renderStepScripts, type StepScript } from "../render/ssh-plan";
 import { renderSteps } from "../steps";
 import type { BootstrapInput, Credentials, NodeTls } from "../steps/types";
-import { executorTls, nodeTls } from "../tls";
+import { nodeMaterial } from "../tls";
 import { cleanupPlan } from "./cleanup";
 import type { CleanupPlan, HostInputs, HostNode } from "./types";
 
@@ -28,8 +28,7 @@ export function bootstrapInputOf(i: HostInputs, credentials: Credentials, tls?: 
 export function hostTls(clusterSecret: string, i: HostInputs): NodeTls {
   const pub = i.masters.find((m) => m.id === i.node.id && i.node.role === "master")?.publicAddress;
   const subject = { id: i.node.id, hostname: i.node.hostname, ip: i.selfIp, ...(pub ? { extraIps: [pub] } : {}) };
-  const tls = nodeTls(clusterSecret, i.cluster, subject);
-  return i.node.role === "agent" ? { ...tls, executor: executorTls(clusterSecret, i.cluster, subject) } : tls;
+  return nodeMaterial(clusterSecret, i.cluster, subject, i.node.role);
 }
 
 /** The node as the provider records it (no credential in it). */

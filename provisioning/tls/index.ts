@@ -191,6 +191,12 @@ export function executorTls(clusterSecret: string, clusterName: string, agent: T
   return { cert, key };
 }
 
+/** Everything a node's steps need of the cluster CA: its certificate and key, and its executors' on an agent. */
+export function nodeMaterial(clusterSecret: string, clusterName: string, subject: TlsSubject, role: "master" | "agent"): NodeTls {
+  const tls = nodeTls(clusterSecret, clusterName, subject);
+  return role === "agent" ? { ...tls, executor: executorTls(clusterSecret, clusterName, subject) } : tls;
+}
+
 /**
  * A node's certificate and key, signed by the cluster CA. SANs: its hostname (DNS) and private address
  * (IP), which is what libprocess (VERIFY_IPADD), ZooKeeper's hostname verification and browsers match, and

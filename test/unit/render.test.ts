@@ -16,7 +16,7 @@ import { renderStepScripts } from "../../provisioning/render/ssh-plan";
 import { renderSteps } from "../../provisioning/steps";
 import type { BootstrapInput } from "../../provisioning/steps/types";
 import { clusterInputs, SECRET, type Shape } from "./bootstrap-input";
-import { executorTls, nodeTls } from "../../provisioning/tls";
+import { nodeMaterial } from "../../provisioning/tls";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "em-render-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -164,8 +164,7 @@ describe("#cloud-config user-data", () => {
         // With the TLS material the program adds (certificates barely compress).
         const subject = { id: input.node.id, hostname: input.node.hostname, ...(input.node.role === "master"
           ? { ip: input.masters.find((m) => m.id === input.node.id)!.ip, extraIps: ["203.0.113.10"] } : {}) };
-        const tls = { ...nodeTls(SECRET, input.cluster, subject), unverifiedPeers: true,
-          ...(input.node.role === "agent" ? { executor: executorTls(SECRET, input.cluster, subject) } : {}) };
+        const tls = { ...nodeMaterial(SECRET, input.cluster, subject, input.node.role), unverifiedPeers: true };
         const text = renderCloudConfig(renderSteps({ ...input, tls }));
         const aws = Buffer.from(awsUserData(text), "base64");
         expect(gunzipSync(aws).toString("utf8"), input.node.id).toBe(text);
