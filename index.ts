@@ -6,13 +6,23 @@ import { loadModel } from "./components/config";
 import { MesosCluster } from "./components/cluster";
 import { createSshBootstrap } from "./provisioning/baremetal";
 
+/** What a cluster built from the project's test mirror is, in its output and its stack outputs. */
+const STAND_INS =
+  "TEST STAND-INS: Mesos and Marathon on this cluster are the project's test fixtures, not Apache Mesos or " +
+  "Marathon (no package source was reachable from this machine, so `npm run up` used the project's test " +
+  "mirror). ZooKeeper, SSH, systemd and TLS are real. Set artifacts.mirror or artifacts.offlineBundle (or run " +
+  "where Clusterd's repository and Docker Hub answer) to install the real ones.";
+
 export = async () => {
   // Throws ConfigError listing every bad key before a single resource is registered.
   const model = loadModel();
   // baremetal, local and digitalocean are installed over SSH (one resource per host, then readiness);
   // aws, gcp and openstack install themselves with cloud-init and MesosCluster waits for their health.
   const cluster = new MesosCluster(model.cluster.name, { model, sshBootstrap: createSshBootstrap });
+  // `npm run up` on a machine with no package source installs the project's test mirror: say so loudly.
+  if (model.artifacts.testStandIns) void pulumi.log.warn(STAND_INS);
   return {
+    ...(model.artifacts.testStandIns ? { testStandIns: pulumi.output(STAND_INS) } : {}),
     mesosUrl: cluster.mesosUrl,
     mesosUrls: cluster.mesosUrls,
     marathonUrl: cluster.marathonUrl,

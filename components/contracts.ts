@@ -47,6 +47,8 @@ export interface Machine {
   publicIp?: pulumi.Output<string>;
   /** The resource to depend on (the instance, droplet, or bare-metal host). */
   resource: pulumi.Resource;
+  /** The host key the SSH bootstrap must see ("SHA256:..."), when the provider made the machine's keys (local). */
+  hostKeyFingerprint?: pulumi.Output<string>;
 }
 
 export interface MachineSet {

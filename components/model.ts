@@ -103,6 +103,11 @@ export interface ArtifactOverrides {
   zookeeper?: { url?: string; sha512?: string };
   mesos?: { aptRepo?: string; yumRepo?: string; keyUrl?: string; keyFingerprint?: string; package?: string };
   marathon?: { image?: string; aptPackage?: string };
+  /**
+   * Set by `npm run up` when it had to use the project's test mirror: Mesos and Marathon are then the
+   * test stand-ins, and the program says so in its output. Local stacks only.
+   */
+  testStandIns?: boolean;
   docker?: { aptRepo?: string; yumRepo?: string; keyUrl?: string; keyFingerprint?: string };
 }
 
@@ -146,7 +151,21 @@ export interface BaremetalModel {
   hosts: BaremetalHostModel[];
   bastions: { name: string; address: string; port: number; user: string; hostKeyFingerprint?: string }[];
 }
+/** `provider: local`: machines this stack creates on this Linux machine (systemd-nspawn on a bridge). */
 export interface LocalModel {
-  /** How many agents per pool the local lab runs (overrides pool counts beyond the machine's size). */
+  /** Most machines the stack may have in all (a typo'd count is refused, not obeyed). */
   maxHosts: number;
+  /** Linux bridge the machines share (<= 15 characters); default "em-" + the cluster name. */
+  bridge: string;
+  /**
+   * How machines reach package sources: "nat" (default) gives them a default route through the bridge,
+   * masqueraded, and this machine's DNS; "proxy" gives them no route out, only to `aptProxy`.
+   */
+  egress: "nat" | "proxy";
+  /** http://host:port of an apt proxy: required with egress "proxy", optional with "nat". */
+  aptProxy?: string;
+  /** Where machines live: <stateDir>/<cluster>/ (root only). */
+  stateDir: string;
+  /** Cached base images, shared by stacks (kept by `pulumi destroy`; `npm run down -- --purge` removes it). */
+  imageCache: string;
 }

@@ -66,6 +66,11 @@ export function ipToString(n: number): string {
   return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
 }
 
+/** The first address of a network: a local stack's bridge (this machine) in its network. */
+export function gatewayOf(cidr: string): string {
+  return ipToString(parseCidr(cidr).base + 1);
+}
+
 /**
  * Carves one subnet per zone out of `cidr`: a /24 each when the CIDR is big enough, else the largest
  * equal split. Throws (naming `network.cidr`) when the CIDR cannot hold the zones with room for masters.

@@ -108,6 +108,6 @@ export function validRaw(provider: "aws" | "gcp" | "digitalocean" | "openstack" 
         },
       };
     case "local":
-      return { ...base, local: { maxHosts: 2 } };
+      return { ...base, local: { maxHosts: 6 } };
   }
 }

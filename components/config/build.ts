@@ -2,7 +2,8 @@
 // collects every problem, and assembles the ClusterModel with the provider-specific defaults.
 import type * as pulumi from "@pulumi/pulumi";
 import { PROVIDERS, type AgentPoolModel, type BaremetalModel, type ClusterModel, type LocalModel, type MastersModel, type ProviderName } from "../model";
-import { DEFAULT_CLUSTER_NAME, DEFAULT_LOCAL_NETWORK_CIDR, DEFAULT_MASTER_COUNT, DEFAULT_NETWORK_CIDR, DEFAULT_SIZES, defaultSshUser } from "./defaults";
+import { DEFAULT_CLUSTER_NAME, DEFAULT_LOCAL_NETWORK_CIDR, DEFAULT_MASTER_COUNT, DEFAULT_NETWORK_CIDR, DEFAULT_SIZES, defaultLocalBridge, defaultSshUser } from "./defaults";
+import { gatewayOf } from "../topology";
 import { problemsFromIssues, type Problem } from "./errors";
 import { hostNameFrom, providerBlocks, type ParsedBaremetal } from "./providers";
 import { crossFieldRules } from "./rules";
@@ -20,7 +21,7 @@ const BLOCK_EXAMPLE: Record<ProviderName, string> = {
   digitalocean: `'elastic-mesos:digitalocean' '{"region":"fra1"}'`,
   openstack: `'elastic-mesos:openstack' '{"externalNetwork":"public"}'`,
   baremetal: `'elastic-mesos:baremetal' '{"hosts":[{"address":"10.0.0.11","role":"master"},{"address":"10.0.0.21","role":"agent","pool":"general"}]}'`,
-  local: `'elastic-mesos:local' '{"maxHosts":3}'`,
+  local: `'elastic-mesos:local' '{"egress":"nat"}'`,
 };
 
 /** Validates `raw`; returns the model, or undefined with `problems` filled (never both). */
@@ -45,20 +46,12 @@ export function buildModel(raw: Record<string, unknown>, secrets: ResolvedSecret
     }
   }
 
-  // The local lab may list its hosts in a baremetal block; then they are validated like bare metal.
-  let labHosts: unknown;
-  if (provider === "local" && raw.baremetal !== undefined) {
-    const parsed = providerBlocks.baremetal.safeParse(raw.baremetal);
-    if (parsed.success) labHosts = parsed.data;
-    else found.push(...problemsFromIssues(parsed.error.issues, raw.baremetal, ["baremetal"]));
-  }
-
   const cross = crossFieldRules({ hasClusterSecret: !!secrets.clusterSecret, hasSshPrivateKey: !!secrets.sshPrivateKey }).safeParse(raw);
   if (!cross.success) found.push(...problemsFromIssues(cross.error.issues, raw));
 
   problems.push(...dedupe(found));
   if (problems.length > 0 || !root.success || !provider) return undefined;
-  return assemble(root.data, block, labHosts, secrets);
+  return assemble(root.data, block, secrets);
 }
 
 /** Sorted by key so problems of one key sit together; identical lines reported once. */
@@ -69,13 +62,13 @@ function dedupe(found: Problem[]): Problem[] {
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
-function assemble(root: ParsedRoot, block: unknown, labHosts: unknown, secrets: ResolvedSecrets): ClusterModel {
+function assemble(root: ParsedRoot, block: unknown, secrets: ResolvedSecrets): ClusterModel {
   const provider = root.provider;
   const sizes = DEFAULT_SIZES[provider];
   const sshUser = root.ssh.user ?? defaultSshUser(provider, root.os);
-  const hostList = provider === "baremetal" ? block : labHosts;
-  const baremetal = hostList ? baremetalModel(hostList as ParsedBaremetal, sshUser) : undefined;
-  const cap = provider === "local" ? (block as LocalModel).maxHosts : Infinity;
+  const baremetal = provider === "baremetal" ? baremetalModel(block as ParsedBaremetal, sshUser) : undefined;
+  const clusterName = root.cluster.name ?? DEFAULT_CLUSTER_NAME;
+  const cidr = root.network.cidr ?? (provider === "local" ? DEFAULT_LOCAL_NETWORK_CIDR : DEFAULT_NETWORK_CIDR);
 
   const masters: MastersModel = {
     count: baremetal ? (baremetal.hosts.filter((h) => h.role === "master").length as 1 | 3 | 5) : (root.masters.count ?? (DEFAULT_MASTER_COUNT as 3)),
@@ -85,30 +78,32 @@ function assemble(root: ParsedRoot, block: unknown, labHosts: unknown, secrets: 
   };
   const agentPools = root.agentPools.map((p: ParsedPool): AgentPoolModel => ({
     ...p,
-    count: baremetal ? baremetal.hosts.filter((h) => h.pool === p.name).length : Math.min(p.count ?? 0, cap),
+    count: baremetal ? baremetal.hosts.filter((h) => h.pool === p.name).length : (p.count ?? 0),
     size: p.size ?? sizes.agent,
   }));
 
   const model: ClusterModel = {
     provider,
-    cluster: { name: root.cluster.name ?? DEFAULT_CLUSTER_NAME },
+    cluster: { name: clusterName },
     os: root.os,
     masters,
     agentPools,
-    adminCidrs: root.adminCidrs,
+    // Local: only this machine (its address on the stack's bridge) unless the user lists more.
+    adminCidrs: root.adminCidrs ?? [`${gatewayOf(cidr)}/32`],
     allowPublicAdmin: root.allowPublicAdmin,
     ssh: {
       user: sshUser,
       ...(root.ssh.publicKey ? { publicKey: root.ssh.publicKey.trim() } : {}),
       ...(secrets.sshPrivateKey ? { privateKey: secrets.sshPrivateKey } : {}),
     },
-    network: { cidr: root.network.cidr ?? (provider === "local" ? DEFAULT_LOCAL_NETWORK_CIDR : DEFAULT_NETWORK_CIDR) },
+    network: { cidr },
     versions: root.versions,
     artifacts: root.artifacts,
     clusterSecret: secrets.clusterSecret!,
   };
   if (baremetal) model.baremetal = baremetal;
-  if (provider !== "baremetal") (model as unknown as Record<string, unknown>)[provider] = block;
+  if (provider === "local") model.local = { ...(block as Omit<LocalModel, "bridge">), bridge: (block as Partial<LocalModel>).bridge ?? defaultLocalBridge(clusterName) };
+  else if (provider !== "baremetal") (model as unknown as Record<string, unknown>)[provider] = block;
   return model;
 }
 

@@ -13,8 +13,9 @@ export const DEFAULT_VERSIONS: VersionsModel = {
 export const DEFAULT_OS: OsFamily = "debian-12";
 /** /16: room for one /24 per zone and fixed master addresses, in RFC 1918 space. */
 export const DEFAULT_NETWORK_CIDR = "10.42.0.0/16";
-/** The local lab's bridge (lab/lab-up.sh): lab hosts are .11, .12, ... in it. */
-export const DEFAULT_LOCAL_NETWORK_CIDR = "10.77.0.0/24";
+/** A local stack's bridge network: the gateway (this machine) is .1, machines get .11 upwards. The test lab
+ * keeps 10.77.0.0/24 (lab/), so the two can run side by side. */
+export const DEFAULT_LOCAL_NETWORK_CIDR = "10.78.0.0/24";
 /** Three masters survive the loss of one; one master is a single point of failure. */
 export const DEFAULT_MASTER_COUNT = 3;
 /** Used by parseModel when no cluster name is given; loadModel passes the stack name instead. */
@@ -24,8 +25,13 @@ export const DEFAULT_CONTAINERIZERS: ["docker", "mesos"] = ["docker", "mesos"];
 export const DEFAULT_SSH_PORT = 22;
 /** Unprivileged Linux user Mesos tasks run as (the agent's --switch_user); "root" only when a pool says so. */
 export const DEFAULT_TASK_USER = "mesos-task";
-/** How many hosts per pool the local lab runs at most (each host is a container on this machine). */
-export const DEFAULT_LOCAL_MAX_HOSTS = 3;
+/** Most machines a local stack may have (each is a container on this machine); raise local.maxHosts for more. */
+export const DEFAULT_LOCAL_MAX_HOSTS = 12;
+/** Where a local stack's machines live, and the base images they share. */
+export const DEFAULT_LOCAL_STATE_DIR = "/var/lib/elastic-mesos/local";
+export const DEFAULT_LOCAL_IMAGE_CACHE = "/var/cache/elastic-mesos/images";
+/** A local stack's bridge: "em-" + the cluster name, cut to Linux's 15-character interface names. */
+export const defaultLocalBridge = (cluster: string): string => `em-${cluster}`.slice(0, 15).replace(/-+$/, "");
 /** Used when agentPools is absent: one general-purpose pool. */
 export const DEFAULT_POOL = { name: "general", count: 3 } as const;
 

@@ -2,7 +2,7 @@
 // from aws to gcp may keep its old aws block without being blocked by it.
 import { z } from "zod";
 import type { ProviderName } from "../model";
-import { DEFAULT_LOCAL_MAX_HOSTS, DEFAULT_SSH_PORT } from "./defaults";
+import { DEFAULT_LOCAL_IMAGE_CACHE, DEFAULT_LOCAL_MAX_HOSTS, DEFAULT_LOCAL_STATE_DIR, DEFAULT_SSH_PORT } from "./defaults";
 import { dnsLabel, hostAddress, hostKeyFingerprint, strict, text, wholeNumber } from "./fields";
 
 const zoneList = (example: string) =>
@@ -123,13 +123,34 @@ export const baremetal = strict(
   "baremetal",
 );
 
+const absolutePath = (example: string) =>
+  z.string({ error: `use an absolute path such as ${example}` }).regex(/^\/[A-Za-z0-9._/-]*$/, {
+    error: `use an absolute path such as ${example} (letters, digits, . _ - and /)`,
+  }).refine((p) => !p.split("/").includes(".."), { error: `use an absolute path without "..", such as ${example}` });
+
 export const local = strict(
   {
-    /** Upper bound on hosts per pool on this machine (each host is a container). */
-    maxHosts: wholeNumber(1, 50).default(DEFAULT_LOCAL_MAX_HOSTS),
+    /** Most machines in the stack (each is a container on this machine); more is refused, not capped. */
+    maxHosts: wholeNumber(1, 240).default(DEFAULT_LOCAL_MAX_HOSTS),
+    /** Linux bridge of the stack's machines (default "em-" + the cluster name). */
+    bridge: z.string({ error: "use a Linux interface name such as em-local" }).regex(/^[a-z][a-z0-9-]{0,14}$/, {
+      error: "use a Linux interface name of at most 15 lower-case letters, digits and dashes, such as em-local",
+    }).optional(),
+    /** nat: machines reach package sources through this machine (masquerade); proxy: only through aptProxy. */
+    egress: z.enum(["nat", "proxy"], { error: "use nat (machines reach the internet through this machine) or proxy (only aptProxy)" }).default("nat"),
+    /** http://host:port of an apt proxy the machines use (required with egress: proxy). */
+    aptProxy: z.url({ protocol: /^http$/, error: "use an http:// URL of an apt proxy, such as http://10.77.0.1:3142" })
+      .refine((u) => !/@/.test(u.replace(/^http:\/\//, "").split("/")[0]), { error: "use a proxy URL without user:password@" }).optional(),
+    /** Where the machines live (root only). */
+    stateDir: absolutePath(DEFAULT_LOCAL_STATE_DIR).default(DEFAULT_LOCAL_STATE_DIR),
+    /** Cached base images, shared by local stacks. */
+    imageCache: absolutePath(DEFAULT_LOCAL_IMAGE_CACHE).default(DEFAULT_LOCAL_IMAGE_CACHE),
   },
   "local",
-);
+).superRefine((l, ctx) => {
+  if (l.egress === "proxy" && !l.aptProxy)
+    ctx.addIssue({ code: "custom", path: ["aptProxy"], message: "egress is proxy, so the machines need an apt proxy: set local.aptProxy to http://<host>:<port>, or set local.egress to nat" });
+});
 
 /** Schemas by provider. `local` has defaults for everything, so its block may be left out. */
 export const providerBlocks = { aws, gcp, digitalocean, openstack, baremetal, local } satisfies Record<ProviderName, z.ZodType>;

@@ -99,7 +99,7 @@ function poolRules(raw: Raw, add: Add): void {
     // Agents are named <cluster>-<pool>-<n> and a hostname label is at most 63 characters.
     if (`${cluster}-${name}-1000`.length > 63)
       add(["agentPools", i, "name"], `"${cluster}-${name}-1000" would exceed 63 characters; use a pool name of at most ${63 - cluster.length - 6} characters`);
-    const hostsDecide = provider === "baremetal" || (provider === "local" && raw.baremetal !== undefined);
+    const hostsDecide = provider === "baremetal";
     if (provider !== undefined && !hostsDecide && pool.count === undefined)
       add(["agentPools", i, "count"], "use a whole number from 0 to 1000 (how many agents this pool has)");
   });
@@ -148,31 +148,40 @@ function networkRules(raw: Raw, add: Add): void {
   // AWS only accepts VPC CIDRs from /16 to /28.
   if (provider === "aws" && prefix < 16)
     add(["network", "cidr"], "AWS VPCs are /16 at most; use a /16 to /20 such as 10.42.0.0/16");
-  if (provider === "local" && raw.baremetal === undefined) localAddresses(raw, cidr, add);
+  if (provider === "local") localMachines(raw, add);
 }
 
 /**
- * The local lab numbers its hosts from .11 of network.cidr (providers/local labAddresses, which refuses a
- * network too small, but only while the program registers machines): count them here first.
+ * A local stack's machines count against local.maxHosts: refused here, before anything is created, rather
+ * than capped. (Any network.cidr allowed, a /24 at the smallest, has room for the most maxHosts allows.)
  */
-function localAddresses(raw: Raw, given: string | undefined, add: Add): void {
-  const cidr = given ?? DEFAULT_LOCAL_NETWORK_CIDR;
-  const prefix = parseCidrV4(cidr)?.prefix;
+function localMachines(raw: Raw, add: Add): void {
   const cap = obj(raw.local)?.maxHosts;
-  const perPool = typeof cap === "number" ? cap : DEFAULT_LOCAL_MAX_HOSTS;
+  const max = typeof cap === "number" ? cap : DEFAULT_LOCAL_MAX_HOSTS;
+  if (!Number.isInteger(max) || max < 1 || max > 240) return; // the schema reports an invalid maxHosts
   const masters = obj(raw.masters)?.count;
   let hosts = typeof masters === "number" ? masters : DEFAULT_MASTER_COUNT;
-  for (const p of pools(raw)) hosts += typeof p.count === "number" && p.count > 0 ? Math.min(p.count, perPool) : 0;
-  if (prefix === undefined || 10 + hosts < 2 ** (32 - prefix) - 1) return;
-  const room = Math.max(0, 2 ** (32 - prefix) - 12);
-  add(["network", "cidr"], `the local lab numbers its ${hosts} hosts from .11 of this network, which has room for ${room}; use a larger network (e.g. a /23) or fewer hosts (masters.count, agentPools[i].count, local.maxHosts)`, given === undefined ? cidr : undefined);
+  for (const p of pools(raw)) hosts += typeof p.count === "number" && p.count > 0 ? p.count : 0;
+  if (hosts > max)
+    add(["local", "maxHosts"], `the stack asks for ${hosts} machines on this machine and local.maxHosts is ${max}; lower masters.count or agentPools[i].count, or raise local.maxHosts if this machine has the memory (each machine is a container)`, cap === undefined ? max : undefined);
+}
+
+/** Keys that only mean something on provider local, and what local does not take. */
+function localRules(raw: Raw, add: Add): void {
+  const provider = providerOf(raw);
+  if (obj(raw.artifacts)?.testStandIns === true && provider !== "local")
+    add(["artifacts", "testStandIns"], "only a local stack may run the project's test stand-ins; remove artifacts.testStandIns");
+  if (obj(raw.artifacts)?.testStandIns === true && obj(raw.artifacts)?.mirror === undefined)
+    add(["artifacts", "testStandIns"], "the stand-ins come from the project's test mirror; set artifacts.mirror to it (npm run up does), or remove artifacts.testStandIns");
+  if (provider !== "local" && raw.adminCidrs === undefined)
+    add(["adminCidrs"], "list at least one CIDR allowed to reach SSH, Mesos and Marathon, e.g. your address: [203.0.113.7/32]");
+  if (provider === "local" && raw.baremetal !== undefined)
+    add(["baremetal"], "provider local creates its own machines on this machine; for hosts you already have, set provider to baremetal (or remove the baremetal block)");
 }
 
 function baremetalRules(raw: Raw, add: Add): void {
   const bm = obj(raw.baremetal);
-  // Bare metal always; local when it lists its lab hosts explicitly.
-  const provider = providerOf(raw);
-  if (!bm || (provider !== "baremetal" && provider !== "local")) return;
+  if (!bm || providerOf(raw) !== "baremetal") return;
   const poolNames = pools(raw).map((p) => str(p.name)).filter((n): n is string => n !== undefined);
   const bastions = arr(bm.bastions).map((b) => str(obj(b)?.name));
   bastions.forEach((b, i) => {
@@ -238,5 +247,6 @@ export function crossFieldRules(ctx: RuleContext) {
     taskUsers(raw, add);
     networkRules(raw, add);
     baremetalRules(raw, add);
+    localRules(raw, add);
   });
 }

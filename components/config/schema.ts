@@ -14,8 +14,8 @@
 // masters.diskGb                10..16384                              50                           root disk
 // agentPools                    list of pools (<= 100)                 [{name: general, count: 3}]
 // agentPools[i].name            DNS label <= 40, unique                (required)                   agents are <cluster>-<pool>-<n>
-// agentPools[i].count           0..1000                                (required; bare metal: its   agents in the pool (local: capped at
-//                                                                      hosts)                       local.maxHosts)
+// agentPools[i].count           0..1000                                (required; bare metal: its   agents in the pool
+//                                                                      hosts)
 // agentPools[i].size/image      as for masters                         per provider / from `os`
 // agentPools[i].diskGb          10..16384                              100
 // agentPools[i].resources       {name: number|"[a-b,...]"|"{x,y}"}     {} (agent detects)           Mesos --resources; ports must miss
@@ -25,7 +25,8 @@
 // agentPools[i].containerizers  ["mesos"] | ["docker","mesos"] | ...   ["docker","mesos"]           Mesos --containerizers (must hold mesos)
 // agentPools[i].taskUser        Linux user name ("root" = explicit     mesos-task                   user the pool's Mesos tasks run as
 //                               opt-in to tasks as root)
-// adminCidrs                    IPv4/IPv6 CIDRs, >= 1 (list or "a,b")  (required)                   who may reach SSH, Mesos, Marathon
+// adminCidrs                    IPv4/IPv6 CIDRs, >= 1 (list or "a,b")  (required; local: the         who may reach SSH, Mesos, Marathon
+//                                                                      bridge address /32)
 // allowPublicAdmin              boolean                                false                        opt-in to 0.0.0.0/0 or ::/0 in adminCidrs
 // destroy                       boolean                                false                        no effect (older releases needed it)
 // ssh.user                      Linux user name                        admin/debian/ubuntu/rocky    login user (per provider and OS;
@@ -37,7 +38,7 @@
 //                                                                                                    clouds: the half of ssh.publicKey
 // clusterSecret                 SECRET, >= 16 chars                    (required)                   every cluster credential derives from it
 // network.cidr                  private IPv4 CIDR (clouds /8../20,     10.42.0.0/16 (local:         cluster network, one /24 per zone
-//                               AWS /16../20; local up to /24)         10.77.0.0/24)
+//                               AWS /16../20; local up to /24)         10.78.0.0/24)                (local: the bridge, gateway .1)
 // versions.mesos                Clusterd version x.y.z-a.b.c           1.11.0-0.9.0
 // versions.zookeeper            3.8.x | 3.9.x                          3.8.6
 // versions.marathon             x.y.z (no leading v)                   1.11.24
@@ -52,15 +53,19 @@
 //                               yumRepo?, keyUrl?, keyFingerprint? (40 hex), package?}
 // artifacts.marathon            {image?, aptPackage?}                  (derived)
 // artifacts.docker              {aptRepo?, yumRepo?, keyUrl?, keyFingerprint?}  (derived)   aptRepo as for mesos
+// artifacts.testStandIns        boolean (local only, with mirror)      false                        set by `npm run up` on a machine with
+//                                                                                                    no package source: test stand-ins
 // aws                           {region, zones[>=1], vpcId?}           required if provider=aws
 // gcp                           {project, region, zones[>=1]}          required if provider=gcp
 // digitalocean                  {region}                               required if provider=digitalocean
 // openstack                     {externalNetwork, region?, zones?}     required if provider=openstack
-// baremetal                     {hosts[>=1], bastions[]}               required if provider=baremetal; optional on local (lab hosts)
+// baremetal                     {hosts[>=1], bastions[]}               required if provider=baremetal
 //   hosts[i]                    {name? (from address), address, port (22), user? (ssh.user), role master|agent,
 //                                pool (agents: an agentPools name), hostKeyFingerprint? "SHA256:...", bastion? (a bastion name)}
 //   bastions[i]                 {name, address, port (22), user? (ssh.user), hostKeyFingerprint?}
-// local                         {maxHosts 1..50}                       {maxHosts: 3}                the lab on this machine
+// local                         {maxHosts 1..240 (12), bridge? (em-<cluster>), egress nat|proxy (nat), aptProxy? (http URL,
+//                                required with proxy), stateDir (/var/lib/elastic-mesos/local), imageCache
+//                                (/var/cache/elastic-mesos/images)}: machines this stack creates on this machine
 //
 // Blocks of providers other than the chosen one are ignored. Cross-field rules live in rules.ts, the
 // assembly of the ClusterModel (with provider-specific defaults) in build.ts.
@@ -194,6 +199,8 @@ const artifacts = strict(
     ).optional(),
     /** Docker Engine packages on agents: repository and signing key. */
     docker: strict(repoOverrides, "artifacts.docker").optional(),
+    /** Set by `npm run up` when only the project's test mirror was reachable: Mesos and Marathon are stand-ins. */
+    testStandIns: z.boolean({ error: "use true or false" }).optional(),
   },
   "artifacts",
 ).superRefine((a, ctx) => {
@@ -222,7 +229,7 @@ const adminCidrs = z.preprocess(
   (v) => (typeof v === "string" ? v.split(",").map((s) => s.trim()).filter(Boolean) : v),
   z.array(cidr, { error: "use a list of CIDRs such as [203.0.113.0/24]" }).min(1, {
     error: "list at least one CIDR allowed to reach SSH, Mesos and Marathon, e.g. your address: [203.0.113.7/32]",
-  }),
+  }).optional(), // required except on local (rules.ts), where this machine's bridge address is the default
 );
 
 export const rootSchema = strict(
@@ -258,7 +265,7 @@ export const rootSchema = strict(
       },
       "ssh",
     ).prefault({}),
-    network: strict({ /** Cluster network (default 10.42.0.0/16; local: the lab bridge 10.77.0.0/24). */ cidr: networkCidr.optional() }, "network").prefault({}),
+    network: strict({ /** Cluster network (default 10.42.0.0/16; local: the stack's bridge 10.78.0.0/24). */ cidr: networkCidr.optional() }, "network").prefault({}),
     /** Pinned component versions. */
     versions: versions.prefault({}),
     /** Where artifacts come from when not from upstream. */

@@ -40,7 +40,9 @@ export function connectionFor(model: ClusterModel, m: Machine): pulumi.Output<Ho
   // The same host the provider module gave this node (the k-th host of its role or pool plays node k).
   const host: BaremetalHostModel | undefined = hosts.length ? matchHosts(model, [m.node])[0].host : undefined;
   if (!host) {
-    return pulumi.output(m.publicIp ?? m.privateIp).apply((address) => ({ host: address, port: 22, user: model.ssh.user }));
+    // A machine the provider made (local) comes with its host key: pinned like a configured fingerprint.
+    return pulumi.all([m.publicIp ?? m.privateIp, m.hostKeyFingerprint]).apply(([address, fingerprint]) =>
+      ({ host: address, port: 22, user: model.ssh.user, ...(fingerprint ? { hostKeyFingerprint: fingerprint } : {}) }));
   }
   const index = indexOf(hosts, host);
   const bastion = host.bastion ? model.baremetal!.bastions.find((b) => b.name === host.bastion) : undefined;

@@ -127,33 +127,32 @@ describe("bare metal: the hosts decide", () => {
 });
 
 describe("local", () => {
-  it("caps every pool at local.maxHosts and defaults to the lab bridge", () => {
+  it("defaults: its own bridge em-<cluster>, 10.78.0.0/24 (the lab keeps 10.77), nat egress, root SSH", () => {
     const raw = validRaw("local");
-    raw.agentPools = [{ name: "general", count: 5 }, { name: "small", count: 1 }];
+    delete raw.local;
+    raw.cluster = { name: "dev" };
     const m = parseModel(raw, {});
-    expect(m.agentPools.map((p) => p.count)).toEqual([2, 1]);
-    expect(m.network.cidr).toBe("10.77.0.0/24");
-    expect(m.local).toEqual({ maxHosts: 2 });
+    expect(m.network.cidr).toBe("10.78.0.0/24");
+    expect(m.local).toEqual({ maxHosts: 12, bridge: "em-dev", egress: "nat", stateDir: "/var/lib/elastic-mesos/local",
+      imageCache: "/var/cache/elastic-mesos/images" });
     expect(m.ssh.user).toBe("root");
   });
 
-  it("may list its lab hosts in a baremetal block: validated like bare metal, counts from the hosts", () => {
+  it("pool counts are obeyed, never capped; adminCidrs defaults to this machine's bridge address", () => {
     const raw = validRaw("local");
-    raw.masters = { count: 1 };
-    delete raw.agentPools[0].count; // the hosts decide, as on bare metal
-    raw.baremetal = { hosts: [{ address: "10.77.0.11", role: "master" }, { address: "10.77.0.12", role: "agent", pool: "general" }] };
+    delete raw.adminCidrs;
+    raw.local = { maxHosts: 12 };
+    raw.network = { cidr: "10.99.5.0/24" };
+    raw.agentPools = [{ name: "general", count: 5 }, { name: "small", count: 1 }];
     const m = parseModel(raw, {});
-    expect(m.masters.count).toBe(1);
-    expect(m.agentPools[0].count).toBe(1);
-    expect(m.baremetal!.hosts.map((h) => h.name)).toEqual(["h-10-77-0-11", "h-10-77-0-12"]);
-    raw.baremetal.hosts[1].address = "not an address";
-    expect(() => parseModel(raw, {})).toThrow(/baremetal.hosts\[1\].address: "not an address" is not allowed/);
+    expect(m.agentPools.map((p) => p.count)).toEqual([5, 1]);
+    expect(m.adminCidrs).toEqual(["10.99.5.1/32"]);
   });
 
-  it("the local block may be left out (maxHosts 3)", () => {
+  it("a bridge name from a long cluster name is cut to 15 characters without a trailing dash", () => {
     const raw = validRaw("local");
-    delete raw.local;
-    expect(parseModel(raw, {}).local).toEqual({ maxHosts: 3 });
+    raw.cluster = { name: "abcdefghijkl-mn" };
+    expect(parseModel(raw, {}).local!.bridge).toBe("em-abcdefghijkl");
   });
 });
 

@@ -9,7 +9,7 @@ import { ipToString, parseCidr } from "../../topology";
 import { existingMachine } from "../baremetal/host";
 import { matchHosts } from "../baremetal";
 
-/** Lab addresses for nodes in order (pool sizes are already capped by `local.maxHosts` in config). */
+/** Lab addresses for nodes in order (config refuses more than `local.maxHosts`). */
 export function labAddresses(model: ClusterModel, nodes: NodeSpec[]): string[] {
   const { base, prefix } = parseCidr(model.network.cidr);
   if (10 + nodes.length >= 2 ** (32 - prefix) - 1) {
