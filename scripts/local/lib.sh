@@ -132,18 +132,26 @@ set_ssh_key() {
 
 # --- artifacts: the real package sources, the user's mirror, or the project's test mirror --------------------
 
-# 0 when every upstream package source answers (any HTTP status) within 5 s.
+# 0 when URL answers within 5 s (any HTTP status: Docker Hub's registry says 401 to everyone).
+answers() { curl -s -m 5 -o /dev/null "$1"; }
+
+# 0 when every upstream package source answers.
 upstream_reachable() {
-  local url code
-  for url in "${UPSTREAM_PROBES[@]}"; do
-    code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' "$url" || true)
-    [ "${code:-000}" != 000 ] || return 1
-  done
+  local url
+  for url in "${UPSTREAM_PROBES[@]}"; do answers "$url" || return 1; done
+}
+
+# 0 when the stack's test mirror and apt proxy answer (after a reboot they need lab-up.sh 0 again).
+test_mirror_answers() {
+  local mirror proxy
+  mirror=$(config_get artifacts.mirror) && proxy=$(config_get local.aptProxy) || return 1
+  curl -fs -m 5 -o /dev/null "$mirror/keys/lab-archive.fingerprint" && answers "$proxy"
 }
 
 ensure_artifacts() {
   if [ "$(config_get artifacts.testStandIns || true)" = true ]; then
-    lab_up; say "artifacts: the project's test mirror (set by an earlier run)"; stand_in_banner; return
+    test_mirror_answers || lab_up
+    say "artifacts: the project's test mirror (chosen by an earlier run)"; stand_in_banner; return
   fi
   if has_config artifacts.mirror || has_config artifacts.offlineBundle; then
     say "artifacts: your artifacts.mirror / artifacts.offlineBundle"; return

@@ -165,7 +165,8 @@ describe("npm run up (scripts/local/up.sh)", () => {
     writeFileSync(join(mirror, "zookeeper", "zookeeper-3.8.0", "apache-zookeeper-3.8.0-bin.tar.gz.sha512"), `${sha}  apache-zookeeper-3.8.0-bin.tar.gz\n`);
     writeFileSync(join(mirror, "keys", "lab-archive.fingerprint"), `${fpr}\n`);
     mkdirSync(join(dir, "lab"));
-    writeFileSync(join(dir, "lab", "lab.json"), JSON.stringify({ mirror: `file://${mirror}`, aptProxy: "http://10.77.0.1:3142" }));
+    const aptProxy = `file://${join(dir, "lab")}`; // answers as long as the directory is there
+    writeFileSync(join(dir, "lab", "lab.json"), JSON.stringify({ mirror: `file://${mirror}`, aptProxy }));
 
     const r = await run(UP, `${OFFLINE}; run_up() { :; }; summary() { :; }`);
     expect(r.code, r.stderr).toBe(0);
@@ -177,7 +178,7 @@ describe("npm run up (scripts/local/up.sh)", () => {
     })).filter(([k]) => k !== "ssh.publicKey"));
     expect(pairs).toEqual({
       "local.egress": "proxy",
-      "local.aptProxy": "http://10.77.0.1:3142",
+      "local.aptProxy": aptProxy,
       "artifacts.mirror": `file://${mirror}`,
       "versions.zookeeper": "3.8.0",
       "artifacts.zookeeper.sha512": sha,
@@ -189,12 +190,17 @@ describe("npm run up (scripts/local/up.sh)", () => {
     expect(sets.every((c) => has(c, "--path"))).toBe(true);
     expect(r.stdout).toMatch(/TEST STAND-INS[\s\S]*NOT Apache Mesos or Marathon/);
 
+    // Again: nothing set; the mirror answers, so no lab-up.sh either (a second `npm run up` stays cheap) ...
     const before = calls().length;
     const again = await run(UP, `${OFFLINE}; run_up() { :; }; summary() { :; }`);
     expect(again.code, again.stderr).toBe(0);
     expect(calls().slice(before).filter((c) => has(c, "config", "set") || has(c, "config", "set-all"))).toEqual([]);
-    expect(readFileSync(join(fake, "lab-up.calls"), "utf8")).toBe("lab_up\nlab_up\n"); // the mirror must run again
+    expect(readFileSync(join(fake, "lab-up.calls"), "utf8")).toBe("lab_up\n");
     expect(again.stdout).toContain("TEST STAND-INS");
+    // ... until it stops answering (this machine rebooted): then lab-up.sh 0 brings it back.
+    rmSync(join(mirror, "keys", "lab-archive.fingerprint"));
+    expect((await run(UP, `${OFFLINE}; run_up() { :; }; summary() { :; }`)).code).toBe(0);
+    expect(readFileSync(join(fake, "lab-up.calls"), "utf8")).toBe("lab_up\nlab_up\n");
   });
 
   it("a mirror of the user's own is left alone (no probe, no test mirror)", async () => {
