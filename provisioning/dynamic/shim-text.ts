@@ -2,7 +2,12 @@
 // from shim.ts so the providers can compare stored state against it without loading @pulumi/pulumi.
 
 /** The provider implementations load.js can return, by the module and type of their resource. */
-export type DynamicKind = "elastic-mesos/baremetal:Host" | "elastic-mesos/health:Readiness";
+export type DynamicKind =
+  | "elastic-mesos/baremetal:Host"
+  | "elastic-mesos/health:Readiness"
+  | "elastic-mesos/local:Image"
+  | "elastic-mesos/local:Network"
+  | "elastic-mesos/local:Machine";
 
 /**
  * The module text stored as `__provider`. Never edit it: every stack's state holds it, and a change would
