@@ -75,7 +75,9 @@ main() {
   else
     say "no stack $STACK on this backend: nothing to destroy"
   fi
-  if [ "$PURGE" = 1 ]; then purge "$cache"; fi
+  if [ "$PURGE" = 1 ]; then purge "$cache"; return; fi
+  if [ "$found" = 1 ]; then say "kept the stack $STACK and its config: \`npm run up\` brings the cluster back;" \
+    "\`npm run down -- --purge\` removes them and the base-image cache too"; fi
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then main "$@"; fi

@@ -61,9 +61,9 @@ current_backend() {
 
 # The user's backend if `pulumi whoami` works; else a file backend under ~/.elastic-mesos/state (0700).
 ensure_backend() {
-  local url; url=$(current_backend)
+  local url state=$EM_HOME/state; url=$(current_backend)
+  if [ "$url" = "file://$state" ]; then say "backend: $url (made by an earlier npm run up)"; return; fi
   if [ -n "$url" ]; then say "backend: yours, $url"; return; fi
-  local state=$EM_HOME/state
   (umask 077 && mkdir -p "$state")
   pulumi login "file://$state" >/dev/null ||
     die "pulumi login file://$state failed (output above); log in to a backend of yours (\`pulumi login\`), then \`npm run $VERB\`"

@@ -142,6 +142,7 @@ describe("npm run up (scripts/local/up.sh)", () => {
     expect(readFileSync(join(dir, "home", ".elastic-mesos", "passphrase"), "utf8")).toBe(passphrase);
     expect(configKeys().map((k) => [k, readFileSync(join(fake, "stacks", "local", "config", k), "utf8")])).toEqual(keys);
     expect(r.stdout).toContain("clusterSecret: set already (kept)");
+    expect(r.stdout).toContain("(made by an earlier npm run up)");
   });
 
   it("uses the user's backend and passphrase when there are some", async () => {
@@ -247,6 +248,7 @@ describe("npm run down (scripts/local/down.sh)", () => {
     expect(calls().slice(before).filter((c) => ["destroy", "stack"].includes(c.argv[0])).map((c) => c.argv))
       .toEqual([["stack", "select", "local"], ["destroy", "--yes", "--stack", "local"]]);
     expect(existsSync(stackFile) && existsSync(cache)).toBe(true);
+    expect(r.stdout).toContain("kept the stack local and its config: `npm run up` brings the cluster back");
 
     before = calls().length;
     r = await run(DOWN, "", ["--purge"]);
