@@ -5,6 +5,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { loadModel } from "./components/config";
 import { MesosCluster } from "./components/cluster";
 import { createSshBootstrap } from "./provisioning/baremetal";
+import { localPreflight } from "./provisioning/local/preflight";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 
 /** What a cluster built from the project's test mirror is, in its output and its stack outputs. */
 const STAND_INS =
@@ -13,9 +15,17 @@ const STAND_INS =
   "mirror). ZooKeeper, SSH, systemd and TLS are real. Set artifacts.mirror or artifacts.offlineBundle (or run " +
   "where Clusterd's repository and Docker Hub answer) to install the real ones.";
 
+/** True under `pulumi.runtime.setMocks` (test/program), where no resource is really created. */
+function mocked(): boolean {
+  return pulumi.runtime.getMonitor() instanceof MockMonitor;
+}
+
 export = async () => {
   // Throws ConfigError listing every bad key before a single resource is registered.
   const model = loadModel();
+  // Local machines are made on this machine: check it can (root or sudo, tools, cgroups, memory, disk, bridge
+  // and subnet free) before the first resource, too. Under Pulumi's mocks (the program tests) nothing is made.
+  if (model.provider === "local" && !mocked()) localPreflight(model as Parameters<typeof localPreflight>[0]);
   // baremetal, local and digitalocean are installed over SSH (one resource per host, then readiness);
   // aws, gcp and openstack install themselves with cloud-init and MesosCluster waits for their health.
   const cluster = new MesosCluster(model.cluster.name, { model, sshBootstrap: createSshBootstrap });
