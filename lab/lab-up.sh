@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
-# lab-up.sh N [--user-data hK=FILE]... : bring up lab hosts h1..hN (1-14) on this machine, as root.
+# lab-up.sh N [--user-data hK=FILE]... : bring up lab hosts h1..hN (1-14) on this machine, as root. N=0: only the
+# bridge, the apt proxy and the artifact mirror (what `npm run up` needs on a machine with no package source).
 # Each host: systemd-nspawn --boot over an overlay of one cached Debian 12 base, own netns on bridge $BR
 # ($NET.0/24, no default route), sshd with the lab key and fixed host keys, cloud-init NoCloud seed.
 # Also: apt-cacher-ng and the artifact mirror on the bridge address. A running lab is reused: hosts that are
@@ -17,9 +18,9 @@ export LOG_TAG=lab-up
 . "$HERE/lib/mirror.sh"
 . "$HERE/lib/outputs.sh"
 
-usage() { echo "usage: lab-up.sh N [--user-data hK=FILE]...   (N = 1..$MAX_HOSTS)" >&2; exit 2; }
+usage() { echo "usage: lab-up.sh N [--user-data hK=FILE]...   (N = 0..$MAX_HOSTS; 0 = bridge, apt proxy, mirror)" >&2; exit 2; }
 N=${1:-3}; shift || true
-[[ $N =~ ^[0-9]+$ ]] && [ "$N" -ge 1 ] && [ "$N" -le "$MAX_HOSTS" ] || usage
+if ! [[ $N =~ ^[0-9]+$ ]] || [ "$N" -gt "$MAX_HOSTS" ]; then usage; fi
 declare -A USER_DATA=()
 while [ $# -gt 0 ]; do
   case $1 in
@@ -37,7 +38,7 @@ mkdir -p "$LAB/hosts" "$LAB/run"
 ensure_bridge
 ensure_acng
 ensure_ssh_keys
-build_base
+[ "$N" = 0 ] || build_base   # hosts only
 ensure_mirror
 
 # Default user-data proves the NoCloud path ran; LAB_USER_DATA replaces it for every host, --user-data per host.

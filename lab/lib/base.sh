@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# The Debian base root filesystem every host overlays. Built once with mmdebstrap through the lab's apt proxy and
+# The Debian base root filesystem every host overlays: the product's image (em_image_build) plus the lab's key,
+# proxy and cloud-init settings. Built once with mmdebstrap through the lab's apt proxy and
 # cached under $LAB/base-<key>; the key hashes the package list, so changing a knob builds a second base instead of
 # silently reusing a stale one. Sourced by lab-up.sh.
 BASE_PKGS=systemd,systemd-sysv,dbus,openssh-server,iproute2,iputils-ping,netcat-openbsd,procps,less,sudo,python3,cloud-init,ca-certificates,curl
@@ -7,7 +8,7 @@ BASE_PKGS=systemd,systemd-sysv,dbus,openssh-server,iproute2,iputils-ping,netcat-
 # LAB_BAKE_JAVA=0 to exercise a bootstrap that installs Java itself (through the apt proxy, as on a fresh VM).
 [ "${LAB_BAKE_JAVA:-1}" = 1 ] && BASE_PKGS="$BASE_PKGS,openjdk-17-jre-headless"
 [ -n "${LAB_EXTRA_PACKAGES:-}" ] && BASE_PKGS="$BASE_PKGS,$LAB_EXTRA_PACKAGES"
-BASE_VERSION=4   # bump when the customisation below changes
+BASE_VERSION=4   # bump when the customisation below or em_image_build (provisioning/local/sh/lib/image.sh) changes
 BASE_KEY=$(printf '%s|%s|%s|%s' "$BASE_VERSION" "$SUITE" "$BASE_PKGS" "$DEBIAN_MIRROR" | sha256sum | cut -c1-12)
 BASE=$LAB/base-$BASE_KEY
 
@@ -15,14 +16,9 @@ build_base() {
   if [ -f "$BASE/.lab-complete" ]; then log "base rootfs $BASE exists, reusing"; return; fi
   prune_bases
   log "building base rootfs with mmdebstrap ($SUITE; $BASE_PKGS) - about a minute"
-  local B=$BASE.tmp root=${DEBIAN_MIRROR%/debian}
-  rm -rf "$B"
-  # mmdebstrap, not debootstrap: debootstrap cannot resolve cloud-init's virtual dependencies (notes.md pitfall 5)
-  mmdebstrap --quiet --variant=apt --aptopt="Acquire::http::Proxy \"http://127.0.0.1:$PROXY_PORT\"" \
-    --include="$BASE_PKGS" "$SUITE" "$B" \
-    "deb $DEBIAN_MIRROR $SUITE main" "deb $DEBIAN_MIRROR $SUITE-updates main" "deb $root/debian-security $SUITE-security main" \
-    || die "mmdebstrap failed (is the apt proxy up? see $LAB/acng/log)"
-  rm -f "$B/etc/apt/apt.conf.d/99mmdebstrap"
+  local B=$BASE.tmp
+  # the product's image (provider: local), then what only the lab has: its key, its proxy, cloud-init's seed
+  em_image_build "$B" "$SUITE" "$DEBIAN_MIRROR" "$BASE_PKGS" "http://127.0.0.1:$PROXY_PORT"   # apt proxy log: $LAB/acng/log
   # Debian packages through the proxy; the artifact mirror on the same address directly (acng refuses to proxy
   # it), as a site with a proxy would exempt its internal mirror
   printf 'Acquire::http::Proxy "http://%s:%s";\nAcquire::http::Proxy::%s "DIRECT";\n' "$GW" "$PROXY_PORT" "$GW" \
@@ -30,10 +26,6 @@ build_base() {
   echo force-unsafe-io >"$B/etc/dpkg/dpkg.cfg.d/lab-unsafe-io"   # throwaway hosts: skip dpkg's fsyncs
   install -d -m700 "$B/root/.ssh"
   install -m600 "$LAB/ssh/id_ed25519.pub" "$B/root/.ssh/authorized_keys"
-  rm -f "$B"/etc/ssh/ssh_host_*                                   # fixed per-host keys are copied in per host
-  printf 'PermitRootLogin prohibit-password\nPasswordAuthentication no\nUseDNS no\n' >"$B/etc/ssh/sshd_config.d/lab.conf"
-  : >"$B/etc/resolv.conf"      # no DNS inside: apt sends host names to the proxy, hosts know each other via /etc/hosts
-  : >"$B/etc/machine-id"
   cat >"$B/etc/cloud/cloud.cfg.d/90-lab.cfg" <<'CFG'
 # lab: NoCloud seed only; the static host0 address comes from systemd-networkd, not cloud-init
 datasource_list: [ NoCloud, None ]
@@ -46,10 +38,6 @@ locale: false
 resize_rootfs: false
 growpart: {mode: off}
 CFG
-  chroot "$B" systemctl enable systemd-networkd >/dev/null 2>&1
-  # apt-daily would hold the dpkg lock right when a test runs apt-get; the rest is useless in a container
-  chroot "$B" systemctl mask apt-daily.timer apt-daily-upgrade.timer apt-daily.service apt-daily-upgrade.service \
-    fstrim.timer dpkg-db-backup.timer systemd-pstore.service e2scrub_all.timer >/dev/null 2>&1
   echo "$BASE_PKGS" >"$B/.lab-packages"
   touch "$B/.lab-complete"
   rm -rf "$BASE"; mv "$B" "$BASE"

@@ -2,11 +2,7 @@
 # Bridge, apt proxy and keys: the shared pieces every host needs. Sourced by lab-up.sh.
 
 ensure_bridge() {
-  if ! ip link show "$BR" >/dev/null 2>&1; then
-    ip link add "$BR" type bridge
-    ip addr add "$GW/24" dev "$BR"
-  fi
-  ip link set "$BR" up
+  em_bridge_ensure "$BR" "$GW" 24
   # No forwarding and no NAT: hosts only ever reach the bridge address (apt proxy, mirror) and each other.
   [ "$(cat /proc/sys/net/ipv4/ip_forward)" = 0 ] ||
     echo "lab-up: WARNING net.ipv4.ip_forward=1 on this machine; lab hosts still have no default route" >&2
@@ -39,9 +35,5 @@ ensure_ssh_keys() {
 }
 
 host_keys_for() {   # host_keys_for hN: make sure hN's fixed host keys exist
-  local d=$LAB/hostkeys/$1 t
-  mkdir -p "$d"
-  for t in ed25519 ecdsa; do
-    [ -f "$d/ssh_host_${t}_key" ] || ssh-keygen -q -t "$t" -N '' -C "root@$1" -f "$d/ssh_host_${t}_key"
-  done
+  em_host_keys "$LAB/hostkeys/$1" "root@$1"
 }
