@@ -175,6 +175,9 @@ function localRules(raw: Raw, add: Add): void {
     add(["artifacts", "testStandIns"], "the stand-ins come from the project's test mirror; set artifacts.mirror to it (npm run up does), or remove artifacts.testStandIns");
   if (provider !== "local" && raw.adminCidrs === undefined)
     add(["adminCidrs"], "list at least one CIDR allowed to reach SSH, Mesos and Marathon, e.g. your address: [203.0.113.7/32]");
+  const user = str(obj(raw.ssh)?.user);
+  if (provider === "local" && user !== undefined && user !== "root")
+    add(["ssh", "user"], `local machines have root as their only login (their image has no other account); remove ssh.user or set it to root`);
   if (provider === "local" && raw.baremetal !== undefined)
     add(["baremetal"], "provider local creates its own machines on this machine; for hosts you already have, set provider to baremetal (or remove the baremetal block)");
 }

@@ -77,10 +77,11 @@ export const STACKS: Record<ProviderName, ConfigMap> = {
   },
   local: {
     ...common("local"),
+    ssh: { publicKey: SSH_PUB }, // local machines log in root only
     masters: { count: 1 },
     agentPools: [{ name: "general", count: 2 }],
     network: { cidr: "10.77.0.0/24" },
-    local: { maxHosts: 6 },
+    local: { maxHosts: 6, egress: "proxy", aptProxy: "http://10.77.0.1:3142" },
   },
 };
 

@@ -61,6 +61,16 @@ function fabricate(type: string, name: string, inputs: Record<string, any>): Rec
       void __provider;
       return { stepHashes: { install: h("install"), zookeeper: h("zookeeper"), mesos: h("mesos") } };
     }
+    case "pulumi-nodejs:dynamic/elastic-mesos/local:Image":
+      return { path: `${inputs.cacheDir}/base-mock`, key: "mock" };
+    case "pulumi-nodejs:dynamic/elastic-mesos/local:Network":
+      return { gateway: `${String(inputs.cidr).split(".").slice(0, 3).join(".")}.1` };
+    case "pulumi-nodejs:dynamic/elastic-mesos/local:Machine": {
+      // The machine script allocates the address and makes the host keys; a name's hash stands in for both.
+      const fingerprint = `SHA256:${createHash("sha256").update(name).digest("base64").replace(/=+$/, "")}`;
+      return { ip: fakeIp(String(inputs.cidr).split(".").slice(0, 3).join("."), name),
+        hostKey: { type: "ssh-ed25519", publicKey: `ssh-ed25519 AAAA${name}`, fingerprint } };
+    }
     default:
       return {};
   }

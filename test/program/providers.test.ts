@@ -2,7 +2,7 @@
 // cloud, masters with their planned addresses where the cloud can pin them, and the same outputs.
 import { describe, it, expect } from "vitest";
 import { runProgram, countByType, type RunResult } from "./harness";
-import { isSecretInput, reveal } from "./mocks";
+import { fakeIp, isSecretInput, reveal } from "./mocks";
 import { STACKS } from "./fixtures";
 
 const of = (r: RunResult, type: string) => r.resources.filter((x) => x.type === type);
@@ -115,11 +115,30 @@ describe("baremetal and local", () => {
     commonOutputs(r, 3);
   });
 
-  it("local: lab addresses from network.cidr (.11 upwards)", async () => {
+  it("local: an image, a network and one machine per node it creates, then the same SSH bootstrap", async () => {
     const r = await runProgram(STACKS.local);
-    expect(names(r, "elastic-mesos:baremetal:Host")).toEqual(["prod-general-1", "prod-general-2", "prod-m1"]);
-    expect(r.outputs.zookeeper).toBe("zk://10.77.0.11:2181/mesos");
-    expect(r.outputs.agents.general.map((a: any) => a.privateIp)).toEqual(["10.77.0.12", "10.77.0.13"]);
+    expect(countByType(r.resources)).toEqual({
+      "elastic-mesos:index:Cluster": 1,
+      "pulumi-nodejs:dynamic/elastic-mesos/local:Image": 1,
+      "pulumi-nodejs:dynamic/elastic-mesos/local:Network": 1,
+      "pulumi-nodejs:dynamic/elastic-mesos/local:Machine": 3,
+      "pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host": 3,
+      "pulumi-nodejs:dynamic/elastic-mesos/health:Readiness": 1,
+      "pulumi:pulumi:Stack": 1,
+    });
+    expect(names(r, "pulumi-nodejs:dynamic/elastic-mesos/local:Machine")).toEqual(["prod-general-1", "prod-general-2", "prod-m1"]);
+    const m1 = fakeIp("10.77.0", "prod-m1");
+    expect(r.outputs.zookeeper).toBe(`zk://${m1}:2181/mesos`);
+    expect(r.outputs.agents.general.map((a: any) => a.privateIp)).toEqual(["prod-general-1", "prod-general-2"].map((n) => fakeIp("10.77.0", n)));
     commonOutputs(r, 1);
+  });
+
+  it("local: no private key in any input; machines accept its public half", async () => {
+    const r = await runProgram(STACKS.local);
+    const machines = of(r, "pulumi-nodejs:dynamic/elastic-mesos/local:Machine");
+    for (const m of machines) {
+      expect(reveal(m.inputs.authorizedKey)).toMatch(/^ssh-ed25519 AAAA/);
+      expect(JSON.stringify(m.inputs)).not.toContain("PRIVATE KEY");
+    }
   });
 });

@@ -5,7 +5,7 @@
 import { expandRuns } from "../../provisioning/steps/firewall";
 import { describe, it, expect, beforeAll } from "vitest";
 import { runProgram, diffRuns, countByType, type RunResult } from "./harness";
-import { SECRET_SIG, type Registered } from "./mocks";
+import { SECRET_SIG, fakeIp, type Registered } from "./mocks";
 import { shimText } from "../../provisioning/dynamic/shim-text";
 import { STACKS } from "./fixtures";
 import { plainLeaks, secretStrings } from "./secrets";
@@ -149,10 +149,16 @@ describe("digitalocean: droplets bootstrapped over SSH at their public IPv4", ()
   });
 });
 
-describe("local: the lab hosts get the same SSH bootstrap", () => {
-  it("one MesosHost per lab host and one readiness", async () => {
+describe("local: the machines it creates get the same SSH bootstrap, their host keys pinned", () => {
+  it("one MesosHost per machine, connecting to its address as root with the key the machine recorded", async () => {
     const r = await runProgram(STACKS.local);
-    expect(of(r, HOST).map((h) => h.inputs.spec.connection.host).sort()).toEqual(["10.77.0.11", "10.77.0.12", "10.77.0.13"]);
+    const machines = of(r, "pulumi-nodejs:dynamic/elastic-mesos/local:Machine");
+    for (const m of machines) {
+      const spec = one(r, HOST, `${m.name}-bootstrap`).inputs.spec;
+      expect(spec.connection.host).toBe(fakeIp("10.77.0", m.name));
+      expect(spec.connection.user).toBe("root");
+      expect(spec.connection.hostKeyFingerprint).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/);
+    }
     expect(of(r, READY)).toHaveLength(1);
   });
 });
