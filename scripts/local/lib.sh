@@ -166,10 +166,14 @@ lab_dir() { printf '%s' "${LAB:-/var/tmp/elastic-mesos-lab}"; }
 
 # The test mirror's bridge, apt proxy and mirror, without lab hosts (idempotent; reuses a running lab).
 lab_up() {
-  say "test mirror: bash lab/lab-up.sh 0 (bridge emlab0, apt proxy and artifact mirror; as root)"
-  as_root env "LAB=$(lab_dir)" bash "$EM_ROOT/lab/lab-up.sh" 0 >&2 ||
-    die "lab/lab-up.sh 0 failed (output above). Give this machine access to rpm.aventer.biz and" \
-      "registry-1.docker.io, or set artifacts.mirror to your mirror, then run \`npm run up\` again"
+  local log=$EM_HOME/test-mirror.log
+  say "test mirror: bash lab/lab-up.sh 0 (bridge emlab0, apt proxy and artifact mirror; as root; log $log)"
+  mkdir -p "$EM_HOME"
+  if ! as_root env "LAB=$(lab_dir)" bash "$EM_ROOT/lab/lab-up.sh" 0 >"$log" 2>&1; then
+    tail -20 "$log" >&2
+    die "lab/lab-up.sh 0 failed (its last lines above, all of it in $log). Give this machine access to" \
+      "rpm.aventer.biz and registry-1.docker.io, or set artifacts.mirror to your mirror, then run \`npm run up\` again"
+  fi
 }
 
 # One field of the lab's lab.json.

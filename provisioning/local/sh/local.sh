@@ -54,6 +54,9 @@ network_create() {
   gw=$(em_int_ip $((EM_NET_BASE + 1)))
   mkdir -p "$cd"
   em_bridge_ensure "$P_bridge" "$gw" "$EM_PREFIX"
+  # Whose bridge this is: the preflight of a later run (provisioning/local/preflight.ts) reads it, so a re-run
+  # of this stack does not take its own bridge and subnet for someone else's.
+  printf '{"bridge": "%s", "cidr": "%s"}\n' "$P_bridge" "$P_cidr" >"$cd/network.json"
   em_log "bridge $P_bridge $gw/$EM_PREFIX up"
   case $P_egress in
     nat)
@@ -75,7 +78,7 @@ network_delete() {
   was=${P_forwardingWas:-$(cat "$cd/forwarding-was" 2>/dev/null || true)}
   [ -n "$was" ] && em_forward_restore "$was"
   em_bridge_delete "$P_bridge"
-  rm -f "$cd/forwarding-was" "$cd/alloc.lock"
+  rm -f "$cd/forwarding-was" "$cd/alloc.lock" "$cd/network.json"
   [ -d "$cd" ] && rmdir "$cd" 2>/dev/null && em_log "removed $cd"
   rmdir "$P_stateDir" 2>/dev/null || true
   em_result deleted json:true
