@@ -85,7 +85,14 @@ ensure_passphrase() {
 # Selects the stack, or creates it from the example file (the backend picks the secrets provider: passphrase on a
 # file backend, Pulumi Cloud's own there).
 ensure_stack() {
-  if pulumi stack select "$STACK" >/dev/null 2>&1; then say "stack $STACK: selected"; return; fi
+  if pulumi stack select "$STACK" >/dev/null 2>&1; then
+    # Its config (the encrypted secrets among it) lives in the stack file: a new one would mean new secrets,
+    # which rotates every credential of a running cluster. Never guess.
+    [ -f "$STACK_FILE" ] || die "stack $STACK exists in your backend but ${STACK_FILE#"$EM_ROOT"/} is missing" \
+      "(it holds the stack's config and encrypted secrets): restore it from where the stack was made, or" \
+      "remove the stack with \`npm run down -- --purge\` and run \`npm run up\` again"
+    say "stack $STACK: selected"; return
+  fi
   if [ ! -f "$STACK_FILE" ]; then
     cp "$EXAMPLE" "$STACK_FILE"
     say "stack $STACK: config written to ${STACK_FILE#"$EM_ROOT"/} from ${EXAMPLE##*/}"

@@ -70,9 +70,10 @@ describe.skipIf(labSkip)("npm ci && npm run up: a local cluster from a fresh clo
     execFileSync("git", ["clone", "--quiet", REPO_ROOT, clone]);
     // A newcomer's environment: their own HOME (no Pulumi login, no passphrase), with this machine's caches of
     // the CLI build and npm packages so the run does not rebuild them.
-    env = { ...process.env, HOME: home, ELASTIC_MESOS_CACHE: join(pulumiBinDir(), "..", ".."),
+    // PULUMI_HOME too: the CLI finds its home from the password database, not $HOME.
+    env = { ...process.env, HOME: home, PULUMI_HOME: join(home, ".pulumi"), ELASTIC_MESOS_CACHE: join(pulumiBinDir(), "..", ".."),
       npm_config_cache: join(homedir(), ".npm"), PULUMI_SKIP_UPDATE_CHECK: "true" };
-    for (const k of ["PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE", "PULUMI_ACCESS_TOKEN", "PULUMI_HOME"]) delete env[k];
+    for (const k of ["PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE", "PULUMI_ACCESS_TOKEN"]) delete env[k];
     expect(leftovers(), "a previous run left this stack's machines behind: npm run down in its clone").toEqual([]);
   }, 120_000);
 

@@ -129,6 +129,18 @@ describe("npm run up (scripts/local/up.sh)", () => {
     expect(r.stdout).not.toContain("TEST STAND-INS");
   });
 
+  it("an existing stack whose stack file is gone is refused (a new file would mean new secrets), nothing set", async () => {
+    expect((await firstUp()).code).toBe(0);
+    rmSync(stackFile);
+    const before = calls().length;
+    const r = await firstUp();
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/stack local exists in your backend but .*Pulumi\.local\.yaml is missing/);
+    expect(r.stderr).toMatch(/npm run down -- --purge/);
+    expect(existsSync(stackFile)).toBe(false);
+    expect(calls().slice(before).filter((c) => has(c, "config", "set") || c.argv[0] === "up")).toEqual([]);
+  });
+
   it("a second run sets no secret, creates no stack, keeps the passphrase and changes no config", async () => {
     expect((await firstUp()).code).toBe(0);
     const passphrase = readFileSync(join(dir, "home", ".elastic-mesos", "passphrase"), "utf8");
