@@ -162,3 +162,16 @@ describe("local: the machines it creates get the same SSH bootstrap, their host 
     expect(of(r, READY)).toHaveLength(1);
   });
 });
+
+describe("local: growing a middle pool never shifts another pool's machines", () => {
+  it("adds that pool's machine and its bootstrap; every existing machine keeps its inputs (so its address and disk)", async () => {
+    const two = { ...STACKS.local, agentPools: [{ name: "web", count: 1 }, { name: "db", count: 1 }] };
+    const base = await runProgram(two);
+    const grown = await runProgram({ ...two, agentPools: [{ name: "web", count: 2 }, { name: "db", count: 1 }] });
+    const d = diffRuns(base, grown);
+    expect(d.added).toEqual([`pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host::prod-web-2-bootstrap`,
+      `pulumi-nodejs:dynamic/elastic-mesos/local:Machine::prod-web-2`]);
+    expect(d.removed).toEqual([]);
+    expect(d.changed.filter((c) => c.key.includes("/local:"))).toEqual([]);
+  });
+});
