@@ -234,9 +234,11 @@ describe("preflight of provider local on this machine (real facts)", () => {
     expect(f.routes.every((r) => !r.dst.endsWith("/0"))).toBe(true); // the default route overlaps everything
   });
 
-  it("passes here for 1 master + 2 agents on bridge em-x, 10.78.0.0/24", () => {
-    expect(preflightProblems(gatherFacts(request), request)).toEqual([]);
-    expect(() => localPreflight(model())).not.toThrow();
+  it("passes here for 1 master + 2 agents on a bridge and subnet nothing here uses", () => {
+    // Not the default 10.78.0.0/24: a developer's own local cluster (or the local e2e) may be running on it.
+    const free = { ...request, bridge: "em-pftest", cidr: "10.213.77.0/24" };
+    expect(preflightProblems(gatherFacts(free), free)).toEqual([]);
+    expect(() => localPreflight(model({ local: { bridge: "em-pftest" }, cidr: "10.213.77.0/24" }))).not.toThrow();
   });
 
   it("sees this machine's real interfaces: lo as a bridge name, 127.0.0.0/24 as a subnet", () => {
