@@ -33,6 +33,11 @@ done
 [ "$(id -u)" = 0 ] || die "run as root (the lab creates a bridge, mounts and containers)"
 
 log "lab $LAB: $N host(s) on $BR $NET.0/24"
+# Every machine's systemd takes inotify instances from root's one limit (about 8 each; the local provider's
+# preflight counts them): 14 hosts and a local cluster pass the default 128, and a machine past it dies at boot.
+if [ "$(cat /proc/sys/fs/inotify/max_user_instances)" -lt 1024 ]; then
+  sysctl -qw fs.inotify.max_user_instances=1024 && log "raised fs.inotify.max_user_instances to 1024 (test machine)"
+fi
 bash "$HERE/host-deps.sh" >/dev/null
 mkdir -p "$LAB/hosts" "$LAB/run"
 ensure_bridge

@@ -51,6 +51,8 @@ export function createLocalHosts(model: ClusterModel, nodes: NodeSpec[], parent:
     const m = new LocalMachine(node.hostname, {
       cluster, name: node.hostname, stateDir: local.stateDir, bridge: local.bridge, cidr: model.network.cidr,
       gateway: network.gateway, image: image.path, egress: local.egress, aptProxy: local.aptProxy, authorizedKey,
+      // An offline bundle is a directory of this machine: each machine sees it, read-only, where the steps look.
+      ...(model.artifacts.offlineBundle ? { bindReadOnly: [model.artifacts.offlineBundle] } : {}),
     }, { parent, dependsOn: [image, network] });
     return { node, ip: m.ip, hostKeyFingerprint: m.hostKey.apply((k) => k.fingerprint), resource: m };
   });

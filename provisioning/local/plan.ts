@@ -31,7 +31,7 @@ const changed = <T extends object>(olds: Partial<T> | undefined, news: T, keys: 
 /** Another address space, bridge, place or name is another machine. */
 export const MACHINE_REPLACE_KEYS = ["cluster", "name", "stateDir", "bridge", "cidr"] as const;
 /** Rewritten in the running machine (routes, resolv.conf, apt proxy). */
-export const MACHINE_UPDATE_KEYS = ["egress", "aptProxy", "gateway"] as const;
+export const MACHINE_UPDATE_KEYS = ["egress", "aptProxy", "gateway", "bindReadOnly"] as const;
 // image and authorizedKey: only machines created later take new ones (a machine's upper layer belongs to
 // the image it was made on; its root login is the bootstrap's business from then on).
 
@@ -81,6 +81,9 @@ export function machineProblems(i: MachineInputs): string[] {
   if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(i.name ?? "")) p.push(`machine name '${i.name}' is not a DNS label`);
   if (i.egress !== "nat" && i.egress !== "proxy") p.push(`local.egress must be "nat" or "proxy" (is '${i.egress}')`);
   if (i.egress === "proxy" && !i.aptProxy) p.push("local.egress proxy needs local.aptProxy (http://host:port)");
+  for (const b of i.bindReadOnly ?? []) {
+    if (!/^\/[A-Za-z0-9._/-]*$/.test(b) || b.split("/").includes("..")) p.push(`read-only bind '${b}' must be an absolute path without ".."`);
+  }
   if (typeof i.authorizedKey === "string" && i.authorizedKey.includes("PRIVATE KEY")) {
     p.push("a private key must not be an input: authorizedKey takes the public key line");
   } else if (typeof i.authorizedKey === "string" && !/^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+$/.test(i.authorizedKey)) {

@@ -88,7 +88,19 @@ export interface LocalFacts {
   routes: { dst: string; dev?: string }[];
   /** The bridge that <stateDir>/<cluster>/network.json names, when this stack already made its network. */
   ownBridge?: string;
+  /**
+   * fs.inotify.max_user_instances, and how many inotify instances root's processes hold (machines run as root
+   * and share that one limit); inUse only when this process is root (others cannot see root's descriptors).
+   */
+  inotify?: { max: number; inUse?: number };
 }
+
+/**
+ * Inotify instances a machine takes (its systemd, journald, udev, logind, sshd...): 134 in use on a machine
+ * running 17 (the lab and a local cluster), about 8 each. Past the limit a machine's systemd dies at boot with
+ * "Failed to allocate manager object: Too many open files".
+ */
+export const MACHINE_INOTIFY_INSTANCES = 8;
 
 // ---- checks (pure) -----------------------------------------------------------------------------------
 
@@ -197,7 +209,24 @@ function lowerHint(request: LocalRequest): string {
 
 function capacityProblems(facts: LocalFacts, request: LocalRequest): Problem[] {
   const fresh = newMachines(facts, request);
-  return [...memoryProblems(facts, request, fresh), ...diskProblems(facts, request, fresh)];
+  return [...memoryProblems(facts, request, fresh), ...diskProblems(facts, request, fresh), ...inotifyProblems(facts, request, fresh)];
+}
+
+function inotifyProblems(facts: LocalFacts, request: LocalRequest, fresh: Fresh): Problem[] {
+  const n = fresh.masters + fresh.agents;
+  if (!facts.inotify || n === 0) return [];
+  const { max, inUse = 0 } = facts.inotify;
+  const need = n * MACHINE_INOTIFY_INSTANCES;
+  if (inUse + need <= max) return [];
+  const target = 2 ** Math.ceil(Math.log2(Math.max(1024, inUse + need)));
+  return [{
+    key: countKey(request, fresh),
+    message:
+      `the ${n} new machine${n === 1 ? "" : "s"} need about ${need} inotify instances and only ${Math.max(0, max - inUse)} ` +
+      `of fs.inotify.max_user_instances=${max} are free (${inUse} in use by root's processes); without them a ` +
+      `machine's systemd fails at boot ("Too many open files"): raise the limit with ` +
+      `\`sudo sysctl -w fs.inotify.max_user_instances=${target}\` (keep it in /etc/sysctl.d/), or ${lowerHint(request)}`,
+  }];
 }
 
 function memoryProblems(facts: LocalFacts, request: LocalRequest, fresh: Fresh): Problem[] {
@@ -315,7 +344,31 @@ export function gatherFacts(request: LocalRequest): LocalFacts {
     interfaces: interfaces(),
     routes: routes(),
     ownBridge: ownBridge(path.join(clusterDir, "network.json")),
+    inotify: inotifyFact(uid),
   };
+}
+
+/** The inotify instance limit and, as root, how many root's processes hold (anon_inode:inotify descriptors). */
+function inotifyFact(uid: number): LocalFacts["inotify"] {
+  const max = Number(readText("/proc/sys/fs/inotify/max_user_instances")?.trim());
+  if (!Number.isInteger(max) || max <= 0) return undefined;
+  if (uid !== 0) return { max };
+  let inUse = 0;
+  for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    let fds: string[] = [];
+    try {
+      if (fs.statSync(`/proc/${pid}`).uid !== 0) continue;
+      fds = fs.readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue; // exited meanwhile
+    }
+    for (const fd of fds) {
+      try {
+        if (fs.readlinkSync(`/proc/${pid}/fd/${fd}`) === "anon_inode:inotify") inUse++;
+      } catch { /* closed meanwhile */ }
+    }
+  }
+  return { max, inUse };
 }
 
 function readText(file: string): string | undefined {

@@ -87,6 +87,7 @@ export class LocalNetworkProvider extends LocalBase implements pulumi.dynamic.Re
 const machineParams = (i: MachineInputs) => ({
   cluster: i.cluster, name: i.name, stateDir: i.stateDir, bridge: i.bridge, cidr: i.cidr, gateway: i.gateway,
   image: i.image, egress: i.egress, aptProxy: i.aptProxy, authorizedKey: i.authorizedKey,
+  ...(i.bindReadOnly?.length ? { bindReadOnly: i.bindReadOnly } : {}),
 });
 const where = (i: Pick<MachineInputs, "name" | "cluster">) => `machine ${i.name} (cluster ${i.cluster})`;
 

@@ -46,6 +46,11 @@ export interface MachineInputs {
   aptProxy?: string;
   /** OpenSSH public key line root accepts (only new machines take a new one). */
   authorizedKey: string;
+  /**
+   * Absolute paths of this machine the machine sees read-only at the same path (artifacts.offlineBundle, so the
+   * bootstrap installs from it with no network). Bound when the machine starts.
+   */
+  bindReadOnly?: string[];
 }
 export interface HostKey {
   type: string;

@@ -46,9 +46,9 @@ describe.skipIf(!!skip)("provider local: machines on this machine (bridge em-t0,
     return run("ssh", ["-i", join(keyDir, "id"), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
       "-o", `UserKnownHostsFile=${kh}`, "-o", "HostKeyAlgorithms=ssh-ed25519", "-o", "ConnectTimeout=5", `root@${m.ip}`, cmd]);
   };
-  const create = async (name: string) => {
+  const create = async (name: string, extra: Partial<MachineInputs> = {}) => {
     const t = Date.now();
-    const outs = (await machines.create(inputs(name))).outs!;
+    const outs = (await machines.create({ ...inputs(name), ...extra })).outs!;
     timings[`create ${name}`] = (Date.now() - t) / 1000;
     made.set(name, outs);
     return outs;
@@ -124,6 +124,23 @@ describe.skipIf(!!skip)("provider local: machines on this machine (bridge em-t0,
     expect(again.hostKey).toEqual(b.hostKey);
     expect((await ssh(b, "hostname")).stdout.trim()).toBe("lt-b");
     for (const n of ["lt-c", "lt-a"]) pids(n).forEach((p) => pidsSeen.add(p));
+  });
+
+  it("an offline bundle of this machine is seen read-only at the same path inside (artifacts.offlineBundle)", async () => {
+    const bundle = mkdtempSync("/var/tmp/em-bundle-"); // not /tmp: the machine mounts its own over it
+    await expect(machines.create({ ...inputs("lt-e"), bindReadOnly: ["/tmp"] })).rejects.toThrow(/under \/tmp or \/run/);
+    writeFileSync(join(bundle, "SHA512SUMS"), "bundle-marker\n");
+    const d = await create("lt-d", { bindReadOnly: [bundle] });
+    const r = await ssh(d, `cat ${bundle}/SHA512SUMS; touch ${bundle}/x 2>&1 || echo REFUSED`);
+    expect(r.stdout).toContain("bundle-marker");
+    expect(r.stdout).toMatch(/Read-only file system[\s\S]*REFUSED/);
+    expect(existsSync(join(bundle, "x"))).toBe(false);
+    // a bundle that is not there: refused before the machine boots, naming the config key
+    await expect(machines.create({ ...inputs("lt-e"), bindReadOnly: ["/nonexistent/bundle"] }))
+      .rejects.toThrow(/\/nonexistent\/bundle does not exist on this machine \(artifacts\.offlineBundle/);
+    expect(existsSync(join(STATE, CLUSTER, "lt-e")), "refused before an address or key was made").toBe(false);
+    rmSync(bundle, { recursive: true, force: true });
+    pids("lt-d").forEach((p) => pidsSeen.add(p));
   });
 
   it("a machine whose nspawn was killed is not running, diff says update, update starts it with its disk and keys", async () => {

@@ -34,6 +34,12 @@ describe("local machine diff", () => {
     const d = machineDiff(machine, { ...machine, egress: "proxy", aptProxy: "http://10.77.0.1:3142" }, true);
     expect(d).toMatchObject({ changes: true, replaces: [] });
   });
+  it("updates in place, never replaces, when the read-only paths (an offline bundle) change; refuses relative ones", () => {
+    expect(machineDiff(machine, { ...machine, bindReadOnly: ["/srv/bundle"] }, true)).toMatchObject({ changes: true, replaces: [] });
+    expect(machineDiff({ ...machine, bindReadOnly: ["/srv/bundle"] }, { ...machine, bindReadOnly: ["/srv/bundle"] }, true).changes).toBe(false);
+    expect(machineProblems({ ...machine, bindReadOnly: ["srv/bundle"] })).toEqual(["read-only bind 'srv/bundle' must be an absolute path without \"..\""]);
+    expect(machineProblems({ ...machine, bindReadOnly: ["/srv/../etc"] })).toHaveLength(1);
+  });
   it("ignores a new image or authorized key (only new machines take them)", () => {
     expect(machineDiff(machine, { ...machine, image: "/other", authorizedKey: "ssh-ed25519 BBBB" }, true).changes).toBe(false);
   });

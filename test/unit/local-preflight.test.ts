@@ -37,6 +37,15 @@ function only(facts: LocalFacts, req: LocalRequest = request) {
 }
 
 describe("preflight of provider local, one problem at a time", () => {
+  it("too few free inotify instances (each machine's systemd needs some): names the sysctl and the count key", () => {
+    const p = only(goodFacts({ inotify: { max: 128, inUse: 117 } }));
+    expect(p.key).toBe("agentPools[0].count");
+    expect(p.message).toContain("the 3 new machines need about 24 inotify instances and only 11 of fs.inotify.max_user_instances=128 are free");
+    expect(p.message).toContain("`sudo sysctl -w fs.inotify.max_user_instances=1024`");
+    expect(preflightProblems(goodFacts({ inotify: { max: 128, inUse: 100 } }), request)).toEqual([]);
+    expect(preflightProblems(goodFacts({ inotify: { max: 128 } }), request)).toEqual([]); // not root: in use unknown
+  });
+
   it("passes a machine that has everything", () => {
     expect(preflightProblems(goodFacts(), request)).toEqual([]);
   });

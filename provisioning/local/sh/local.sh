@@ -153,9 +153,25 @@ host_key_json() {
   printf '{"type":"ssh-ed25519","publicKey":"%s","fingerprint":"%s"}' "$pub" "$fp"
 }
 
+# read_only_binds: nspawn options for P_bindReadOnly (comma-joined absolute paths), each checked to exist.
+read_only_binds() {
+  local p paths=()
+  binds=()
+  [ -n "${P_bindReadOnly:-}" ] && IFS=, read -ra paths <<<"$P_bindReadOnly"
+  for p in "${paths[@]}"; do
+    [[ $p == /* && $p != *..* ]] || em_die "$P_name: read-only bind '$p' must be an absolute path"
+    # the machine mounts its own /tmp and /run over whatever was bound there
+    [[ $p == /tmp/* || $p == /run/* || $p == /tmp || $p == /run ]] &&
+      em_die "$P_name: $p is under /tmp or /run, which the machine mounts for itself (artifacts.offlineBundle: unpack the bundle elsewhere, e.g. /var/lib/elastic-mesos/bundle)"
+    [ -e "$p" ] || em_die "$P_name: $p does not exist on this machine (artifacts.offlineBundle: unpack the bundle there first)"
+    binds+=("--bind-ro=$p")
+  done
+}
+
 # start_machine DIR: configure and boot (or, when it runs, configure and reload its network), wait for sshd.
 start_machine() {
-  local d=$1 leader
+  local d=$1 leader binds
+  read_only_binds
   em_need cluster name stateDir bridge cidr gateway image egress authorizedKey
   [ -f "$P_image/.em-image-complete" ] || [ -f "$P_image/.lab-complete" ] || em_die "image $P_image is not built (image-ensure first)"
   if em_machine_running "$d"; then
@@ -165,12 +181,16 @@ start_machine() {
       nsenter -t "$leader" -m -u -i -n -p -- networkctl reconfigure host0; } >/dev/null 2>&1; then
       em_log "WARNING: $P_name: could not reload its network; the new settings apply at its next start"
     fi
+    if [ "$(cat "$d/binds" 2>/dev/null)" != "${P_bindReadOnly:-}" ]; then
+      em_log "WARNING: $P_name runs: its read-only paths (${P_bindReadOnly:-none}) apply when it next starts"
+    fi
     em_log "$P_name runs: configuration rewritten"
   else
     em_machine_stop "$d" "$P_name"        # leftovers of a machine that died (reboot of this machine, kill)
     em_overlay_mount "$P_image" "$d"
     configure "$d" "$d/root"
-    em_machine_boot "$d" "$d/root" "$P_name" "$P_bridge" "em-$P_cluster-$P_name"
+    em_machine_boot "$d" "$d/root" "$P_name" "$P_bridge" "em-$P_cluster-$P_name" "${binds[@]}"
+    printf '%s' "${P_bindReadOnly:-}" >"$d/binds"
     em_log "$P_name booting on $(cat "$d/ip")"
     em_wait_ssh "$d" "$(cat "$d/ip")" "$P_name" 120
     em_record_veth "$d"
@@ -180,8 +200,9 @@ start_machine() {
 }
 
 machine_create() {
-  local d; d=$(machine_dir)
+  local d binds; d=$(machine_dir)
   em_need cidr
+  read_only_binds                         # a missing bundle is refused before an address is taken
   allocate_ip "$d"
   em_host_keys "$d/hostkeys" "root@$P_name"
   start_machine "$d"

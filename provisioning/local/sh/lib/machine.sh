@@ -41,11 +41,12 @@ em_networkd() {
 
 em_systemd_pid1() { [ -d /run/systemd/system ] && [ "$(em_comm_of 1)" = systemd ]; }
 
-# em_machine_boot DIR ROOT NAME BRIDGE CGNAME: boot the container (returns at once; em_machine_running says).
+# em_machine_boot DIR ROOT NAME BRIDGE CGNAME [NSPAWN-OPTION...]: boot the container (returns at once;
+# em_machine_running says). Extra options: --bind-ro=PATH for paths the machine reads (an offline bundle).
 em_machine_boot() {
-  local d=$1 root=$2 name=$3 br=$4 cg=$5
+  local d=$1 root=$2 name=$3 br=$4 cg=$5; shift 5
   local nspawn=(systemd-nspawn -D "$root" -M "$name" --boot --register=no --keep-unit --network-bridge="$br"
-    --resolv-conf=off --console=read-only)
+    --resolv-conf=off --console=read-only "$@")
   rm -f "$d/unit" "$d/cgroups"
   if em_systemd_pid1; then
     # PID 1 is systemd: a transient service owns the container's cgroup subtree (Delegate=yes), so systemd
