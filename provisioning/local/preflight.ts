@@ -10,12 +10,26 @@ import { RunError } from "@pulumi/pulumi";
 import { contains, parseCidr, type ParsedCidr } from "../../components/config/cidrs";
 import { NAMESPACE, type Problem } from "../../components/config/errors";
 
-// Estimates per machine. Starting values, to be replaced by what `npm run bench:local` measures (host PSS of a
-// booted master with ZooKeeper, Mesos and Marathon; of an agent; disk = overlay upper dir after bootstrap).
+// Estimates per machine, against `npm run bench:local` (bench/local.js; 2026-12-02, 2 cores, 24 GB, 1+2 and 3+3,
+// cold and warm, two runs): host PSS of all processes of a machine, peak over `npm run up` + 30 s after ready.
+//   master: 205-235 MiB peak, 200-213 settled, of it ZooKeeper (the real JVM) ~160, the stand-in mesos-master and
+//     Marathon ~18 each, systemd/journald/sshd ~15. agent: 89-115 MiB peak (the bootstrap's apt/dpkg), 33-37
+//     settled, of it the stand-in mesos-agent ~19. A bare booted machine: 14-18 MiB.
+// Those Mesos and Marathon are the project's small Python test stand-ins. The real ones are bigger and were not
+// measured: Marathon is a JVM with a 512 MiB default heap (JAVA_OPTS -Xmx512m, mesos-stack.md §Marathon) plus
+// metaspace, code cache and threads (~700 MiB resident), mesos-master and mesos-agent are C++ daemons (~100-200 MiB
+// at this size, our estimate) and an agent runs an executor per task. So the figures are floors, not the measured
+// values: a master 15 + 160 + ~700 + ~200 ≈ 1080 MiB → 1200; an agent ~40 + ~200 + executors → 400. Tasks' own
+// memory (agentPools[].resources.mem) comes on top and is not counted here.
 export const MASTER_MEMORY_MIB = 1200;
 export const AGENT_MEMORY_MIB = 400;
+// Disk: a machine's overlay upper layer once ready measured 244 MiB (master) and 234 MiB (agent) with the stand-ins;
+// the real Mesos package, Docker and the Marathon image are not in that: 1500 MiB kept as their allowance.
 export const MACHINE_DISK_MIB = 1500;
-/** The base image (Debian rootfs) when it is not in the image cache yet. */
+/**
+ * The base image (Debian rootfs) when it is not in the image cache yet: 457 MiB once built (bench:local); the
+ * packages mmdebstrap downloads while building come on top (not measured): 1000 kept.
+ */
 export const IMAGE_DISK_MIB = 1000;
 
 /** What the preflight checks, as plain values (built from the model by `requestFromModel`). */
