@@ -4,7 +4,7 @@
 import { utils as sshUtils } from "ssh2";
 import { z } from "zod";
 import { OS_FAMILIES, PROVIDERS, type OsFamily, type ProviderName } from "../model";
-import { DEFAULT_CLUSTER_NAME, DEFAULT_LOCAL_MAX_HOSTS, DEFAULT_LOCAL_NETWORK_CIDR, DEFAULT_MASTER_COUNT, DEFAULT_OS, DEFAULT_POOL, defaultSshUser } from "./defaults";
+import { DEFAULT_CLUSTER_NAME, DEFAULT_LOCAL_MAX_HOSTS, DEFAULT_MASTER_COUNT, DEFAULT_OS, DEFAULT_POOL, defaultSshUser } from "./defaults";
 import { familyOf, publicAdminReason } from "./cidrs";
 import { parseCidrV4 } from "./fields";
 import { hostNameFrom } from "./providers";
@@ -148,7 +148,6 @@ function networkRules(raw: Raw, add: Add): void {
   // AWS only accepts VPC CIDRs from /16 to /28.
   if (provider === "aws" && prefix < 16)
     add(["network", "cidr"], "AWS VPCs are /16 at most; use a /16 to /20 such as 10.42.0.0/16");
-  if (provider === "local") localMachines(raw, add);
 }
 
 /**
@@ -169,6 +168,7 @@ function localMachines(raw: Raw, add: Add): void {
 /** Keys that only mean something on provider local, and what local does not take. */
 function localRules(raw: Raw, add: Add): void {
   const provider = providerOf(raw);
+  if (provider === "local") localMachines(raw, add);
   if (obj(raw.artifacts)?.testStandIns === true && provider !== "local")
     add(["artifacts", "testStandIns"], "only a local stack may run the project's test stand-ins; remove artifacts.testStandIns");
   if (obj(raw.artifacts)?.testStandIns === true && obj(raw.artifacts)?.mirror === undefined)
