@@ -8,7 +8,7 @@
 // config too: no credential is ever an input or an output.
 import type * as pulumi from "@pulumi/pulumi";
 import { ADMIN_USER, deriveCredentials } from "../credentials";
-import { plain } from "../dynamic/plain";
+import { hasUnknowns, plain } from "../dynamic/plain";
 import { shimText } from "../dynamic/shim-text";
 import type { Credentials, NodeTls } from "../steps/types";
 import { masterTarget } from "../health/readiness";
@@ -33,9 +33,6 @@ export interface ProviderDeps {
 
 /** The `__provider` the engine stores for every host. */
 const SHIM = shimText("elastic-mesos/baremetal:Host");
-/** What the engine passes for a value not known yet (previews only: `up` registers resolved inputs). */
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-const hasUnknowns = (v: unknown) => (JSON.stringify(v) ?? "").includes(UNKNOWN);
 /** A master that fails so has not answered: the drain tries the next one. Any other failure stops it. */
 const UNANSWERED: ReadonlySet<SshErrorCode> = new Set(["HOST_UNREACHABLE", "TIMEOUT", "CONNECTION_DROPPED"]);
 /** Plans kept per process: check, diff and create/update of one host render once (about 50 KB each). */

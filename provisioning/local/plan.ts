@@ -15,9 +15,6 @@ export const LOCAL_IMAGE_PACKAGES: readonly string[] = [
 export const LOCAL_SUITE = "bookworm";
 export const LOCAL_DEBIAN_MIRROR = "http://deb.debian.org/debian";
 
-/** What the engine passes for a value not known yet (previews only). */
-export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-const unknown = (v: unknown) => (JSON.stringify(v) ?? "").includes(UNKNOWN);
 
 export interface Diff {
   changes: boolean;
@@ -60,8 +57,7 @@ export function imageDiff(olds: Partial<ImageInputs> | undefined, news: ImageInp
   return { changes: replaces.length > 0 || proxy.length > 0 || !present, replaces, deleteBeforeReplace: false };
 }
 
-/** Whether inputs hold values a preview does not know yet. */
-export const hasUnknowns = unknown;
+export { hasUnknowns } from "../dynamic/plain";
 
 /** The OpenSSH public key line of a private key (PEM or OpenSSH format); throws without naming the key's text. */
 export function publicKeyOf(privateKey: string): string {
