@@ -29,6 +29,8 @@ export interface ClusterModel {
   ssh: SshModel;
   /** Private network of the cluster on clouds; masters get fixed addresses inside it (see topology). */
   network: { cidr: string };
+  /** How an `up` rolls changes through running hosts (provisioning/rollout/). */
+  rollout: RolloutModel;
   versions: VersionsModel;
   artifacts: ArtifactOverrides;
   /**
@@ -42,6 +44,11 @@ export interface ClusterModel {
   openstack?: OpenStackModel;
   baremetal?: BaremetalModel;
   local?: LocalModel;
+}
+
+export interface RolloutModel {
+  /** Agents of one pool changed at once: a count (>= 1) or a percentage of the pool ("25%"). Masters: one. */
+  maxUnavailable: number | string;
 }
 
 export interface MastersModel {

@@ -97,6 +97,7 @@ function assemble(root: ParsedRoot, block: unknown, secrets: ResolvedSecrets): C
       ...(secrets.sshPrivateKey ? { privateKey: secrets.sshPrivateKey } : {}),
     },
     network: { cidr },
+    rollout: root.rollout,
     versions: root.versions,
     artifacts: root.artifacts,
     clusterSecret: secrets.clusterSecret!,

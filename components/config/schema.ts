@@ -39,6 +39,8 @@
 // clusterSecret                 SECRET, >= 16 chars                    (required)                   every cluster credential derives from it
 // network.cidr                  private IPv4 CIDR (clouds /8../20,     10.42.0.0/16 (local:         cluster network, one /24 per zone
 //                               AWS /16../20; local up to /24)         10.78.0.0/24)                (local: the bridge, gateway .1)
+// rollout.maxUnavailable        count >= 1 or "N%" (1..100)            1                            agents of a pool changed at once by
+//                                                                                                    an `up` (masters: always one)
 // versions.mesos                Clusterd version x.y.z-a.b.c           1.11.0-0.9.0
 // versions.zookeeper            3.8.x | 3.9.x                          3.8.6
 // versions.marathon             x.y.z (no leading v)                   1.11.24
@@ -225,6 +227,12 @@ const artifacts = strict(
 });
 
 /** Accepts a list or a comma-separated string (`pulumi config set elastic-mesos:adminCidrs 203.0.113.0/24`). */
+const MAX_UNAVAILABLE_ERROR = 'use a count of agents such as 2, or a percentage of the pool such as "25%"';
+const maxUnavailable = z.union([
+  z.number({ error: MAX_UNAVAILABLE_ERROR }).int({ error: MAX_UNAVAILABLE_ERROR }).min(1, { error: MAX_UNAVAILABLE_ERROR }),
+  z.string({ error: MAX_UNAVAILABLE_ERROR }).regex(/^(100|[1-9][0-9]?)%$/, { error: MAX_UNAVAILABLE_ERROR }),
+], { error: MAX_UNAVAILABLE_ERROR });
+
 const adminCidrs = z.preprocess(
   (v) => (typeof v === "string" ? v.split(",").map((s) => s.trim()).filter(Boolean) : v),
   z.array(cidr, { error: "use a list of CIDRs such as [203.0.113.0/24]" }).min(1, {
@@ -266,6 +274,14 @@ export const rootSchema = strict(
       "ssh",
     ).prefault({}),
     network: strict({ /** Cluster network (default 10.42.0.0/16; local: the stack's bridge 10.78.0.0/24). */ cidr: networkCidr.optional() }, "network").prefault({}),
+    /** How changes roll through a running cluster (provisioning/rollout/). */
+    rollout: strict(
+      {
+        /** Agents of one pool changed at once: a count, or a percentage of the pool ("25%"). Masters: always one. */
+        maxUnavailable: maxUnavailable.default(1),
+      },
+      "rollout",
+    ).prefault({}),
     /** Pinned component versions. */
     versions: versions.prefault({}),
     /** Where artifacts come from when not from upstream. */

@@ -4,11 +4,12 @@
 // This is the function MesosCluster calls through its `sshBootstrap` seam (components/cluster.ts).
 import * as pulumi from "@pulumi/pulumi";
 import type { SshBootstrapInput } from "../../components/cluster";
-import type { Machine } from "../../components/contracts";
+import type { Machine, NodeSpec, Topology } from "../../components/contracts";
 import { matchHosts } from "../../components/providers/baremetal";
 import type { BaremetalHostModel, ClusterModel } from "../../components/model";
 import { resolveArtifacts } from "../artifacts";
 import { ADMIN_USER } from "../credentials";
+import { rolloutSpec, type RolloutSpec } from "../rollout/plan";
 import { addressRuns } from "../steps/firewall";
 import type { BootstrapInput } from "../steps/types";
 import { ClusterReadiness, sshGeneration } from "../health/readiness";
@@ -106,6 +107,14 @@ export function sortedAddresses(ips: string[]): string[] {
   return [...new Set(ips)].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
+/** The rollout spec of each node: masters one at a time, a pool's agents `rollout.maxUnavailable` at once. */
+export function rolloutSpecs(model: Pick<ClusterModel, "rollout">, topology: Pick<Topology, "masters" | "agents">): (n: NodeSpec) => RolloutSpec {
+  const poolSize = new Map<string, number>();
+  for (const a of topology.agents) poolSize.set(a.pool ?? "", (poolSize.get(a.pool ?? "") ?? 0) + 1);
+  const maxUnavailable = model.rollout?.maxUnavailable ?? 1;
+  return (n) => rolloutSpec(n.role, n.role === "master" ? topology.masters.length : (poolSize.get(n.pool ?? "") ?? 1), maxUnavailable, n.pool);
+}
+
 /** The SshBootstrap seam: returns every host resource and the readiness resource. */
 export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapOptions = {}): pulumi.Resource[] {
   const { name, model, topology, machines, parent } = input;
@@ -125,10 +134,12 @@ export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapO
     ...(pubs[i] && pubs[i] !== ips[i] ? { publicAddress: pubs[i] } : {}) })));
   const firewall = hostFirewall(model, machines);
   const taskUsers = poolTaskUsers(model.agentPools);
+  const rollouts = rolloutSpecs(model, topology);
   const host = (m: Machine, dependsOn: pulumi.Resource[], drainVia?: pulumi.Output<DrainMaster[]>) => {
+    const rollout = rollouts(m.node);
     const spec = pulumi.all([masters, masterIps, m.privateIp, connectionFor(model, m), firewall]).apply(([ms, ips, selfIp, connection, fw]) => {
-      const i = hostInputsFor({ cluster: model.cluster.name, os: model.os, node: m.node, selfIp, masters: ms, quorum: topology.quorum, artifacts,
-        taskUsers, ...(fw ? { firewall: fw } : {}) }, connection as HostConnection, ips, opts);
+      const i = { ...hostInputsFor({ cluster: model.cluster.name, os: model.os, node: m.node, selfIp, masters: ms, quorum: topology.quorum,
+        artifacts, taskUsers, ...(fw ? { firewall: fw } : {}) }, connection as HostConnection, ips, opts), rollout };
       // The masters' keys stay an Output of their own inside `drain`: in a preview where the masters change
       // (a grow re-runs their firewall step) only they are unknown, and the provider's diff takes an unknown
       // in `drain` (bookkeeping) for no change, instead of the whole spec unknown and every agent "updating".

@@ -15,6 +15,10 @@ import { masterTarget } from "../health/readiness";
 import { describeTarget, type SshTarget } from "../ssh/target";
 import { SshError, type SshErrorCode } from "../ssh/errors";
 import { SshPool } from "../ssh/pool";
+import type { StepScript } from "../render/ssh-plan";
+import { rollouts, type Turn } from "../rollout/coordinator";
+import { leadershipScript, parseLeadership } from "../rollout/leader";
+import { disruptive, rankOf } from "../rollout/plan";
 import { footprintProbeScript, parseFootprint, renderCleanupScript } from "./cleanup";
 import { drainAgent } from "./drain";
 import { changedSteps, diffHost, expectedHostKey, hashesOf, pinChanged } from "./plan";
@@ -108,7 +112,12 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     // Unknowns only in `drain` are no change (withRecordedDrain).
     const spec = withRecordedDrain(news.spec, olds);
     if (hasUnknowns(spec)) return { changes: true, deleteBeforeReplace: true };
-    const d = diffHost(olds, this.plan(spec), SHIM);
+    const plan = this.plan(spec);
+    const d = diffHost(olds, plan, SHIM);
+    // Tell this deployment's rollout which hosts will take a turn, so its leader waits for them (coordinator.ts).
+    if (spec.rollout && d.replaces.length === 0 && disruptive(changedSteps(olds.stepHashes, plan.steps))) {
+      rollouts.expect(spec.cluster, spec.rollout.group, spec.node.id, spec.rollout.slots);
+    }
     return { changes: d.changes, replaces: d.replaces, deleteBeforeReplace: true };
   }
 
@@ -192,7 +201,11 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     const runner = this.runner();
     const target = this.target(news, expectedHostKey(news, olds));
     const log = this.log();
+    // A running host whose update may restart a daemon waits for its turn (rollout order and gates).
+    const rolls = olds !== undefined && inputs.rollout !== undefined && disruptive(toRun);
+    let turn: Turn | undefined;
     try {
+      if (rolls) turn = await this.takeTurn(runner, target, inputs, toRun, log);
       const conn = await runner.connection(target);
       const hostKey: RecordedHostKey = {
         fingerprint: conn.hostKey.fingerprint,
@@ -210,9 +223,39 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
         log(`${target.name}: ${label} started`);
         await runner.runScript(target, s.script, { sudo: true, shell: "bash", label, timeoutMs, onLine: (l) => log(`${target.name}: ${l}`) });
       }
+      turn?.release();
       return { ...this.record(news), hostKey, preexisting, stepsRun: toRun.length, commandsSent: runner.stats.commands };
+    } catch (e) {
+      // The first failure stops the hosts still waiting (they stay untouched); a re-run continues from here.
+      turn?.release(new Error(`${inputs.node.id} (${inputs.connection.host}) failed: ${(e as Error).message}`));
+      throw e;
     } finally {
       await runner.close();
+    }
+  }
+
+  /**
+   * Waits for this host's turn in its rollout group. A master asks itself first which daemons it leads, so
+   * that the leader of what this update restarts goes last. Progress says which host of how many rolls.
+   */
+  private async takeTurn(runner: Runner, target: SshTarget, inputs: HostInputs, toRun: StepScript[],
+    log: (line: string) => void): Promise<Turn> {
+    const r = inputs.rollout!;
+    const id = inputs.node.id;
+    let rank = 0;
+    if (inputs.node.role === "master") {
+      const probe = await runner.runScript(target, leadershipScript(inputs.selfIp), { sudo: true, shell: "bash", label: "leadership probe", timeoutMs: 30_000 });
+      const lead = parseLeadership(probe.stdout);
+      rank = rankOf(toRun, lead);
+      if (rank > 0) log(`${id}: leads ${[lead.zookeeper && "ZooKeeper", lead.mesos && "Mesos"].filter(Boolean).join(" and ")}: rolls after the other masters`);
+    }
+    try {
+      const turn = await rollouts.acquire(inputs.cluster, r.group, id, r.slots, rank);
+      log(`${id}: rolling ${r.group}: host ${turn.position} of ${turn.total} (${toRun.map((s) => s.step).join(", ")})`);
+      return turn;
+    } catch (e) {
+      throw new Error(`${id} (${inputs.connection.host}): not changed: the rollout stopped because ${(e as Error).message}. ` +
+        "Fix that, then run `pulumi up` again: hosts already rolled keep their change, the rest roll then");
     }
   }
 

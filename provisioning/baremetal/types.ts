@@ -3,6 +3,7 @@
 // derives them from the stack config's clusterSecret (provisioning/credentials.ts) when it renders.
 import type { NodeSpec } from "../../components/contracts";
 import type { OsFamily } from "../../components/model";
+import type { RolloutSpec } from "../rollout/plan";
 import type { BootstrapInput, ResolvedArtifacts } from "../steps/types";
 
 /** How to reach the host. The private key is NOT here: it comes from stack config in configure(). */
@@ -87,6 +88,8 @@ export interface HostInputs {
   drain?: DrainSpec;
   /** Deadline per step, seconds. Default 900. */
   stepTimeoutSeconds?: number;
+  /** Which hosts take turns with this one when an update may restart a daemon (provisioning/rollout/). */
+  rollout?: RolloutSpec;
 }
 
 /**

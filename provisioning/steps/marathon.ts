@@ -87,7 +87,7 @@ export function marathonFiles(ctx: Ctx): FileSpec[] {
           ],
         })
       : renderUnit({
-          description: `Marathon (${mar.package} package, elastic-mesos)`,
+          description: `Marathon (${mar.package} package ${mar.version}, elastic-mesos)`, // a version bump restarts it
           wants: ["network-online.target"],
           after: ["network-online.target", "mesos-master.service"],
           service: [

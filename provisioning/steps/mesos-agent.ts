@@ -108,7 +108,8 @@ export function agentFiles(ctx: Ctx): FileSpec[] {
   const c = ctx.input.credentials;
   const docker = ctx.input.node.containerizers.includes("docker");
   const unit = renderUnit({
-    description: `Mesos agent of cluster ${ctx.input.cluster}, pool ${ctx.input.node.pool} (elastic-mesos)`,
+    // The package version in the unit: a version bump changes the unit, so em_service restarts the agent on it.
+    description: `Mesos agent ${ctx.input.artifacts.mesos.package} ${ctx.input.artifacts.mesos.version} of cluster ${ctx.input.cluster}, pool ${ctx.input.node.pool} (elastic-mesos)`,
     wants: ["network-online.target"],
     after: ["network-online.target", ...(docker ? ["docker.service"] : [])],
     // libprocess SSL (paths and switches, no secret): HTTPS only on 5051, TLS to the masters.

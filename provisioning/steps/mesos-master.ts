@@ -72,7 +72,8 @@ export function masterFiles(ctx: Ctx): FileSpec[] {
     ],
   };
   const unit = renderUnit({
-    description: `Mesos master of cluster ${ctx.input.cluster} (elastic-mesos)`,
+    // The package version in the unit: a version bump changes the unit, so em_service restarts the daemon on it.
+    description: `Mesos master ${ctx.input.artifacts.mesos.package} ${ctx.input.artifacts.mesos.version} of cluster ${ctx.input.cluster} (elastic-mesos)`,
     wants: ["network-online.target"],
     after: ["network-online.target", "zookeeper.service"],
     // libprocess SSL (paths and switches, no secret): HTTPS only on 5050, TLS to agents and frameworks.

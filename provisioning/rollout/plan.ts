@@ -1,0 +1,65 @@
+// Pure decisions of a rollout: which hosts roll together, how many at once, and what makes a change one
+// that must roll (it may restart a daemon) rather than one that may go everywhere at once.
+//
+// Order on a running cluster (the coordinator, coordinator.ts, enforces it within one `pulumi up`):
+// masters one at a time, the leader (of ZooKeeper or Mesos, for the daemons the change restarts) last,
+// each gated by its steps' health gates (ZooKeeper quorum, an elected Mesos leader, Marathon answering);
+// agents after every master (the program's dependencies), in batches of `rollout.maxUnavailable` per pool.
+import type { StepName } from "../steps/types";
+
+/** What a host's inputs carry about its rollout (HostInputs.rollout): plain data, shown in previews. */
+export interface RolloutSpec {
+  /** "masters" or "pool:<name>": the hosts that take turns. */
+  group: string;
+  /** Hosts of the group changed at once (masters: 1). */
+  slots: number;
+  /** Hosts in the group (for "host 2 of 5" and the percentage). */
+  size: number;
+}
+
+/** Steps whose change may restart a daemon or replace its binaries: such an update takes its turn. */
+const DISRUPTIVE: ReadonlySet<StepName> = new Set(["install", "zookeeper", "mesos"]);
+
+/** True when running these steps may restart a daemon (the firewall step restarts nothing: it rolls freely). */
+export function disruptive(steps: readonly { step: StepName }[]): boolean {
+  return steps.some((s) => DISRUPTIVE.has(s.step));
+}
+
+/**
+ * Hosts of a group of `size` changed at once: a count (at least 1, at most the group), or a percentage of the
+ * group rounded down, at least 1 (Kubernetes' rule for maxUnavailable). Throws on anything else.
+ */
+export function slotsFor(maxUnavailable: number | string, size: number): number {
+  const n = Math.max(1, size);
+  if (typeof maxUnavailable === "number" && Number.isInteger(maxUnavailable) && maxUnavailable >= 1) return Math.min(maxUnavailable, n);
+  const m = typeof maxUnavailable === "string" ? /^(\d{1,3})%$/.exec(maxUnavailable) : null;
+  const pct = m ? Number(m[1]) : NaN;
+  if (!(pct >= 1 && pct <= 100)) {
+    throw new Error(`rollout.maxUnavailable: "${maxUnavailable}" is neither a count (>= 1) nor a percentage ("25%")`);
+  }
+  return Math.min(n, Math.max(1, Math.floor((n * pct) / 100)));
+}
+
+/** The rollout spec of a master or of an agent of `pool` (a group of `size` hosts). */
+export function rolloutSpec(role: "master" | "agent", size: number, maxUnavailable: number | string, pool?: string): RolloutSpec {
+  if (role === "master") return { group: "masters", slots: 1, size };
+  return { group: `pool:${pool ?? "default"}`, slots: slotsFor(maxUnavailable, size), size };
+}
+
+/** What a master leads, as its probe saw it (leader.ts). */
+export interface Leadership {
+  zookeeper: boolean;
+  mesos: boolean;
+}
+
+/**
+ * Rank of a waiting host: 0 goes first. A master that leads something the update restarts goes after the
+ * others (2 when it leads both): restarting a follower costs no election, restarting the leader costs one.
+ */
+export function rankOf(steps: readonly { step: StepName }[], lead: Leadership | undefined): number {
+  if (!lead) return 0;
+  const names = new Set(steps.map((s) => s.step));
+  const restartsZk = names.has("zookeeper") || names.has("install");
+  const restartsMesos = names.has("mesos") || names.has("install");
+  return (lead.zookeeper && restartsZk ? 1 : 0) + (lead.mesos && restartsMesos ? 1 : 0);
+}

@@ -1,0 +1,134 @@
+import { describe, expect, it } from "vitest";
+import { RolloutCoordinator, SETTLE_MS, type Turn } from "../../provisioning/rollout/coordinator";
+import { leadershipScript, parseLeadership } from "../../provisioning/rollout/leader";
+import { disruptive, rankOf, rolloutSpec, slotsFor } from "../../provisioning/rollout/plan";
+import { rolloutSpecs } from "../../provisioning/baremetal/bootstrap";
+import { ConfigError, parseModel } from "../../components/config";
+import { STACKS } from "../program/fixtures";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("rollout plan", () => {
+  it("maxUnavailable: a count capped by the pool, a percentage rounded down, at least one", () => {
+    expect(slotsFor(1, 6)).toBe(1);
+    expect(slotsFor(4, 3)).toBe(3);
+    expect(slotsFor("25%", 10)).toBe(2);
+    expect(slotsFor("10%", 3)).toBe(1);
+    expect(slotsFor("100%", 7)).toBe(7);
+    expect(() => slotsFor("0%", 3)).toThrow(/rollout.maxUnavailable/);
+    expect(() => slotsFor(0, 3)).toThrow(/rollout.maxUnavailable/);
+  });
+
+  it("masters roll one at a time whatever maxUnavailable says; a pool's agents in batches", () => {
+    expect(rolloutSpec("master", 3, 5)).toEqual({ group: "masters", slots: 1, size: 3 });
+    expect(rolloutSpec("agent", 4, "50%", "gpu")).toEqual({ group: "pool:gpu", slots: 2, size: 4 });
+  });
+
+  it("rolloutSpecs sizes each pool by its own agents", () => {
+    const node = (id: string, role: "master" | "agent", pool?: string) => ({ id, role, pool }) as never;
+    const spec = rolloutSpecs({ rollout: { maxUnavailable: "50%" } }, {
+      masters: [node("m1", "master"), node("m2", "master"), node("m3", "master")],
+      agents: [node("a-1", "agent", "a"), node("a-2", "agent", "a"), node("b-1", "agent", "b"), node("b-2", "agent", "b"), node("b-3", "agent", "b"), node("b-4", "agent", "b")],
+    });
+    expect(spec(node("m2", "master"))).toEqual({ group: "masters", slots: 1, size: 3 });
+    expect(spec(node("a-1", "agent", "a"))).toEqual({ group: "pool:a", slots: 1, size: 2 });
+    expect(spec(node("b-1", "agent", "b"))).toEqual({ group: "pool:b", slots: 2, size: 4 });
+  });
+
+  it("only steps that may restart a daemon take turns; the leader of what restarts goes last", () => {
+    expect(disruptive([{ step: "firewall" }])).toBe(false);
+    expect(disruptive([{ step: "firewall" }, { step: "mesos" }])).toBe(true);
+    const zk = [{ step: "zookeeper" as const }];
+    expect(rankOf(zk, { zookeeper: true, mesos: false })).toBe(1);
+    expect(rankOf(zk, { zookeeper: false, mesos: true })).toBe(0); // a Mesos-only leader: ZooKeeper restarts cost no election
+    expect(rankOf([{ step: "install" }], { zookeeper: true, mesos: true })).toBe(2);
+    expect(rankOf(zk, undefined)).toBe(0);
+  });
+
+  it("leadership: parsed from the probe's output; the probe refuses anything but an address", () => {
+    expect(parseLeadership("zookeeper=leader\nmesos=1\n")).toEqual({ zookeeper: true, mesos: true });
+    expect(parseLeadership("zookeeper=follower\nmesos=0.0\n")).toEqual({ zookeeper: false, mesos: false });
+    expect(parseLeadership("zookeeper=\nmesos=\n")).toEqual({ zookeeper: false, mesos: false });
+    expect(leadershipScript("10.0.0.11")).toContain("ip=10.0.0.11");
+    expect(() => leadershipScript("10.0.0.1; rm -rf /")).toThrow(/not an IPv4 address/);
+  });
+
+  it("config: rollout.maxUnavailable takes a count or a percentage, and names the key otherwise", () => {
+    const parse = (rollout: unknown) => parseModel({ ...STACKS.baremetal, rollout }, {});
+    expect(parse(undefined).rollout).toEqual({ maxUnavailable: 1 });
+    expect(parse({ maxUnavailable: "25%" }).rollout).toEqual({ maxUnavailable: "25%" });
+    for (const bad of [0, 1.5, "0%", "150%", "two"]) {
+      try {
+        parse({ maxUnavailable: bad });
+        throw new Error(`accepted ${bad}`);
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        expect((e as Error).message).toMatch(/rollout\.maxUnavailable/);
+        expect((e as Error).message).toMatch(/25%/);
+      }
+    }
+  });
+});
+
+/** Records the order hosts start and end in; each host "works" `ms` then releases (or fails). */
+function harness(c: RolloutCoordinator) {
+  const log: string[] = [];
+  let running = 0;
+  let most = 0;
+  const roll = async (group: string, id: string, slots: number, rank = 0, ms = 30, fail = false) => {
+    let turn: Turn;
+    try {
+      turn = await c.acquire("c1", group, id, slots, rank);
+    } catch (e) {
+      log.push(`stopped ${id}: ${(e as Error).message}`);
+      return;
+    }
+    running++;
+    most = Math.max(most, running);
+    log.push(`start ${id} ${turn.position}/${turn.total}`);
+    await sleep(ms);
+    running--;
+    log.push(`end ${id}`);
+    turn.release(fail ? new Error(`${id} failed its gate`) : undefined);
+  };
+  return { log, roll, most: () => most };
+}
+
+describe("rollout coordinator", () => {
+  it("masters one at a time, the leader last even when its update arrives first", async () => {
+    const c = new RolloutCoordinator();
+    for (const id of ["m1", "m2", "m3"]) c.expect("c1", "masters", id, 1);
+    const h = harness(c);
+    await Promise.all([h.roll("masters", "m2", 1, 1), h.roll("masters", "m1", 1), sleep(20).then(() => h.roll("masters", "m3", 1))]);
+    expect(h.log.filter((l) => l.startsWith("start"))).toEqual(["start m1 1/3", "start m3 2/3", "start m2 3/3"]);
+    expect(h.most()).toBe(1);
+  });
+
+  it("a leader whose expected peers never arrive starts once the group has settled", async () => {
+    const c = new RolloutCoordinator();
+    for (const id of ["m1", "m2", "m3"]) c.expect("c1", "masters", id, 1);
+    const h = harness(c);
+    const t0 = Date.now();
+    await h.roll("masters", "m1", 1, 1, 5);
+    expect(h.log).toEqual(["start m1 1/3", "end m1"]);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(SETTLE_MS - 50);
+  });
+
+  it("a pool rolls maxUnavailable agents at once", async () => {
+    const c = new RolloutCoordinator();
+    const h = harness(c);
+    await Promise.all(["a1", "a2", "a3", "a4", "a5"].map((id) => h.roll("pool:general", id, 2)));
+    expect(h.most()).toBe(2);
+    expect(h.log.filter((l) => l.startsWith("end"))).toHaveLength(5);
+  });
+
+  it("the first failure stops every waiting host of the cluster, naming it; later arrivals are refused too", async () => {
+    const c = new RolloutCoordinator();
+    const h = harness(c);
+    await Promise.all([h.roll("masters", "m1", 1, 0, 20, true), h.roll("masters", "m2", 1), h.roll("pool:general", "a1", 1, 0, 20)]);
+    await h.roll("masters", "m3", 1);
+    expect(h.log).toContain("stopped m2: m1 failed its gate");
+    expect(h.log).toContain("stopped m3: m1 failed its gate");
+    expect(h.log.some((l) => l.startsWith("start m2"))).toBe(false);
+  });
+});
