@@ -4,6 +4,10 @@
 // Why identities matter: a node's id is part of its Pulumi resource name. If growing pool "a" renamed a
 // node of pool "b", Pulumi would replace a healthy machine. So ids depend only on (role, pool, ordinal):
 // masters are m1..mN (ZooKeeper myid = ordinal), agents are `<pool>-<n>`; shrinking drops the highest n.
+// Bare metal is the exception for agents: there the user lists the hosts, and removing one from the middle
+// of a list must not shift the others, so a bare-metal agent's id is its host's name (baremetal.hosts[].name,
+// unique, from the address by default) and it has no position (ordinal 0). Masters keep m<k> by their order
+// among the master entries: their ZooKeeper ids must not change, and their membership never does.
 import type { ClusterModel, AgentPoolModel } from "./model";
 import type { NodeSpec, Topology } from "./contracts";
 
@@ -146,6 +150,31 @@ function poolNodes(cluster: string, pool: AgentPoolModel, zones: string[]): Node
   });
 }
 
+/**
+ * Bare-metal agents of one pool: one node per host of the pool, named by the host (never by its place in the
+ * list), in the order of their names. Hosts that earlier releases installed keep the positional id they were
+ * given (`<pool>-<n>`): their host resource records it and the provider keeps it (baremetal/identity.ts).
+ */
+function baremetalPoolNodes(model: ClusterModel, pool: AgentPoolModel): NodeSpec[] {
+  // By name: the order of the list is no part of the cluster (readiness, outputs and firewall see the same).
+  const hosts = (model.baremetal?.hosts ?? []).filter((h) => h.role === "agent" && h.pool === pool.name)
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return hosts.map((h) => ({
+    id: h.name,
+    hostname: `${model.cluster.name}-${h.name}`,
+    role: "agent" as const,
+    pool: pool.name,
+    ordinal: 0,
+    size: pool.size,
+    image: pool.image,
+    diskGb: pool.diskGb,
+    resources: { ...pool.resources },
+    attributes: { ...pool.attributes },
+    containerizers: [...pool.containerizers],
+    taskUser: pool.taskUser,
+  }));
+}
+
 /** Plans the network for providers that can pin master addresses; undefined elsewhere. */
 export function networkPlanFor(model: ClusterModel): NetworkPlan | undefined {
   return PINNABLE.has(model.provider) ? planNetwork(model.network.cidr, zonesOf(model).length) : undefined;
@@ -155,7 +184,9 @@ export function buildTopology(model: ClusterModel): Topology {
   const zones = zonesOf(model);
   const masters = masterNodes(model, zones, networkPlanFor(model));
   const pools: Record<string, NodeSpec[]> = {};
-  for (const pool of model.agentPools) pools[pool.name] = poolNodes(model.cluster.name, pool, zones);
+  for (const pool of model.agentPools) {
+    pools[pool.name] = model.provider === "baremetal" ? baremetalPoolNodes(model, pool) : poolNodes(model.cluster.name, pool, zones);
+  }
   return {
     clusterName: model.cluster.name,
     masters,

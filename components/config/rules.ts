@@ -211,6 +211,16 @@ function baremetalRules(raw: Raw, add: Add): void {
       if (names.has(name)) add(at("name"), `host names must be unique; "${name}" is also the name of baremetal.hosts[${names.get(name)}]${h.name === undefined ? " (derived from its address; set name)" : ""}`);
       else names.set(name, i);
     }
+    // An agent's node id is its host's name and its hostname <cluster>-<name> (components/topology.ts).
+    if (name !== undefined && h.role === "agent") {
+      const cluster = str(obj(raw.cluster)?.name) ?? DEFAULT_CLUSTER_NAME;
+      const derived = h.name === undefined ? " (derived from its address; set a shorter name)" : "";
+      if (`${cluster}-${name}`.length > 63)
+        add(at("name"), `the agent's hostname "${cluster}-${name}" would exceed 63 characters; use a name of at most ${62 - cluster.length} characters${derived}`);
+      const taken = /^m[0-9]+$/.test(name) ? "a master's node id" :
+        poolNames.some((p) => new RegExp(`^${p}-[0-9]+$`).test(name)) ? "the node id earlier releases gave the agents of a pool" : "";
+      if (taken) add(at("name"), `"${name}" has the form of ${taken} (m<n>, <pool>-<n>); an agent's node id is its name, so use another name${derived}`);
+    }
     const pool = str(h.pool);
     if (h.role === "master") {
       masters++;

@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { SshBootstrapInput } from "../../components/cluster";
 import type { Machine, NodeSpec, Topology } from "../../components/contracts";
-import { matchHosts } from "../../components/providers/baremetal";
+import { matchHosts, positionalHostname } from "../../components/providers/baremetal";
 import type { BaremetalHostModel, ClusterModel } from "../../components/model";
 import { resolveArtifacts } from "../artifacts";
 import { ADMIN_USER } from "../credentials";
@@ -50,9 +50,22 @@ export function connectionFor(model: ClusterModel, m: Machine): pulumi.Output<Ho
   if (host.bastion && !bastion) throw new Error(`baremetal.hosts[${index}].bastion: no bastion named "${host.bastion}" in baremetal.bastions`);
   return pulumi.output({
     host: host.address, port: host.port, user: host.user, hostKeyFingerprint: host.hostKeyFingerprint,
-    configPath: `baremetal.hosts[${index}]`,
+    // By name, not by place: removing another entry must not change this host's inputs (nor its messages' path).
+    configPath: `baremetal.hosts[name=${host.name}]`,
     bastion: bastion && { name: bastion.name, host: bastion.address, port: bastion.port, user: bastion.user, hostKeyFingerprint: bastion.hostKeyFingerprint },
   });
+}
+
+/**
+ * Pure: the aliases of a node's host resource. A bare-metal agent's resources were named by its place in its
+ * pool (`<cluster>-<pool>-<n>-bootstrap`) by earlier releases and are named by its host now: the alias renames
+ * them, and the provider keeps the id the host was installed with (identity.ts), so nothing runs on it.
+ */
+export function hostAliases(model: ClusterModel, m: Machine): { name: string }[] {
+  const hosts = model.baremetal?.hosts ?? [];
+  if (!hosts.length) return [];
+  const former = positionalHostname(model, m.node, matchHosts(model, [m.node])[0].host);
+  return former && former !== m.node.hostname ? [{ name: `${former}-bootstrap` }] : [];
 }
 
 /** The admin HTTP principal (defined with the credentials; re-exported for the cloud readiness). */
@@ -145,7 +158,9 @@ export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapO
       // in `drain` (bookkeeping) for no change, instead of the whole spec unknown and every agent "updating".
       return i.drain && drainVia ? { ...i, drain: { ...i.drain, masterHosts: drainVia } } : i;
     });
-    return new MesosHost(`${m.node.hostname}-bootstrap`, { spec }, { parent, dependsOn: [m.resource, ...dependsOn] });
+    const aliases = hostAliases(model, m);
+    return new MesosHost(`${m.node.hostname}-bootstrap`, { spec },
+      { parent, dependsOn: [m.resource, ...dependsOn], ...(aliases.length ? { aliases } : {}) });
   };
 
   // Masters together (ZooKeeper's gate needs its peers), agents once every master is through.

@@ -61,8 +61,9 @@ export function diffHost(olds: LegacyHostOutputs, news: HostPlan, shim: string):
   const replaces = replaceReasons(olds, news);
   const steps = changedSteps(olds.stepHashes, news.steps).map((s) => s.step);
   // Changes that need no command (new drain settings, a bastion, ...) still update the stored state.
-  const recordOnly = stableJson([olds.connection, olds.cleanup, olds.drain, olds.node])
-    !== stableJson([news.connection, news.cleanup, news.drain, news.node]);
+  // Not the connection's configPath: a hint for messages (earlier releases wrote the entry's index there).
+  const recordOnly = stableJson([{ ...olds.connection, configPath: undefined }, olds.cleanup, olds.drain, olds.node])
+    !== stableJson([{ ...news.connection, configPath: undefined }, news.cleanup, news.drain, news.node]);
   const removedSteps = Object.keys(olds.stepHashes).some((name) => !news.steps.some((s) => s.step === name));
   const upgrade = legacyState(olds, shim);
   const changes = replaces.length > 0 || steps.length > 0 || recordOnly || removedSteps || pinChanged(olds, news) || upgrade;

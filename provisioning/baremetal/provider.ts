@@ -21,6 +21,7 @@ import { leadershipScript, parseLeadership } from "../rollout/leader";
 import { disruptive, rankOf } from "../rollout/plan";
 import { footprintProbeScript, parseFootprint, renderCleanupScript } from "./cleanup";
 import { drainAgent } from "./drain";
+import { agentMove, keepIdentity } from "./identity";
 import { changedSteps, diffHost, expectedHostKey, hashesOf, pinChanged } from "./plan";
 import { hostTls, renderHost, type HostPlan } from "./render";
 import type { Runner } from "./runner";
@@ -59,8 +60,11 @@ export function withRecordedDrain(spec: HostInputs, recorded: { drain?: HostInpu
 export function masterMove(olds: Partial<HostInputs> | undefined, news: HostInputs): string {
   const from = olds?.connection?.host, to = news.connection?.host;
   if (olds?.node?.role !== "master" || !from || !to || from === to) return "";
-  return `moving master ${olds.node.id} from ${from} to ${to} would wipe it and install it anew, and a master holds a ` +
-    `ZooKeeper vote and a replica of the Mesos log: refused. Put its address back (${from})`;
+  return `${news.connection?.configPath ?? "baremetal.hosts[?]"}.address: moving master ${olds.node.id} from ${from} to ${to} ` +
+    "would wipe it and install it anew, and a master holds a ZooKeeper vote and a replica of the Mesos log: refused. " +
+    `Put its address back (${from}); masters are m1, m2, ... in the order of the master entries of baremetal.hosts, so ` +
+    "if you reordered those entries, put them back in that order. A master cannot be replaced by this release (that " +
+    "is a ZooKeeper membership change); agents can: remove the entry and add a new one with another name";
 }
 
 export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostProps, HostOutputs> {
@@ -84,12 +88,15 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
 
   /** In a preview, `spec` is not known yet when any part of it is not: it is then checked at `up`. */
   async check(olds: HostProps, news: HostProps): Promise<pulumi.dynamic.CheckResult<HostProps>> {
-    const i = withRecordedDrain(news.spec, olds?.spec);
-    if (hasUnknowns(i)) return { inputs: news, failures: [] };
+    // An agent installed under an earlier release's positional id keeps it (identity.ts): `inputs` carries it.
+    const kept = news.spec && olds?.spec ? keepIdentity(olds.spec, news.spec) : news.spec;
+    const inputs = kept === news.spec ? news : { ...news, spec: kept };
+    const i = withRecordedDrain(kept, olds?.spec);
+    if (hasUnknowns(i)) return { inputs, failures: [] };
     const failures: pulumi.dynamic.CheckFailure[] = [];
     const where = i?.connection?.configPath ?? i?.node?.id ?? "host";
-    const moved = masterMove(olds?.spec, i);
-    if (moved) failures.push({ property: "spec", reason: `${where}: ${moved}` });
+    const moved = masterMove(olds?.spec, i) || agentMove(olds?.spec, i);
+    if (moved) failures.push({ property: "spec", reason: moved });
     if (!i?.connection?.host) failures.push({ property: "spec", reason: `${where}.address is required` });
     if (i?.node?.role !== "master" && i?.node?.role !== "agent") failures.push({ property: "spec", reason: `${where}.role must be "master" or "agent"` });
     // Not the whole of news: its __provider is our own code's shim, and the engine's copy of it is no input.
@@ -103,7 +110,7 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
         failures.push({ property: "spec", reason: `${where}: ${(e as Error).message}` });
       }
     }
-    return { inputs: news, failures };
+    return { inputs, failures };
   }
 
   /** Step hashes rendered from the new inputs against the recorded ones: nothing is sent to the host. */

@@ -56,7 +56,7 @@ describe.skipIf(skip)("the README's commands through the real pulumi CLI (bare m
     const preview = await ws.withEvents(["preview"]);
     expect(preview.code, preview.output).toBe(0);
     const creates = byOp(preview.events, "create");
-    expect(creates).toEqual(expect.arrayContaining([`${CLUSTER}-m1-bootstrap`, `${CLUSTER}-general-1-bootstrap`, `${CLUSTER}-ready`]));
+    expect(creates).toEqual(expect.arrayContaining([`${CLUSTER}-m1-bootstrap`, `${CLUSTER}-${NAMES[1]}-bootstrap`, `${CLUSTER}-ready`]));
     expect(steps(preview.events).every((s) => s.op === "create")).toBe(true);
 
     // While the real CLI, its language host, the program, the provider plugins and ssh run, no process on
@@ -109,8 +109,8 @@ describe.skipIf(skip)("the README's commands through the real pulumi CLI (bare m
     expect(done).toEqual(planned);
     // the new host (its record and its bootstrap), the readiness check's inputs (which agents to expect), and
     // the other hosts' bootstrap: their firewall's member list (only that step runs: test/unit/firewall.test.ts)
-    expect(byOp(up.events, "create")).toEqual([`${CLUSTER}-general-2`, `${CLUSTER}-general-2-bootstrap`]);
-    expect(byOp(up.events, "update")).toEqual([`${CLUSTER}-general-1-bootstrap`, `${CLUSTER}-m1-bootstrap`, `${CLUSTER}-ready`]);
+    expect(byOp(up.events, "create")).toEqual([`${CLUSTER}-${NAMES[2]}`, `${CLUSTER}-${NAMES[2]}-bootstrap`]);
+    expect(byOp(up.events, "update")).toEqual([`${CLUSTER}-${NAMES[1]}-bootstrap`, `${CLUSTER}-m1-bootstrap`, `${CLUSTER}-ready`]);
     expect(done.filter((s) => !["create", "update"].includes(s.op))).toEqual([]);
     expect(loginsSince(hosts[1], since)).toBe(1); // the other agent: one session, its firewall step
     const out = await outputs();
@@ -123,10 +123,10 @@ describe.skipIf(skip)("the README's commands through the real pulumi CLI (bare m
     const since = await nextSecond();
     const up = await ws.withEvents(["up", "--yes"]);
     expect(up.code, up.output).toBe(0);
-    expect(byOp(up.events, "delete")).toEqual([`${CLUSTER}-general-2`, `${CLUSTER}-general-2-bootstrap`]);
+    expect(byOp(up.events, "delete")).toEqual([`${CLUSTER}-${NAMES[2]}`, `${CLUSTER}-${NAMES[2]}-bootstrap`]);
     // The engine updates the others (their firewall drops the agent, admitting it 30 min more) before it
     // deletes the agent, whose drain then still reaches the master.
-    expect(byOp(up.events, "update")).toEqual([`${CLUSTER}-general-1-bootstrap`, `${CLUSTER}-m1-bootstrap`, `${CLUSTER}-ready`]);
+    expect(byOp(up.events, "update")).toEqual([`${CLUSTER}-${NAMES[1]}-bootstrap`, `${CLUSTER}-m1-bootstrap`, `${CLUSTER}-ready`]);
     expect(byOp(up.events, "create")).toEqual([]);
     expect(await remnants(hosts[2].name)).toEqual([]);
     expect(loginsSince(hosts[1], since)).toBe(1);

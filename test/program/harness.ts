@@ -41,7 +41,7 @@ async function setUp(config: ConfigMap, opts: RunOptions) {
 }
 
 /**
- * The mocks are not told a resource's dependencies; the registration request is. Wrap the mock monitor
+ * The mocks are not told a resource's dependencies nor its aliases; the registration request is. Wrap the mock monitor
  * to copy them onto the recorded entries (same type::name key).
  */
 function recordDependencies(registered: Registered[]): void {
@@ -50,9 +50,13 @@ function recordDependencies(registered: Registered[]): void {
   monitor.registerResource = (req: any, callback: any) => {
     const key = `${req.getType()}::${req.getName()}`;
     const deps: string[] = req.getDependenciesList();
+    // Aliases as the engine gets them (alias specs: the mock monitor supports them): names, or URNs.
+    const aliases: string[] = (req.getAliasesList?.() ?? []).map((a: any) => a.getSpec?.()?.getName?.() || a.getUrn?.())
+      .concat(req.getAliasurnsList?.() ?? []).filter(Boolean);
     register(req, (err: any, resp: any) => {
       const r = registered.find((x) => x.key === key);
       if (r) r.dependencies = deps;
+      if (r) r.aliases = aliases;
       callback(err, resp);
     });
   };

@@ -12,6 +12,8 @@ export interface Registered {
   key: string;
   /** URNs this resource depends on (dependsOn, expanded for components, plus its inputs' resources). */
   dependencies: string[];
+  /** Its aliases' names (or URNs), from the registration request. */
+  aliases?: string[];
 }
 
 /** Secret inputs reach the mocks wrapped in this sentinel (setMocks turns on supportsSecrets). */

@@ -44,13 +44,13 @@ describe("baremetal: SSH bootstrap, then readiness, then outputs", () => {
       "pulumi:pulumi:Stack": 1,
     });
     expect(of(base, HOST).map((h) => h.name).sort()).toEqual(
-      ["prod-general-1", "prod-general-2", "prod-m1", "prod-m2", "prod-m3"].map((n) => `${n}-bootstrap`),
+      ["prod-h4", "prod-h5", "prod-m1", "prod-m2", "prod-m3"].map((n) => `${n}-bootstrap`),
     );
   });
 
   it("masters run together; every agent waits for every master; readiness waits for every host", () => {
     const masters = ["prod-m1", "prod-m2", "prod-m3"];
-    const agents = ["prod-general-1", "prod-general-2"];
+    const agents = ["prod-h4", "prod-h5"];
     // (A bare-metal machine record is a childless component: depending on it adds no URN.)
     for (const m of masters) expect(one(base, HOST, `${m}-bootstrap`).dependencies.filter((u) => u.includes(HOST))).toEqual([]);
     for (const a of agents) {
@@ -63,7 +63,7 @@ describe("baremetal: SSH bootstrap, then readiness, then outputs", () => {
 
   it("hosts connect to the configured addresses; readiness probes the masters and expects every agent", () => {
     const m2 = one(base, HOST, "prod-m2-bootstrap").inputs.spec;
-    expect(m2.connection).toMatchObject({ host: "10.77.0.12", port: 22, user: "admin", configPath: "baremetal.hosts[1]" });
+    expect(m2.connection).toMatchObject({ host: "10.77.0.12", port: 22, user: "admin", configPath: "baremetal.hosts[name=h2]" });
     expect(m2.node).toMatchObject({ id: "m2", role: "master", zkId: 2 });
     expect(m2.selfIp).toBe("10.77.0.12");
     expect(m2.masters.map((m: { ip: string }) => m.ip)).toEqual(["10.77.0.11", "10.77.0.12", "10.77.0.13"]);
@@ -73,8 +73,8 @@ describe("baremetal: SSH bootstrap, then readiness, then outputs", () => {
       ["m1", "10.77.0.11", "10.77.0.11"], ["m2", "10.77.0.12", "10.77.0.12"], ["m3", "10.77.0.13", "10.77.0.13"],
     ]);
     expect(r.agents).toEqual([
-      { id: "general-1", pool: "general", hostname: "prod-general-1", ip: "10.77.0.14" },
-      { id: "general-2", pool: "general", hostname: "prod-general-2", ip: "10.77.0.15" },
+      { id: "h4", pool: "general", hostname: "prod-h4", ip: "10.77.0.14" },
+      { id: "h5", pool: "general", hostname: "prod-h5", ip: "10.77.0.15" },
     ]);
     expect(r.quorum).toBe(2);
     expect(r).not.toHaveProperty("adminPassword"); // derived from clusterSecret by the provider
@@ -100,21 +100,22 @@ describe("baremetal: SSH bootstrap, then readiness, then outputs", () => {
 
   it("adding a host to a pool adds its machine record and MesosHost, updates the readiness and the other hosts' firewall members", async () => {
     const grown = await runProgram(withAgents(3));
-    const others = ["m1", "m2", "m3", "general-1", "general-2"].map((n) => ({ key: `${HOST}::prod-${n}-bootstrap`, keys: ["spec"] }));
+    const others = ["m1", "m2", "m3", "h4", "h5"].map((n) => ({ key: `${HOST}::prod-${n}-bootstrap`, keys: ["spec"] }));
     expect(diffRuns(base, grown)).toEqual({
-      added: [`${MACHINE}::prod-general-3`, `${HOST}::prod-general-3-bootstrap`],
+      added: [`${MACHINE}::prod-h6`, `${HOST}::prod-h6-bootstrap`],
       removed: [],
       changed: expect.arrayContaining([{ key: `${READY}::prod-ready`, keys: ["agents", "generation"] }, ...others]),
     });
     expect(diffRuns(base, grown).changed).toHaveLength(others.length + 1);
     // Only the firewall's members differ in the others' specs (so only their firewall step re-runs: firewall.test.ts).
     const spec = (r: typeof base, n: string) => one(r, HOST, `prod-${n}-bootstrap`).inputs.spec;
-    for (const n of ["m1", "general-1"]) {
+    for (const n of ["m1", "h4"]) {
       const [before, after] = [spec(base, n), spec(grown, n)];
-      expect({ ...after, firewall: before.firewall }).toEqual(before);
-      expect(expandRuns(after.firewall.members)).toEqual([...expandRuns(before.firewall.members), spec(grown, "general-3").selfIp].sort());
+      // (and the rollout's bookkeeping of the pool's size, which runs no step)
+      expect({ ...after, firewall: before.firewall, rollout: before.rollout }).toEqual(before);
+      expect(expandRuns(after.firewall.members)).toEqual([...expandRuns(before.firewall.members), spec(grown, "h6").selfIp].sort());
     }
-    const newHost = one(grown, HOST, "prod-general-3-bootstrap");
+    const newHost = one(grown, HOST, "prod-h6-bootstrap");
     for (const m of ["prod-m1", "prod-m2", "prod-m3"]) expect(dependsOn(newHost, HOST, `${m}-bootstrap`)).toBe(true);
   });
 

@@ -48,9 +48,9 @@ describe("createSshBootstrap", () => {
 
     expect(resources).toHaveLength(6);
     const hosts = seen.filter((r) => r.type === "pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host");
-    expect(hosts.map((h) => h.name)).toEqual(["prod-m1-bootstrap", "prod-m2-bootstrap", "prod-m3-bootstrap", "prod-general-1-bootstrap", "prod-general-2-bootstrap"]);
+    expect(hosts.map((h) => h.name)).toEqual(["prod-m1-bootstrap", "prod-m2-bootstrap", "prod-m3-bootstrap", "prod-h4-bootstrap", "prod-h5-bootstrap"]);
     const m1 = hosts[0].inputs.spec;
-    expect(reveal(m1.connection)).toEqual({ host: "10.77.0.11", port: 22, user: "admin", configPath: "baremetal.hosts[0]",
+    expect(reveal(m1.connection)).toEqual({ host: "10.77.0.11", port: 22, user: "admin", configPath: "baremetal.hosts[name=h1]",
       hostKeyFingerprint: "SHA256:" + "C".repeat(43), bastion: { name: "jump", host: "10.77.0.10", port: 22, user: "admin", hostKeyFingerprint: "SHA256:" + "B".repeat(43) } });
     // No credential is an input (the provider derives them from clusterSecret), so nothing is secret: every
     // input shows in previews and diffs as it is. The provider is the fixed shim, not a serialized closure.
@@ -94,7 +94,7 @@ describe("createSshBootstrap", () => {
     const ri = Object.fromEntries(Object.entries(ready.inputs).map(([k, v]) => [k, reveal(v)]));
     expect(ri.quorum).toBe(2);
     expect(ri.masters.map((m: any) => [m.id, m.ip, m.hostKeyFingerprint])).toEqual([["m1", "10.77.0.11", "SHA256:prod-m1-bootstrap"], ["m2", "10.77.0.12", "SHA256:prod-m2-bootstrap"], ["m3", "10.77.0.13", "SHA256:prod-m3-bootstrap"]]);
-    expect(ri.agents.map((a: any) => a.hostname)).toEqual(["prod-general-1", "prod-general-2"]);
+    expect(ri.agents.map((a: any) => a.hostname)).toEqual(["prod-h4", "prod-h5"]);
     expect(secretInputs(ready.inputs)).toEqual([]);
     expect(ready.inputs.__provider).toBe(shimText("elastic-mesos/health:Readiness"));
     expect(ri.generation).toMatch(/^sha256:[0-9a-f]{64}$/);

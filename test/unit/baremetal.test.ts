@@ -228,14 +228,17 @@ describe("provider lifecycle (injected runner)", () => {
     expect(live.sent.map((s) => s.label)).toEqual(["cleanup (stop services, remove units, files, users, directories)"]);
   });
 
-  it("check refuses to move a master to another address, naming the config key; agents may move", async () => {
+  it("check refuses to move a master to another address, naming the config key (agents: identity.test.ts)", async () => {
     const { p } = await provider();
     const master = masterInputs({ connection: hostInputs().connection });
     const moved = { ...master, connection: { ...master.connection, host: "10.0.0.99" } };
     const failures = (await p.check({ spec: master }, { spec: moved })).failures ?? [];
     expect(failures.map((f) => f.reason)).toEqual([
-      `${master.connection.configPath}: moving master m1 from 10.0.0.21 to 10.0.0.99 would wipe it and install it anew, and a master ` +
-        "holds a ZooKeeper vote and a replica of the Mesos log: refused. Put its address back (10.0.0.21)",
+      `${master.connection.configPath}.address: moving master m1 from 10.0.0.21 to 10.0.0.99 would wipe it and install it ` +
+        "anew, and a master holds a ZooKeeper vote and a replica of the Mesos log: refused. Put its address back " +
+        "(10.0.0.21); masters are m1, m2, ... in the order of the master entries of baremetal.hosts, so if you reordered " +
+        "those entries, put them back in that order. A master cannot be replaced by this release (that is a ZooKeeper " +
+        "membership change); agents can: remove the entry and add a new one with another name",
     ]);
     expect(masterMove(master, master)).toBe("");
     const agent = hostInputs();

@@ -24,7 +24,10 @@ export class ExistingHost extends pulumi.ComponentResource {
   }
 }
 
-export function existingMachine(node: NodeSpec, address: string, port: number, user: string, parent: pulumi.Resource): Machine {
-  const host = new ExistingHost(node.hostname, { node, address, port, user }, { parent });
+/** `formerName`: the name an earlier release gave this host's record (an alias: renamed, not replaced). */
+export function existingMachine(node: NodeSpec, address: string, port: number, user: string, parent: pulumi.Resource,
+  formerName?: string): Machine {
+  const aliases = formerName && formerName !== node.hostname ? [{ name: formerName }] : undefined;
+  const host = new ExistingHost(node.hostname, { node, address, port, user }, { parent, ...(aliases ? { aliases } : {}) });
   return { node, privateIp: host.address, publicIp: host.address, resource: host };
 }
