@@ -1,9 +1,10 @@
 // The readiness resource (`pulumi-nodejs:dynamic/elastic-mesos/health:Readiness`): create/update wait
-// until ZooKeeper has a quorum, a Mesos leader is elected, every agent of every pool is registered and
-// Marathon has a leader. It re-checks only when the cluster changed (its inputs carry a hash of every
-// node's step hashes), so a no-change `pulumi up` sends nothing. Like the host, its stored provider is
-// the fixed shim (provisioning/dynamic/shim.ts), and the admin password is derived from the stack
-// config's clusterSecret in the provider: it is neither an input nor an output.
+// until every master answers, ZooKeeper has a quorum, a Mesos leader is elected, every agent of every pool is
+// registered and active, and Marathon has a leader whose framework is subscribed (probes.ts: small endpoints only;
+// a check that depends on a failed one is reported "not judged", never passed). It re-checks only when the
+// cluster changed (its inputs carry a hash of every node's step hashes), so a no-change `pulumi up` sends
+// nothing. Like the host, its stored provider is the fixed shim (provisioning/dynamic/shim.ts), and the admin
+// password is derived from the stack config's clusterSecret in the provider: it is neither an input nor an output.
 //
 // Host keys: the probe sends the admin password to every master, so a master's key is verified like the
 // host provider does it. A key pinned in config wins; else the key its MesosHost recorded (SSH bootstrap);
@@ -38,7 +39,7 @@ export interface ReadinessInputs {
 
 export interface ReadinessOutputs extends ReadinessInputs {
   seconds: number;
-  checks: { name: string; ok: boolean; detail: string }[];
+  checks: { name: string; ok: boolean; judged?: false; detail: string }[];
   /** SSH endpoint ("root@10.0.0.11:22", "u@jump:22->u@10.0.1.5:22") → "SHA256:..." of the key it presented. */
   hostKeys: Record<string, string>;
 }
@@ -193,7 +194,7 @@ export type ReadinessArgs = { [K in keyof ReadinessInputs]: pulumi.Input<Readine
 
 export class ClusterReadiness extends ShimResource {
   declare public readonly seconds: pulumi.Output<number>;
-  declare public readonly checks: pulumi.Output<{ name: string; ok: boolean; detail: string }[]>;
+  declare public readonly checks: pulumi.Output<{ name: string; ok: boolean; judged?: false; detail: string }[]>;
   /** Masters' (and bastions') host keys seen by the checks, expected by every later check. */
   declare public readonly hostKeys: pulumi.Output<Record<string, string>>;
 

@@ -2,7 +2,9 @@
 // picture changes. On timeout the error lists each failing check with the host it failed on.
 import type { Runner } from "../baremetal/runner";
 import type { SshTarget } from "../ssh/target";
-import { HINTS, evaluate, parseProbe, probeScript, type Check, type ExpectedAgent, type ProbeAuth, type Ports } from "./probes";
+import {
+  HINTS, evaluate, parseProbe, probeScript, unreachableProbe, type Check, type ExpectedAgent, type ProbeAuth, type Ports,
+} from "./probes";
 
 export interface ReadinessSpec {
   masters: { id: string; ip: string; target: SshTarget }[];
@@ -18,13 +20,18 @@ export interface ReadinessSpec {
 
 export interface ReadinessResult { checks: Check[]; seconds: number; rounds: number }
 
+/** Pure: one line per check that did not pass, with its hint; not-judged checks say why, without a hint. */
+export function failureText(checks: Check[]): string {
+  return checks.filter((c) => !c.ok).map((c) => c.judged === false ? `${c.name} ${c.detail}`
+    : `${c.name} failed: ${c.detail}; ${HINTS[c.name] ?? ""}`).join(" | ");
+}
+
 export class ReadinessTimeout extends Error {
   constructor(readonly checks: Check[], readonly seconds: number) {
-    const failed = checks.filter((c) => !c.ok);
-    super(`cluster not ready after ${seconds} s: ` + failed.map((c) => `${c.name} failed: ${c.detail}; ${HINTS[c.name] ?? ""}`).join(" | ") +
-      ` (passed: ${checks.filter((c) => c.ok).map((c) => c.name).join(", ") || "none"})`);
-    this.message = `cluster not ready after ${seconds} s: ` + failed.map((c) => `${c.name} failed: ${c.detail}; ${HINTS[c.name] ?? ""}`).join(" | ") +
-      ` (passed: ${checks.filter((c) => c.ok).map((c) => c.name).join(", ") || "none"})`; // see SshError
+    const text = `cluster not ready after ${seconds} s: ${failureText(checks)}` +
+      ` (passed: ${checks.filter((c) => c.ok).map((c) => c.name).join(", ") || "none"})`;
+    super(text);
+    this.message = text; // see SshError
     this.name = "ReadinessTimeout";
   }
 }
@@ -53,12 +60,12 @@ export async function waitForReadiness(runner: Runner, spec: ReadinessSpec, prog
     const probes = spec.masters.map((m, i) => {
       const r = results[i];
       if (r.status === "fulfilled") return parseProbe(m.id, m.ip, r.value.stdout);
-      const why = (r.reason as Error).message.split("\n")[0];
-      return { ...parseProbe(m.id, m.ip, ""), zkDetail: why, mesosDetail: why, marathonDetail: why };
+      return unreachableProbe(m.id, m.ip, (r.reason as Error).message.split("\n")[0]);
     });
     const checks = evaluate(probes, spec.agents, spec.quorum);
     const seconds = Math.round((Date.now() - t0) / 1000);
-    const summary = checks.map((c) => `${c.name}: ${c.ok ? "ok" : "waiting"}`).join(", ");
+    const state = (c: Check) => (c.ok ? "ok" : c.judged === false ? "not judged" : "waiting");
+    const summary = checks.map((c) => `${c.name}: ${state(c)}`).join(", ");
     if (summary !== lastSummary) { progress(`${seconds} s: ${summary}`); lastSummary = summary; }
     if (checks.every((c) => c.ok)) return { checks, seconds, rounds };
     if (Date.now() + (spec.intervalMs ?? 2_000) > deadline) throw new ReadinessTimeout(checks, seconds);

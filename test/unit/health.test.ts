@@ -17,41 +17,53 @@ const agents: ExpectedAgent[] = [
   { id: "general-1", pool: "general", hostname: "prod-general-1", ip: "10.0.0.21" },
   { id: "gpu-1", pool: "gpu", hostname: "prod-gpu-1", ip: "10.0.0.31" },
 ];
-const state = (leader: string | undefined, slaves: object[]) => JSON.stringify({ leader, slaves });
-const probeOut = (zk: string, mesos: string, mesosStatus: number, marathon: string, marathonStatus: number) =>
-  `### zk\n${zk}\n### mesos\n${mesos}\n${mesosStatus}\n### marathon\n${marathon}\n${marathonStatus}\n`;
+// What a master's probe prints (probes.ts probeScript): ZooKeeper's srvr, its filtered /metrics/snapshot, on the
+// elected master the filtered /master/slaves, Marathon's /v2/leader.
+const metricsOf = (elected: boolean) => `"master/elected": ${elected ? 1 : 0}\n"registrar/log/recovered": 1\n` +
+  `${elected ? '"master/frameworks/marathon/fw-1/subscribed": 1\n' : ""}200 900`;
+const slavesOf = (slaves: { hostname: string; pid: string; active: boolean }[]) =>
+  slaves.map((a) => `${a.pid.split("@")[1]} ${a.hostname}${a.active ? "" : " inactive"}\n`).join("") + "200 5000";
+const probeOut = (zk: string, metrics: string, slaves: string | undefined, marathon: string, marathonStatus: number) =>
+  `### zk\n${zk}\n### metrics\n${metrics}\n${slaves === undefined ? "" : `### agents\n${slaves}\n`}` +
+  `### marathon\n${marathon}\n${marathonStatus}\n`;
 const SLAVES = [{ hostname: "prod-general-1", pid: "slave(1)@10.0.0.21:5051", active: true }, { hostname: "10.0.0.31", pid: "slave(1)@10.0.0.31:5051", active: true }];
-const healthy = (mode: string) => probeOut(`Zookeeper version: 3.8.6\nMode: ${mode}\nNode count: 12`, state("master@10.0.0.11:5050", SLAVES), 200, '{"leader":"10.0.0.11:8080"}', 200);
+const healthy = (mode: string) => probeOut(`Zookeeper version: 3.8.6\nMode: ${mode}\nNode count: 12`, metricsOf(mode === "leader"),
+  mode === "leader" ? slavesOf(SLAVES) : undefined, '{"leader":"10.0.0.11:8080"}', 200);
 
 describe("parsing and verdicts", () => {
   it("reads ZooKeeper's mode, Mesos' leader and agents, Marathon's leader", () => {
     expect(parseZkMode("Zookeeper version: 3.8.6\nMode: follower\n")).toBe("follower");
     const p = parseProbe("m1", "10.0.0.11", healthy("leader"));
-    expect(p).toMatchObject({ zkMode: "leader", mesosLeader: "master@10.0.0.11:5050", marathonLeader: "10.0.0.11:8080" });
+    expect(p).toMatchObject({ zkMode: "leader", mesosDetail: "elected", marathonLeader: "10.0.0.11:8080" });
     expect(p.agents).toHaveLength(2);
   });
 
-  it("all four checks pass on a healthy cluster", () => {
+  it("all checks pass on a healthy cluster", () => {
     const probes = [parseProbe("m1", "10.0.0.11", healthy("leader")), parseProbe("m2", "10.0.0.12", healthy("follower")), parseProbe("m3", "10.0.0.13", healthy("follower"))];
     expect(evaluate(probes, agents, 2).every((c) => c.ok)).toBe(true);
   });
 
   it("says which check failed on which host", () => {
     const probes = [
-      parseProbe("m1", "10.0.0.11", probeOut("no answer from ZooKeeper", "", 0, "", 0)),
-      parseProbe("m2", "10.0.0.12", probeOut("Mode: follower", state(undefined, []), 200, "", 404)),
-      parseProbe("m3", "10.0.0.13", probeOut("Mode: follower", "Unauthorized", 401, "", 404)),
+      parseProbe("m1", "10.0.0.11", probeOut("no answer from ZooKeeper", "000 0", undefined, "", 0)),
+      parseProbe("m2", "10.0.0.12", probeOut("Mode: leader", metricsOf(false), undefined, "", 404)),
+      parseProbe("m3", "10.0.0.13", probeOut("Mode: follower", "Unauthorized\n401 12", undefined, "", 404)),
     ];
     const checks = evaluate(probes, agents, 2);
     const byName = Object.fromEntries(checks.map((c) => [c.name, c]));
-    expect(byName["ZooKeeper quorum"]).toMatchObject({ ok: false });
-    expect(byName["ZooKeeper quorum"].detail).toContain("m1 (10.0.0.11): no answer from ZooKeeper");
-    expect(byName["Mesos leader"].detail).toContain("m2 (10.0.0.12): no leader elected");
-    expect(byName["Mesos leader"].detail).toContain("m3 (10.0.0.13): Mesos master refused the health credentials (HTTP 401)");
-    expect(byName["agents registered"].detail).toBe("not registered: general-1 (10.0.0.21), gpu-1 (10.0.0.31)");
-    expect(byName["Marathon leader"].detail).toContain("m2 (10.0.0.12): no leader elected");
+    expect(byName.masters.detail).toContain("m1 (10.0.0.11): ZooKeeper: no answer from ZooKeeper, Mesos master does not answer");
+    expect(byName.masters.detail).toContain("m3 (10.0.0.13): Mesos master refused the health credentials (HTTP 401)");
+    expect(byName["ZooKeeper quorum"]).toMatchObject({ ok: true });
+    expect(byName["Mesos leader"].detail).toContain("no master says it is elected: ");
+    expect(byName["Mesos leader"].detail).toContain("m2 (10.0.0.12): standby");
+    expect(byName["agents registered"]).toMatchObject({ judged: false, detail: "not judged: no Mesos leader" });
     // Two ZooKeeper leaders is not a quorum.
-    expect(evaluate([parseProbe("m1", "a", healthy("leader")), parseProbe("m2", "b", healthy("leader"))], [], 2)[0].ok).toBe(false);
+    expect(evaluate([parseProbe("m1", "a", healthy("leader")), parseProbe("m2", "b", healthy("leader"))], [], 2)[1].ok).toBe(false);
+    // Agents missing from the leader's list are named.
+    const one = [SLAVES[1]];
+    const partial = [parseProbe("m1", "10.0.0.11", probeOut("Mode: leader", metricsOf(true), slavesOf(one), '{"leader":"x"}', 200)),
+      parseProbe("m2", "10.0.0.12", healthy("follower"))];
+    expect(evaluate(partial, agents, 2)[3].detail).toBe("not registered: general-1 (10.0.0.21)");
   });
 });
 
@@ -62,7 +74,7 @@ describe("waiting", () => {
     let round = 0;
     const fr = fakeRunner((s) => {
       if (s.host === "10.0.0.11") round++;
-      if (round < 3) return { stdout: probeOut("Mode: follower", state(undefined, []), 200, "", 404) };
+      if (round < 3) return { stdout: probeOut("Mode: follower", metricsOf(false), undefined, "", 404) };
       return { stdout: healthy(s.host === "10.0.0.11" ? "leader" : "follower") };
     });
     const progress: string[] = [];
@@ -70,17 +82,20 @@ describe("waiting", () => {
       auth: {}, timeoutSeconds: 30, intervalMs: 10 }, (m) => progress.push(m));
     expect(r.rounds).toBe(3);
     expect(progress).toHaveLength(2);
-    expect(progress[0]).toMatch(/ZooKeeper quorum: waiting, Mesos leader: waiting/);
-    expect(progress[1]).toMatch(/ZooKeeper quorum: ok, Mesos leader: ok, agents registered: ok, Marathon leader: ok/);
+    expect(progress[0]).toMatch(/masters: ok, ZooKeeper quorum: waiting, Mesos leader: not judged, agents registered: not judged, Marathon leader: not judged/);
+    expect(progress[1]).toMatch(/masters: ok, ZooKeeper quorum: ok, Mesos leader: ok, agents registered: ok, Marathon leader: ok/);
     expect(fr.sent.every((s) => !s.sudo)).toBe(true); // probes need no root
   });
 
   it("times out with every failing check, its host and a hint", async () => {
-    const fr = fakeRunner((s) => (s.host === "10.0.0.13" ? new Error("10.0.0.13:22: cannot connect (ECONNREFUSED)") : { stdout: probeOut(`Mode: ${s.host === "10.0.0.11" ? "leader" : "follower"}`, state("master@10.0.0.11:5050", [SLAVES[1]]), 200, '{"leader":"10.0.0.11:8080"}', 200) }));
+    const fr = fakeRunner((s) => (s.host === "10.0.0.13" ? new Error("10.0.0.13:22: cannot connect (ECONNREFUSED)")
+      : { stdout: s.host === "10.0.0.11"
+        ? probeOut("Mode: leader", metricsOf(true), slavesOf([SLAVES[1]]), '{"leader":"10.0.0.11:8080"}', 200) : healthy("follower") }));
     const err = await waitForReadiness(fr.make(), { masters, agents, quorum: 2, ports: { zookeeper: 2181, mesos: 5050, marathon: 8080 },
       auth: {}, timeoutSeconds: 1, intervalMs: 200 }).catch((e) => e);
     expect(err).toBeInstanceOf(ReadinessTimeout);
-    expect(err.message).toMatch(/^cluster not ready after \d+ s: agents registered failed: not registered: general-1 \(10\.0\.0\.21\); check `journalctl -u mesos-agent`/);
+    expect(err.message).toMatch(/^cluster not ready after \d+ s: masters failed: 1 of 3 not healthy: m3 \(10\.0\.0\.13\): 10\.0\.0\.13:22: cannot connect \(ECONNREFUSED\); check `systemctl status/);
+    expect(err.message).toContain("agents registered failed: not registered: general-1 (10.0.0.21); check `journalctl -u mesos-agent`");
     expect(err.message).toContain("(passed: ZooKeeper quorum, Mesos leader, Marathon leader)");
   });
 });
@@ -93,7 +108,13 @@ describe("probe script over real SSH against stand-in endpoints", () => {
     const zk: TcpServer = createTcp((sock) => sock.once("data", (d) => { sock.end(d.toString() === "srvr" ? `Zookeeper version: 3.8.6\nMode: ${opts.leader ? "leader" : "follower"}\n` : ""); }));
     const http: HttpServer = createHttp((req, res) => {
       if (req.headers.authorization !== `Basic ${Buffer.from(`admin:${opts.password}`).toString("base64")}`) { res.statusCode = 401; return res.end("Unauthorized"); }
-      if (req.url === "/master/state") return res.end(state("master@127.0.0.1:5050", [{ hostname: "prod-general-1", pid: "slave(1)@10.0.0.21:5051", active: true }]));
+      if (req.url === "/metrics/snapshot") {
+        return res.end(JSON.stringify({ "master/elected": opts.leader ? 1 : 0, "master/uptime_secs": 5, "registrar/log/recovered": 1 }));
+      }
+      if (req.url === "/master/slaves") {
+        const agent = { id: "S0", pid: "slave(1)@10.0.0.21:5051", hostname: "prod-general-1", active: true, deactivated: false };
+        return res.end(JSON.stringify({ slaves: [agent] }));
+      }
       if (req.url === "/v2/leader") return res.end('{"leader":"127.0.0.1:8080"}');
       res.statusCode = 404; res.end();
     });
@@ -112,7 +133,8 @@ describe("probe script over real SSH against stand-in endpoints", () => {
       probeScript("127.0.0.1", ports, { user: "admin", password: "pa\"ss'wd" }, {}), { okCodes: "any" });
     await pool.close();
     const p = parseProbe("m1", "127.0.0.1", r.stdout);
-    expect(p).toMatchObject({ zkMode: "leader", mesosLeader: "master@127.0.0.1:5050", marathonLeader: "127.0.0.1:8080" });
+    expect(p).toMatchObject({ zkMode: "leader", mesosDetail: "elected", marathonLeader: "127.0.0.1:8080" });
+    expect(p.agents).toEqual([{ address: "10.0.0.21:5051", hostname: "prod-general-1", active: true, deactivated: false }]);
     expect(s.commands.join("\n")).not.toContain("pa");
     const bad = await standIns({ password: "other", leader: false });
     const pool2 = new SshPool({ retries: 0 });
