@@ -6,9 +6,10 @@
 # cloud-init (`cloud-init schema` validates the rendered user-data in the unit tests; nothing is started),
 # openssh-server + sudo (the SSH runner is tested against real OpenSSH on loopback; the packaged sshd is not started).
 # nftables: `nft -c` checks the host firewall's rendered rules in the unit tests (nothing is loaded).
+# maven (with its Java): the lab mirror's ZooKeeper jars come from Maven Central (lab/mirror/build-zookeeper.sh).
 set -euo pipefail
 pkgs=(shellcheck systemd-container mmdebstrap apt-cacher-ng openssh-client netcat-openbsd iproute2 gnupg apt-utils
-  dpkg-dev python3 curl ca-certificates cloud-init openssh-server sudo nftables)
+  dpkg-dev python3 curl ca-certificates cloud-init openssh-server sudo nftables maven)
 need=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need+=("$p"); done
 if [ ${#need[@]} -gt 0 ]; then

@@ -39,30 +39,56 @@ mirror_repo() {   # Debian/ apt repository: stand-in packages (rebuilt when thei
   log "mirror: built and signed stand-in packages: $(cd "$repo/pool/main" && echo *.deb)"
 }
 
-mirror_zookeeper() {   # zookeeper/zookeeper-<v>/apache-zookeeper-<v>-bin.tar.gz(.sha512), built once
-  if compgen -G "$WWW/zookeeper/zookeeper-*/apache-zookeeper-*-bin.tar.gz.sha512" >/dev/null; then
-    log "mirror: ZooKeeper tarball exists, reusing"; return
-  fi
-  LAB_APT_PROXY=http://127.0.0.1:$PROXY_PORT bash "$LAB_ROOT/lab/mirror/build-zookeeper.sh" "$WWW/zookeeper" >/dev/null
-  log "mirror: built $(cd "$WWW" && echo zookeeper/zookeeper-*/apache-zookeeper-*-bin.tar.gz) from Debian's zookeeper"
+# The ZooKeeper releases the mirror serves: the version the product pins (provisioning/artifacts.ts) and a newer one
+# for the rolling-upgrade test. Keep test/fixtures/lab.ts (ZK_VERSION, ZK_UPGRADE_VERSION) in step.
+ZK_VERSIONS=${LAB_ZK_VERSIONS:-3.8.6 3.9.5}
+
+mirror_zookeeper() {   # zookeeper/zookeeper-<v>/apache-zookeeper-<v>-bin.tar.gz(.sha512) for each of ZK_VERSIONS
+  local key v d t0 built=()
+  key=$(cat "$LAB_ROOT/lab/mirror/build-zookeeper.sh" "$LAB_ROOT/lab/mirror/zkEnv.sh" | sha256sum | cut -c1-16)
+  mkdir -p "$WWW/zookeeper"
+  for d in "$WWW"/zookeeper/zookeeper-*; do   # versions no longer listed (the old Debian 3.8.0) are not served
+    [ -d "$d" ] || continue; v=${d##*/zookeeper-}
+    case " $ZK_VERSIONS " in *" $v "*) continue ;; esac
+    rm -rf "$d" "$MIRROR_DIR/zookeeper-$v.key"; log "mirror: ZooKeeper $v is no longer served: removed"
+  done
+  for v in $ZK_VERSIONS; do
+    if [ -f "$WWW/zookeeper/zookeeper-$v/apache-zookeeper-$v-bin.tar.gz.sha512" ] &&
+      [ "$(cat "$MIRROR_DIR/zookeeper-$v.key" 2>/dev/null)" = "$key" ]; then continue; fi
+    t0=$EPOCHREALTIME
+    LAB_APT_PROXY=http://127.0.0.1:$PROXY_PORT \
+      bash "$LAB_ROOT/lab/mirror/build-zookeeper.sh" "$WWW/zookeeper" "$v" >/dev/null
+    echo "$key" >"$MIRROR_DIR/zookeeper-$v.key"
+    built+=("$v ($(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.0f s", b-a}'))")
+  done
+  if [ ${#built[@]} = 0 ]; then log "mirror: ZooKeeper $ZK_VERSIONS up to date, reusing"; return; fi
+  log "mirror: built ZooKeeper ${built[*]}: jars from Maven Central (cached in ${LAB_M2_REPO:-~/.m2/repository})," \
+    "bin/ from Debian's zookeeper package"
 }
 
 mirror_http() {   # python3 http.server on the bridge address, recorded PID
   local url=http://$GW:$MIRROR_PORT
   echo "$url" >"$MIRROR_DIR/url"
   if pid_alive "$MIRROR_DIR/http.pid" python3; then log "mirror: HTTP server pid $(cat "$MIRROR_DIR/http.pid") on $url, reusing"; return; fi
-  setsid python3 -m http.server --bind "$GW" --directory "$WWW" "$MIRROR_PORT" >"$MIRROR_DIR/http.log" 2>&1 </dev/null &
+  # {lk}>&-: the server must not keep ensure_mirror's lock open
+  setsid python3 -m http.server --bind "$GW" --directory "$WWW" "$MIRROR_PORT" \
+    >"$MIRROR_DIR/http.log" 2>&1 </dev/null {lk}>&- &
   echo $! >"$MIRROR_DIR/http.pid"
   for _ in $(seq 1 50); do nc -z "$GW" "$MIRROR_PORT" 2>/dev/null && break; sleep 0.1; done
   nc -z "$GW" "$MIRROR_PORT" || die "mirror HTTP server did not start; see $MIRROR_DIR/http.log"
   log "mirror: HTTP server pid $(cat "$MIRROR_DIR/http.pid") on $url"
 }
 
-ensure_mirror() {
+ensure_mirror() {   # one lab-up at a time (test runs start their own): a second waits, then finds all built
+  local lk
   mkdir -p "$WWW"
+  exec {lk}>"$MIRROR_DIR/lock"
+  flock -w 900 "$lk" || die "another lab-up has held $MIRROR_DIR/lock for 15 minutes"
   mirror_key
   mirror_repo
   mirror_zookeeper
-  (cd "$WWW" && find . -name '*.tar.gz' -o -name '*.deb' | sort | xargs sha512sum >"$WWW/SHA512SUMS")
+  (cd "$WWW" && find . -name '*.tar.gz' -o -name '*.deb' | sort | xargs sha512sum >"$WWW/SHA512SUMS.tmp" &&
+    mv "$WWW/SHA512SUMS.tmp" "$WWW/SHA512SUMS")
   mirror_http
+  flock -u "$lk"; exec {lk}>&-
 }

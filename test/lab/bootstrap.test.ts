@@ -19,12 +19,12 @@ import type { BootstrapInput, Step } from "../../provisioning/steps/types";
 import { cleanupPlan, renderCleanupScript } from "../../provisioning/baremetal/cleanup";
 import type { CleanupPlan } from "../../provisioning/baremetal/types";
 import type { NodeSpec } from "../../components/contracts";
-import { http, labInfo, REPO_ROOT, ssh, sshOk, waitFor, zkMode, type RunResult } from "../fixtures/lab";
+import { http, labInfo, REPO_ROOT, ssh, sshOk, waitFor, ZK_VERSION, zkMode, type RunResult } from "../fixtures/lab";
 import { holdAptLocks, waitForAptLocks } from "../fixtures/apt-locks";
 
 const skip = inject("labSkipReason");
 const MASTERS = ["h1", "h2", "h3"];
-const ZKV = "3.8.0"; // what the lab mirror carries (Apache layout, built from Debian's real ZooKeeper)
+const ZKV = ZK_VERSION; // the lab mirror's real Apache ZooKeeper, the product's pinned version
 const SERVICES = "zookeeper mesos-master marathon mesos-agent";
 /**
  * Each step's own deadline here (EM_STEP_SECONDS; the product's default is 840 s under the runner's 900 s). The SSH

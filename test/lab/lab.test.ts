@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, inject, it } from "vitest";
-import { http, labInfo, run, ssh, sshOk } from "../fixtures/lab";
+import { http, labInfo, run, ssh, sshOk, ZK_UPGRADE_VERSION, ZK_VERSION, zkTarballUrl } from "../fixtures/lab";
 
 const skip = inject("labSkipReason");
 const HOSTS = ["h1", "h2", "h3"];
@@ -78,10 +78,12 @@ cd "$D"; apt-get -q $APT update >/dev/null; apt-get -q $APT download hello >/dev
     expect(fpr).toMatch(/^[0-9A-F]{40}$/);
     const inRelease = await http(`${lab.mirror}/Debian/dists/bookworm/InRelease`);
     expect(inRelease.body).toContain("BEGIN PGP SIGNED MESSAGE");
-    const tgz = `${lab.mirror}/zookeeper/zookeeper-3.8.0/apache-zookeeper-3.8.0-bin.tar.gz`;
-    const body = Buffer.from(await (await fetch(tgz)).arrayBuffer());
-    const sha = (await http(`${tgz}.sha512`)).body.split(/\s+/)[0];
-    expect(createHash("sha512").update(body).digest("hex")).toBe(sha);
+    for (const v of [ZK_VERSION, ZK_UPGRADE_VERSION]) {   // both real ZooKeeper releases the mirror serves
+      const tgz = zkTarballUrl(v, lab.mirror);
+      const body = Buffer.from(await (await fetch(tgz)).arrayBuffer());
+      const sha = (await http(`${tgz}.sha512`)).body;
+      expect(sha).toBe(`${createHash("sha512").update(body).digest("hex")}  apache-zookeeper-${v}-bin.tar.gz\n`);
+    }
     // apt on a host verifies the repository's signature with the published key
     const out = await ssh("h3", [
       `set -e; ${privateApt}`,

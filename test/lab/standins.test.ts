@@ -2,7 +2,7 @@
 // leader election through a real 3-node ZooKeeper (the lab mirror's Apache-layout tarball), failover within
 // the ZooKeeper session timeout, strict flags, agent authentication, Marathon basic auth.
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { http, labInfo, mirrorAptSetup, ssh, sshOk, waitFor } from "../fixtures/lab";
+import { http, labInfo, mirrorAptSetup, ssh, sshOk, waitFor, ZK_VERSION } from "../fixtures/lab";
 import { waitForAptLocks } from "../fixtures/apt-locks";
 
 const skip = inject("labSkipReason");
@@ -10,7 +10,7 @@ const HOSTS = ["h1", "h2", "h3"];
 const ADMIN: [string, string] = ["admin", "admin-secret-1"];
 const ZK_SESSION_SECS = 6;
 const ZK = "zk://mesos:zk-mesos-pw@h1:2181,h2:2181,h3:2181/mesos";
-const ZKV = "3.8.0";
+const ZKV = ZK_VERSION; // the lab mirror's real ZooKeeper (test/fixtures/lab.ts)
 
 const ip = (h: string) => labInfo().hosts.find((x) => x.name === h)!.ip;
 const masterUrl = (h: string) => `http://${ip(h)}:5050`;
@@ -117,8 +117,9 @@ describe.skipIf(!!skip)("stand-ins on a real ZooKeeper ensemble", () => {
       expect((await http(`${masterUrl(h)}/master/state`, { auth: ADMIN })).status).toBe(307);
     }
     // ZooKeeper holds one EPHEMERAL_SEQUENTIAL json.info_ znode per master, world-readable, digest-owned
-    const zk = await sshOk("h1", "/opt/apache-zookeeper-3.8.0-bin/bin/zkCli.sh -server 127.0.0.1:2181 ls /mesos 2>/dev/null | grep json.info_; " +
-      "/opt/apache-zookeeper-3.8.0-bin/bin/zkCli.sh -server 127.0.0.1:2181 getAcl /mesos 2>/dev/null | grep -A1 -E \"^'(world|digest)\"");
+    const cli = `/opt/apache-zookeeper-${ZKV}-bin/bin/zkCli.sh -server 127.0.0.1:2181`;
+    const zk = await sshOk("h1", `${cli} ls /mesos 2>/dev/null | grep json.info_; ` +
+      `${cli} getAcl /mesos 2>/dev/null | grep -A1 -E "^'(world|digest)"`);
     expect(zk.match(/json\.info_\d{10}/g)?.length).toBe(3);
     expect(zk).toContain("'world,'anyone\n: r");
     expect(zk).toMatch(/'digest,'mesos:/);

@@ -1,4 +1,4 @@
-// ZooKeeper over TLS, for real, on lab hosts h11-h13 (the real Apache ZooKeeper 3.8.0 of the lab mirror):
+// ZooKeeper over TLS, for real, on lab hosts h11-h13 (the real Apache ZooKeeper of the lab mirror, ZK_VERSION):
 // the rendered steps 1-2 with the cluster CA form a quorum whose quorum and election links speak only TLS,
 // a plaintext peer gets no ZooKeeper handshake, and the TLS client port serves a client that presents a
 // certificate of the cluster CA and verifies the server against it, while refusing one without a cluster
@@ -19,7 +19,7 @@ import { cleanupPlan, renderCleanupScript } from "../../provisioning/baremetal/c
 import type { CleanupPlan } from "../../provisioning/baremetal/types";
 import type { NodeSpec } from "../../components/contracts";
 import { caCertificate, nodeTls } from "../../provisioning/tls";
-import { labInfo, remnants, run, ssh, waitFor, zkMode, type RunResult } from "../fixtures/lab";
+import { labInfo, remnants, run, ssh, waitFor, ZK_VERSION, zkMode, type RunResult } from "../fixtures/lab";
 import { waitForAptLocks } from "../fixtures/apt-locks";
 
 const skip = inject("labSkipReason");
@@ -164,7 +164,7 @@ runuser -u nobody -- cat ${ZK_KEYSTORE} >/dev/null 2>&1 && echo "nobody can read
       "-verify_ip", ip("h11"), "-quiet", ...(certKey ? ["-cert", file("client.crt", client.cert), "-key", file("client.key", client.key)] : [])];
     // `srvr` over the TLS connection: ZooKeeper answers only after the mutual handshake.
     const ok = await run("openssl", args(true, ca), { input: "srvr", timeoutMs: 15_000 });
-    expect(ok.stdout, ok.stderr).toMatch(/^Zookeeper version: 3\.8\.0/m);
+    expect(ok.stdout, ok.stderr).toMatch(new RegExp(`^Zookeeper version: ${ZK_VERSION.replaceAll(".", "\\.")}-`, "m"));
     expect(ok.stdout).toMatch(/^Mode: (leader|follower)$/m);
     // The server certificate does not verify against another cluster's CA (a rotated secret).
     const other = await run("openssl", args(true, file("other-ca.pem", caCertificate(`${SECRET}-other`, CLUSTER))), { input: "srvr", timeoutMs: 15_000 });
