@@ -57,7 +57,7 @@ function post(port, p, body) {
 }
 const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 16 });
 
-/** A standalone stand-in master (leads itself, registrar recovered): health principal, N agents, Marathon's framework. */
+/** A standalone stand-in master (leads itself, registrar recovered): health principal, N agents, Marathon framework. */
 async function startMaster(n, dir) {
   const port = await freePort();
   const creds = path.join(dir, "credentials.json");
@@ -169,8 +169,8 @@ async function measure(m, n, repeat, dir, closed, auth) {
       return `${Math.min(...v).toFixed(0)}–${Math.max(...v).toFixed(0)}`;
     };
     return { n, newMs: pick(res.new, "ms"), newRange: rng(res.new), newSsh: pick(res.new, "ssh"),
-      newMesos: pick(res.new, "mesos"), oldMs: pick(res.old, "ms"), oldRange: rng(res.old), oldSsh: pick(res.old, "ssh"),
-      over: res.old[0].over };
+      newMesos: pick(res.new, "mesos"), oldMs: pick(res.old, "ms"), oldRange: rng(res.old),
+      oldSsh: pick(res.old, "ssh"), over: res.old[0].over };
   } finally {
     master.proc.kill("SIGTERM");
   }
