@@ -5,8 +5,10 @@
 //   BENCH_REPEAT=R   rounds per probe and N (default 5; the median is printed, the range next to it)
 //
 // new:  provisioning/health/probes.ts probeScript: each master reads its own /metrics/snapshot, the elected one
-//       also /master/slaves; both are filtered by grep on the master, so only a few keys and ~80 bytes an agent
-//       cross SSH. A 3-master round = the leader's script + 2 standbys' (metrics only), in parallel.
+//       also /master/slaves, both gzipped by the master's HTTP server (curl --compressed, as libprocess does it),
+//       then filtered on the master, so only a few keys and ~30 bytes an agent cross SSH. A 3-master round = the
+//       leader's script + 2 standbys' (metrics only), in parallel. The synthetic agents differ only in numbers,
+//       so they compress better than real ones: read the loopback column as a lower bound.
 // old:  the probe before this change: every master fetches /master/state (followed to the leader, so the leader
 //       renders it 3 times a round) and sends all of it over SSH, where the capture stops at 1 MiB.
 // The scripts run in local bash (not over SSH: the same bytes, without the SSH transport). ZooKeeper and Marathon

@@ -76,13 +76,14 @@ const AGENTS_AWK = `awk -F'"' '$2=="pid"{if(n)print r;n=1;h=0;r=$4;sub(/^[^@]*@/
 
 /**
  * curl on the master into a temp file; prints the filtered body (or the first 300 bytes of an error body), then a
- * last line "<status> <bytes read>". The temp file keeps a large answer out of shell variables.
+ * last line "<status> <bytes read>". The temp file keeps a large answer out of shell variables. --compressed: Mesos
+ * (libprocess) gzips any answer of 1 KiB or more for a client that accepts it, so the master reads ~1/10 of the JSON.
  */
 function filteredCurl(url: string, auth: Auth, re: string, cacert: string | undefined, then = ""): string {
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const ca = cacert ? ` --cacert ${q(cacert)}` : "";
   return [
-    `em_s=$(curl -sS -m 5${ca} -o "$em_t" -w '%{http_code} %{size_download}' ${q(url)}` +
+    `em_s=$(curl -sS --compressed -m 5${ca} -o "$em_t" -w '%{http_code} %{size_download}' ${q(url)}` +
       ` -K ${curlAuthHeredoc(auth.user, auth.password)}`,
     `) || true`,
     `case "$em_s" in 200\\ *) grep -oE ${q(re)} "$em_t"${then ? ` | ${then}` : ""} ;;` +

@@ -202,6 +202,16 @@ describe.skipIf(!hasCurl)("the probe script against the stand-in mesos-master (l
       { headers: { Authorization: basic("health", "h-pw") } });
     const slaves = ((await one.json()) as { slaves: Record<string, unknown>[] }).slaves;
     expect(slaves.map((a) => a.id)).toEqual([ids[0]]);
+    // libprocess gzips answers of 1 KiB or more for clients that accept it; the probe asks (curl --compressed).
+    const plainList = await fetch(`http://127.0.0.1:${port}/master/slaves`,
+      { headers: { Authorization: basic("health", "h-pw"), "Accept-Encoding": "identity" } });
+    expect(plainList.headers.get("content-encoding")).toBeNull();
+    const plainBytes = (await plainList.text()).length;
+    expect(plainBytes).toBeGreaterThan(1024);
+    const gz = await fetch(`http://127.0.0.1:${port}/master/slaves`,
+      { headers: { Authorization: basic("health", "h-pw"), "Accept-Encoding": "gzip" } });
+    expect(gz.headers.get("content-encoding")).toBe("gzip");
+    expect(good.mesosBytes - good.metricsBytes).toBeLessThan(plainBytes / 2);
     expect(Object.keys(slaves[0])).toEqual(["id", "pid", "hostname", "port", "registered_time", "resources",
       "used_resources", "offered_resources", "reserved_resources", "unreserved_resources", "attributes", "active",
       "deactivated", "version", "capabilities", "reserved_resources_full", "unreserved_resources_full",
