@@ -38,7 +38,16 @@ export function deriveCredentials(clusterSecret: string, clusterName: string): C
     zkMarathonPassword: derive(clusterSecret, clusterName, "zookeeper-digest/marathon"),
     healthPassword: derive(clusterSecret, clusterName, "http/health"),
     agentJwtRoot: derive(clusterSecret, clusterName, "mesos-agent/jwt-root"),
+    ownerId: hostOwnerId(clusterSecret, clusterName),
   };
+}
+
+/**
+ * The id a host's owner mark carries (/etc/elastic-mesos/owner): 16 characters of an HMAC of its own label, so
+ * two stacks that share a cluster name still differ, and the id says nothing about the secret or a credential.
+ */
+export function hostOwnerId(clusterSecret: string, clusterName: string): string {
+  return derive(clusterSecret, clusterName, "host-owner/id").slice(0, 16);
 }
 
 /**

@@ -2,7 +2,7 @@
 // remove what we added. The plan is derived from the rendered steps (every file they write, every
 // unit, user, directory and package their commands create) so it follows the bootstrap as it changes.
 import { FIREWALL_TABLE } from "../steps/firewall";
-import type { Step } from "../steps/types";
+import type { HostOwner, Step } from "../steps/types";
 import type { CleanupPlan } from "./types";
 
 /** Units the packages we install bring, stopped and disabled on delete even though no step writes them. */
@@ -15,8 +15,13 @@ const uniq = (xs: string[]) => [...new Set(xs)].sort();
 
 /** Packages we remove when we installed them: the product's own and the container runtime, never shared libraries or the JDK. */
 const OUR_PACKAGES = /mesos|marathon|zookeeper|^docker-ce(-cli)?$|^containerd\.io$/;
-/** State the bootstrap library keeps (em_service stamps). */
+/** State the bootstrap library keeps (em_service stamps, the step scripts kept for re-runs by hand). */
 const LIB_STATE = "/var/lib/elastic-mesos";
+/** The host's owner mark and the step lock (em-lib.sh em_owner, em_host_lock). */
+export const OWNER_FILE = "/etc/elastic-mesos/owner";
+const RUN_DIR = "/run/elastic-mesos";
+/** How long a cleanup waits for a step that runs on the host (seconds). */
+const CLEANUP_LOCK_WAIT = 300;
 
 /** Pure: the cleanup plan for a node's steps. */
 export function cleanupPlan(steps: Step[]): CleanupPlan {
@@ -131,14 +136,42 @@ export function parseFootprint(stdout: string): string[] {
   return stdout.split("\n").map((l) => l.trim()).filter((l) => /^(user|pkg|dir) /.test(l));
 }
 
+/**
+ * Shell (sh): take the host's step lock (a step running there finishes first) and, given the `owner` of the
+ * stack being destroyed, refuse a host that another cluster's mark says is its own: a cleanup never wipes a
+ * running cluster. Without `owner` (test fixtures that reset lab hosts), any mark is removed with the rest.
+ */
+export function cleanupGuard(owner: HostOwner | undefined): string {
+  return [
+    `r="\${EM_RUN:-${RUN_DIR}}"; o="\${EM_OWNER:-${OWNER_FILE}}"`,
+    'mkdir -p "$r" && exec 9>>"$r/step.lock"',
+    `if ! flock -w ${CLEANUP_LOCK_WAIT} 9; then`,
+    `  echo "cleanup refused: another elastic-mesos run still holds this host after ${CLEANUP_LOCK_WAIT} s ($(cat "$r/step.lock" 2>/dev/null)); let it finish, then run the command again (nothing was removed)" >&2`,
+    "  exit 1",
+    "fi",
+    ...(owner ? [
+      'if [ -e "$o" ]; then',
+      `  c=$(sed -n 's/^cluster=//p' "$o" | head -n 1); i=$(sed -n 's/^owner-id=//p' "$o" | head -n 1)`,
+      `  if [ "$c" != ${q(owner.cluster)} ] || [ "$i" != ${q(owner.id)} ]; then`,
+      `    echo "cleanup refused: this host belongs to cluster '$c' now (owner id $i in $o), not to cluster ${owner.cluster.replace(/[^a-z0-9-]/g, "")} ` +
+        `(owner id ${owner.id.replace(/[^A-Za-z0-9_-]/g, "")}) whose host is being removed: nothing was removed, that cluster keeps running. ` +
+        "To let go of the host in this stack without touching it: pulumi state delete <urn of the host> (pulumi stack --show-urns)\" >&2",
+      "    exit 3",
+      "  fi",
+      "fi",
+    ] : []),
+  ].join("\n");
+}
+
 /** Idempotent removal of everything in the plan except what existed before we came. */
-export function renderCleanupScript(plan: CleanupPlan, preexisting: string[]): string {
+export function renderCleanupScript(plan: CleanupPlan, preexisting: string[], owner?: HostOwner): string {
   const keep = new Set(preexisting);
   const users = plan.users.filter((u) => !keep.has(`user ${u}`));
   const pkgs = plan.packages.filter((p) => !keep.has(`pkg ${p}`));
   const dirs = plan.dirs.filter((d) => !keep.has(`dir ${d}`));
   return [
     "set -u",
+    cleanupGuard(owner),
     "export DEBIAN_FRONTEND=noninteractive",
     ...plan.units.map((u) => `systemctl disable --now ${q(u)} >/dev/null 2>&1 || true; systemctl unmask ${q(u)} >/dev/null 2>&1 || true`),
     // The host firewall's table (provisioning/steps/firewall.ts): ours by name, whichever release loaded it.
@@ -156,6 +189,7 @@ export function renderCleanupScript(plan: CleanupPlan, preexisting: string[]): s
     ] : []),
     ...plan.files.map((f) => `rm -f -- ${q(f)}`),
     ...dirs.map((d) => `rm -rf -- ${q(d)}`),
+    'rm -f -- "$o"', // the owner mark (/etc/elastic-mesos is in dirs when a step wrote there)
     ...users.map((u) => `if id -u ${q(u)} >/dev/null 2>&1; then userdel -r ${q(u)} >/dev/null 2>&1 || userdel ${q(u)}; fi`),
     "systemctl daemon-reload >/dev/null 2>&1 || true",
     "systemctl reset-failed >/dev/null 2>&1 || true",

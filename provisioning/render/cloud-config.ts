@@ -1,7 +1,8 @@
 // Step[] → #cloud-config user-data for cloud machines. No step is written twice: the user-data carries the
 // exact scripts of ssh-plan.ts and runs them in order once, at first boot; a failed step stops the rest and
 // leaves its report in /var/log/cloud-init-output.log. The scripts stay on the host (root-only) so an
-// operator can re-run one: `sudo bash /var/lib/elastic-mesos/steps/2-zookeeper.sh`.
+// operator can re-run one: `sudo bash /var/lib/elastic-mesos/steps/2-zookeeper.sh` (SSH-managed hosts keep
+// them at the same path: ssh-plan.ts sshDelivery).
 //
 // Size: the three scripts share their helper library, so they travel as ONE gzip'ed tar (one write_files
 // entry, `gz+b64`): the repeated text compresses away. On AWS, whose limit is 16 KB, the whole user-data
@@ -10,14 +11,10 @@
 import { gzipSync } from "node:zlib";
 import { stringify } from "yaml";
 import type { Step } from "../steps/types";
-import { renderStepScripts } from "./ssh-plan";
+import { renderStepScripts, STEPS_DIR, stepFileName } from "./ssh-plan";
 
-export const STEPS_DIR = "/var/lib/elastic-mesos/steps";
+export { STEPS_DIR, stepFileName };
 export const BUNDLE = "/var/lib/elastic-mesos/steps.tar";
-
-export function stepFileName(index: number, name: string): string {
-  return `${index}-${name}.sh`;
-}
 
 export function renderCloudConfig(steps: Step[]): string {
   const scripts = renderStepScripts(steps);

@@ -29,6 +29,8 @@ em_tree() { # PID: it and its descendants, parents first (from /proc, no procps 
 em_watchdog() { # started by the step script; ended by its EXIT trap
   local me=$$
   (
+    # Not the host's step lock (em_host_lock): a watchdog left behind by a killed step must not hold it.
+    if [ -n "${EM_LOCK_FD:-}" ]; then exec {EM_LOCK_FD}>&-; fi
     trap 'kill "$s" 2>/dev/null; exit 0' TERM
     sleep "$(em_cap "$EM_BUDGET")" </dev/null >/dev/null 2>&1 &
     s=$!
@@ -48,6 +50,76 @@ em_watchdog() { # started by the step script; ended by its EXIT trap
   EM_WATCHDOG=$!
   trap 'kill "$EM_WATCHDOG" 2>/dev/null || true' EXIT
 }
+# Where a step keeps its lock, its host's owner mark and its copy of itself. (EM_RUN, EM_OWNER and EM_STEP_DIR
+# exist for the unit tests of this library, like EM_STATE below; steps never set them.)
+EM_RUN=${EM_RUN:-/run/elastic-mesos}
+EM_OWNER=${EM_OWNER:-/etc/elastic-mesos/owner}
+EM_STEP_DIR=${EM_STEP_DIR:-/var/lib/elastic-mesos/steps}
+# em_host_lock: one run at a time on this host: two `pulumi up`s, a step re-run by hand, a cleanup. Waits up
+# to EM_HOST_LOCK_WAIT seconds (default a third of the step's budget, so a step that waited still has time
+# to run), saying who holds it every 15 s, then fails naming that run. The lock (flock) goes with the step's
+# processes: a killed step holds it no longer than what it started.
+em_host_lock() {
+  local f=$EM_RUN/step.lock limit start=$SECONDS said=-15 who
+  em_mkdir "$EM_RUN" 0700
+  exec {EM_LOCK_FD}>>"$f"
+  limit=$(em_cap "${EM_HOST_LOCK_WAIT:-$((EM_BUDGET / 3))}")
+  while ! flock -n "$EM_LOCK_FD"; do
+    who=$(em_lock_who "$f")
+    if [ $((SECONDS - start)) -ge "$limit" ]; then
+      em_fail "another elastic-mesos run still holds this host after $((SECONDS - start)) s: $who (lock $f). Let it finish (another \`pulumi up\` of this cluster, or a step run by hand), or stop it (sudo kill <pid>), then run the step again"
+    fi
+    if [ $((SECONDS - said)) -ge 15 ]; then em_log "waiting for another run on this host: $who ($((SECONDS - start)) s so far)"; said=$SECONDS; fi
+    sleep 1
+  done
+  printf 'pid=%s step=%s since=%s\n' "$$" "${EM_STEP// /_}" "$(date +%s)" >"$f"
+  [ "$said" -lt 0 ] || em_log "the other run finished after $((SECONDS - start)) s; going on"
+}
+em_lock_who() { # LOCKFILE: the run that holds it, as it recorded itself
+  local pid step since cmd
+  pid=$(sed -n 's/^pid=\([0-9]*\).*/\1/p' "$1" 2>/dev/null | head -n 1)
+  step=$(sed -n 's/.* step=\([^ ]*\).*/\1/p' "$1" 2>/dev/null | head -n 1)
+  since=$(sed -n 's/.* since=\([0-9]*\).*/\1/p' "$1" 2>/dev/null | head -n 1)
+  if [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ]; then
+    cmd=$({ tr '\0\n' '  ' <"/proc/$pid/cmdline"; } 2>/dev/null | cut -c1-80 || true)
+    printf 'pid %s (%s), step %s, running for %s s' "$pid" "${cmd% }" "${step//_/ }" "$(($(date +%s) - ${since:-0}))"
+  else
+    printf 'a process that did not record itself (%s)' "$(em_lock_holders "$1" | tr '\n' ' ')"
+  fi
+}
+# em_owner CLUSTER ID: a host belongs to one cluster. The first step that runs marks it (EM_OWNER: the cluster's
+# name and its owner id, derived from the stack's clusterSecret: another stack that reuses the name has another
+# id); a step of any other cluster stops here, before it changes anything. `pulumi destroy` removes the mark.
+em_owner() {
+  local had had_id
+  if [ -e "$EM_OWNER" ]; then
+    had=$(sed -n 's/^cluster=//p' "$EM_OWNER" 2>/dev/null | head -n 1)
+    had_id=$(sed -n 's/^owner-id=//p' "$EM_OWNER" 2>/dev/null | head -n 1)
+    [ "$had" = "$1" ] && [ "$had_id" = "$2" ] && return 0
+    printf 'elastic-mesos %s: FAILED: this host belongs to cluster %s (owner id %s in %s), not to cluster %s (owner id %s)%s: refused; nothing on the host was changed.\n' \
+      "$EM_STEP" "'${had:-?}'" "${had_id:-?}" "$EM_OWNER" "'$1'" "$2" \
+      "$([ "$had" != "$1" ] || echo ', another stack with the same cluster name and another clusterSecret')" >&2
+    # shellcheck disable=SC2016 # the backquotes are text
+    printf 'To give the host to this cluster, release it first: run `pulumi destroy` in the stack of cluster %s (or drop the host from its config and run `pulumi up` there), which removes what that cluster installed and the mark. If that stack is gone for good, release the host on it by hand: sudo rm %s (the old cluster'"'"'s data stays in /var/lib/zookeeper and /var/lib/mesos), then run this again.\n' \
+      "'${had:-?}'" "$EM_OWNER" >&2
+    exit 1
+  fi
+  em_mkdir "$(dirname "$EM_OWNER")" 0700
+  em_put "$EM_OWNER" 0644 root root < <(printf 'cluster=%s\nowner-id=%s\n' "$1" "$2")
+}
+# em_keep NAME: keep this step script as EM_STEP_DIR/NAME (root only: it holds credentials), so that it can be run
+# again by hand. A script run from elsewhere (the SSH runner's copy in EM_RUN) is copied there if it differs;
+# one run from that path already (cloud-init, an operator) is left alone. Bookkeeping: not reported as a change.
+em_keep() {
+  local dest=$EM_STEP_DIR/$1 tmp err
+  [ -f "$0" ] || return 0
+  [ "$(readlink -f "$0")" != "$(readlink -f "$dest" 2>/dev/null || echo "$dest")" ] || return 0
+  if [ -f "$dest" ] && cmp -s "$0" "$dest" && em_same_meta "$dest" 0700 root root; then return 0; fi
+  em_mkdir "$EM_STEP_DIR" 0700
+  tmp=$(mktemp "$EM_STEP_DIR/.em-XXXXXX" 2>&1) || em_fail "cannot keep $dest: $(em_fs_why "$EM_STEP_DIR" "$tmp")"
+  err=$({ cat "$0" >"$tmp" && chmod 0700 "$tmp" && mv -f "$tmp" "$dest"; } 2>&1) ||
+    { rm -f "$tmp"; em_fail "cannot keep $dest: $(em_fs_why "$EM_STEP_DIR" "$err")"; }
+}
 # em_was_changed WHAT...: did this run change any of them (file paths or em_mark labels)?
 em_was_changed() {
   local p
@@ -55,28 +127,58 @@ em_was_changed() {
   return 1
 }
 em_same_meta() { [ "$(stat -c '%a %U %G' "$1")" = "$(printf '%o' "$((8#$2))") $3 $4" ]; }
+# em_fs_why PATH ERROR: why a write under PATH failed, and the fix: its file system is mounted read-only, or
+# full (blocks or inodes), or else ERROR as the tool said it. (GNU install -d on a read-only file system says
+# "cannot change permissions ... No such file or directory": never the cause.)
+em_fs_why() {
+  local p=$1 mnt opts avail ifree
+  while [ ! -e "$p" ] && [ "$p" != / ] && [ "$p" != . ]; do p=$(dirname "$p"); done
+  mnt=$(df -P "$p" 2>/dev/null | awk 'NR == 2 { print $6 }') || true
+  opts=$(awk -v m="${mnt:-/}" '$2 == m { o = $4 } END { print o }' /proc/self/mounts 2>/dev/null) || true
+  case ",$opts," in *,ro,*)
+    echo "the file system at ${mnt:-?} is mounted read-only ($2); make it writable (sudo mount -o remount,rw ${mnt:-?}, or fix /etc/fstab), then run the step again"
+    return 0 ;;
+  esac
+  avail=$(df -Pk "$p" 2>/dev/null | awk 'NR == 2 { print $4 }') || true
+  ifree=$(df -Pi "$p" 2>/dev/null | awk 'NR == 2 { print $4 }') || true
+  if [[ $2 == *"No space left"* ]] || [ "${avail:-1}" = 0 ] || [ "${ifree:-1}" = 0 ]; then
+    echo "no space left on ${mnt:-?} (${avail:-?} KiB and ${ifree:-?} inodes free; $2); free some space there (df -h ${mnt:-?}), then run the step again"
+    return 0
+  fi
+  echo "$2"
+}
+em_mkdir() { # DIR MODE: DIR (and its parents) if missing, or fail with the real cause
+  local err
+  [ -d "$1" ] && return 0
+  # shellcheck disable=SC2174 # the mode is for DIR; missing parents get the usual 0755
+  err=$(mkdir -p -m "$2" -- "$1" 2>&1) || em_fail "cannot create directory $1: $(em_fs_why "$1" "$err")"
+}
 # em_put PATH MODE OWNER GROUP [nonl] <CONTENT: write atomically, only if bytes, mode or owner differ.
-# "nonl" drops trailing newlines (Marathon reads its secret file byte for byte).
+# "nonl" drops trailing newlines (Marathon reads its secret file byte for byte). A failed write removes its
+# temp file and says why (read-only, full).
 em_put() {
-  local path=$1 mode=$2 owner=$3 group=$4 tmp dir
+  local path=$1 mode=$2 owner=$3 group=$4 tmp dir err
   dir=$(dirname "$path")
-  [ -d "$dir" ] || install -d -m 0755 "$dir"
-  tmp=$(mktemp "$dir/.em-XXXXXX")
-  if [ "${5:-}" = nonl ]; then printf '%s' "$(cat)" >"$tmp"; else cat >"$tmp"; fi
+  em_mkdir "$dir" 0755
+  tmp=$(mktemp "$dir/.em-XXXXXX" 2>&1) || em_fail "cannot write $path: $(em_fs_why "$dir" "$tmp")"
+  if [ "${5:-}" = nonl ]; then
+    err=$(printf '%s' "$(cat)" 2>&1 >"$tmp") || { rm -f "$tmp"; em_fail "cannot write $path: $(em_fs_why "$dir" "$err")"; }
+  else
+    err=$(cat 2>&1 >"$tmp") || { rm -f "$tmp"; em_fail "cannot write $path: $(em_fs_why "$dir" "$err")"; }
+  fi
   if [ -f "$path" ] && [ ! -L "$path" ] && cmp -s "$tmp" "$path" && em_same_meta "$path" "$mode" "$owner" "$group"; then
     rm -f "$tmp"
     return 0
   fi
-  chown "$owner:$group" "$tmp"
-  chmod "$mode" "$tmp"
-  mv -f "$tmp" "$path"
+  err=$({ chown "$owner:$group" "$tmp" && chmod "$mode" "$tmp" && mv -f "$tmp" "$path"; } 2>&1) ||
+    { rm -f "$tmp"; em_fail "cannot write $path: $(em_fs_why "$dir" "$err")"; }
   em_mark "$path"
 }
 em_dir() { # PATH MODE OWNER GROUP
+  local err
   if [ -d "$1" ] && em_same_meta "$1" "$2" "$3" "$4"; then return 0; fi
-  install -d "$1"
-  chown "$3:$4" "$1"
-  chmod "$2" "$1"
+  err=$({ mkdir -p -- "$1" && chown "$3:$4" "$1" && chmod "$2" "$1"; } 2>&1) ||
+    em_fail "cannot create directory $1 ($2 $3:$4): $(em_fs_why "$1" "$err")"
   em_mark "$1/"
 }
 em_user() { # NAME HOME: a system user and group of the same name, no login
@@ -191,7 +293,7 @@ em_dpkg_repair() {
 }
 # em_apt_update: every index must arrive (a failed fetch is an error, not a stale list), 3 tries of 5 min.
 em_apt_update() {
-  local try out rc
+  local try out rc held
   for try in 1 2 3; do
     em_apt_wait
     rc=0
@@ -203,6 +305,10 @@ em_apt_update() {
     if [ "$try" -ge 3 ] || [ "$(em_left)" -le $((try * 10)) ]; then break; fi
     sleep $((try * 10))
   done
+  if [[ $out == *"Could not get lock"* || $out == *"Unable to lock"* ]]; then
+    held=$(em_lock_holders "${EM_APT_LOCKS[@]}" | tr '\n' ' ')
+    em_fail "apt-get update could not take apt's lock ($try tries): $out${held:+(held now by $held)}; another apt or dpkg (unattended-upgrades, apt-daily, an operator) is running: not a repository problem. Let it finish or stop it (sudo systemctl stop apt-daily.service apt-daily-upgrade.service unattended-upgrades.service), then run the step again"
+  fi
   em_fail "apt-get update failed ($try tries): $out; check the network, the apt proxy (apt-config dump | grep -i proxy) and the repositories in /etc/apt/sources.list.d/"
 }
 em_apt_install() { # PKGSPEC...: 3 tries of 15 min; between tries, repair dpkg and wait for the locks again

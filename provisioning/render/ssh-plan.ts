@@ -21,6 +21,14 @@ export interface StepScript {
 /** Steps of a node: 4 (firewall, install, zookeeper, mesos); 3 on cloud masters, which need no host firewall. */
 export const STEP_COUNT = 4;
 const EOF_MARK = "EM_EOF";
+const SCRIPT_EOF = "EM_STEP_SCRIPT_EOF";
+
+/** Where every host keeps its step scripts (root only), so that an operator can re-run one by hand. */
+export const STEPS_DIR = "/var/lib/elastic-mesos/steps";
+
+export function stepFileName(index: number, name: string): string {
+  return `${index}-${name}.sh`;
+}
 
 export function renderStepScripts(steps: Step[]): StepScript[] {
   return steps.map((step) => {
@@ -43,6 +51,11 @@ export function renderStepScript(step: Step, total = STEP_COUNT): string {
   return [
     scriptHeader(label, step.title),
     shellLib(),
+    // Before anything is changed, whoever runs the step (SSH, cloud-init, an operator): one run at a time,
+    // a host of another cluster refused, and the script kept where the README says it is.
+    "em_host_lock",
+    ...(step.owner ? [`em_owner ${sq(step.owner.cluster)} ${sq(step.owner.id)}`] : []),
+    `em_keep ${stepFileName(step.index, step.name)}`,
     "em_watchdog # the step's deadline (EM_STEP_SECONDS), whoever runs it",
     `# Health gate: ${g.description}.`,
     "em_gate_check() {",
@@ -55,6 +68,39 @@ export function renderStepScript(step: Step, total = STEP_COUNT): string {
     "em_done",
     "",
   ].join("\n");
+}
+
+/**
+ * What the SSH runner sends (`bash -s`) to run a step: the script, copied to a root-only temp file in /run and
+ * run from there, so that it keeps itself in STEPS_DIR (em_keep) once it holds the host's lock and has checked
+ * the owner. The temp file goes when the step ends.
+ */
+export function sshDelivery(s: Pick<StepScript, "script">): string {
+  if (s.script.split("\n").includes(SCRIPT_EOF)) throw new Error(`a step script contains a line "${SCRIPT_EOF}"`);
+  return [
+    "set -eu",
+    "umask 077",
+    'r="${EM_RUN:-/run/elastic-mesos}"', // EM_RUN: tests only, as in em-lib.sh
+    'install -d -m 0700 "$r"',
+    'f=$(mktemp "$r/step-XXXXXX")',
+    `trap 'rm -f "$f"' EXIT`,
+    // A here-doc ends its text with a newline: one the script does not have is cut off again (byte for byte).
+    s.script.endsWith("\n") ? `cat >"$f" <<'${SCRIPT_EOF}'` : `head -c -1 >"$f" <<'${SCRIPT_EOF}'`,
+    s.script.endsWith("\n") ? s.script.slice(0, -1) : s.script,
+    SCRIPT_EOF,
+    `bash "$f" </dev/null`,
+    "",
+  ].join("\n");
+}
+
+/** The step script inside an sshDelivery text (what ran), or the text itself when it is not one. */
+export function deliveredScript(text: string): string {
+  for (const [open, nl] of [[`\ncat >"$f" <<'${SCRIPT_EOF}'\n`, "\n"], [`\nhead -c -1 >"$f" <<'${SCRIPT_EOF}'\n`, ""]]) {
+    const i = text.indexOf(open);
+    const j = text.lastIndexOf(`\n${SCRIPT_EOF}\n`);
+    if (i >= 0 && j >= i) return `${text.slice(i + open.length, j)}${nl}`;
+  }
+  return text;
 }
 
 function putFile(f: FileSpec, label: string): string {

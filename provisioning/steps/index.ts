@@ -13,5 +13,6 @@ export function renderSteps(input: BootstrapInput): Step[] {
   // Numbered by position (the step modules keep their own numbers for reading only). Cloud masters have
   // no firewall step: their cloud firewall guards them and no task runs there (user-data stays small).
   const steps = [...(firewallApplies(ctx) ? [firewallStep(ctx)] : []), installStep(ctx), zookeeperStep(ctx), mesosStep(ctx)];
-  return steps.map((s, i) => ({ ...s, index: i + 1 }));
+  const owner = { cluster: input.cluster, id: input.credentials.ownerId };
+  return steps.map((s, i) => ({ ...s, index: i + 1, owner }));
 }

@@ -36,6 +36,14 @@ export interface Step {
   /** Idempotent shell commands, run in order with `set -eu` after the files are written. */
   commands: string[];
   gate: HealthGate;
+  /** The cluster the host belongs to (renderSteps sets it): a step of another cluster is refused there. */
+  owner?: HostOwner;
+}
+
+/** A host's owner mark: the cluster's name and its ownerId (an identifier derived from clusterSecret). */
+export interface HostOwner {
+  cluster: string;
+  id: string;
 }
 
 /** Resolved (concrete) artifact sources for one host OS. */
@@ -71,6 +79,8 @@ export interface Credentials {
   healthPassword: string;
   /** Root of the agents' JWT keys (agentJwtKey): never written to a host itself. */
   agentJwtRoot: string;
+  /** Not a credential: the id that marks a host as this cluster's (/etc/elastic-mesos/owner); reveals nothing. */
+  ownerId: string;
 }
 
 /**

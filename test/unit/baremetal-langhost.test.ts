@@ -13,6 +13,7 @@ import { promisify } from "util";
 import { deriveCredentials } from "../../provisioning/credentials";
 import { shimText } from "../../provisioning/dynamic/shim-text";
 import { hostInputs, startSshServer, TEST_CLUSTER_SECRET, type TestSshServer } from "../fixtures/ssh-server";
+import { deliveredScript } from "../../provisioning/render/ssh-plan";
 
 const root = resolve(__dirname, "../..");
 const scratch = mkdtempSync(join(tmpdir(), "em-langhost-"));
@@ -55,7 +56,7 @@ describe("the shim, loaded as the dynamic-provider plugin loads it", () => {
     expect(createHash("sha256").update(shims.host).digest("hex").slice(0, 16)).toBe(SHIM_HOST_SHA256_16);
 
     const scripts: string[] = [];
-    server = await startSshServer({ handler: async (_c, stdin) => (scripts.push(stdin), { code: 0, stdout: "" }) });
+    server = await startSshServer({ handler: async (_c, stdin) => (scripts.push(deliveredScript(stdin)), { code: 0, stdout: "" }) });
     const files = { shims: join(scratch, "shims.json"), inputs: join(scratch, "inputs.json"), key: join(scratch, "key") };
     writeFileSync(files.shims, JSON.stringify(shims));
     writeFileSync(files.inputs, JSON.stringify(hostInputs({

@@ -18,7 +18,8 @@ const fileOf = (steps: Step[], path: string): FileSpec => {
 };
 /** Every credential a node's files may hold: the cluster's, and an agent's own JWT key. */
 const secretsOf = (input: BootstrapInput): string[] => [
-  ...Object.values(input.credentials),
+  // ownerId is an identifier (the host's owner mark), not a credential: it may appear in any script.
+  ...Object.entries(input.credentials).filter(([k]) => k !== "ownerId").map(([, v]) => v),
   ...(input.node.role === "agent" ? [agentJwtKey(input.credentials, input.node.id)] : []),
 ];
 const stepNamed = (steps: Step[], name: string): Step => steps.find((s) => s.name === name)!;
@@ -27,8 +28,12 @@ describe("credentials", () => {
   it("are derived deterministically, distinct per purpose and per cluster", () => {
     const a = deriveCredentials(SECRET, "prod");
     expect(deriveCredentials(SECRET, "prod")).toEqual(a);
-    expect(new Set(Object.values(a)).size).toBe(7);
-    for (const v of Object.values(a)) expect(v).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    const { ownerId, ...secret } = a;
+    expect(new Set(Object.values(secret)).size).toBe(7);
+    for (const v of Object.values(secret)) expect(v).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    // The host owner mark's id: its own label, so it is none of the credentials nor a prefix of one.
+    expect(ownerId).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    for (const v of Object.values(secret)) expect(v.startsWith(ownerId)).toBe(false);
     const b = deriveCredentials(SECRET, "staging");
     for (const k of Object.keys(a) as (keyof typeof a)[]) expect(b[k]).not.toBe(a[k]);
     expect(deriveCredentials(`${SECRET}x`, "prod").adminPassword).not.toBe(a.adminPassword);
