@@ -132,7 +132,7 @@ function createDriver(deps, config) {
 async function labSetup() {
   const lab = JSON.parse(readFileSync(`${LAB_DIR}/lab.json`, "utf8"));
   const get = async (url) => (await fetch(url)).text();
-  const ZKV = "3.8.0";
+  const ZKV = "3.8.6"; // the product's pin, served by the lab mirror (test/fixtures/lab.ts ZK_VERSION)
   const tgz = `${lab.mirror}/zookeeper/zookeeper-${ZKV}/apache-zookeeper-${ZKV}-bin.tar.gz`;
   const sha512 = (await get(`${tgz}.sha512`)).split(/\s+/)[0];
   const keyFingerprint = (await get(`${lab.mirror}/keys/lab-archive.fingerprint`)).trim();

@@ -15,7 +15,7 @@ import { masterTarget } from "../health/readiness";
 import { describeTarget, type SshTarget } from "../ssh/target";
 import { SshError, type SshErrorCode } from "../ssh/errors";
 import { SshPool } from "../ssh/pool";
-import type { StepScript } from "../render/ssh-plan";
+import { sshDelivery, type StepScript } from "../render/ssh-plan";
 import { rollouts, type Turn } from "../rollout/coordinator";
 import { leadershipScript, parseLeadership } from "../rollout/leader";
 import { disruptive, rankOf } from "../rollout/plan";
@@ -147,7 +147,9 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     const target = this.target(outs, { fingerprint: outs.hostKey.fingerprint, source: outs.hostKey.source === "config" ? "config" : "state" });
     try {
       if (outs.node.role === "agent" && outs.drain) await this.drain(runner, outs, label, target);
-      await runner.runScript(target, renderCleanupScript(outs.cleanup, outs.preexisting), {
+      // Refused on a host that another cluster's owner mark claims (cleanup.ts cleanupGuard): nothing removed.
+      const owner = { cluster: outs.cluster, id: this.credentials(outs.cluster).ownerId };
+      await runner.runScript(target, renderCleanupScript(outs.cleanup, outs.preexisting, owner), {
         sudo: true, label: "cleanup (stop services, remove units, files, users, directories)", timeoutMs: 600_000,
       });
     } catch (e) {
@@ -212,7 +214,7 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     const rolls = olds !== undefined && inputs.rollout !== undefined && disruptive(toRun);
     let turn: Turn | undefined;
     try {
-      if (rolls) turn = await this.takeTurn(runner, target, inputs, toRun, log);
+      if (rolls) turn = await this.takeTurn(runner, target, inputs, toRun, this.progress());
       const conn = await runner.connection(target);
       const hostKey: RecordedHostKey = {
         fingerprint: conn.hostKey.fingerprint,
@@ -228,7 +230,8 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
       for (const s of toRun) {
         const label = `step ${s.index}/${news.steps.length} ${s.step} (${s.title})`;
         log(`${target.name}: ${label} started`);
-        await runner.runScript(target, s.script, { sudo: true, shell: "bash", label, timeoutMs, onLine: (l) => log(`${target.name}: ${l}`) });
+        // sshDelivery: the step keeps itself in /var/lib/elastic-mesos/steps for re-runs by hand (README).
+        await runner.runScript(target, sshDelivery(s), { sudo: true, shell: "bash", label, timeoutMs, onLine: (l) => log(`${target.name}: ${l}`) });
       }
       turn?.release();
       return { ...this.record(news), hostKey, preexisting, stepsRun: toRun.length, commandsSent: runner.stats.commands };
@@ -312,6 +315,11 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
 
   private runner(): Runner {
     return this.deps?.runner ? this.deps.runner() : new SshPool({ retries: 4, backoffMs: 1_000, readyTimeoutMs: 20_000 });
+  }
+
+  /** Rollout progress (a few lines per host): always shown; the engine prints a provider's stderr. */
+  private progress(): (line: string) => void {
+    return this.deps?.log ?? ((l: string) => process.stderr.write(`elastic-mesos: ${l}\n`));
   }
 
   private log(): (line: string) => void {

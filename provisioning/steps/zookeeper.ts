@@ -6,7 +6,7 @@
 // the cluster CA and by IP SAN; clients get a TLS port (2281, mutual TLS) next to the plaintext 2181 that
 // Mesos' C client and Marathon's 3.4 Java client need (neither can do TLS).
 import type { Ctx } from "./context";
-import { renderUnit } from "./shell";
+import { renderUnit, sq } from "./shell";
 import type { FileSpec, Step } from "./types";
 
 export const ZOO_CFG = "/etc/zookeeper/zoo.cfg";
@@ -126,6 +126,13 @@ function masterStep(ctx: Ctx): Step {
       `heap=$(awk '/^MemTotal:/{m=int($2/1024/8); if (m<256) m=256; if (m>1024) m=1024; print m}' /proc/meminfo)`,
       `em_put ${JVM_ENV} 0644 root root < <(printf 'ZK_SERVER_HEAP=%s\\nSERVER_JVMFLAGS=-Xmx%sm\\n' "$heap" "$heap")`,
       `em_service zookeeper ${watched}`,
+      // Once the server runs this release, earlier ones go: the cleanup plan names only the current release's
+      // directory, so one left here would outlive `pulumi destroy`.
+      `for d in /opt/zookeeper-*; do`,
+      `  if [ -d "$d" ] && [ ! -L "$d" ] && [ "$d" != ${sq(`/opt/zookeeper-${ctx.input.artifacts.zookeeper.version}`)} ]; then`,
+      `    rm -rf -- "$d"; em_mark "removed $d"`,
+      "  fi",
+      "done",
     ],
     gate: {
       description: `ZooKeeper on ${me.ip} is leader or follower and a majority of the ${ctx.input.masters.length} servers serve with one leader`,

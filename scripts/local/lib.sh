@@ -10,7 +10,7 @@ STACK_FILE=$EM_ROOT/stacks/Pulumi.$STACK.yaml
 EXAMPLE=$EM_ROOT/stacks/Pulumi.local-example.yaml
 # Package sources of the real cluster: Clusterd's Mesos repository and Docker Hub (Marathon's image).
 UPSTREAM_PROBES=(https://rpm.aventer.biz/ https://registry-1.docker.io/v2/)
-TEST_ZOOKEEPER=3.8.0                     # the version the project's test mirror carries (lab/lib/mirror.sh)
+TEST_ZOOKEEPER=3.8.6                     # the product's pin, which the test mirror serves (lab/lib/mirror.sh ZK_VERSIONS)
 T0=${EPOCHREALTIME//[!0-9]/}             # microseconds; digits only, whatever the locale's decimal mark
 CLEANUP=()                               # temp dirs removed on exit, however the script ends
 trap 'rm -rf "${CLEANUP[@]}"' EXIT

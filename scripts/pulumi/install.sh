@@ -61,11 +61,11 @@ build() {
   progress "modules downloaded in $((SECONDS - t0)) s; compiling ./cmd/pulumi"
   cp -r "$pkg" "$work/pkg"; cp -r "$sdk" "$work/sdk"; chmod -R u+w "$work"
   mkdir -p "$BIN"
-  (cd "$work/pkg" && go build -trimpath -o "$BIN/pulumi.new" \
+  (cd "$work/pkg" && go build -trimpath -o "$BIN/pulumi.new.$$" \
     -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$VERSION" ./cmd/pulumi) ||
     die "go build of github.com/pulumi/pulumi/pkg/v3@v$VERSION ./cmd/pulumi failed (output above)." \
       "Retry: npm run pulumi:install"
-  mv "$BIN/pulumi.new" "$BIN/pulumi"
+  mv -f "$BIN/pulumi.new.$$" "$BIN/pulumi" # a name of its own: two builds at once (CI, a test) must not collide
   progress "built $BIN/pulumi in $((SECONDS - t0)) s"
 }
 

@@ -30,6 +30,7 @@ export function awsModel(overrides: Partial<ClusterModel> = {}): ClusterModel {
     allowPublicAdmin: false,
     ssh: { user: "admin", publicKey: SSH_PUB },
     network: { cidr: "10.20.0.0/16" },
+    rollout: { maxUnavailable: 1 },
     versions: { mesos: "1.11.0-0.9.0", zookeeper: "3.8.6", marathon: "1.11.24", docker: "27.5.1" },
     artifacts: {},
     clusterSecret: pulumi.secret("s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t"),

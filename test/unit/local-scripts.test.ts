@@ -173,9 +173,9 @@ describe("npm run up (scripts/local/up.sh)", () => {
     const mirror = join(dir, "mirror");
     const sha = "ab".repeat(64);
     const fpr = "8FC50FA1D7B4BA7D5056E7D5DF241FCABA6100C3";
-    mkdirSync(join(mirror, "zookeeper", "zookeeper-3.8.0"), { recursive: true });
+    mkdirSync(join(mirror, "zookeeper", "zookeeper-3.8.6"), { recursive: true });
     mkdirSync(join(mirror, "keys"));
-    writeFileSync(join(mirror, "zookeeper", "zookeeper-3.8.0", "apache-zookeeper-3.8.0-bin.tar.gz.sha512"), `${sha}  apache-zookeeper-3.8.0-bin.tar.gz\n`);
+    writeFileSync(join(mirror, "zookeeper", "zookeeper-3.8.6", "apache-zookeeper-3.8.6-bin.tar.gz.sha512"), `${sha}  apache-zookeeper-3.8.6-bin.tar.gz\n`);
     writeFileSync(join(mirror, "keys", "lab-archive.fingerprint"), `${fpr}\n`);
     mkdirSync(join(dir, "lab"));
     const aptProxy = `file://${join(dir, "lab")}`; // answers as long as the directory is there
@@ -193,7 +193,7 @@ describe("npm run up (scripts/local/up.sh)", () => {
       "local.egress": "proxy",
       "local.aptProxy": aptProxy,
       "artifacts.mirror": `file://${mirror}`,
-      "versions.zookeeper": "3.8.0",
+      "versions.zookeeper": "3.8.6",
       "artifacts.zookeeper.sha512": sha,
       "artifacts.mesos.keyUrl": `file://${mirror}/keys/lab-archive.asc`,
       "artifacts.mesos.keyFingerprint": fpr,
