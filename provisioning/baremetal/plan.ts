@@ -61,13 +61,23 @@ export function diffHost(olds: LegacyHostOutputs, news: HostPlan, shim: string):
   const replaces = replaceReasons(olds, news);
   const steps = changedSteps(olds.stepHashes, news.steps).map((s) => s.step);
   // Changes that need no command (new drain settings, a bastion, ...) still update the stored state.
-  // Not the connection's configPath: a hint for messages (earlier releases wrote the entry's index there).
-  const recordOnly = stableJson([{ ...olds.connection, configPath: undefined }, olds.cleanup, olds.drain, olds.node])
-    !== stableJson([{ ...news.connection, configPath: undefined }, news.cleanup, news.drain, news.node]);
+  // Not the configPaths (this host's, the drain's masters'): hints for messages, where earlier releases wrote the
+  // entry's index; the name form they have now would otherwise make every host of an upgraded stack "update".
+  const recordOnly = stableJson(withoutHints([olds.connection, olds.cleanup, olds.drain, olds.node]))
+    !== stableJson(withoutHints([news.connection, news.cleanup, news.drain, news.node]));
   const removedSteps = Object.keys(olds.stepHashes).some((name) => !news.steps.some((s) => s.step === name));
   const upgrade = legacyState(olds, shim);
   const changes = replaces.length > 0 || steps.length > 0 || recordOnly || removedSteps || pinChanged(olds, news) || upgrade;
   return { changes, replaces, steps, upgrade };
+}
+
+/** Pure: `v` without its `configPath` members, at any depth. */
+function withoutHints(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutHints);
+  if (v && typeof v === "object") {
+    return Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([k]) => k !== "configPath").map(([k, x]) => [k, withoutHints(x)]));
+  }
+  return v;
 }
 
 /** JSON with sorted keys and without undefined members: the engine does not keep key order. */
