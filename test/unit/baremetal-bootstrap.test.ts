@@ -70,7 +70,10 @@ describe("createSshBootstrap", () => {
       const via = hosts.slice(0, 3).map((m, j) => ({ id: `m${j + 1}`, connection: reveal(m.inputs.spec.connection),
         ...(j > 0 ? { hostKeyFingerprint: `SHA256:${m.name}` } : {}) }));
       expect(Object.keys(h.inputs).sort()).toEqual(["__provider", "spec"]); // one property: see HostProps
-      expect(h.inputs.spec).toEqual(JSON.parse(JSON.stringify(hostInputsFor(b, h.inputs.spec.connection, masters.map((m) => m.ip), {}, via))));
+      // ... and the rollout group it takes turns in: the masters one at a time, its pool's agents one at a time.
+      const pool = node.role === "agent" ? topology.agents.filter((a) => a.pool === node.pool).length : 0;
+      const rollout = node.role === "master" ? { group: "masters", slots: 1, size: 3 } : { group: `pool:${node.pool}`, slots: 1, size: pool };
+      expect(h.inputs.spec).toEqual(JSON.parse(JSON.stringify({ ...hostInputsFor(b, h.inputs.spec.connection, masters.map((m) => m.ip), {}, via), rollout })));
     });
     expect(m1.node).toMatchObject({ id: "m1", role: "master", hostname: "prod-m1", zkId: 1 });
     expect(m1.drain).toBeUndefined();
