@@ -5,6 +5,10 @@ import { disruptive, rankOf, rolloutSpec, slotsFor } from "../../provisioning/ro
 import { rolloutSpecs } from "../../provisioning/baremetal/bootstrap";
 import { ConfigError, parseModel } from "../../components/config";
 import { STACKS } from "../program/fixtures";
+import { renderSteps } from "../../provisioning/steps";
+import type { BootstrapInput } from "../../provisioning/steps/types";
+import { renderStepScripts } from "../../provisioning/render/ssh-plan";
+import { agentInput, masterInput } from "./bootstrap-input";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -130,5 +134,29 @@ describe("rollout coordinator", () => {
     expect(h.log).toContain("stopped m2: m1 failed its gate");
     expect(h.log).toContain("stopped m3: m1 failed its gate");
     expect(h.log.some((l) => l.startsWith("start m2"))).toBe(false);
+  });
+});
+
+describe("restarts follow package versions", () => {
+  /** The input with another pinned Mesos package version (what a `versions.mesos` bump resolves to). */
+  const bumped = (i: BootstrapInput): BootstrapInput =>
+    ({ ...i, artifacts: { ...i.artifacts, mesos: { ...i.artifacts.mesos, version: "1.11.0-0.9.1" } } });
+  const unit = (i: BootstrapInput, path: string) => renderSteps(i).flatMap((s) => s.files).find((f) => f.path === path)!.content;
+  const hash = (i: BootstrapInput, step: string) => renderStepScripts(renderSteps(i)).find((s) => s.step === step)!.hash;
+
+  it("a Mesos version bump changes the master's and the agent's unit, so the mesos step restarts them", () => {
+    for (const [input, path] of [[masterInput({ masters: 3 }), "/etc/systemd/system/mesos-master.service"],
+      [agentInput({ masters: 3 }), "/etc/systemd/system/mesos-agent.service"]] as const) {
+      expect(unit(input, path)).toContain("1.11.0-0.9.0");
+      expect(unit(bumped(input), path)).toContain("1.11.0-0.9.1");
+      // The mesos step changes (it runs, and em_service restarts the unit whose bytes changed), not only install.
+      expect(hash(bumped(input), "mesos")).not.toBe(hash(input, "mesos"));
+      expect(hash(bumped(input), "install")).not.toBe(hash(input, "install"));
+    }
+  });
+
+  it("the same versions render the same bytes: no restart without a change", () => {
+    const i = masterInput({ masters: 3 });
+    expect(hash(i, "mesos")).toBe(hash(masterInput({ masters: 3 }), "mesos"));
   });
 });
