@@ -84,6 +84,14 @@ describe("bare metal: a host is its name", () => {
     expect(diffRuns(base, reordered)).toEqual({ added: [], removed: [], changed: [] });
   });
 
+  it("swapping two master entries is refused by check (masters are m1..mN in the order of their entries: ZooKeeper ids)", async () => {
+    const swapped = await runProgram(stack([MASTERS[1], MASTERS[0], MASTERS[2], ...AGENTS]));
+    const p = await provider();
+    const { failures } = await p.check({ spec: spec(base, "prod-m1") }, { spec: spec(swapped, "prod-m1") });
+    expect(failures?.map((f) => f.reason)).toEqual([expect.stringMatching(
+      /^baremetal\.hosts\[name=h2\]\.address: moving master m1 from 10\.77\.0\.11 to 10\.77\.0\.12 .*if you reordered those entries, put them back in that order/)]);
+  });
+
   it("a new address under an existing name is refused by check, naming the key and saying how to replace a host", async () => {
     const moved = await runProgram(stack([...MASTERS, ...AGENTS.map((h) => (h.name === "h5" ? { ...h, address: "10.77.0.25" } : h))]));
     const p = await provider();
