@@ -215,6 +215,7 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     let turn: Turn | undefined;
     try {
       if (rolls) turn = await this.takeTurn(runner, target, inputs, toRun, this.progress());
+      const turnStart = Date.now();
       const conn = await runner.connection(target);
       const hostKey: RecordedHostKey = {
         fingerprint: conn.hostKey.fingerprint,
@@ -234,6 +235,8 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
         await runner.runScript(target, sshDelivery(s), { sudo: true, shell: "bash", label, timeoutMs, onLine: (l) => log(`${target.name}: ${l}`) });
       }
       turn?.release();
+      // The turn's length (its restarts and their gates): bench/rollout.js sums these against the whole `up`.
+      if (turn) this.progress()(`${inputs.node.id}: rolled in ${((Date.now() - turnStart) / 1000).toFixed(1)} s`);
       return { ...this.record(news), hostKey, preexisting, stepsRun: toRun.length, commandsSent: runner.stats.commands };
     } catch (e) {
       // The first failure stops the hosts still waiting (they stay untouched); a re-run continues from here.
