@@ -5,14 +5,17 @@ import type { ClusterModel, Containerizer } from "./model";
 
 /** One machine of the cluster, with an identity that never changes while it exists. */
 export interface NodeSpec {
-  /** Stable id: "m1".."m5" for masters, "<pool>-<n>" for agents ("general-3"). */
+  /**
+   * Stable id: "m1".."m5" for masters, "<pool>-<n>" for agents ("general-3"); a bare-metal agent's is its host's
+   * name (a stack made by an earlier release keeps the positional id its agents were installed with).
+   */
   id: string;
   /** `${cluster}-${id}`: machine name, hostname and resource-name suffix. */
   hostname: string;
   role: "master" | "agent";
   /** Agents: the pool name. */
   pool?: string;
-  /** 1-based position within the masters or within its pool; never reused while the node exists. */
+  /** 1-based position within the masters or within its pool; never reused while the node exists (bare-metal agents: 0). */
   ordinal: number;
   /** Masters: ZooKeeper `myid` (= ordinal). */
   zkId?: number;

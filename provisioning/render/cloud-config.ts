@@ -1,8 +1,11 @@
 // Step[] → #cloud-config user-data for cloud machines. No step is written twice: the user-data carries the
-// exact scripts of ssh-plan.ts and runs them in order once, at first boot; a failed step stops the rest and
-// leaves its report in /var/log/cloud-init-output.log. The scripts stay on the host (root-only) so an
-// operator can re-run one: `sudo bash /var/lib/elastic-mesos/steps/2-zookeeper.sh` (SSH-managed hosts keep
-// them at the same path: ssh-plan.ts sshDelivery).
+// exact scripts of ssh-plan.ts and a first-boot unit (FIRSTBOOT_UNIT) that runs them in order until they all
+// pass: a failed step (a mirror not reachable yet, apt busy past its wait) stops the rest and the unit tries
+// again RETRY_SECONDS later, across reboots too, instead of a run-once `runcmd` that leaves a half-installed
+// host for good. cloud-init starts it and waits for its first attempt, so /var/log/cloud-init-output.log
+// holds that attempt's report (later ones: `journalctl -u elastic-mesos-firstboot`). The scripts stay on the
+// host (root-only) so an operator can re-run one: `sudo bash /var/lib/elastic-mesos/steps/2-zookeeper.sh`
+// (SSH-managed hosts keep them at the same path: ssh-plan.ts sshDelivery).
 //
 // Size: the three scripts share their helper library, so they travel as ONE gzip'ed tar (one write_files
 // entry, `gz+b64`): the repeated text compresses away. On AWS, whose limit is 16 KB, the whole user-data
@@ -15,20 +18,61 @@ import { renderStepScripts, STEPS_DIR, stepFileName } from "./ssh-plan";
 
 export { STEPS_DIR, stepFileName };
 export const BUNDLE = "/var/lib/elastic-mesos/steps.tar";
+export const FIRSTBOOT_UNIT = "elastic-mesos-firstboot.service";
+/** Written once every step passed: the unit never runs again (later changes come over SSH or a new machine). */
+export const FIRSTBOOT_DONE = "/var/lib/elastic-mesos/firstboot.done";
+/** Pause between attempts: each attempt re-runs only what is not done yet (the steps are idempotent). */
+export const RETRY_SECONDS = 30;
+
+/** The first-boot unit: the steps in order, retried until all pass, then never again. */
+export function firstbootUnit(names: string[]): string {
+  const run = `set -e; for s in ${names.join(" ")}; do bash ${STEPS_DIR}/$s; done; touch ${FIRSTBOOT_DONE}`;
+  return [
+    "[Unit]",
+    "Description=elastic-mesos first-boot bootstrap (its steps in order, retried until they pass)",
+    "Wants=network-online.target",
+    "After=network-online.target",
+    `ConditionPathExists=!${FIRSTBOOT_DONE}`,
+    "StartLimitIntervalSec=0",
+    "",
+    "[Service]",
+    "Type=oneshot",
+    "RemainAfterExit=yes",
+    `ExecStart=/bin/bash -c '${run}'`,
+    "Restart=on-failure",
+    `RestartSec=${RETRY_SECONDS}`,
+    // Each step stops itself at its own deadline (EM_STEP_SECONDS): the unit needs none.
+    "TimeoutStartSec=infinity",
+    "",
+    "[Install]",
+    "WantedBy=multi-user.target",
+    "",
+  ].join("\n");
+}
 
 export function renderCloudConfig(steps: Step[]): string {
   const scripts = renderStepScripts(steps);
   const names = scripts.map((s) => stepFileName(s.index, s.step));
   const tar = ustar(scripts.map((s, i) => ({ name: names[i], mode: 0o700, content: Buffer.from(s.script, "utf8") })));
+  const unit = FIRSTBOOT_UNIT;
   const run = [
     "set -e",
     `d=${STEPS_DIR}`,
     `install -d -m 0700 "$d"`,
     `tar -xmf ${BUNDLE} --no-same-owner -C "$d"`,
-    `for s in ${names.join(" ")}; do bash "$d/$s"; done`,
+    "systemctl daemon-reload",
+    `systemctl enable -q ${unit}`,
+    // Waits for the first attempt; its report goes to cloud-init's log. A failed attempt fails this command
+    // (cloud-init reports an error) while the unit tries again on its own.
+    `r=0; systemctl start ${unit} || r=$?`,
+    `journalctl -q -u ${unit} -o cat --no-pager || true`,
+    'exit "$r"',
   ].join("; ");
   const doc = {
-    write_files: [{ path: BUNDLE, owner: "root:root", permissions: "0600", encoding: "gz+b64", content: gzip(tar).toString("base64") }],
+    write_files: [
+      { path: BUNDLE, owner: "root:root", permissions: "0600", encoding: "gz+b64", content: gzip(tar).toString("base64") },
+      { path: `/etc/systemd/system/${unit}`, owner: "root:root", permissions: "0644", content: firstbootUnit(names) },
+    ],
     runcmd: [["bash", "-c", run]],
   };
   const summary = scripts.map((s) => `${s.index}/${scripts.length} ${s.step}`).join(", ");

@@ -11,7 +11,7 @@ import { gunzipSync } from "node:zlib";
 import { parse } from "yaml";
 import { afterAll, describe, expect, it } from "vitest";
 import type { OsFamily } from "../../components/model";
-import { BUNDLE, awsUserData, renderCloudConfig } from "../../provisioning/render/cloud-config";
+import { BUNDLE, FIRSTBOOT_DONE, FIRSTBOOT_UNIT, awsUserData, firstbootUnit, renderCloudConfig } from "../../provisioning/render/cloud-config";
 import { renderStepScripts } from "../../provisioning/render/ssh-plan";
 import { renderSteps } from "../../provisioning/steps";
 import type { BootstrapInput } from "../../provisioning/steps/types";
@@ -55,7 +55,8 @@ function untar(buf: Buffer): Record<string, string> {
 
 function bundleOf(userData: string): Buffer {
   const doc = parse(userData);
-  expect(doc.write_files).toHaveLength(1);
+  // The steps' bundle (root-only) and the first-boot unit that runs them: nothing else.
+  expect(doc.write_files.map((f: { path: string }) => f.path)).toEqual([BUNDLE, `/etc/systemd/system/${FIRSTBOOT_UNIT}`]);
   expect(doc.write_files[0]).toMatchObject({ path: BUNDLE, owner: "root:root", permissions: "0600", encoding: "gz+b64" });
   return gunzipSync(Buffer.from(doc.write_files[0].content, "base64"));
 }
@@ -126,10 +127,16 @@ describe("#cloud-config user-data", () => {
       expect(Object.keys(files)).toEqual(scripts.map((s) => `${s.index}-${s.step}.sh`));
       expect(scripts.map((s) => s.step)).toEqual([...(input.node.role === "agent" ? ["firewall"] : []), "install", "zookeeper", "mesos"]);
       scripts.forEach((s, i) => expect(files[Object.keys(files)[i]]).toBe(s.script));
+      // runcmd starts the first-boot unit, which runs the steps in order until all pass (then never again).
       const run = parse(ud).runcmd;
       expect(run).toHaveLength(1);
-      expect(run[0].join(" ")).toContain(`for s in ${Object.keys(files).join(" ")}; do bash "$d/$s"; done`);
-      expect(run[0].join(" ")).toContain("set -e");
+      expect(run[0].join(" ")).toContain(`systemctl start ${FIRSTBOOT_UNIT}`);
+      const unit = parse(ud).write_files.find((f: { path: string }) => f.path === `/etc/systemd/system/${FIRSTBOOT_UNIT}`).content;
+      expect(unit).toBe(firstbootUnit(Object.keys(files)));
+      expect(unit).toContain(`for s in ${Object.keys(files).join(" ")}; do bash /var/lib/elastic-mesos/steps/$s; done; touch ${FIRSTBOOT_DONE}`);
+      expect(unit).toMatch(/^Restart=on-failure$/m);
+      expect(unit).toMatch(/^RestartSec=30$/m);
+      expect(unit).toContain(`ConditionPathExists=!${FIRSTBOOT_DONE}`);
     }
   });
 
