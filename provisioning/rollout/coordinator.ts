@@ -96,8 +96,11 @@ export class RolloutCoordinator {
       if (!settled && g.running.size === 0 && g.done.size === 0) break;
       if (next.rank > 0) {
         const others = [...g.expected].filter((id) => id !== next.id && !g.done.has(id));
-        // Hosts of a lower rank still running or waiting go first; expected ones not arrived get SETTLE_MS.
-        const pending = others.some((id) => g.running.has(id) || g.waiting.some((w) => w.id === id && w.rank <= next.rank));
+        // Hosts of a lower rank still running or waiting go first; expected ones not arrived get SETTLE_MS. One of
+        // the same rank (the ZooKeeper leader and the Mesos leader, two masters) waits behind this one, not before:
+        // each waiting for the other stopped a ZooKeeper upgrade for good (measured through the CLI on h5-h10).
+        const pending = others.some((id) => g.running.has(id) ||
+          g.waiting.some((w) => w.id === id && w.rank < next.rank));
         if (pending || (others.length > 0 && !settled) || g.running.size > 0) break;
       }
       g.waiting.shift();

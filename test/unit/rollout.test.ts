@@ -108,6 +108,17 @@ describe("rollout coordinator", () => {
     expect(h.most()).toBe(1);
   });
 
+  it("two leaders of the same rank (ZooKeeper's and Mesos's) both go last, one after the other", async () => {
+    const c = new RolloutCoordinator();
+    for (const id of ["m1", "m2", "m3"]) c.expect("c1", "masters", id, 1);
+    const h = harness(c);
+    const stuck = sleep(5_000).then(() => "stuck");
+    const all = Promise.all([h.roll("masters", "m1", 1, 1), h.roll("masters", "m2", 1), h.roll("masters", "m3", 1, 1)]);
+    expect(await Promise.race([all.then(() => "done"), stuck])).toBe("done");
+    expect(h.log.filter((l) => l.startsWith("start"))).toEqual(["start m2 1/3", "start m1 2/3", "start m3 3/3"]);
+    expect(h.most()).toBe(1);
+  });
+
   it("a leader whose expected peers never arrive starts once the group has settled", async () => {
     const c = new RolloutCoordinator();
     for (const id of ["m1", "m2", "m3"]) c.expect("c1", "masters", id, 1);
