@@ -41,7 +41,8 @@ describe("the sshBootstrap seam", () => {
         return [new Installer("installer", { parent: input.parent })];
       },
     });
-    expect(seen!.machines.map((m) => m.node.id)).toEqual(["m1", "m2", "m3", "general-1", "general-2", "big-1"]);
+    // Bare metal: masters m1..m3 by the order of their entries, agents by their hosts' names (sorted within a pool).
+    expect(seen!.machines.map((m) => m.node.id)).toEqual(["m1", "m2", "m3", "h-10-0-0-21", "node22", "big1"]);
     expect(await pulumi.isSecret(seen!.credentials)).toBe(true);
     let url: string | undefined;
     c.mesosUrl.apply((u) => (url = u));
