@@ -138,7 +138,10 @@ async function main() {
   console.table(rows);
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+module.exports = { loadTs }; // bench/rollout.js loads its TypeScript the same way
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
