@@ -21,6 +21,7 @@ import { leadershipScript, parseLeadership } from "../rollout/leader";
 import { disruptive, rankOf } from "../rollout/plan";
 import { footprintProbeScript, parseFootprint, renderCleanupScript } from "./cleanup";
 import { drainAgent } from "./drain";
+import { driftOf, driftProbeScript } from "./drift";
 import { agentMove, keepIdentity } from "./identity";
 import { changedSteps, diffHost, expectedHostKey, hashesOf, pinChanged } from "./plan";
 import { hostTls, renderHost, type HostPlan } from "./render";
@@ -136,6 +137,31 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
   /** Also the one-time upgrade of state written before the shim: same hashes, so only the record is rewritten. */
   async update(_id: string, olds: LegacyHostOutputs, news: HostProps): Promise<pulumi.dynamic.UpdateResult<HostOutputs>> {
     return { outs: plain(await this.converge(this.plan(news.spec), news.spec, olds)) };
+  }
+
+  /**
+   * `pulumi refresh`: asks the host (one command) whether each step's files and daemons are still what it made
+   * (drift.ts). A drifted step's recorded hash becomes "drift: <why>": the refresh shows the host changed, and
+   * the next `pulumi up` re-runs that step, which repairs it. A host that does not answer is left as recorded
+   * (a refresh must not fail on one host down); a host presenting another key stops the refresh.
+   */
+  async read(id: string, props?: HostOutputs): Promise<pulumi.dynamic.ReadResult<HostOutputs>> {
+    if (!props?.watch || !props.hostKey) return { id, props };
+    const runner = this.runner();
+    const target = this.target(props, { fingerprint: props.hostKey.fingerprint, source: props.hostKey.source === "config" ? "config" : "state" });
+    try {
+      const probe = await runner.runScript(target, driftProbeScript(props.watch, props.cleanup.files), { sudo: true, label: "drift check", timeoutMs: 60_000 });
+      const drift = driftOf(props.watch, props.cleanup.files, probe.stdout);
+      if (Object.keys(drift).length === 0) return { id, props };
+      for (const [step, why] of Object.entries(drift)) this.progress()(`${props.node.id} (${props.connection.host}): step ${step}: ${why}`);
+      return { id, props: plain({ ...props, stepHashes: { ...props.stepHashes, ...drift } }) };
+    } catch (e) {
+      if (!(e instanceof SshError && UNANSWERED.has(e.code))) throw e;
+      this.progress()(`${props.node.id} (${props.connection.host}): not checked for drift: ${e.problem}`);
+      return { id, props };
+    } finally {
+      await runner.close();
+    }
   }
 
   async delete(_id: string, outs: LegacyHostOutputs): Promise<void> {
@@ -274,7 +300,8 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
 
   /** The parts of the outputs that come from the plan: never the scripts, only their hashes. */
   private record(news: HostPlan): Omit<HostOutputs, "hostKey" | "preexisting" | "stepsRun" | "commandsSent"> {
-    return { cluster: news.cluster, node: news.node, connection: news.connection, stepHashes: hashesOf(news.steps), cleanup: news.cleanup, drain: news.drain };
+    return { cluster: news.cluster, node: news.node, connection: news.connection, stepHashes: hashesOf(news.steps), cleanup: news.cleanup,
+      drain: news.drain, watch: news.watch };
   }
 
   /** The node's plan, rendered once per process for the same inputs (check, diff and create/update ask in turn). */

@@ -6,6 +6,7 @@ import { renderSteps } from "../steps";
 import type { BootstrapInput, Credentials, NodeTls } from "../steps/types";
 import { nodeMaterial } from "../tls";
 import { cleanupPlan } from "./cleanup";
+import { watchOf, type StepWatch } from "./drift";
 import type { CleanupPlan, HostInputs, HostNode } from "./types";
 
 /** Everything the provider compares, runs and records for one node. */
@@ -17,6 +18,8 @@ export interface HostPlan {
   steps: StepScript[];
   cleanup: CleanupPlan;
   drain: HostInputs["drain"];
+  /** What a refresh checks each step against (drift.ts); absent: not checked. */
+  watch?: Record<string, StepWatch>;
 }
 
 export function bootstrapInputOf(i: HostInputs, credentials: Credentials, tls?: NodeTls): BootstrapInput {
@@ -39,12 +42,14 @@ export function hostNodeOf(node: BootstrapInput["node"], ip: string): HostNode {
 /** The plan of one node: its rendered steps and what `delete` removes (from the same steps). */
 export function renderHost(i: HostInputs, credentials: Credentials, tls?: NodeTls): HostPlan {
   const steps = renderSteps(bootstrapInputOf(i, credentials, tls));
+  const cleanup = cleanupPlan(steps);
   return {
     cluster: i.cluster,
     node: hostNodeOf(i.node, i.selfIp),
     connection: i.connection,
     steps: renderStepScripts(steps),
-    cleanup: cleanupPlan(steps),
+    cleanup,
     drain: i.drain,
+    watch: watchOf(steps, cleanup.files),
   };
 }

@@ -4,6 +4,7 @@
 import type { NodeSpec } from "../../components/contracts";
 import type { OsFamily } from "../../components/model";
 import type { RolloutSpec } from "../rollout/plan";
+import type { StepWatch } from "./drift";
 import type { BootstrapInput, ResolvedArtifacts } from "../steps/types";
 
 /** How to reach the host. The private key is NOT here: it comes from stack config in configure(). */
@@ -127,6 +128,8 @@ export interface HostOutputs {
   stepsRun: number;
   /** SSH commands sent by the last create/update. */
   commandsSent: number;
+  /** What `pulumi refresh` checks each step against (drift.ts); absent in state of earlier releases. */
+  watch?: Record<string, StepWatch>;
 }
 
 /** Outputs written by releases before the shim (0.1): they also held the admin principal and password. */

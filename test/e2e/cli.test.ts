@@ -138,6 +138,33 @@ describe.skipIf(skip)("the README's commands through the real pulumi CLI (bare m
     expect(steps(r.events).filter((s) => !["same", "refresh"].includes(s.op))).toEqual([]);
   });
 
+  it("a daemon stopped by hand: a plain up sends nothing, refresh shows the host, the next up repairs it", async () => {
+    const master = hosts[0].name;
+    await sshOk(master, "systemctl stop zookeeper");
+    const since = await nextSecond();
+    const plainUp = await ws.withEvents(["up", "--yes"]);
+    expect(plainUp.code, plainUp.output).toBe(0);
+    expect(steps(plainUp.events).filter((s) => s.op !== "same")).toEqual([]);
+    expect(loginsSince(hosts[0], since)).toBe(0);
+    expect((await sshOk(master, "systemctl is-active zookeeper || true")).trim()).toBe("inactive");
+
+    const refresh = await ws.withEvents(["refresh", "--yes"]);
+    expect(refresh.code, refresh.output).toBe(0);
+    // A refresh's steps are all "refresh"; the one that found a difference counts as an update in the summary.
+    expect(refresh.output).toContain("m1 (10.77.0.21): step zookeeper: drift: zookeeper.service inactive".replace("10.77.0.21", hosts[0].ip));
+    const summary = refresh.events.find((e) => e.summaryEvent)?.summaryEvent?.resourceChanges ?? {};
+    expect(summary, refresh.output.slice(-3000)).toMatchObject({ update: 1 });
+
+    const up = await ws.withEvents(["up", "--yes"]);
+    expect(up.code, up.output).toBe(0);
+    // Only the drifted host: its zookeeper step ran again (its gate: a quorum). The readiness check is unchanged
+    // (the cluster's steps are again exactly what it last checked).
+    expect(byOp(up.events, "update")).toEqual([`${CLUSTER}-m1-bootstrap`]);
+    expect((await sshOk(master, "systemctl is-active zookeeper || true")).trim()).toBe("active");
+    const again = await ws.withEvents(["refresh", "--yes", "--expect-no-changes"]);
+    expect(again.code, again.output).toBe(0);
+  });
+
   it("`pulumi stack export` holds no secret in plain text; state per host is small", async () => {
     const exported = (await ws.ok(["stack", "export"])).stdout;
     const creds = deriveCredentials(CLUSTER_SECRET, CLUSTER);
