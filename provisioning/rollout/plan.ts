@@ -58,8 +58,10 @@ export interface Leadership {
  */
 export function rankOf(steps: readonly { step: StepName }[], lead: Leadership | undefined): number {
   if (!lead) return 0;
+  // A new package or tarball alone (install) restarts nothing: the daemon's own step, whose unit names the
+  // version, restarts it (provisioning/steps/zookeeper.ts, mesos-master.ts).
   const names = new Set(steps.map((s) => s.step));
-  const restartsZk = names.has("zookeeper") || names.has("install");
-  const restartsMesos = names.has("mesos") || names.has("install");
+  const restartsZk = names.has("zookeeper");
+  const restartsMesos = names.has("mesos");
   return (lead.zookeeper && restartsZk ? 1 : 0) + (lead.mesos && restartsMesos ? 1 : 0);
 }

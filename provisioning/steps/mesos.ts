@@ -46,7 +46,20 @@ export function mesosStep(ctx: Ctx): Step {
         script: [
           `code() { curl -s -o /dev/null -w '%{http_code}' --max-time 5${ca} "$@" || true; }`,
           `c=$(code ${scheme}://${ip}:5050/health); [ "$c" = 200 ] || { echo "mesos-master /health answered $c"; exit 1; }`,
-          `c=$(code ${scheme}://${ip}:5050/redirect); case "$c" in 000|503) echo "no leading Mesos master elected yet (/redirect answered $c)"; exit 1 ;; esac`,
+          // Exactly one master says it is elected and has recovered its registrar. Not /redirect: after the leader
+          // restarts, the others keep naming it until its ZooKeeper session expires (about 10 s), and a rollout that
+          // went on then would restart agents with no leader to re-register with.
+          "elected=0 recovered=0",
+          `ms=(${ctx.masterIps.join(" ")})`,
+          `for m in "\${ms[@]}"; do`,
+          `  b=$(curl -s --max-time 5${ca} -K ${ADMIN_CURLRC} "${scheme}://$m:5050/metrics/snapshot" || true)`,
+          `  if grep -Eq '"master\\\\?/elected" *: *1(\\.0+)?[,}]' <<<"$b"; then`,
+          "    elected=$((elected + 1))",
+          `    grep -Eq '"registrar\\\\?/log\\\\?/recovered" *: *1(\\.0+)?[,}]' <<<"$b" && recovered=1`,
+          "  fi",
+          "done",
+          `[ "$elected" = 1 ] || { echo "$elected masters report master/elected = 1 (want exactly one: a leader election is under way)"; exit 1; }`,
+          `[ "$recovered" = 1 ] || { echo "the leading master has not recovered its registrar (registrar/log/recovered) yet"; exit 1; }`,
           `c=$(code -K ${ADMIN_CURLRC} ${marathon}/ping); [ "$c" = 200 ] || { echo "Marathon /ping answered $c"; exit 1; }`,
           `c=$(code -K ${ADMIN_CURLRC} ${marathon}/v2/leader); [ "$c" = 200 ] || { echo "Marathon /v2/leader answered $c (404: no leader yet)"; exit 1; }`,
         ].join("\n"),

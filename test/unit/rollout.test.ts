@@ -8,7 +8,11 @@ import { STACKS } from "../program/fixtures";
 import { renderSteps } from "../../provisioning/steps";
 import type { BootstrapInput } from "../../provisioning/steps/types";
 import { renderStepScripts } from "../../provisioning/render/ssh-plan";
-import { agentInput, masterInput } from "./bootstrap-input";
+import { agentInput, masterInput, masterIp } from "./bootstrap-input";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -45,7 +49,9 @@ describe("rollout plan", () => {
     const zk = [{ step: "zookeeper" as const }];
     expect(rankOf(zk, { zookeeper: true, mesos: false })).toBe(1);
     expect(rankOf(zk, { zookeeper: false, mesos: true })).toBe(0); // a Mesos-only leader: ZooKeeper restarts cost no election
-    expect(rankOf([{ step: "install" }], { zookeeper: true, mesos: true })).toBe(2);
+    expect(rankOf([{ step: "install" }, { step: "zookeeper" }, { step: "mesos" }], { zookeeper: true, mesos: true })).toBe(2);
+    // A ZooKeeper upgrade (install + zookeeper) restarts no Mesos master: the Mesos leader need not wait.
+    expect(rankOf([{ step: "install" }, { step: "zookeeper" }], { zookeeper: false, mesos: true })).toBe(0);
     expect(rankOf(zk, undefined)).toBe(0);
   });
 
@@ -169,5 +175,33 @@ describe("restarts follow package versions", () => {
   it("the same versions render the same bytes: no restart without a change", () => {
     const i = masterInput({ masters: 3 });
     expect(hash(i, "mesos")).toBe(hash(masterInput({ masters: 3 }), "mesos"));
+  });
+});
+
+describe("the masters' mesos gate waits for an elected leader (not a stale /redirect)", () => {
+  /** Runs the master's mesos gate with a fake curl: metrics bodies per master address, 200 for the rest. */
+  const gate = (bodies: Record<string, string>) => {
+    const input = masterInput({ masters: 3 });
+    const script = renderSteps(input).find((s) => s.name === "mesos")!.gate.script;
+    const dir = mkdtempSync(join(tmpdir(), "em-gate-"));
+    const cases = Object.entries(bodies).map(([ip, b]) => `*${ip}:5050/metrics/snapshot*) printf '%s' '${b}' ;;`).join("\n");
+    writeFileSync(join(dir, "curl"), `#!/bin/bash\ncase "$*" in\n${cases}\n*metrics/snapshot*) printf '{}' ;;\n*) printf 200 ;;\nesac\n`, { mode: 0o755 });
+    const r = spawnSync("bash", ["-euo", "pipefail", "-c", script], { encoding: "utf8", env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
+    rmSync(dir, { recursive: true, force: true });
+    return { code: r.status, out: `${r.stdout}${r.stderr}` };
+  };
+  const [m1, m2] = [masterIp(1), masterIp(2)];
+  const leader = '{"master/elected": 1.0, "registrar/log/recovered": 1.0}';
+
+  it("passes with exactly one elected master that recovered its registrar (escaped slashes too)", () => {
+    expect(gate({ [m1]: leader, [m2]: '{"master/elected": 0.0}' }).code).toBe(0);
+    expect(gate({ [m2]: '{"master\\/elected":1,"registrar\\/log\\/recovered":1}' }).code).toBe(0);
+  });
+
+  it("fails while no master is elected, while two are, and before the registrar recovered", () => {
+    expect(gate({ [m1]: '{"master/elected": 0.0}' })).toMatchObject({ code: 1, out: expect.stringContaining("0 masters report master/elected") });
+    expect(gate({ [m1]: leader, [m2]: leader })).toMatchObject({ code: 1, out: expect.stringContaining("2 masters report") });
+    expect(gate({ [m1]: '{"master/elected": 1.0, "registrar/log/recovered": 0.0}' }))
+      .toMatchObject({ code: 1, out: expect.stringContaining("has not recovered its registrar") });
   });
 });
