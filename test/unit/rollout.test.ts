@@ -104,20 +104,23 @@ function harness(c: RolloutCoordinator) {
   return { log, roll, most: () => most };
 }
 
+/** A coordinator told (by diff) that m1..m3 will roll, and its harness. */
+function threeMasters() {
+  const c = new RolloutCoordinator();
+  for (const id of ["m1", "m2", "m3"]) c.expect("c1", "masters", id, 1);
+  return harness(c);
+}
+
 describe("rollout coordinator", () => {
   it("masters one at a time, the leader last even when its update arrives first", async () => {
-    const c = new RolloutCoordinator();
-    for (const id of ["m1", "m2", "m3"]) c.expect("c1", "masters", id, 1);
-    const h = harness(c);
+    const h = threeMasters();
     await Promise.all([h.roll("masters", "m2", 1, 1), h.roll("masters", "m1", 1), sleep(20).then(() => h.roll("masters", "m3", 1))]);
     expect(h.log.filter((l) => l.startsWith("start"))).toEqual(["start m1 1/3", "start m3 2/3", "start m2 3/3"]);
     expect(h.most()).toBe(1);
   });
 
   it("two leaders of the same rank (ZooKeeper's and Mesos's) both go last, one after the other", async () => {
-    const c = new RolloutCoordinator();
-    for (const id of ["m1", "m2", "m3"]) c.expect("c1", "masters", id, 1);
-    const h = harness(c);
+    const h = threeMasters();
     const stuck = sleep(5_000).then(() => "stuck");
     const all = Promise.all([h.roll("masters", "m1", 1, 1), h.roll("masters", "m2", 1), h.roll("masters", "m3", 1, 1)]);
     expect(await Promise.race([all.then(() => "done"), stuck])).toBe("done");
@@ -126,9 +129,7 @@ describe("rollout coordinator", () => {
   });
 
   it("a leader whose expected peers never arrive starts once the group has settled", async () => {
-    const c = new RolloutCoordinator();
-    for (const id of ["m1", "m2", "m3"]) c.expect("c1", "masters", id, 1);
-    const h = harness(c);
+    const h = threeMasters();
     const t0 = Date.now();
     await h.roll("masters", "m1", 1, 1, 5);
     expect(h.log).toEqual(["start m1 1/3", "end m1"]);
