@@ -303,7 +303,9 @@ describe("upgrade of state written before the shim", () => {
       expect(fr.sent).toEqual([]);
       expect(fr.connections).toEqual([]);
       const { adminUser, adminPassword, __provider, ...kept } = olds;
-      expect(outs).toStrictEqual(plain({ ...kept, stepsRun: 0, commandsSent: 0 })); // as the engine stores it
+      // As the engine stores it, with what a later refresh checks the host against (drift.ts), from the same plan.
+      const { watch } = renderHost(i, deriveCredentials(TEST_CLUSTER_SECRET, i.cluster), hostTls(TEST_CLUSTER_SECRET, i));
+      expect(outs).toStrictEqual(plain({ ...kept, stepsRun: 0, commandsSent: 0, watch }));
       expect(JSON.stringify(outs)).not.toContain(olds.adminPassword);
       // The engine then stores the shim with these outputs: the next run is a no-change run.
       expect(await p.diff("id", { ...outs!, __provider: SHIM } as any, news)).toMatchObject({ changes: false });
