@@ -48,6 +48,9 @@ export function drainStateOf(body: string, agentId: string): string {
   return a.drain_info?.state ?? (a.deactivated ? "DEACTIVATED" : "ACTIVE");
 }
 
+/** How long the drain asks the masters again while none answers or none leads (a restart, an election). */
+export const LEADER_WAIT_S = 90;
+
 export const drainAgentBody = (agentId: string) =>
   JSON.stringify({ type: "DRAIN_AGENT", drain_agent: { agent_id: { value: agentId }, mark_gone: false } });
 
@@ -61,27 +64,41 @@ export async function drainAgent(runner: Runner, target: SshTarget, label: strin
 
   let api: string | undefined;
   let agentId: string | undefined;
-  const errors: string[] = [];
-  for (const m of spec.masters) {
-    // HTTPS only, verified against the cluster CA (a public file on every host) by the master's IP SAN.
-    const url = `https://${m}:${spec.masterPort}/api/v1`;
-    const listed = await curl(url, JSON.stringify({ type: "GET_AGENTS" }));
-    if (listed.status !== 200) {
-      errors.push(`${m}: HTTP ${listed.status || "unreachable"} ${listed.body.trim().slice(0, 200)}`);
-      continue;
+  let errors: string[] = [];
+  // A master restarting or a leader election under way (no answer, 5xx) passes: the masters are asked again for
+  // up to LEADER_WAIT_S. Anything else (a refused credential, say) stops at once.
+  const waitUntil = t0 + Math.min(LEADER_WAIT_S, spec.timeoutSeconds) * 1000;
+  for (let transient = spec.masters.length > 0; !api && transient && (errors.length === 0 || Date.now() < waitUntil);) {
+    if (errors.length) {
+      log(`${label}: no master accepted DRAIN_AGENT yet (${errors.join("; ")}); asking again (${seconds()} s)`);
+      await new Promise((res) => setTimeout(res, 3_000));
     }
-    agentId = agentIdFromAgents(listed.body, node.ip, spec.agentPort);
-    if (!agentId) {
-      log(`${label}: no agent at ${node.ip}:${spec.agentPort} is registered with the masters; nothing to drain`);
-      return { outcome: "agent not registered", seconds: seconds() };
+    errors = [];
+    const statuses: number[] = [];
+    for (const m of spec.masters) {
+      // HTTPS only, verified against the cluster CA (a public file on every host) by the master's IP SAN.
+      const url = `https://${m}:${spec.masterPort}/api/v1`;
+      const listed = await curl(url, JSON.stringify({ type: "GET_AGENTS" }));
+      if (listed.status !== 200) {
+        statuses.push(listed.status);
+        errors.push(`${m}: HTTP ${listed.status || "unreachable"} ${listed.body.trim().slice(0, 200)}`);
+        continue;
+      }
+      agentId = agentIdFromAgents(listed.body, node.ip, spec.agentPort);
+      if (!agentId) {
+        log(`${label}: no agent at ${node.ip}:${spec.agentPort} is registered with the masters; nothing to drain`);
+        return { outcome: "agent not registered", seconds: seconds() };
+      }
+      const r = await curl(url, drainAgentBody(agentId));
+      if (r.status >= 200 && r.status < 300) { api = url; break; }
+      if (r.status === 400 && /unknown|not found|not registered/i.test(r.body)) {
+        log(`${label}: agent ${agentId} is not registered with the masters; nothing to drain`);
+        return { outcome: "agent not registered", agentId, seconds: seconds() };
+      }
+      statuses.push(r.status);
+      errors.push(`${m}: HTTP ${r.status || "unreachable"} ${r.body.trim().slice(0, 200)}`);
     }
-    const r = await curl(url, drainAgentBody(agentId));
-    if (r.status >= 200 && r.status < 300) { api = url; break; }
-    if (r.status === 400 && /unknown|not found|not registered/i.test(r.body)) {
-      log(`${label}: agent ${agentId} is not registered with the masters; nothing to drain`);
-      return { outcome: "agent not registered", agentId, seconds: seconds() };
-    }
-    errors.push(`${m}: HTTP ${r.status || "unreachable"} ${r.body.trim().slice(0, 200)}`);
+    transient = statuses.every((st) => st === 0 || st >= 500);
   }
   if (!api || !agentId) {
     throw new Error(`${label}: could not drain agent ${agentId ?? `at ${node.ip}`}: no master accepted DRAIN_AGENT (${errors.join("; ")}); ` +
