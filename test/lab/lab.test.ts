@@ -4,7 +4,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, inject, it } from "vitest";
-import { http, labInfo, run, ssh, sshOk, ZK_UPGRADE_VERSION, ZK_VERSION, zkTarballUrl } from "../fixtures/lab";
+import {
+  http, labInfo, run, ssh, sshOk, STANDIN_MARATHON_VERSIONS, STANDIN_MESOS_VERSIONS,
+  ZK_UPGRADE_VERSION, ZK_VERSION, zkTarballUrl,
+} from "../fixtures/lab";
 
 const skip = inject("labSkipReason");
 const HOSTS = ["h1", "h2", "h3"];
@@ -91,11 +94,14 @@ cd "$D"; apt-get -q $APT update >/dev/null; apt-get -q $APT download hello >/dev
       `echo "deb [signed-by=$D/lab-archive.asc] ${lab.mirror}/Debian bookworm main" > "$D/src/lab-mirror.list"`,
       "apt-get -q $APT update 2>&1 | grep -E 'Err|W:' || true",
       "apt-cache $APT policy aventer-mesos marathon | grep Candidate",
+      "apt-cache $APT madison aventer-mesos marathon",
       "apt-cache $APT show aventer-mesos | grep -c 'TEST FIXTURE'",
     ].join("\n"));
     expect(out.code).toBe(0);
-    expect(out.stdout).toContain("Candidate: 1.11.0-0.9.0");
-    expect(out.stdout).toContain("Candidate: 1.11.24");
+    // Two stand-in versions of each (the newest is apt's candidate); the product installs the one it pins.
+    expect(out.stdout).toContain(`Candidate: ${STANDIN_MESOS_VERSIONS.at(-1)}`);
+    expect(out.stdout).toContain(`Candidate: ${STANDIN_MARATHON_VERSIONS.at(-1)}`);
+    for (const v of [...STANDIN_MESOS_VERSIONS, ...STANDIN_MARATHON_VERSIONS]) expect(out.stdout).toContain(` ${v} |`);
     expect(out.stdout).not.toMatch(/NO_PUBKEY|not signed|Err:/);
   });
 });
