@@ -20,6 +20,8 @@ export interface RunOptions {
   stack?: string;
   /** Delay the mock engine's answer for some resources (see MockOptions.hold). */
   hold?: MockOptions["hold"];
+  /** What the AWS AMI lookup answers (see MockOptions.amiId). */
+  amiId?: string;
   /** Called with the program's raw stack outputs as soon as it returns (before anything resolves). */
   onOutputs?: (raw: Record<string, pulumi.Output<unknown>>) => void;
 }
@@ -28,7 +30,7 @@ const DEFAULT_SECRETS = ["clusterSecret", "sshPrivateKey"];
 
 async function setUp(config: ConfigMap, opts: RunOptions) {
   vi.resetModules(); // a fresh program module per run (node_modules stay loaded; setMocks resets the runtime)
-  const { mocks, registered } = recordingMocks({ hold: opts.hold });
+  const { mocks, registered } = recordingMocks({ hold: opts.hold, amiId: opts.amiId });
   await pulumi.runtime.setMocks(mocks, PROJECT, opts.stack ?? "dev", false);
   recordDependencies(registered);
   const values: Record<string, string> = {};
@@ -41,8 +43,8 @@ async function setUp(config: ConfigMap, opts: RunOptions) {
 }
 
 /**
- * The mocks are not told a resource's dependencies nor its aliases; the registration request is. Wrap the mock monitor
- * to copy them onto the recorded entries (same type::name key).
+ * The mocks are not told a resource's dependencies, aliases nor ignoreChanges; the registration request is. Wrap the
+ * mock monitor to copy them onto the recorded entries (same type::name key).
  */
 function recordDependencies(registered: Registered[]): void {
   const monitor = pulumi.runtime.getMonitor() as any;
@@ -57,6 +59,7 @@ function recordDependencies(registered: Registered[]): void {
       const r = registered.find((x) => x.key === key);
       if (r) r.dependencies = deps;
       if (r) r.aliases = aliases;
+      if (r) r.ignoreChanges = req.getIgnorechangesList();
       callback(err, resp);
     });
   };

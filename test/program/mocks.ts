@@ -14,6 +14,8 @@ export interface Registered {
   dependencies: string[];
   /** Its aliases' names (or URNs), from the registration request. */
   aliases?: string[];
+  /** Its ignoreChanges property paths, from the registration request (what the engine is told). */
+  ignoreChanges?: string[];
 }
 
 /** Secret inputs reach the mocks wrapped in this sentinel (setMocks turns on supportsSecrets). */
@@ -36,7 +38,8 @@ function fabricate(type: string, name: string, inputs: Record<string, any>): Rec
     case "aws:ec2/eip:Eip":
       return { publicIp: fakeIp("198.18.0", name), allocationId: `eipalloc-${name}` };
     case "gcp:compute/address:Address":
-      return { address: fakeIp("198.18.0", name) };
+      // An INTERNAL address asks for its planned value; an EXTERNAL one gets one from GCE.
+      return { address: inputs.address ?? fakeIp("198.18.0", name) };
     case "aws:ec2/keyPair:KeyPair":
       return { keyName: inputs.keyName ?? `${name}-key` };
     case "gcp:compute/instance:Instance": {
@@ -81,6 +84,8 @@ function fabricate(type: string, name: string, inputs: Record<string, any>): Rec
 export interface MockOptions {
   /** Delays the engine's answer for a resource (as a long create would) until the promise settles. */
   hold?: (type: string, name: string) => Promise<void> | undefined;
+  /** The image id the AWS AMI lookup answers (default "ami-0mock"): a newer image published since. */
+  amiId?: string;
 }
 
 export function recordingMocks(opts: MockOptions = {}): { mocks: pulumi.runtime.Mocks; registered: Registered[] } {
@@ -95,7 +100,8 @@ export function recordingMocks(opts: MockOptions = {}): { mocks: pulumi.runtime.
     call(args) {
       switch (args.token) {
         case "aws:ec2/getAmi:getAmi":
-          return { id: "ami-0mock", imageId: "ami-0mock", name: args.inputs.filters?.[0]?.values?.[0] };
+          return { id: opts.amiId ?? "ami-0mock", imageId: opts.amiId ?? "ami-0mock",
+            name: args.inputs.filters?.[0]?.values?.[0] };
         case "openstack:networking/getNetwork:getNetwork":
           return { id: "ext-net-id", name: args.inputs.name };
         default:
