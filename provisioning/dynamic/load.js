@@ -12,6 +12,7 @@ const ROOT = path.resolve(__dirname, "..", "..");
 const IMPLEMENTATIONS = {
   "elastic-mesos/baremetal:Host": ["../baremetal/provider", "MesosHostProvider"],
   "elastic-mesos/health:Readiness": ["../health/readiness", "ReadinessProvider"],
+  "elastic-mesos/cloud:MasterPin": ["../cloud/master-pin", "MasterPinProvider"],
   "elastic-mesos/local:Image": ["../local/provider", "LocalImageProvider"],
   "elastic-mesos/local:Network": ["../local/provider", "LocalNetworkProvider"],
   "elastic-mesos/local:Machine": ["../local/provider", "LocalMachineProvider"],

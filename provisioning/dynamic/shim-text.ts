@@ -5,6 +5,7 @@
 export type DynamicKind =
   | "elastic-mesos/baremetal:Host"
   | "elastic-mesos/health:Readiness"
+  | "elastic-mesos/cloud:MasterPin"
   | "elastic-mesos/local:Image"
   | "elastic-mesos/local:Network"
   | "elastic-mesos/local:Machine";

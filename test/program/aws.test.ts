@@ -39,10 +39,12 @@ describe("AWS: 3 masters, pools general×3 and gpu×1", () => {
       "aws:ec2/routeTableAssociation:RouteTableAssociation": 3,
       "aws:ec2/securityGroup:SecurityGroup": 2,
       "aws:ec2/subnet:Subnet": 3,
+      "aws:ec2/subnetCidrReservation:SubnetCidrReservation": 3,
       "aws:ec2/vpc:Vpc": 1,
       "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": 1,
       "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 4,
       "elastic-mesos:index:Cluster": 1,
+      "pulumi-nodejs:dynamic/elastic-mesos/cloud:MasterPin": 3,
       "pulumi-nodejs:dynamic/elastic-mesos/health:Readiness": 1,
       "pulumi:providers:aws": 1,
       "pulumi:pulumi:Stack": 1,
@@ -58,6 +60,13 @@ describe("AWS: 3 masters, pools general×3 and gpu×1", () => {
     expect([m("prod-m1").privateIp, m("prod-m2").privateIp, m("prod-m3").privateIp]).toEqual(["10.20.0.11", "10.20.1.12", "10.20.2.13"]);
     expect(m("prod-m2").subnetId).toBe("prod-subnet-1-id");
     expect(m("prod-general-1").privateIp).toBeUndefined();
+    // Each planned address is reserved (explicit: EC2 never assigns it by itself) in its master's subnet.
+    const reserved = of(base, "aws:ec2/subnetCidrReservation:SubnetCidrReservation").map((x) => x.inputs);
+    expect(reserved.map((x) => [x.cidrBlock, x.subnetId, x.reservationType]).sort()).toEqual([
+      ["10.20.0.11/32", "prod-subnet-0-id", "explicit"],
+      ["10.20.1.12/32", "prod-subnet-1-id", "explicit"],
+      ["10.20.2.13/32", "prod-subnet-2-id", "explicit"],
+    ]);
     for (const r of of(base, INSTANCE)) {
       expect(r.inputs.metadataOptions.httpTokens).toBe("required");
       expect(r.inputs.rootBlockDevice).toMatchObject({ encrypted: true, volumeType: "gp3" });

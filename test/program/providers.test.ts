@@ -23,7 +23,8 @@ describe("gcp", () => {
       "gcp:compute/subnetwork:Subnetwork": 3,
       "gcp:compute/firewall:Firewall": 3,
       "gcp:compute/instance:Instance": 7,
-      "gcp:compute/address:Address": 3,
+      "gcp:compute/address:Address": 6, // per master: its external address and its internal one
+      "pulumi-nodejs:dynamic/elastic-mesos/cloud:MasterPin": 3,
       "pulumi:providers:gcp": 1,
       "pulumi-nodejs:dynamic/elastic-mesos/health:Readiness": 1,
     });
@@ -37,6 +38,13 @@ describe("gcp", () => {
     expect(m2.networkInterfaces[0]).toMatchObject({ networkIp: "10.20.1.12", subnetwork: "prod-subnet-1-id" });
     expect(m2.zone).toBe("europe-west1-c");
     expect(m2.bootDisk.initializeParams.image).toBe("debian-cloud/debian-12");
+    // Each master's planned address is a static INTERNAL address of its subnetwork, and its instance takes it.
+    const internal = of(r, "gcp:compute/address:Address").filter((x) => x.inputs.addressType === "INTERNAL");
+    expect(internal.map((x) => [x.name, x.inputs.address, x.inputs.subnetwork]).sort()).toEqual([
+      ["prod-m1-internal-ip", "10.20.0.11", "prod-subnet-0-id"],
+      ["prod-m2-internal-ip", "10.20.1.12", "prod-subnet-1-id"],
+      ["prod-m3-internal-ip", "10.20.2.13", "prod-subnet-2-id"],
+    ]);
     // The provider serialises the metadata map as one value: the user-data makes the whole map secret.
     expect(isSecretInput(m2.metadata)).toBe(true);
     expect(reveal(m2.metadata)["user-data"]).toMatch(/^#cloud-config/);
@@ -92,6 +100,10 @@ describe("openstack", () => {
     const port = (n: string) => of(r, "openstack:networking/port:Port").find((p) => p.name === `${n}-port`)!.inputs;
     expect(port("prod-m3").fixedIps).toEqual([{ subnetId: "prod-subnet-0-id", ipAddress: "10.20.0.13" }]);
     expect(port("prod-general-1").fixedIps[0].ipAddress).toBeUndefined();
+    // DHCP (the agents' ports) never hands out the masters' planned addresses .11-.15, nor the gateway.
+    expect(of(r, "openstack:networking/subnet:Subnet")[0].inputs.allocationPools).toEqual([
+      { start: "10.20.0.2", end: "10.20.0.10" }, { start: "10.20.0.16", end: "10.20.0.254" },
+    ]);
     const rules = of(r, "openstack:networking/secGroupRule:SecGroupRule").map((x) => x.inputs);
     for (const rule of rules) expect(rule.remoteIpPrefix === "203.0.113.0/24" || rule.remoteGroupId === "prod-nodes-sg-id").toBe(true);
     expect(r.outputs.zookeeper).toBe("zk://10.20.0.11:2181,10.20.0.12:2181,10.20.0.13:2181/mesos");

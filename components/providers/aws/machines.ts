@@ -26,8 +26,28 @@ export function reserveAddress(model: ClusterModel, node: NodeSpec, opts: pulumi
 
 export type AwsEip = ReturnType<typeof reserveAddress>;
 
+/**
+ * Changes a running instance never gets from EC2: the image (the AMI lookup picks the newest image, which would
+ * replace every instance the day a new one is published) and the user-data (cloud-init reads it at the first
+ * boot only; EC2 would stop and start the instance to change it). Running hosts get later changes over SSH; new
+ * instances boot with the current image and user-data. userDataReplaceOnChange is never set: this list covers it.
+ */
+export const AWS_IGNORED = ["ami", "userDataBase64"];
+
+/** A planned master address kept out of the subnet's automatic assignment (an explicit reservation, /32). */
+export function reserveMasterIp(node: NodeSpec, subnetId: pulumi.Input<string>, opts: pulumi.CustomResourceOptions) {
+  return new (awsSdk.ec2().SubnetCidrReservation)(`${node.hostname}-private-ip`, {
+    subnetId,
+    cidrBlock: `${node.plannedIp}/32`,
+    reservationType: "explicit",
+    description: `elastic-mesos master ${node.hostname}`,
+  }, opts);
+}
+
+/** `dependsOn`: what a master's instance waits for (its pin, its address reservation). */
 export function createInstance(args: ProviderArgs, node: NodeSpec, deps: AwsMachineDeps,
-  ami: () => pulumi.Input<string>, publicIps: MasterPublicIps = {}, eip?: AwsEip): Machine {
+  ami: () => pulumi.Input<string>, publicIps: MasterPublicIps = {}, eip?: AwsEip,
+  dependsOn: pulumi.Resource[] = []): Machine {
   const model = args.model;
   const instance = new (awsSdk.ec2().Instance)(
     node.hostname,
@@ -44,7 +64,7 @@ export function createInstance(args: ProviderArgs, node: NodeSpec, deps: AwsMach
       rootBlockDevice: { encrypted: true, volumeSize: node.diskGb, volumeType: "gp3", deleteOnTermination: true },
       tags: { Name: node.hostname, ...nodeLabels(model.cluster.name, node) },
     },
-    deps.opts,
+    { ...deps.opts, ignoreChanges: AWS_IGNORED, dependsOn },
   );
   if (!eip) return { node, privateIp: instance.privateIp, publicIp: instance.publicIp, resource: instance };
   const assoc = new (awsSdk.ec2().EipAssociation)(

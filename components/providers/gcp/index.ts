@@ -1,4 +1,5 @@
-// GCP provider module: VPC + subnetworks → firewalls → masters' static external addresses → instances.
+// GCP provider module: masters' pins → VPC + subnetworks → firewalls → masters' static external and internal
+// addresses → instances.
 import type * as pulumi from "@pulumi/pulumi";
 import type { MachineSet, ProviderArgs, ProviderModule } from "../../contracts";
 import { networkPlanFor } from "../../topology";
@@ -6,7 +7,8 @@ import { resourceName } from "../../naming";
 import { gcpSdk } from "./sdk";
 import { createNetwork } from "./network";
 import { createFirewall } from "./firewall";
-import { createInstance, reserveAddress } from "./machines";
+import { createInstance, reserveAddress, reserveInternalAddress } from "./machines";
+import { pinMasters } from "../master-pin";
 
 export const gcp: ProviderModule = {
   createMachines(args: ProviderArgs, parent: pulumi.Resource): MachineSet {
@@ -14,12 +16,19 @@ export const gcp: ProviderModule = {
     const g = model.gcp!;
     const provider = new (gcpSdk.Provider())(resourceName(model.cluster.name, "gcp"), { project: g.project, region: g.region }, { parent });
     const opts = { parent, provider };
+    // First: a refused master change (masters.size, zones...) stops the engine before anything below.
+    const pins = pinMasters(model, topology, "gcp", parent);
     const net = createNetwork(model, networkPlanFor(model)!, opts);
     createFirewall(model, net.network, opts);
     const byZone = new Map(g.zones.map((z, i) => [z, net.subnetworks[i]] as const));
     const publicIps = Object.fromEntries(topology.masters.map((n) => [n.id, reserveAddress(model, n, opts)]));
-    const machines = [...topology.masters, ...topology.agents]
-      .map((n) => createInstance(args, n, byZone, opts, publicIps));
+    // Masters' internal addresses reserved before any instance is made: no agent can be given one.
+    const internal = topology.masters.map((n) => reserveInternalAddress(model, n, byZone.get(n.zone!)!, opts));
+    const masters = topology.masters.map((n, i) => createInstance(args, n, byZone, opts, publicIps,
+      { networkIp: internal[i].address, dependsOn: [pins.get(n.id)!] }));
+    const agents = topology.agents
+      .map((n) => createInstance(args, n, byZone, opts, publicIps, { dependsOn: internal }));
+    const machines = [...masters, ...agents];
     return { machines };
   },
 };

@@ -23,12 +23,41 @@ export function reserveAddress(model: ClusterModel, node: NodeSpec, opts: pulumi
   return new (gcpSdk.compute().Address)(name, { name, addressType: "EXTERNAL", region, labels }, opts).address;
 }
 
+/**
+ * A master's planned address reserved in its subnetwork (a static INTERNAL address), so GCE never gives it to
+ * another instance; the instance takes it as its networkIp (same value: a stack made before keeps its instance).
+ * GCE promotes an address already in use by the master to a static one.
+ */
+export function reserveInternalAddress(model: ClusterModel, node: NodeSpec, subnetwork: pulumi.Input<string>,
+  opts: pulumi.CustomResourceOptions) {
+  const name = `${node.hostname}-internal-ip`;
+  return new (gcpSdk.compute().Address)(name, {
+    name,
+    addressType: "INTERNAL",
+    purpose: "GCE_ENDPOINT",
+    address: node.plannedIp,
+    subnetwork,
+    region: model.gcp!.region,
+    labels: nodeLabels(model.cluster.name, node),
+  }, opts);
+}
+
+/**
+ * Changes a running instance never gets from GCE: the image (a newer image in the family would replace the boot
+ * disk, i.e. the instance) and the user-data (cloud-init reads it at the first boot only). Running hosts get
+ * later changes over SSH; new instances boot with the current image and user-data. The rest of the metadata
+ * (ssh-keys) still applies in place.
+ */
+export const GCP_IGNORED = ["bootDisk.initializeParams.image", 'metadata["user-data"]'];
+
+/** `networkIp`: a master's reserved internal address; `dependsOn`: what the instance waits for (its pin...). */
 export function createInstance(
   args: ProviderArgs,
   node: NodeSpec,
   subnetworkByZone: Map<string, pulumi.Input<string>>,
   opts: pulumi.CustomResourceOptions,
   publicIps: MasterPublicIps = {},
+  place: { networkIp?: pulumi.Input<string>; dependsOn?: pulumi.Resource[] } = {},
 ): Machine {
   const { model } = args;
   const cluster = model.cluster.name;
@@ -43,7 +72,7 @@ export function createInstance(
       // Agents: an ephemeral external address. Masters: their reserved one.
       networkInterfaces: [{
         subnetwork: subnetworkByZone.get(node.zone!)!,
-        networkIp: node.plannedIp,
+        networkIp: place.networkIp ?? node.plannedIp,
         accessConfigs: [reserved ? { natIp: reserved } : {}],
       }],
       metadata: {
@@ -56,7 +85,7 @@ export function createInstance(
       shieldedInstanceConfig: { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true },
       allowStoppingForUpdate: true,
     },
-    opts,
+    { ...opts, ignoreChanges: GCP_IGNORED, dependsOn: place.dependsOn ?? [] },
   );
   const nic = instance.networkInterfaces.apply((n) => n[0]);
   return {

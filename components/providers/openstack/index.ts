@@ -1,5 +1,5 @@
-// OpenStack provider module: network + router → security groups → key pair → masters' floating IPs → ports
-// → instances → floating IP associations.
+// OpenStack provider module: masters' pins → network + router → security groups → key pair → masters'
+// floating IPs → ports → instances → floating IP associations.
 import type * as pulumi from "@pulumi/pulumi";
 import type { MachineSet, NodeSpec, ProviderArgs, ProviderModule } from "../../contracts";
 import { networkPlanFor, zonesOf } from "../../topology";
@@ -8,6 +8,7 @@ import { osSdk } from "./sdk";
 import { createNetwork } from "./network";
 import { createFirewall } from "./firewall";
 import { createInstance, reserveAddress } from "./machines";
+import { pinMasters } from "../master-pin";
 
 export const openstack: ProviderModule = {
   createMachines(args: ProviderArgs, parent: pulumi.Resource): MachineSet {
@@ -15,6 +16,8 @@ export const openstack: ProviderModule = {
     const cluster = model.cluster.name;
     const provider = new (osSdk.Provider())(resourceName(cluster, "openstack"), { region: model.openstack!.region }, { parent });
     const opts = { parent, provider };
+    // First: a refused master change (masters.size, zones...) stops the engine before anything below.
+    const pins = pinMasters(model, topology, "openstack", parent);
     const net = createNetwork(model, networkPlanFor(model)!, opts);
     const sg = createFirewall(model, opts);
     const key = new (osSdk.compute().Keypair)(resourceName(cluster, "key"), { name: resourceName(cluster, "key"), publicKey: model.ssh.publicKey! }, opts);
@@ -24,7 +27,8 @@ export const openstack: ProviderModule = {
     const fips = new Map(topology.masters.map((n) => [n.id, reserveAddress(model, n, opts)] as const));
     const publicIps = Object.fromEntries([...fips].map(([id, fip]) => [id, fip.address]));
     const machines = [...topology.masters, ...topology.agents]
-      .map((n) => createInstance(args, n, deps, publicIps, fips.get(n.id)));
+      .map((n) => createInstance(args, n, deps, publicIps, fips.get(n.id),
+        n.role === "master" ? [pins.get(n.id)!] : []));
     return { machines };
   },
 };

@@ -32,8 +32,16 @@ export function reserveAddress(model: ClusterModel, node: NodeSpec, opts: pulumi
 
 export type OsFloatingIp = ReturnType<typeof reserveAddress>;
 
+/**
+ * Changes a running server never gets from Nova: the image (Nova would rebuild the server: its disk wiped) and the
+ * user-data (Nova would replace the server; cloud-init reads it at the first boot only). Running hosts get later
+ * changes over SSH; new servers boot with the current image and user-data.
+ */
+export const OPENSTACK_IGNORED = ["imageName", "userData"];
+
+/** `dependsOn`: what the server waits for (a master's pin). */
 export function createInstance(args: ProviderArgs, node: NodeSpec, deps: OsMachineDeps, publicIps: MasterPublicIps = {},
-  fip?: OsFloatingIp): Machine {
+  fip?: OsFloatingIp, dependsOn: pulumi.Resource[] = []): Machine {
   const { model } = args;
   const net = osSdk.networking();
   const subnetId = deps.subnetIdByZoneIndex[deps.zoneIndex(node)];
@@ -59,7 +67,7 @@ export function createInstance(args: ProviderArgs, node: NodeSpec, deps: OsMachi
       networks: [{ port: port.id }],
       metadata: nodeLabels(model.cluster.name, node),
     },
-    deps.opts,
+    { ...deps.opts, ignoreChanges: OPENSTACK_IGNORED, dependsOn },
   );
   const privateIp = port.allFixedIps.apply((ips) => ips[0] ?? "");
   if (!fip) return { node, privateIp, resource: instance };

@@ -2,13 +2,30 @@
 // configured external network so nodes can download packages and masters can carry floating IPs.
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterModel } from "../../model";
-import type { NetworkPlan } from "../../topology";
+import { MASTER_HOST_BASE, ipToString, parseCidr, type NetworkPlan } from "../../topology";
 import { resourceName } from "../../naming";
 import { osSdk } from "./sdk";
 
 export interface OsNetwork {
   networkId: pulumi.Output<string>;
   subnetIds: pulumi.Output<string>[];
+}
+
+/** masters.count is 1, 3 or 5: master k's planned address is host MASTER_HOST_BASE + k of its zone's subnet. */
+const MAX_MASTERS = 5;
+
+/**
+ * Pure: the DHCP allocation pools of a zone subnet, every host address but the gateway (.1, Neutron's default)
+ * and the masters' planned ones (.11-.15): an agent's port never takes a master's address, even one whose master
+ * is being made at the same moment. Ports given a fixed address (the masters') may use any address of the subnet.
+ */
+export function dhcpPools(cidr: string): { start: string; end: string }[] {
+  const { base, prefix } = parseCidr(cidr);
+  const last = base + 2 ** (32 - prefix) - 2; // the broadcast address is no host's
+  return [
+    { start: ipToString(base + 2), end: ipToString(base + MASTER_HOST_BASE) },
+    { start: ipToString(base + MASTER_HOST_BASE + MAX_MASTERS + 1), end: ipToString(last) },
+  ];
 }
 
 export function createNetwork(model: ClusterModel, plan: NetworkPlan, opts: pulumi.CustomResourceOptions): OsNetwork {
@@ -20,7 +37,11 @@ export function createNetwork(model: ClusterModel, plan: NetworkPlan, opts: pulu
   const subnets = plan.subnets.map((s) => {
     const subnet = new net.Subnet(
       resourceName(cluster, `subnet-${s.zoneIndex}`),
-      { networkId: network.id, cidr: s.cidr, ipVersion: 4, enableDhcp: true },
+      // DHCP never hands out a master's planned address (dhcpPools).
+      {
+        networkId: network.id, cidr: s.cidr, ipVersion: 4, enableDhcp: true,
+        allocationPools: dhcpPools(s.cidr),
+      },
       opts,
     );
     new net.RouterInterface(resourceName(cluster, `router-if-${s.zoneIndex}`), { routerId: router.id, subnetId: subnet.id }, opts);

@@ -1,0 +1,266 @@
+// Day 2 on AWS, GCP and OpenStack, under mocks: the cloud never replaces, stops or rebuilds a running machine.
+// - A change of user-data (a version bump, an agent attribute) or of image (a newer AMI, an image override) reaches
+//   no instance: every input that differs between the two runs is one the instance tells the engine to ignore
+//   (its ignoreChanges, as the registration request carries it), so the engine plans no change of any instance.
+//   (The running hosts get the change over SSH instead: cloud-hosts.test.ts.)
+// - A change the cloud would apply to a master by replacing or stopping it (masters.size, zones, network.cidr...)
+//   is refused by the master's pin, which the instance depends on, with a message naming the config key.
+// - Masters' planned addresses are reserved in their subnets before any instance is made.
+import { beforeAll, describe, expect, it } from "vitest";
+import { diffRuns, runProgram, stable, type RunResult } from "./harness";
+import { isSecretInput, type Registered } from "./mocks";
+import { SSH_PUB, STACKS, type ConfigMap } from "./fixtures";
+import { execFileSync } from "node:child_process";
+import { newKeyPair } from "../fixtures/ssh-server";
+import { MasterPinProvider, type MasterPinInputs } from "../../provisioning/cloud/master-pin";
+import { publicKeyFingerprint } from "../../components/providers/master-pin";
+
+const CLOUDS = ["aws", "gcp", "openstack"] as const;
+type Cloud = (typeof CLOUDS)[number];
+const INSTANCE: Record<Cloud, string> = {
+  aws: "aws:ec2/instance:Instance",
+  gcp: "gcp:compute/instance:Instance",
+  openstack: "openstack:compute/instance:Instance",
+};
+const PIN = "pulumi-nodejs:dynamic/elastic-mesos/cloud:MasterPin";
+const NODES = ["prod-m1", "prod-m2", "prod-m3", "prod-general-1", "prod-general-2", "prod-general-3", "prod-gpu-1"];
+
+/** Secrets unwrapped at any depth (the engine's ignoreChanges paths go through secrets too). */
+function revealAll(v: any): any {
+  if (isSecretInput(v)) return revealAll(v.value);
+  if (Array.isArray(v)) return v.map(revealAll);
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, revealAll(x)]));
+  return v;
+}
+
+/** The paths (as segment lists) of every leaf that differs between two input trees. */
+function differingPaths(a: any, b: any, at: (string | number)[] = []): (string | number)[][] {
+  const obj = (x: any) => x !== null && typeof x === "object" && !Array.isArray(x);
+  if (obj(a) && obj(b)) {
+    return [...new Set([...Object.keys(a), ...Object.keys(b)])].flatMap((k) => differingPaths(a[k], b[k], [...at, k]));
+  }
+  if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) {
+    return a.flatMap((x, i) => differingPaths(x, b[i], [...at, i]));
+  }
+  return stable(a) === stable(b) ? [] : [at];
+}
+
+/** A Pulumi property path (`metadata["user-data"]`, `bootDisk.initializeParams.image`, `a[0]`) as segments. */
+function parsePath(p: string): (string | number)[] {
+  return [...p.matchAll(/\["((?:[^"\\]|\\.)*)"\]|\[(\d+)\]|([^.[\]]+)/g)].map((m) =>
+    m[1] !== undefined ? m[1] : m[2] !== undefined ? Number(m[2]) : m[3]);
+}
+
+/** The changed inputs of `after` that its ignoreChanges does not cover (what the engine would plan to change). */
+function uncovered(before: Registered, after: Registered): string[] {
+  const ignored = (after.ignoreChanges ?? []).map(parsePath);
+  const covered = (path: (string | number)[]) =>
+    ignored.some((ig) => ig.length <= path.length && ig.every((seg, i) => seg === "*" || seg === path[i]));
+  return differingPaths(revealAll(before.inputs), revealAll(after.inputs), [])
+    .filter((p) => !covered(p)).map((p) => JSON.stringify(p));
+}
+
+const of = (r: RunResult, type: string) => r.resources.filter((x) => x.type === type);
+const byName = (r: RunResult, type: string, name: string) => of(r, type).find((x) => x.name === name)!;
+const dependsOn = (r: Registered, name: string) => r.dependencies.some((u) => u.endsWith(`::${name}`));
+
+/** A change of every node's user-data (versions; an agent attribute) and, where the config sets it, of images. */
+function day2(cloud: Cloud): ConfigMap {
+  const base = STACKS[cloud] as any;
+  const image = cloud === "aws" ? {} : { image: `${cloud}-custom-image-2` };
+  return {
+    ...base,
+    versions: { zookeeper: "3.9.5", mesos: "1.11.0-0.9.1" },
+    masters: { ...base.masters, ...image },
+    agentPools: base.agentPools.map((p: any) => ({ ...p, ...image, attributes: { rack: "r2" } })),
+  };
+}
+
+for (const cloud of CLOUDS) {
+  describe(`${cloud}: user-data and image changes replace, stop or rebuild no machine`, () => {
+    let base: RunResult;
+    let changed: RunResult;
+    beforeAll(async () => {
+      base = await runProgram(STACKS[cloud]);
+      // AWS: the AMI lookup (newest image) finds an image published since the first run.
+      changed = await runProgram(day2(cloud), cloud === "aws" ? { amiId: "ami-0newer" } : {});
+    });
+
+    it("every changed input of every master and agent instance is one it ignores", () => {
+      const instances = of(changed, INSTANCE[cloud]);
+      expect(instances.map((i) => i.name).sort()).toEqual([...NODES].sort());
+      for (const after of instances) {
+        const before = byName(base, INSTANCE[cloud], after.name);
+        // The runs do differ for every machine (user-data, image): the check below is not vacuous.
+        expect(differingPaths(revealAll(before.inputs), revealAll(after.inputs)).length, after.name).toBeGreaterThan(0);
+        expect(uncovered(before, after), after.name).toEqual([]);
+      }
+    });
+
+    it("what changed is the user-data and the image, nothing the instances must not ignore", () => {
+      const changes = new Set(of(changed, INSTANCE[cloud]).flatMap((after) =>
+        differingPaths(revealAll(byName(base, INSTANCE[cloud], after.name).inputs), revealAll(after.inputs))
+          .map((p) => p.join("."))));
+      const expected: Record<Cloud, string[]> = {
+        aws: ["ami", "userDataBase64"],
+        gcp: ["bootDisk.initializeParams.image", "metadata.user-data"],
+        openstack: ["imageName", "userData"],
+      };
+      expect([...changes].sort()).toEqual(expected[cloud]);
+    });
+
+    it("pins, address reservations and networks are untouched by the change", () => {
+      const d = diffRuns(base, changed);
+      expect(d.added).toEqual([]);
+      expect(d.removed).toEqual([]);
+      const cloudSide = d.changed.filter((c) => !c.key.startsWith("pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host")
+        && !c.key.startsWith("pulumi-nodejs:dynamic/elastic-mesos/health:Readiness"));
+      expect(cloudSide.map((c) => c.key).sort()).toEqual(NODES.map((n) => `${INSTANCE[cloud]}::${n}`).sort());
+    });
+
+    it("each master's instance depends on its pin; the pins come before the network", () => {
+      for (const m of ["m1", "m2", "m3"]) {
+        expect(dependsOn(byName(base, INSTANCE[cloud], `prod-${m}`), `prod-${m}-pin`), m).toBe(true);
+      }
+      const order = base.resources.map((r) => r.type);
+      const firstPin = order.indexOf(PIN);
+      const firstNetwork = order.findIndex((t) => /[:/](vpc|network):(Vpc|Network)$/.test(t));
+      expect(firstPin).toBeGreaterThanOrEqual(0);
+      expect(firstNetwork).toBeGreaterThan(firstPin);
+    });
+  });
+}
+
+describe("the masters' planned addresses are reserved before any instance", () => {
+  it("aws: an explicit /32 reservation per master in its zone's subnet; every instance waits for them", async () => {
+    const r = await runProgram(STACKS.aws);
+    const rsv = of(r, "aws:ec2/subnetCidrReservation:SubnetCidrReservation");
+    expect(rsv.map((x) => x.name).sort()).toEqual(["prod-m1-private-ip", "prod-m2-private-ip", "prod-m3-private-ip"]);
+    for (const name of NODES) {
+      const inst = byName(r, INSTANCE.aws, name);
+      const wanted = name.includes("-m") ? [`${name}-private-ip`] : rsv.map((x) => x.name);
+      for (const w of wanted) expect(dependsOn(inst, w), `${name} after ${w}`).toBe(true);
+    }
+  });
+
+  it("gcp: a static INTERNAL address per master, its instance's networkIp; agents after them", async () => {
+    const r = await runProgram(STACKS.gcp);
+    const internal = of(r, "gcp:compute/address:Address").filter((x) => x.inputs.addressType === "INTERNAL");
+    expect(internal).toHaveLength(3);
+    for (const a of internal) expect(a.inputs.purpose).toBe("GCE_ENDPOINT");
+    const m1 = byName(r, INSTANCE.gcp, "prod-m1");
+    expect(m1.inputs.networkInterfaces[0].networkIp).toBe("10.20.0.11");
+    expect(dependsOn(m1, "prod-m1-internal-ip")).toBe(true);
+    for (const a of internal) expect(dependsOn(byName(r, INSTANCE.gcp, "prod-general-1"), a.name)).toBe(true);
+  });
+});
+
+describe("SSH from a master to the agents (the step runner's jump host) is open on every cloud", () => {
+  it("aws: all traffic from the nodes group, which masters and agents are in", async () => {
+    const r = await runProgram(STACKS.aws);
+    const intra = byName(r, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "prod-intra-cluster");
+    expect(intra.inputs).toMatchObject({ ipProtocol: "-1", securityGroupId: "prod-nodes-sg-id",
+      referencedSecurityGroupId: "prod-nodes-sg-id" });
+    for (const n of NODES) expect(byName(r, INSTANCE.aws, n).inputs.vpcSecurityGroupIds).toContain("prod-nodes-sg-id");
+  });
+
+  it("gcp: every TCP port from the cluster tag to the cluster tag, which every instance carries", async () => {
+    const r = await runProgram(STACKS.gcp);
+    const intra = byName(r, "gcp:compute/firewall:Firewall", "prod-intra-cluster").inputs;
+    expect(intra).toMatchObject({ sourceTags: ["elastic-mesos-prod"], targetTags: ["elastic-mesos-prod"] });
+    expect(intra.allows).toContainEqual({ protocol: "tcp" }); // no ports: every port, 22 included
+    for (const n of NODES) expect(byName(r, INSTANCE.gcp, n).inputs.tags).toContain("elastic-mesos-prod");
+  });
+
+  it("openstack: every TCP port from the nodes group, which every port is in", async () => {
+    const r = await runProgram(STACKS.openstack);
+    const tcp = byName(r, "openstack:networking/secGroupRule:SecGroupRule", "prod-intra-tcp").inputs;
+    expect(tcp).toMatchObject({ protocol: "tcp", remoteGroupId: "prod-nodes-sg-id",
+      securityGroupId: "prod-nodes-sg-id" });
+    expect(tcp.portRangeMin).toBeUndefined();
+    for (const p of of(r, "openstack:networking/port:Port")) {
+      expect(p.inputs.securityGroupIds).toContain("prod-nodes-sg-id");
+    }
+  });
+});
+
+/** The recorded inputs of a pin, as the engine passes them to check (without the stored provider). */
+function pinInputs(r: RunResult, node: string): MasterPinInputs {
+  const { __provider, ...rest } = byName(r, PIN, `prod-${node}-pin`).inputs;
+  void __provider;
+  return rest as MasterPinInputs;
+}
+
+/** Another key pair, as a user rotating keys would set both halves. */
+function otherKeyPair(): { ssh: ConfigMap; sshPrivateKey: string } {
+  const kp = newKeyPair();
+  return { ssh: { user: "admin", publicKey: kp.public }, sshPrivateKey: kp.private };
+}
+
+async function failures(cloud: Cloud, change: ConfigMap, node = "m1"): Promise<string[]> {
+  const before = pinInputs(await runProgram(STACKS[cloud]), node);
+  const after = pinInputs(await runProgram({ ...STACKS[cloud], ...change }), node);
+  const res = await new MasterPinProvider().check(before, after);
+  return (res.failures ?? []).map((f) => f.reason);
+}
+
+describe("a change the cloud would make by replacing or stopping a master is refused, naming the key", () => {
+  const masters = (extra: object) => ({ masters: { ...(STACKS.aws.masters as object), ...extra } });
+
+  for (const cloud of CLOUDS) {
+    it(`${cloud}: masters.size`, async () => {
+      const f = await failures(cloud, masters({ size: "m6i.2xlarge" }));
+      expect(f).toHaveLength(1);
+      expect(f[0]).toMatch(/^masters\.size: changing master m1's size from "m6i\.large" to "m6i\.2xlarge"/);
+      expect(f[0]).toContain("refused");
+      expect(f[0]).toContain('stays "m6i.large"');
+    });
+
+    it(`${cloud}: network.cidr (the masters' planned addresses move)`, async () => {
+      const f = await failures(cloud, { network: { cidr: "10.30.0.0/16" } });
+      expect(f.some((x) => x.startsWith("network.cidr") && x.includes('"10.20.0.11" to "10.30.0.11"'))).toBe(true);
+    });
+
+    it(`${cloud}: a version bump, an agent attribute or an image is no master change`, async () => {
+      const bumped = { ...day2(cloud) } as any;
+      delete bumped.provider;
+      expect(await failures(cloud, bumped)).toEqual([]);
+    });
+  }
+
+  it("aws: zones (a master moved), ssh.publicKey (a new key pair), a shrunk disk; a grown disk is not", async () => {
+    const swapped = { aws: { region: "eu-west-1", zones: ["eu-west-1b", "eu-west-1a", "eu-west-1c"] } };
+    const zones = await failures("aws", swapped);
+    expect(zones.some((x) => x.startsWith('aws.zones: changing master m1\'s zone from "eu-west-1a" to "eu-west-1b"')))
+      .toBe(true);
+    const key = await failures("aws", otherKeyPair());
+    expect(key).toHaveLength(1);
+    expect(key[0]).toMatch(/^ssh\.publicKey: .*new EC2 key pair/);
+    expect(await failures("aws", masters({ diskGb: 40 })))
+      .toEqual([expect.stringMatching(/^masters\.diskGb: .*cannot shrink/)]);
+    expect(await failures("aws", masters({ diskGb: 80 }))).toEqual([]);
+  });
+
+  it("gcp: any disk size change (the boot disk would be made anew); region/project", async () => {
+    expect(await failures("gcp", masters({ diskGb: 80 }))).toEqual([expect.stringMatching(/^masters\.diskGb: /)]);
+    const g = STACKS.gcp.gcp as any;
+    const f = await failures("gcp", { gcp: { ...g, project: "other-proj" } });
+    expect(f).toEqual([expect.stringMatching(/^gcp\.project \/ gcp\.region: /)]);
+  });
+
+  it("openstack: zones", async () => {
+    const o = STACKS.openstack.openstack as any;
+    const f = await failures("openstack", { openstack: { ...o, zones: ["az2"] } });
+    expect(f.some((x) => x.startsWith('openstack.zones: changing master m1\'s zone from "nova" to "az2"'))).toBe(true);
+  });
+
+  it("a pin made by an older release (no facts recorded) refuses nothing", async () => {
+    const after = pinInputs(await runProgram(STACKS.aws), "m1");
+    expect((await new MasterPinProvider().check({} as MasterPinInputs, after)).failures).toEqual([]);
+  });
+});
+
+it("the pin's key fingerprint is the one ssh-keygen prints", () => {
+  const printed = execFileSync("ssh-keygen", ["-lf", "-"], { input: SSH_PUB }).toString().split(" ")[1];
+  expect(publicKeyFingerprint(SSH_PUB)).toBe(printed);
+});
