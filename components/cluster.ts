@@ -12,11 +12,13 @@ import { buildTopology } from "./topology";
 import { PROVIDER_MODULES } from "./providers";
 import { clusterOutputs, type ClusterOutputs, type NodeAddress } from "./outputs";
 import { cloudGeneration, createCloudReadiness, userDataHash } from "./readiness";
+import { createCloudHosts } from "./cloud-hosts";
 import { resolveArtifacts } from "../provisioning/artifacts";
 import { deriveCredentials } from "../provisioning/credentials";
 import { renderSteps } from "../provisioning/steps";
 import { renderCloudConfig } from "../provisioning/render/cloud-config";
 import { nodeMaterial } from "../provisioning/tls";
+import { poolTaskUsers } from "../provisioning/baremetal/bootstrap";
 
 /** What the SSH bootstrap receives: the machines exist, their addresses are Outputs. */
 export interface SshBootstrapInput {
@@ -94,11 +96,20 @@ export class MesosCluster extends pulumi.ComponentResource {
     let ready: pulumi.Resource[] = [];
     if (entry.delivery === "cloud-init") {
       const render = cloudInitUserData(model, topology, credentials);
-      const userData = (n: NodeSpec, ips?: MasterPublicIps) => render(n, ips).apply((r) => r.userData);
+      // Providers pass one map of the masters' reserved addresses to every node: the hosts' steps name them too.
+      let masterPublicIps: MasterPublicIps = {};
+      const userData = (n: NodeSpec, ips?: MasterPublicIps) => {
+        if (ips) masterPublicIps = ips;
+        return render(n, ips).apply((r) => r.userData);
+      };
       const set = entry.module.createMachines({ model, topology, userData }, this);
       const nodes = [...topology.masters, ...topology.agents];
       const generation = pulumi.all(nodes.map((n) => render(n).apply((r) => ({ id: n.id, hash: r.hash })))).apply(cloudGeneration);
-      ready = [createCloudReadiness({ name, model, topology, machines: set.machines, generation, timeoutSeconds: args.readyTimeoutSeconds, parent: this })];
+      // First boot from user-data; every later change over SSH, host by host (cloud-hosts.ts).
+      const hosts = createCloudHosts({ name, model, topology, machines: set.machines, masterPublicIps,
+        firstBootTimeoutSeconds: args.readyTimeoutSeconds, parent: this });
+      ready = [...hosts.masters, ...hosts.agents, createCloudReadiness({ name, model, topology, machines: set.machines, hosts, generation,
+        timeoutSeconds: args.readyTimeoutSeconds, parent: this })];
       return this.finish(model, set, credentials, topology, ready);
     }
     const set = entry.module.createMachines({ model, topology, userData: () => "" }, this);
@@ -164,8 +175,9 @@ export function cloudInitUserData(
     if (!m.plannedIp) throw new Error(`${m.id}: no planned address; provider "${model.provider}" cannot use cloud-init delivery`);
     return { id: m.id, zkId: m.zkId!, ip: m.plannedIp, hostname: m.hostname };
   });
-  // Masters allow (Mesos ACLs) and default Marathon to the pools' task users.
-  const taskUsers = [...new Set(model.agentPools.map((p) => p.taskUser))];
+  // Masters allow (Mesos ACLs) and default Marathon to the pools' task users (sorted: the same list, byte for
+  // byte, as the hosts' SSH rendering, cloud-hosts.ts).
+  const taskUsers = poolTaskUsers(model.agentPools);
   const cache = new Map<string, pulumi.Output<RenderedUserData>>();
   // Providers pass one map for every node: one Output for it, not one per node (thousands of agents).
   const resolved = new WeakMap<MasterPublicIps, pulumi.Output<Record<string, string>>>();

@@ -9,6 +9,7 @@ import type { ClusterModel, ProviderName } from "./model";
 import type { Machine, NodeSpec, Topology } from "./contracts";
 import type { HostConnection } from "../provisioning/baremetal/types";
 import { ClusterReadiness } from "../provisioning/health/readiness";
+import type { MesosHost } from "../provisioning/baremetal/resource";
 import { DEFAULT_PORTS } from "../provisioning/health/probes";
 import { ADMIN_USER } from "./outputs";
 
@@ -79,6 +80,8 @@ export interface CloudReadinessArgs {
   generation: pulumi.Output<string>;
   /** Seconds to wait. Default CLOUD_READY_TIMEOUT_SECONDS. */
   timeoutSeconds?: number;
+  /** The nodes' host resources (cloud-hosts.ts): waited for, and the masters' recorded host keys are required. */
+  hosts?: { masters: MesosHost[]; agents: MesosHost[] };
   parent: pulumi.Resource;
 }
 
@@ -88,12 +91,15 @@ export function createCloudReadiness(args: CloudReadinessArgs): ClusterReadiness
   const byId = new Map(machines.map((m) => [m.node.id, m]));
   const machineOf = (n: NodeSpec) => byId.get(n.id)!;
   const masterMachines = topology.masters.map(machineOf);
+  // The key each master's host resource recorded when it adopted the machine: the readiness trusts no other.
+  const keys = pulumi.all((args.hosts?.masters ?? []).map((h) => h.hostKey));
   const masters = pulumi
-    .all(masterMachines.map((m) => pulumi.all([m.privateIp, m.publicIp ?? ""])))
-    .apply((ips) => {
+    .all([pulumi.all(masterMachines.map((m) => pulumi.all([m.privateIp, m.publicIp ?? ""]))), keys])
+    .apply(([ips, recorded]) => {
       const addrs = ips.map(([privateIp, publicIp], i) => ({ id: masterMachines[i].node.id, privateIp, publicIp }));
       const conns = cloudMasterConnections(model.provider, model.ssh.user, addrs);
-      return addrs.map((a, i) => ({ id: a.id, ip: a.privateIp, connection: conns[i] }));
+      return addrs.map((a, i) => ({ id: a.id, ip: a.privateIp, connection: conns[i],
+        ...(recorded[i]?.fingerprint ? { hostKeyFingerprint: recorded[i].fingerprint } : {}) }));
     });
   const agents = pulumi.all(
     topology.agents.map((n) => machineOf(n).privateIp.apply((ip) => ({ id: n.id, pool: n.pool, hostname: n.hostname, ip }))),
@@ -110,6 +116,6 @@ export function createCloudReadiness(args: CloudReadinessArgs): ClusterReadiness
       timeoutSeconds: args.timeoutSeconds ?? CLOUD_READY_TIMEOUT_SECONDS,
       generation: pulumi.secret(args.generation),
     },
-    { parent, dependsOn: machines.map((m) => m.resource) },
+    { parent, dependsOn: [...machines.map((m) => m.resource), ...(args.hosts ? [...args.hosts.masters, ...args.hosts.agents] : [])] },
   );
 }

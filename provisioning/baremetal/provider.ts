@@ -20,6 +20,7 @@ import { rollouts, type Turn } from "../rollout/coordinator";
 import { leadershipScript, parseLeadership } from "../rollout/leader";
 import { disruptive, rankOf } from "../rollout/plan";
 import { footprintProbeScript, parseFootprint, renderCleanupScript } from "./cleanup";
+import { FIRSTBOOT_POLL_MS, firstBootFailure, firstBootProbeScript, parseFirstBoot, type FirstBootProbe } from "./adopt";
 import { drainAgent } from "./drain";
 import { driftOf, driftProbeScript } from "./drift";
 import { agentMove, keepIdentity } from "./identity";
@@ -35,6 +36,8 @@ export interface ProviderDeps {
   log?: (line: string) => void;
   /** Renders a node's plan; default renderHost. Tests inject small scripts they can run for real. */
   render?: (inputs: HostInputs, credentials: Credentials, tls?: NodeTls) => HostPlan;
+  /** Pause between looks at a cloud machine's first boot; default FIRSTBOOT_POLL_MS. */
+  pollMs?: number;
 }
 
 /** The `__provider` the engine stores for every host. */
@@ -96,7 +99,9 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     if (hasUnknowns(i)) return { inputs, failures: [] };
     const failures: pulumi.dynamic.CheckFailure[] = [];
     const where = i?.connection?.configPath ?? i?.node?.id ?? "host";
-    const moved = masterMove(olds?.spec, i) || agentMove(olds?.spec, i);
+    // A cloud machine's address is the cloud's: a master cannot move (the masters' pins refuse what would
+    // replace one, components/providers/master-pin.ts), and a replaced agent is a new machine.
+    const moved = i?.firstBoot ? "" : masterMove(olds?.spec, i) || agentMove(olds?.spec, i);
     if (moved) failures.push({ property: "spec", reason: moved });
     if (!i?.connection?.host) failures.push({ property: "spec", reason: `${where}.address is required` });
     if (i?.node?.role !== "master" && i?.node?.role !== "agent") failures.push({ property: "spec", reason: `${where}.role must be "master" or "agent"` });
@@ -130,7 +135,8 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
   }
 
   async create({ spec }: HostProps): Promise<pulumi.dynamic.CreateResult<HostOutputs>> {
-    const outs = await this.converge(this.plan(spec), spec, undefined);
+    const plan = this.plan(spec);
+    const outs = spec.firstBoot ? await this.adopt(plan, spec) : await this.converge(plan, spec, undefined);
     return { id: `${spec.cluster}:${spec.node.id}:${spec.connection.host}`, outs: plain(outs) };
   }
 
@@ -173,6 +179,8 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     const target = this.target(outs, { fingerprint: outs.hostKey.fingerprint, source: outs.hostKey.source === "config" ? "config" : "state" });
     try {
       if (outs.node.role === "agent" && outs.drain) await this.drain(runner, outs, label, target);
+      // A cloud machine is deleted right after (its resource depends on it): a drained agent is all it needs.
+      if (outs.firstBoot) return;
       // Refused on a host that another cluster's owner mark claims (cleanup.ts cleanupGuard): nothing removed.
       const owner = { cluster: outs.cluster, id: this.credentials(outs.cluster).ownerId };
       await runner.runScript(target, renderCleanupScript(outs.cleanup, outs.preexisting, owner), {
@@ -223,6 +231,44 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     throw new Error(`${label}: could not drain the agent: no master answered over SSH with a verified host key ` +
       `(${skipped.join("; ") || "no master recorded"}); bring a master back (or pin its key), then run the command again ` +
       "(nothing was removed yet)");
+  }
+
+  /**
+   * A cloud machine (adopt.ts): waits until it answers SSH and its first boot is done, records what ran, then
+   * runs only what differs from the plan (nothing on a new machine), taking its rollout turn like an update.
+   */
+  private async adopt(plan: HostPlan, inputs: HostInputs): Promise<HostOutputs> {
+    const label = `${inputs.node.id} (${inputs.connection.host})`;
+    const timeoutS = inputs.firstBoot!.timeoutSeconds;
+    const deadline = Date.now() + timeoutS * 1000;
+    const runner = this.runner();
+    const target = this.target(plan, expectedHostKey(plan, undefined));
+    let probe: FirstBootProbe | undefined;
+    try {
+      for (let said = false; ; said = true) {
+        try {
+          const r = await runner.runScript(target, firstBootProbeScript(), { sudo: true, shell: "bash", label: "first-boot check", timeoutMs: 60_000 });
+          probe = parseFirstBoot(r.stdout);
+          if (probe.state === "done") break;
+          if (probe.state === "failed" || Date.now() >= deadline) throw new Error(firstBootFailure(label, probe, timeoutS));
+        } catch (e) {
+          // Still booting (no SSH yet): wait. Anything else (a wrong host key, auth) stops at once.
+          if (!(e instanceof SshError && UNANSWERED.has(e.code)) || Date.now() >= deadline) throw e;
+        }
+        if (!said) this.progress()(`${label}: waiting for its first boot (cloud-init)`);
+        await new Promise((r) => setTimeout(r, this.deps?.pollMs ?? FIRSTBOOT_POLL_MS));
+      }
+      const conn = await runner.connection(target);
+      const hostKey: RecordedHostKey = { fingerprint: conn.hostKey.fingerprint, type: conn.hostKey.type,
+        source: plan.connection.hostKeyFingerprint ? "config" : "tofu" };
+      const ran: HostOutputs = { ...this.record(plan), stepHashes: probe.ran, hostKey, preexisting: [], stepsRun: 0,
+        commandsSent: runner.stats.commands };
+      if (changedSteps(probe.ran, plan.steps).length === 0) return ran;
+      this.progress()(`${label}: booted from older user-data: running ${changedSteps(probe.ran, plan.steps).map((s) => s.step).join(", ")}`);
+      return await this.converge(plan, inputs, ran);
+    } finally {
+      await runner.close();
+    }
   }
 
   /** Connect (verifying the host key), record what exists, run the steps that changed. */
@@ -301,7 +347,7 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
   /** The parts of the outputs that come from the plan: never the scripts, only their hashes. */
   private record(news: HostPlan): Omit<HostOutputs, "hostKey" | "preexisting" | "stepsRun" | "commandsSent"> {
     return { cluster: news.cluster, node: news.node, connection: news.connection, stepHashes: hashesOf(news.steps), cleanup: news.cleanup,
-      drain: news.drain, watch: news.watch };
+      drain: news.drain, watch: news.watch, ...(news.firstBoot ? { firstBoot: news.firstBoot } : {}) };
   }
 
   /** The node's plan, rendered once per process for the same inputs (check, diff and create/update ask in turn). */

@@ -20,18 +20,29 @@ export interface HostPlan {
   drain: HostInputs["drain"];
   /** What a refresh checks each step against (drift.ts); absent: not checked. */
   watch?: Record<string, StepWatch>;
+  /** A cloud machine bootstrapped by cloud-init (HostInputs.firstBoot). */
+  firstBoot?: "cloud-init";
 }
 
 export function bootstrapInputOf(i: HostInputs, credentials: Credentials, tls?: NodeTls): BootstrapInput {
-  return { cluster: i.cluster, os: i.os, node: i.node, selfIp: i.selfIp, masters: i.masters, quorum: i.quorum, artifacts: i.artifacts, credentials, ...(tls ? { tls } : {}),
+  // A cloud agent's user-data finds its own address at boot: rendered the same way, its scripts are the
+  // user-data's byte for byte (and adopt.ts can compare what ran with what is planned).
+  const selfIp = i.firstBoot && i.node.role === "agent" ? {} : { selfIp: i.selfIp };
+  return { cluster: i.cluster, os: i.os, node: i.node, ...selfIp, masters: i.masters, quorum: i.quorum, artifacts: i.artifacts, credentials, ...(tls ? { tls } : {}),
     ...(i.firewall ? { firewall: i.firewall } : {}), ...(i.taskUsers?.length ? { taskUsers: i.taskUsers } : {}) };
 }
 
-/** The node's certificate and key from the cluster CA, derived from clusterSecret like its credentials. */
+/**
+ * The node's certificate and key from the cluster CA, derived from clusterSecret like its credentials. On a
+ * cloud machine, the certificate its user-data carries (components/cluster.ts cloudInitUserData): an agent's
+ * names no address, so no node verifies its peers' addresses there.
+ */
 export function hostTls(clusterSecret: string, i: HostInputs): NodeTls {
   const pub = i.masters.find((m) => m.id === i.node.id && i.node.role === "master")?.publicAddress;
-  const subject = { id: i.node.id, hostname: i.node.hostname, ip: i.selfIp, ...(pub ? { extraIps: [pub] } : {}) };
-  return nodeMaterial(clusterSecret, i.cluster, subject, i.node.role);
+  const cloudAgent = i.firstBoot && i.node.role === "agent";
+  const subject = { id: i.node.id, hostname: i.node.hostname, ...(cloudAgent ? {} : { ip: i.selfIp }), ...(pub ? { extraIps: [pub] } : {}) };
+  const material = nodeMaterial(clusterSecret, i.cluster, subject, i.node.role);
+  return i.firstBoot ? { ...material, unverifiedPeers: true } : material;
 }
 
 /** The node as the provider records it (no credential in it). */
@@ -51,5 +62,6 @@ export function renderHost(i: HostInputs, credentials: Credentials, tls?: NodeTl
     cleanup,
     drain: i.drain,
     watch: watchOf(steps, cleanup.files),
+    ...(i.firstBoot ? { firstBoot: i.firstBoot.via } : {}),
   };
 }

@@ -91,6 +91,12 @@ export interface HostInputs {
   stepTimeoutSeconds?: number;
   /** Which hosts take turns with this one when an update may restart a daemon (provisioning/rollout/). */
   rollout?: RolloutSpec;
+  /**
+   * Clouds: the machine's first boot ran the steps from cloud-init user-data. create then waits for it and
+   * records what ran (adopt.ts) instead of running the steps, and delete removes nothing (the machine goes);
+   * the steps render exactly as the user-data's (render.ts). Absent: the host is installed over SSH.
+   */
+  firstBoot?: { via: "cloud-init"; timeoutSeconds: number };
 }
 
 /**
@@ -130,6 +136,8 @@ export interface HostOutputs {
   commandsSent: number;
   /** What `pulumi refresh` checks each step against (drift.ts); absent in state of earlier releases. */
   watch?: Record<string, StepWatch>;
+  /** "cloud-init": a cloud machine (HostInputs.firstBoot): delete drains an agent and removes nothing. */
+  firstBoot?: "cloud-init";
 }
 
 /** Outputs written by releases before the shim (0.1): they also held the admin principal and password. */

@@ -67,6 +67,8 @@ describe("aws: readiness after the instances", () => {
       removed: [],
       changed: [
         { key: `${INSTANCE}::prod-gpu-1`, keys: ["userDataBase64"] },
+        // The running machine gets it over SSH (the instance ignores later user-data: aws.test.ts).
+        { key: `pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host::prod-gpu-1-bootstrap`, keys: ["spec"] },
         { key: `${READY}::prod-ready`, keys: ["generation"] },
       ],
     });

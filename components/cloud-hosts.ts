@@ -1,0 +1,99 @@
+// Day 2 on the cloud-init clouds (aws, gcp, openstack): cloud-init does a machine's first boot only; every
+// later change reaches the running machines over SSH through the same per-host step runner as bare metal
+// (one MesosHost per node, provisioning/baremetal/provider.ts), so it rolls host by host behind the same gates.
+// The machines ignore later user-data and images (components/providers/<cloud>/machines.ts): a change never
+// replaces or restarts a machine through the cloud's API. A host's create waits for its first boot and
+// records what ran (provisioning/baremetal/adopt.ts); its steps render exactly as its user-data's.
+// Masters are reached at their reserved public addresses, agents through the first such master (a jump).
+import * as pulumi from "@pulumi/pulumi";
+import type { ClusterModel } from "./model";
+import type { Machine, MasterPublicIps, NodeSpec, Topology } from "./contracts";
+import { cloudMasterConnections, CLOUD_READY_TIMEOUT_SECONDS } from "./readiness";
+import { resolveArtifacts } from "../provisioning/artifacts";
+import { drainSpecOf, poolTaskUsers, rolloutSpecs } from "../provisioning/baremetal/bootstrap";
+import { MesosHost } from "../provisioning/baremetal/resource";
+import type { DrainMaster, HostConnection, HostInputs } from "../provisioning/baremetal/types";
+import type { BootstrapInput } from "../provisioning/steps/types";
+
+export interface CloudHostsArgs {
+  /** Resource-name prefix (the component's name). */
+  name: string;
+  model: ClusterModel;
+  topology: Topology;
+  machines: Machine[];
+  /** The masters' reserved public addresses, as the provider passed them to the user-data (may be empty). */
+  masterPublicIps: MasterPublicIps;
+  /** Seconds a new machine's first boot may take (the cloud readiness deadline). */
+  firstBootTimeoutSeconds?: number;
+  parent: pulumi.Resource;
+}
+
+/** What createCloudHosts returns: every host resource, masters first, in topology order. */
+export interface CloudHosts {
+  masters: MesosHost[];
+  agents: MesosHost[];
+}
+
+/**
+ * Pure: the masters' list exactly as the user-data renders it (components/cluster.ts cloudInitUserData): planned
+ * addresses, and a reserved public address where the provider gave one.
+ */
+export function cloudMastersList(topology: Pick<Topology, "masters">, publicIps: Record<string, string>): BootstrapInput["masters"] {
+  return topology.masters.map((m) => ({
+    id: m.id, zkId: m.zkId!, ip: m.plannedIp!, hostname: m.hostname,
+    ...(publicIps[m.id] ? { publicAddress: publicIps[m.id] } : {}),
+  }));
+}
+
+/**
+ * Pure: how the step runner reaches each node. Masters as the readiness does (cloudMasterConnections: their public
+ * address, else through the first master that has one); agents at their private address through that master.
+ */
+export function cloudConnections(model: Pick<ClusterModel, "provider" | "ssh">, masters: { id: string; privateIp: string; publicIp?: string }[],
+  agentIps: string[]): { masters: HostConnection[]; agents: HostConnection[] } {
+  const user = model.ssh.user;
+  const conns = cloudMasterConnections(model.provider, user, masters);
+  const entry = masters.find((m) => !!m.publicIp)!;
+  const bastion = { name: entry.id, host: entry.publicIp!, port: 22, user };
+  return { masters: conns, agents: agentIps.map((ip) => ({ host: ip, port: 22, user, bastion })) };
+}
+
+/** Registers one MesosHost per cloud node: masters after their machines, agents after every master. */
+export function createCloudHosts(args: CloudHostsArgs): CloudHosts {
+  const { model, topology, machines, parent } = args;
+  const artifacts = resolveArtifacts(model.versions, model.artifacts, model.os);
+  const byId = new Map(machines.map((m) => [m.node.id, m]));
+  const masterMachines = topology.masters.map((n) => byId.get(n.id)!);
+  const agentMachines = topology.agents.map((n) => byId.get(n.id)!);
+  const masterAddrs = pulumi.all(masterMachines.map((m) => pulumi.all([m.privateIp, m.publicIp ?? ""])))
+    .apply((ips) => ips.map(([privateIp, publicIp], i) => ({ id: masterMachines[i].node.id, privateIp, publicIp })));
+  const agentIps = pulumi.all(agentMachines.map((m) => m.privateIp));
+  const conns = pulumi.all([masterAddrs, agentIps]).apply(([ms, ips]) => cloudConnections(model, ms, ips));
+  const mastersList = pulumi.all(args.masterPublicIps).apply((ips) => cloudMastersList(topology, ips));
+  const masterIps = topology.masters.map((m) => m.plannedIp!);
+  const taskUsers = poolTaskUsers(model.agentPools);
+  const rollouts = rolloutSpecs(model, topology);
+  const firstBoot = { via: "cloud-init" as const, timeoutSeconds: args.firstBootTimeoutSeconds ?? CLOUD_READY_TIMEOUT_SECONDS };
+
+  const spec = (m: Machine, connection: pulumi.Output<HostConnection>, drainVia?: pulumi.Output<DrainMaster[]>) =>
+    pulumi.all([mastersList, m.privateIp, connection]).apply(([ms, selfIp, c]) => {
+      const node: NodeSpec = m.node;
+      const base: HostInputs = {
+        // A master's address is its planned one (the user-data's, reserved in its subnet); an agent's the cloud's.
+        cluster: model.cluster.name, os: model.os, node, selfIp: node.plannedIp ?? selfIp, masters: ms, quorum: topology.quorum, artifacts,
+        connection: c, ...(node.role === "master" && taskUsers.length ? { taskUsers } : {}),
+        drain: drainSpecOf(node.role, masterIps), stepTimeoutSeconds: 900, rollout: rollouts(node), firstBoot,
+      };
+      // As on bare metal, the masters' keys stay an Output of their own inside `drain` (bootstrap.ts says why).
+      return base.drain && drainVia ? { ...base, drain: { ...base.drain, masterHosts: drainVia } } : base;
+    });
+  const host = (m: Machine, connection: pulumi.Output<HostConnection>, dependsOn: pulumi.Resource[], drainVia?: pulumi.Output<DrainMaster[]>) =>
+    new MesosHost(`${m.node.hostname}-bootstrap`, { spec: spec(m, connection, drainVia) }, { parent, dependsOn: [m.resource, ...dependsOn] });
+
+  const masters = masterMachines.map((m, i) => host(m, conns.apply((c) => c.masters[i]), []));
+  // Agents are drained from a master (over SSH, with the key its host resource recorded), never from themselves.
+  const drainVia = pulumi.all(masterMachines.map((m, i) => pulumi.all([conns, masters[i].hostKey])
+    .apply(([c, key]): DrainMaster => ({ id: m.node.id, connection: c.masters[i], ...(key?.fingerprint ? { hostKeyFingerprint: key.fingerprint } : {}) }))));
+  const agents = agentMachines.map((m, i) => host(m, conns.apply((c) => c.agents[i]), masters, drainVia));
+  return { masters, agents };
+}

@@ -1,0 +1,114 @@
+// Day 2 on the cloud-init clouds, under mocks: every node has a host resource that reaches it over SSH, whose steps
+// are its user-data's byte for byte (so what the first boot ran and what an update compares are the same scripts),
+// and a change a user makes reaches the running machines as an SSH update of the changed steps, host by host.
+// (That the machines themselves ignore the new user-data and image is tested per cloud in aws.test.ts & co.)
+import { gunzipSync } from "node:zlib";
+import { parse } from "yaml";
+import { beforeAll, describe, expect, it } from "vitest";
+import { runProgram, type RunResult } from "./harness";
+import { reveal } from "./mocks";
+import { STACKS } from "./fixtures";
+import { plainLeaks } from "./secrets";
+import { deriveCredentials } from "../../provisioning/credentials";
+import { hostTls, renderHost } from "../../provisioning/baremetal/render";
+import { changedSteps } from "../../provisioning/baremetal/plan";
+import { disruptive } from "../../provisioning/rollout/plan";
+import type { HostInputs } from "../../provisioning/baremetal/types";
+
+const HOST = "pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host";
+const SECRET = STACKS.aws.clusterSecret as string;
+const CLOUDS = ["aws", "gcp", "openstack"] as const;
+
+const INSTANCE: Record<(typeof CLOUDS)[number], { type: string; userData: (inputs: any) => string }> = {
+  aws: { type: "aws:ec2/instance:Instance", userData: (i) => gunzipSync(Buffer.from(reveal(i.userDataBase64), "base64")).toString() },
+  gcp: { type: "gcp:compute/instance:Instance", userData: (i) => reveal(i.metadata)["user-data"] },
+  openstack: { type: "openstack:compute/instance:Instance", userData: (i) => reveal(i.userData) },
+};
+
+/** The step scripts a user-data's first boot runs: { "2-zookeeper.sh": script }. */
+function userDataScripts(userData: string): Record<string, string> {
+  const doc = parse(userData);
+  const tar = gunzipSync(Buffer.from(doc.write_files[0].content, "base64"));
+  const out: Record<string, string> = {};
+  for (let off = 0; off + 512 <= tar.length; ) {
+    const h = tar.subarray(off, off + 512);
+    if (h.every((b) => b === 0)) break;
+    const name = h.subarray(0, 100).toString("ascii").replace(/\0.*$/s, "");
+    const size = parseInt(h.subarray(124, 136).toString("ascii").replace(/\0.*$/s, ""), 8);
+    out[name] = tar.subarray(off + 512, off + 512 + size).toString("utf8");
+    off += 512 + Math.ceil(size / 512) * 512;
+  }
+  return out;
+}
+
+/** The scripts the host's provider renders from its spec (with the credentials it derives from the stack config). */
+function providerScripts(spec: HostInputs): Record<string, string> {
+  const plan = renderHost(spec, deriveCredentials(SECRET, spec.cluster), hostTls(SECRET, spec));
+  return Object.fromEntries(plan.steps.map((s) => [`${s.index}-${s.step}.sh`, s.script]));
+}
+
+/** Whether `r` depends on the resource named `name` (dependencies are URNs, which end with the name). */
+const dependsOn = (r: { dependencies: string[] }, name: string) => r.dependencies.some((u) => u.endsWith(`::${name}`));
+const hosts = (r: RunResult) => r.resources.filter((x) => x.type === HOST);
+const specOf = (r: RunResult, id: string): HostInputs => hosts(r).find((h) => h.name === `prod-${id}-bootstrap`)!.inputs.spec;
+
+for (const cloud of CLOUDS) {
+  describe(`${cloud}: a host resource per node, over SSH after the first boot`, () => {
+    let base: RunResult;
+    beforeAll(async () => {
+      base = await runProgram(STACKS[cloud]);
+    });
+
+    it("one per machine, each after its machine, agents after every master; no credential in their inputs", () => {
+      const machines = base.resources.filter((x) => x.type === INSTANCE[cloud].type);
+      expect(hosts(base).map((h) => h.name).sort()).toEqual(machines.map((m) => `${m.name}-bootstrap`).sort());
+      for (const h of hosts(base)) {
+        const machine = machines.find((m) => `${m.name}-bootstrap` === h.name)!;
+        expect(dependsOn(h, machine.name), h.name).toBe(true);
+        expect(h.inputs.spec.firstBoot).toEqual({ via: "cloud-init", timeoutSeconds: 1200 });
+        if (h.inputs.spec.node.role === "agent") {
+          for (const m of ["m1", "m2", "m3"]) expect(dependsOn(h, `prod-${m}-bootstrap`), h.name).toBe(true);
+        }
+      }
+      expect(plainLeaks(base.resources)).toEqual([]);
+      expect(JSON.stringify(hosts(base).map((h) => h.inputs))).not.toContain(SECRET);
+    });
+
+    it("masters at their reserved public address, agents at their private one through the first master", () => {
+      const m1 = specOf(base, "m1").connection;
+      expect(m1).toEqual({ host: base.outputs.masters[0].publicIp, port: 22, user: "admin" });
+      expect(m1.host).not.toBe(base.outputs.masters[0].privateIp);
+      const a = specOf(base, "general-2").connection;
+      expect(a.host).toBe(base.outputs.agents.general[1].privateIp);
+      expect(a.bastion).toEqual({ name: "m1", host: m1.host, port: 22, user: "admin" });
+    });
+
+    it("each host's steps are its user-data's, byte for byte", () => {
+      const machines = base.resources.filter((x) => x.type === INSTANCE[cloud].type);
+      expect(machines).toHaveLength(7);
+      for (const m of machines) {
+        const spec = hosts(base).find((h) => h.name === `${m.name}-bootstrap`)!.inputs.spec as HostInputs;
+        const fromUserData = userDataScripts(INSTANCE[cloud].userData(m.inputs));
+        expect(Object.keys(fromUserData).length, m.name).toBeGreaterThanOrEqual(3);
+        expect(providerScripts(spec), m.name).toEqual(fromUserData);
+      }
+    });
+
+    it("a version bump reaches every running machine as an SSH update that rolls (masters, then each pool)", async () => {
+      const bumped = await runProgram({ ...STACKS[cloud], versions: { zookeeper: "3.9.5", mesos: "1.11.0-0.9.1" } });
+      for (const id of ["m1", "m2", "m3", "general-1", "general-2", "general-3", "gpu-1"]) {
+        const before = providerScripts(specOf(base, id));
+        const after = renderHost(specOf(bumped, id), deriveCredentials(SECRET, "prod"), hostTls(SECRET, specOf(bumped, id)));
+        const hashes = Object.fromEntries(renderHost(specOf(base, id), deriveCredentials(SECRET, "prod"), hostTls(SECRET, specOf(base, id)))
+          .steps.map((s) => [s.step, s.hash]));
+        const changed = changedSteps(hashes, after.steps);
+        expect(changed.length, id).toBeGreaterThan(0);
+        // It restarts daemons: it takes a turn in its group (provisioning/rollout), one master at a time.
+        expect(disruptive(changed), id).toBe(true);
+        expect(specOf(bumped, id).rollout, id).toEqual(id.startsWith("m") ? { group: "masters", slots: 1, size: 3 }
+          : { group: `pool:${id.replace(/-\d+$/, "")}`, slots: 1, size: id.startsWith("gpu") ? 1 : 3 });
+        expect(Object.keys(before).length).toBe(after.steps.length);
+      }
+    });
+  });
+}
