@@ -2,7 +2,8 @@
 //  - "nodes" (every machine): SSH from the admin CIDRs, and all traffic from members of this same group
 //    (ZooKeeper 2181/2888/3888, Mesos 5050/5051, task ports) — nothing else from anywhere;
 //  - "masters": Mesos 5050 and Marathon 8443 (HTTPS) from the admin CIDRs.
-// ZooKeeper is therefore reachable only from cluster members, never from outside.
+// ZooKeeper is therefore reachable only from cluster members, never from outside. SSH from a master to an agent
+// (the step runner reaches agents through the first master as a jump host) is part of the intra-group rule.
 // An admin rule takes its CIDR as cidrIpv4 or cidrIpv6 by family: EC2 refuses an IPv6 range in cidrIpv4
 // (the same split as cidrBlocks / ipv6CidrBlocks on the older aws.ec2.SecurityGroupRule).
 import type * as pulumi from "@pulumi/pulumi";

@@ -1,5 +1,6 @@
 // GCP firewalls by network tag: SSH to every node and Mesos/Marathon to masters only from the admin
-// CIDRs; everything between cluster nodes (source tag = target tag). ZooKeeper is never open to outside.
+// CIDRs; everything between cluster nodes (source tag = target tag). ZooKeeper is never open to outside. SSH from a
+// master to an agent (the step runner reaches agents through the first master as a jump host) is part of intra-cluster.
 // GCP refuses a rule whose sourceRanges mix IPv4 and IPv6, so each admin rule is made once per family
 // present: "admin-ssh"/"admin-ui" for IPv4 (the names older stacks have) and "...-ipv6" for IPv6.
 import type * as pulumi from "@pulumi/pulumi";

@@ -1,5 +1,6 @@
 // OpenStack security groups: "nodes" (SSH from admin CIDRs, everything from members of the group) and
-// "masters" (Mesos/Marathon from admin CIDRs). Default egress rules are kept; ZooKeeper is members-only.
+// "masters" (Mesos/Marathon from admin CIDRs). Default egress rules are kept; ZooKeeper is members-only. SSH from a
+// master to an agent (the step runner reaches agents through the first master as a jump host) is part of intra-tcp.
 // Neutron refuses a rule whose remoteIpPrefix is not of its ethertype: IPv6 admin ranges get "IPv6".
 import type * as pulumi from "@pulumi/pulumi";
 import { familyOf } from "../../config/cidrs";
