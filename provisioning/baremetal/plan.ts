@@ -67,7 +67,11 @@ export function diffHost(olds: LegacyHostOutputs, news: HostPlan, shim: string):
     !== stableJson(withoutHints([news.connection, news.cleanup, news.drain, news.node]));
   const removedSteps = Object.keys(olds.stepHashes).some((name) => !news.steps.some((s) => s.step === name));
   const upgrade = legacyState(olds, shim);
-  const changes = replaces.length > 0 || steps.length > 0 || recordOnly || removedSteps || pinChanged(olds, news) || upgrade;
+  // State from before drift checks has nothing for `pulumi refresh` to check the host against: one bookkeeping
+  // update (no command) records it, so a host that never changes again is still watched.
+  const unwatched = !olds.watch && !!news.watch;
+  const changes = replaces.length > 0 || steps.length > 0 || recordOnly || removedSteps || pinChanged(olds, news) || upgrade ||
+    unwatched;
   return { changes, replaces, steps, upgrade };
 }
 

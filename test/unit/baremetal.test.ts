@@ -65,6 +65,14 @@ describe("planning", () => {
     expect(diffHost({ ...outs(), __provider: SHIM }, plan, SHIM)).toMatchObject({ changes: false, upgrade: false });
   });
 
+  it("state without a drift watch (earlier releases) gets one bookkeeping update: no step, then no change", () => {
+    const i = hostInputs();
+    const real = renderHost(i, credentials, hostTls(TEST_CLUSTER_SECRET, i));
+    const recorded = { ...outs(), stepHashes: Object.fromEntries(real.steps.map((s) => [s.step, s.hash])), cleanup: real.cleanup };
+    expect(diffHost(recorded, real, SHIM)).toEqual({ changes: true, replaces: [], steps: [], upgrade: false });
+    expect(diffHost({ ...recorded, watch: real.watch }, real, SHIM).changes).toBe(false);
+  });
+
   it("changedSteps keeps order", () => {
     const steps = planOf(hostInputs()).steps;
     expect(changedSteps({ install: steps[0].hash }, steps).map((s) => s.step)).toEqual(["zookeeper", "mesos"]);
