@@ -121,3 +121,56 @@ export async function drainAgent(runner: Runner, target: SshTarget, label: strin
     await new Promise((res) => setTimeout(res, 2_000));
   }
 }
+
+/** Pure: the ids of the agents registered at `ip:port` in a GET_AGENTS response (by pid or hostname). */
+export function agentIdsAt(body: string, ip: string, port: number): string[] {
+  try {
+    const agents: any[] = JSON.parse(body)?.get_agents?.agents ?? [];
+    return agents.filter((x) => String(x?.pid ?? "").endsWith(`@${ip}:${port}`) ||
+      (x?.agent_info?.hostname === ip && (x?.agent_info?.port ?? port) === port))
+      .map((x) => x?.agent_info?.id?.value).filter((id): id is string => typeof id === "string" && id !== "");
+  } catch {
+    return [];
+  }
+}
+
+export const reactivateAgentBody = (agentId: string) =>
+  JSON.stringify({ type: "REACTIVATE_AGENT", reactivate_agent: { agent_id: { value: agentId } } });
+
+/**
+ * After a restart that a drain came before: an agent that registered again under the id that was drained (Mesos
+ * recovered it after all: the host's own record of its identity said so) would stay DRAINED, offered nothing,
+ * until an operator reactivates it: REACTIVATE_AGENT. An agent back under a new id (what the drain was for) needs
+ * nothing: the drained id went with the old agent. Asks the masters in order, as drainAgent does.
+ */
+export async function reactivateIfKept(runner: Runner, target: SshTarget, label: string, node: HostNode,
+  spec: DrainSpec, auth: DrainAuth, drainedId: string, log: (msg: string) => void = () => {}):
+  Promise<"reactivated" | "new agent"> {
+  const opts = { okCodes: "any" as const, timeoutMs: 30_000 };
+  const curl = async (url: string, post: string) => parseCurl((await runner.runScript(target,
+    curlScript(url, auth, { post, cacert: CLUSTER_CA }), { label: `curl ${url}`, ...opts })).stdout);
+  const errors: string[] = [];
+  for (const m of spec.masters) {
+    const url = `https://${m}:${spec.masterPort}/api/v1`;
+    const listed = await curl(url, JSON.stringify({ type: "GET_AGENTS" }));
+    if (listed.status !== 200) {
+      errors.push(`${m}: HTTP ${listed.status || "unreachable"} ${listed.body.trim().slice(0, 200)}`);
+      continue;
+    }
+    const ids = agentIdsAt(listed.body, node.ip, spec.agentPort);
+    // Another id at the address too: the drained one is the old agent, on its way out.
+    if (!(ids.length === 1 && ids[0] === drainedId)) return "new agent";
+    const r = await curl(url, reactivateAgentBody(drainedId));
+    if (r.status < 200 || r.status >= 300) {
+      throw new Error(`${label}: agent ${drainedId} came back under its drained id and could not be reactivated ` +
+        `(${m}: HTTP ${r.status || "unreachable"} ${r.body.trim().slice(0, 200)}); ` +
+        "it is offered no task until it is: " +
+        `send REACTIVATE_AGENT for ${drainedId} to the leading master, or run the command again`);
+    }
+    log(`${label}: came back as the same agent ${drainedId} (Mesos recovered it): reactivated`);
+    return "reactivated";
+  }
+  throw new Error(`${label}: could not ask the masters whether agent ${drainedId} came back drained ` +
+    `(${errors.join("; ")}); ` +
+    `if GET_AGENTS lists it DRAINED, send REACTIVATE_AGENT for it, or run the command again`);
+}

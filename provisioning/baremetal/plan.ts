@@ -1,6 +1,8 @@
 // Pure decisions of the bare-metal provider: what a change means (replace, update, nothing) and which
 // steps an update must run. Tested without SSH or Pulumi.
 import type { StepScript } from "../render/ssh-plan";
+import { identityChange } from "../steps/mesos-agent";
+import type { StepName } from "../steps/types";
 import type { HostPlan } from "./render";
 import type { HostOutputs, LegacyHostOutputs } from "./types";
 
@@ -12,6 +14,25 @@ export function changedSteps(ran: Record<string, string>, steps: StepScript[]): 
 /** step name → hash, the form recorded in state. */
 export function hashesOf(steps: StepScript[]): Record<string, string> {
   return Object.fromEntries(steps.map((s) => [s.step, s.hash]));
+}
+
+/**
+ * Pure: why an agent must be drained before `toRun` runs on it ("" = it need not): its mesos step restarts it,
+ * and Mesos cannot recover it under the identity planned now from the one it ran with (`recorded`, from the
+ * state): it comes back as a new agent and every task on it is killed. The rule is the step's own
+ * (identityChange, em_identity_additive). `planned` undefined: the plan declares no identity (a master).
+ *
+ * State written before the identity was recorded (an earlier release) cannot tell: such an agent is drained
+ * whenever its mesos step runs, on the safe side. Treating it as recoverable would restart it undrained if the
+ * change is one Mesos refuses (its tasks killed, which a rollout must never do); draining for nothing costs one
+ * graceful move of its tasks, once (the update records the identity), and the agent is reactivated when it comes
+ * back under its old id (provider.ts drainFirst).
+ */
+export function drainBeforeRestart(recorded: string | undefined, planned: string | undefined,
+  toRun: readonly { step: StepName }[]): string {
+  if (planned === undefined || !toRun.some((s) => s.step === "mesos")) return "";
+  if (recorded === undefined) return "no agent identity recorded by an earlier release: drained to be safe";
+  return identityChange(recorded, planned) ?? "";
 }
 
 /** The fingerprint a connection must present: a pin from config wins, else the one recorded on first use. */

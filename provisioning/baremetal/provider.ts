@@ -21,10 +21,10 @@ import { leadershipScript, parseLeadership } from "../rollout/leader";
 import { disruptive, rankOf } from "../rollout/plan";
 import { footprintProbeScript, parseFootprint, renderCleanupScript } from "./cleanup";
 import { FIRSTBOOT_POLL_MS, firstBootFailure, firstBootProbeScript, parseFirstBoot, type FirstBootProbe } from "./adopt";
-import { drainAgent } from "./drain";
+import { drainAgent, reactivateIfKept, type DrainResult } from "./drain";
 import { driftOf, driftProbeScript } from "./drift";
 import { agentMove, keepIdentity } from "./identity";
-import { changedSteps, diffHost, expectedHostKey, hashesOf, pinChanged } from "./plan";
+import { changedSteps, diffHost, drainBeforeRestart, expectedHostKey, hashesOf, pinChanged } from "./plan";
 import { hostTls, renderHost, type HostPlan } from "./render";
 import type { Runner } from "./runner";
 import type { HostInputs, HostOutputs, HostProps, LegacyHostOutputs, RecordedHostKey } from "./types";
@@ -70,6 +70,10 @@ export function masterMove(olds: Partial<HostInputs> | undefined, news: HostInpu
     "if you reordered those entries, put them back in that order. A master cannot be replaced by this release (that " +
     "is a ZooKeeper membership change); agents can: remove the entry and add a new one with another name";
 }
+
+/** An agent's identity as its outputs record it (plan.ts drainBeforeRestart reads it at the next update). */
+const identity = (news: HostPlan): { agentIdentity?: string } =>
+  news.agentIdentity === undefined ? {} : { agentIdentity: news.agentIdentity };
 
 export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostProps, HostOutputs> {
   private privateKey: string | undefined;
@@ -202,14 +206,14 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
    * are tried in order until one answers over SSH, each only with its key verified (pinned, or recorded by
    * its own MesosHost): one with no known key is skipped, never trusted on first use; another key stops all.
    */
-  private async drain(runner: Runner, outs: HostOutputs, label: string, own: SshTarget): Promise<void> {
+  private async drain(runner: Runner, outs: Pick<HostOutputs, "cluster" | "node" | "drain">, label: string,
+    own: SshTarget): Promise<DrainResult & { via: SshTarget }> {
     const spec = outs.drain!;
     const auth = { user: ADMIN_USER, password: this.credentials(outs.cluster).adminPassword };
     if (!spec.masterHosts) {
       // State recorded by an earlier release has no masters' connections: drain from the agent itself, as
       // then (it is sent the admin password once more). Any `pulumi up` records them, sending no command.
-      await drainAgent(runner, own, label, outs.node, spec, auth, this.log());
-      return;
+      return { ...(await drainAgent(runner, own, label, outs.node, spec, auth, this.log())), via: own };
     }
     const skipped: string[] = [];
     for (const m of spec.masterHosts) {
@@ -225,8 +229,7 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
         skipped.push(`${describeTarget(t)}: ${e.problem}`);
         continue;
       }
-      await drainAgent(runner, t, label, outs.node, spec, auth, this.log());
-      return;
+      return { ...(await drainAgent(runner, t, label, outs.node, spec, auth, this.log())), via: t };
     }
     throw new Error(`${label}: could not drain the agent: no master answered over SSH with a verified host key ` +
       `(${skipped.join("; ") || "no master recorded"}); bring a master back (or pin its key), then run the command again ` +
@@ -277,7 +280,8 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     // Only bookkeeping changed (drain settings, cleanup plan, the state's format...): record it without
     // touching the host. Built from scratch, so nothing of an older format (a password) is carried over.
     if (olds && toRun.length === 0 && !pinChanged(olds, news)) {
-      return { ...this.record(news), hostKey: olds.hostKey, preexisting: olds.preexisting, stepsRun: 0, commandsSent: 0 };
+      return { ...this.record(news), ...identity(news), hostKey: olds.hostKey, preexisting: olds.preexisting,
+        stepsRun: 0, commandsSent: 0 };
     }
     const runner = this.runner();
     const target = this.target(news, expectedHostKey(news, olds));
@@ -299,6 +303,9 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
         const probe = await runner.runScript(target, footprintProbeScript(news.cleanup), { sudo: true, label: "footprint check", timeoutMs: 60_000 });
         preexisting = parseFootprint(probe.stdout);
       }
+      // A restart Mesos cannot recover kills the agent's tasks: it is drained first, inside its turn.
+      const why = olds ? drainBeforeRestart(olds.agentIdentity, news.agentIdentity, toRun) : "";
+      const undrain = why ? await this.drainFirst(runner, news, target, why) : undefined;
       const timeoutMs = (inputs.stepTimeoutSeconds ?? 900) * 1000;
       for (const s of toRun) {
         const label = `step ${s.index}/${news.steps.length} ${s.step} (${s.title})`;
@@ -306,10 +313,12 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
         // sshDelivery: the step keeps itself in /var/lib/elastic-mesos/steps for re-runs by hand (README).
         await runner.runScript(target, sshDelivery(s), { sudo: true, shell: "bash", label, timeoutMs, onLine: (l) => log(`${target.name}: ${l}`) });
       }
+      await undrain?.();
       turn?.release();
       // The turn's length (its restarts and their gates): bench/rollout.js sums these against the whole `up`.
       if (turn) this.progress()(`${inputs.node.id}: rolled in ${((Date.now() - turnStart) / 1000).toFixed(1)} s`);
-      return { ...this.record(news), hostKey, preexisting, stepsRun: toRun.length, commandsSent: runner.stats.commands };
+      return { ...this.record(news), ...identity(news), hostKey, preexisting, stepsRun: toRun.length,
+        commandsSent: runner.stats.commands };
     } catch (e) {
       // The first failure stops the hosts still waiting (they stay untouched); a re-run continues from here.
       turn?.release(new Error(`${inputs.node.id} (${inputs.connection.host}) failed: ${(e as Error).message}`));
@@ -317,6 +326,30 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     } finally {
       await runner.close();
     }
+  }
+
+  /**
+   * Drains an agent before a restart Mesos cannot recover (`why`), inside its rollout turn, so that its tasks
+   * move before the old agent goes. Returns what to run once the steps have: an agent back under the drained id
+   * after all (the host's own record judged the change recoverable) is reactivated (drain.ts reactivateIfKept);
+   * one back under a new id, the usual case, needs nothing. A failed step leaves it drained: a re-run drains
+   * it again (its state still holds the old identity), runs the steps and reactivates it if it kept its id.
+   */
+  private async drainFirst(runner: Runner, news: HostPlan, own: SshTarget, why: string): Promise<() => Promise<void>> {
+    const label = `${news.node.id} (${news.connection.host})`;
+    const progress = this.progress();
+    if (!news.drain) {
+      progress(`${news.node.id}: not drained before a restart Mesos cannot recover (${why}): no drain settings`);
+      return async () => {};
+    }
+    progress(`${news.node.id}: draining before a restart Mesos cannot recover (${why})`);
+    const d = await this.drain(runner, news, label, own);
+    progress(`${news.node.id}: ${d.outcome}${d.agentId ? ` (agent ${d.agentId})` : ""} in ${d.seconds} s`);
+    return async () => {
+      if (d.outcome !== "drained" || !d.agentId) return;
+      const auth = { user: ADMIN_USER, password: this.credentials(news.cluster).adminPassword };
+      await reactivateIfKept(runner, d.via, label, news.node, news.drain!, auth, d.agentId, progress);
+    };
   }
 
   /**

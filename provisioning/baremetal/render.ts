@@ -3,7 +3,7 @@
 // is ever a resource input or output; only their hashes and the cleanup plan are recorded.
 import { renderStepScripts, type StepScript } from "../render/ssh-plan";
 import { renderSteps } from "../steps";
-import type { BootstrapInput, Credentials, NodeTls } from "../steps/types";
+import type { BootstrapInput, Credentials, NodeTls, Step } from "../steps/types";
 import { nodeMaterial } from "../tls";
 import { cleanupPlan } from "./cleanup";
 import { watchOf, type StepWatch } from "./drift";
@@ -13,6 +13,8 @@ import type { CleanupPlan, HostInputs, HostNode } from "./types";
 export interface HostPlan {
   cluster: string;
   node: HostNode;
+  /** Agents: the identity their mesos step starts them with (Step.agentIdentity); absent on masters. */
+  agentIdentity?: string;
   connection: HostInputs["connection"];
   /** The node's steps, in order (renderStepScripts). */
   steps: StepScript[];
@@ -50,6 +52,12 @@ export function hostNodeOf(node: BootstrapInput["node"], ip: string): HostNode {
   return { id: node.id, role: node.role, pool: node.pool, hostname: node.hostname, ip };
 }
 
+/** The identity an agent's mesos step declares, as a HostPlan member (none on masters). */
+export function agentIdentityOf(steps: readonly Step[]): { agentIdentity?: string } {
+  const identity = steps.find((s) => s.agentIdentity !== undefined)?.agentIdentity;
+  return identity === undefined ? {} : { agentIdentity: identity };
+}
+
 /** The plan of one node: its rendered steps and what `delete` removes (from the same steps). */
 export function renderHost(i: HostInputs, credentials: Credentials, tls?: NodeTls): HostPlan {
   const steps = renderSteps(bootstrapInputOf(i, credentials, tls));
@@ -57,6 +65,7 @@ export function renderHost(i: HostInputs, credentials: Credentials, tls?: NodeTl
   return {
     cluster: i.cluster,
     node: hostNodeOf(i.node, i.selfIp),
+    ...agentIdentityOf(steps),
     connection: i.connection,
     steps: renderStepScripts(steps),
     cleanup,

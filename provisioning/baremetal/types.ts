@@ -130,6 +130,12 @@ export interface HostOutputs {
   /** Users, packages and dirs of the cleanup plan that existed before we came: never removed. */
   preexisting: string[];
   drain?: DrainSpec;
+  /**
+   * Agents: the identity (attributes and resources) the agent last started with, as its mesos step declares it
+   * (Step.agentIdentity): the next update drains the agent first when Mesos cannot recover it under the new one
+   * (plan.ts drainBeforeRestart). Absent in state of earlier releases and on masters.
+   */
+  agentIdentity?: string;
   /** Steps executed by the last create/update (0 on a no-op update). */
   stepsRun: number;
   /** SSH commands sent by the last create/update. */

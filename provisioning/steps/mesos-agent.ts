@@ -60,6 +60,35 @@ export function agentIdentity(ctx: Ctx): string {
   ].join("\n");
 }
 
+/**
+ * Pure: why Mesos cannot recover an agent that ran with identity `had` when it restarts with `want` (both in
+ * agentIdentity's form), or undefined when it can: em_identity_additive's rule (em-lib.sh), so that the provider
+ * drains the agent exactly before the restarts on which the step forgets it. Every old attribute kept with its
+ * value, every old resource kept, a number (digits and dots) only grown; anything else is a change Mesos refuses.
+ * One difference, on the safe side: values are compared as text, where awk compares two number-like values as
+ * numbers ("1" and "1.0", "1e3" and "1000" are equal to the shell): so this never says "recoverable" where the
+ * step forgets the agent, and where it drains for nothing the provider reactivates the agent (REACTIVATE_AGENT).
+ */
+export function identityChange(had: string, want: string): string | undefined {
+  const lines = (s: string) =>
+    s.split("\n").map((l) => l.replace(/^[ \t]+|[ \t]+$/g, "").split(/[ \t]+/)).filter((f) => f[0] !== "");
+  const wanted = new Map(lines(want).map((f) => [`${f[0]} ${f[1] ?? ""}`, f[2] ?? ""]));
+  // awk's string-to-number conversion: the longest leading number, 0 if there is none ("1.2.3" is 1.2).
+  const num = (v: string) => Number(/^[0-9]*\.?[0-9]*/.exec(v)![0].replace(/^\.?$/, "0"));
+  const numeric = (v: string) => /^[0-9.]+$/.test(v);
+  for (const [kind, name = "", value = ""] of lines(had)) {
+    const now = wanted.get(`${kind} ${name}`);
+    if (now === undefined) return `${kind} ${name} removed`;
+    if (now === value) continue;
+    if (kind === "resource" && numeric(now) && numeric(value)) {
+      if (num(now) >= num(value)) continue;
+      return `resource ${name} shrank from ${value} to ${now}`;
+    }
+    return `${kind} ${name} changed from ${value} to ${now}`;
+  }
+  return undefined;
+}
+
 /** Step 3's commands on an agent: forget the checkpointed agent on a non-additive change, then (re)start. */
 export function agentCommands(ctx: Ctx): string[] {
   return [`em_agent_identity ${sq(agentIdentity(ctx))} ${AGENT_WORK_DIR}`, `em_service mesos-agent ${[...AGENT_INPUTS, ...mesosTlsInputs(ctx)].join(" ")}`];

@@ -3,7 +3,7 @@
 // registered with the leading master.
 import type { Ctx } from "./context";
 import { marathonFiles, marathonInputs } from "./marathon";
-import { HEALTH_CURLRC, agentCommands, agentFiles } from "./mesos-agent";
+import { HEALTH_CURLRC, agentCommands, agentFiles, agentIdentity } from "./mesos-agent";
 import { masterFiles, masterInputs } from "./mesos-master";
 import { CLUSTER_CA, MARATHON_HTTPS_PORT, keystoreCommands, tlsOf, truststoreCommands } from "./tls";
 import type { FileSpec, Step } from "./types";
@@ -80,6 +80,7 @@ export function mesosStep(ctx: Ctx): Step {
     title: `Mesos agent (pool ${ctx.input.node.pool})`,
     files: agentFiles(ctx),
     commands: agentCommands(ctx),
+    agentIdentity: agentIdentity(ctx),
     gate: {
       description: "this agent is registered with the leading master (slave/registered = 1)",
       script: [

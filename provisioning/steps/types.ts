@@ -38,6 +38,12 @@ export interface Step {
   gate: HealthGate;
   /** The cluster the host belongs to (renderSteps sets it): a step of another cluster is refused there. */
   owner?: HostOwner;
+  /**
+   * Agents' mesos step: the identity it starts the agent with and records (em_agent_identity), as data: the
+   * bare-metal provider compares it with the recorded one to drain the agent before a restart Mesos cannot
+   * recover (provisioning/baremetal/plan.ts drainBeforeRestart). Never read back from the script.
+   */
+  agentIdentity?: string;
 }
 
 /** A host's owner mark: the cluster's name and its ownerId (an identifier derived from clusterSecret). */

@@ -312,22 +312,36 @@ describe("upgrade of state written before the shim", () => {
       expect(fr.connections).toEqual([]);
       const { adminUser, adminPassword, __provider, ...kept } = olds;
       // As the engine stores it, with what a later refresh checks the host against (drift.ts), from the same plan.
-      const { watch } = renderHost(i, deriveCredentials(TEST_CLUSTER_SECRET, i.cluster), hostTls(TEST_CLUSTER_SECRET, i));
-      expect(outs).toStrictEqual(plain({ ...kept, stepsRun: 0, commandsSent: 0, watch }));
+      // And an agent's identity (the one its unchanged mesos step ran with): a later update decides its drain on it.
+      const { watch, agentIdentity } =
+        renderHost(i, deriveCredentials(TEST_CLUSTER_SECRET, i.cluster), hostTls(TEST_CLUSTER_SECRET, i));
+      expect(agentIdentity === undefined).toBe(i.node.role === "master");
+      const identity = agentIdentity ? { agentIdentity } : {};
+      expect(outs).toStrictEqual(plain({ ...kept, stepsRun: 0, commandsSent: 0, watch, ...identity }));
       expect(JSON.stringify(outs)).not.toContain(olds.adminPassword);
       // The engine then stores the shim with these outputs: the next run is a no-change run.
       expect(await p.diff("id", { ...outs!, __provider: SHIM } as any, news)).toMatchObject({ changes: false });
     }
   });
 
-  it("a real change in the same run still runs only the changed step", async () => {
-    const fr = fakeRunner();
+  it("a real change in the same run still runs only the changed step (drained first: no identity recorded)",
+    async () => {
+    // A new attribute value is a restart Mesos cannot recover: the agent comes back as c1-S8 (drain-first.test.ts).
+    let restarted = false;
+    const mesos = mesosResponder(2);
+    const fr = fakeRunner((s) => {
+      if (s.label?.includes(" mesos ")) restarted = true;
+      const r = mesos(s);
+      return restarted && r ? { stdout: r.stdout.replace("c1-S7", "c1-S8") } : r;
+    });
     const p = new MesosHostProvider({ runner: fr.make });
     await p.configure(fakeConfig(CONFIG));
     const olds = legacyOutputs(hostInputs());
     const news = hostInputs({ node: { ...hostInputs().node, attributes: { rack: "b" } } });
     const { outs } = await p.update("id", olds, { spec: news });
-    expect(fr.sent.map((s) => s.label)).toEqual([expect.stringMatching(/^step 4\/4 mesos /)]);
+    const kinds = fr.sent.map((s) =>
+      (s.text.includes("DRAIN_AGENT") ? "drain" : s.text.includes("GET_AGENTS") ? "poll" : s.label));
+    expect(kinds).toEqual(["poll", "drain", "poll", expect.stringMatching(/^step 4\/4 mesos /), "poll"]);
     expect(outs).toMatchObject({ stepsRun: 1, preexisting: ["pkg docker-ce"] });
     expect(outs).not.toHaveProperty("adminPassword");
   });
