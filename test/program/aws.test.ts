@@ -21,6 +21,15 @@ const READY = "pulumi-nodejs:dynamic/elastic-mesos/health:Readiness";
 // The readiness expects every agent and its generation hashes every node's user-data: it re-checks
 // the cluster whenever a node comes or goes.
 const READY_CHANGED = { key: `${READY}::prod-ready`, keys: ["agents", "generation"] };
+// One host resource per node: later changes reach the running machines over SSH (components/cloud-hosts.ts).
+const HOST = "pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host";
+const hostChanged = (id: string) => ({ key: `${HOST}::prod-${id}-bootstrap`, keys: ["spec"] });
+/** The members of a host's spec that differ between two runs. */
+const specDelta = (a: RunResult, b: RunResult, id: string) => {
+  const spec = (r: RunResult) => r.resources.find((x) => x.key === `${HOST}::prod-${id}-bootstrap`)!.inputs.spec;
+  const [x, y] = [spec(a), spec(b)];
+  return Object.keys({ ...x, ...y }).filter((k) => JSON.stringify(x[k]) !== JSON.stringify(y[k])).sort();
+};
 
 describe("AWS: 3 masters, pools general×3 and gpu×1", () => {
   let base: RunResult;
@@ -44,6 +53,7 @@ describe("AWS: 3 masters, pools general×3 and gpu×1", () => {
       "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": 1,
       "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 4,
       "elastic-mesos:index:Cluster": 1,
+      "pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host": 7,
       "pulumi-nodejs:dynamic/elastic-mesos/cloud:MasterPin": 3,
       "pulumi-nodejs:dynamic/elastic-mesos/health:Readiness": 1,
       "pulumi:providers:aws": 1,
@@ -122,22 +132,26 @@ describe("AWS: 3 masters, pools general×3 and gpu×1", () => {
     expect(JSON.stringify({ ...o, adminPassword: undefined })).not.toContain(o.adminPassword);
   });
 
+  // The pool's other hosts record the pool's new size (their rollout group's); their steps do not change, so
+  // the provider's diff sends them nothing (test/unit/rollout tests the group sizes).
   it("raising one pool's count only adds that pool's new nodes (and the readiness re-checks)", async () => {
     const grown = await runProgram(withPools(5));
     expect(diffRuns(base, grown)).toEqual({
-      added: [`${INSTANCE}::prod-general-4`, `${INSTANCE}::prod-general-5`],
+      added: [`${INSTANCE}::prod-general-4`, `${INSTANCE}::prod-general-5`, `${HOST}::prod-general-4-bootstrap`, `${HOST}::prod-general-5-bootstrap`],
       removed: [],
-      changed: [READY_CHANGED],
+      changed: [...[1, 2, 3].map((n) => hostChanged(`general-${n}`)), READY_CHANGED],
     });
+    for (const n of [1, 2, 3]) expect(specDelta(base, grown, `general-${n}`)).toEqual(["rollout"]);
   });
 
   it("lowering a pool's count removes only its highest ordinals (and the readiness re-checks)", async () => {
     const shrunk = await runProgram(withPools(1));
     expect(diffRuns(base, shrunk)).toEqual({
       added: [],
-      removed: [`${INSTANCE}::prod-general-2`, `${INSTANCE}::prod-general-3`],
-      changed: [READY_CHANGED],
+      removed: [`${INSTANCE}::prod-general-2`, `${INSTANCE}::prod-general-3`, `${HOST}::prod-general-2-bootstrap`, `${HOST}::prod-general-3-bootstrap`],
+      changed: [hostChanged("general-1"), READY_CHANGED],
     });
+    expect(specDelta(base, shrunk, "general-1")).toEqual(["rollout"]);
   });
 
   it("diffRuns reports changed inputs with their keys (a pool's size change)", async () => {
@@ -145,6 +159,12 @@ describe("AWS: 3 masters, pools general×3 and gpu×1", () => {
     const d = diffRuns(base, resized);
     expect(d.added).toEqual([]);
     expect(d.removed).toEqual([]);
-    expect(d.changed).toEqual([1, 2, 3].map((n) => ({ key: `${INSTANCE}::prod-general-${n}`, keys: ["instanceType"] })));
+    // The machine type is the cloud's to change. The hosts record the node's new size; it is in none of its
+    // steps (resources are auto-detected), so their provider sends nothing.
+    expect(d.changed).toEqual([
+      ...[1, 2, 3].map((n) => ({ key: `${INSTANCE}::prod-general-${n}`, keys: ["instanceType"] })),
+      ...[1, 2, 3].map((n) => hostChanged(`general-${n}`)),
+    ]);
+    for (const n of [1, 2, 3]) expect(specDelta(base, resized, `general-${n}`)).toEqual(["node"]);
   });
 });
