@@ -104,10 +104,12 @@ export class MesosCluster extends pulumi.ComponentResource {
       };
       const set = entry.module.createMachines({ model, topology, userData }, this);
       const nodes = [...topology.masters, ...topology.agents];
-      const generation = pulumi.all(nodes.map((n) => render(n).apply((r) => ({ id: n.id, hash: r.hash })))).apply(cloudGeneration);
       // First boot from user-data; every later change over SSH, host by host (cloud-hosts.ts).
       const hosts = createCloudHosts({ name, model, topology, machines: set.machines, masterPublicIps,
         firstBootTimeoutSeconds: args.readyTimeoutSeconds, parent: this });
+      const repairs = pulumi.all([...hosts.masters, ...hosts.agents].map((h) => h.repairs));
+      const hashes = pulumi.all(nodes.map((n) => render(n).apply((r) => ({ id: n.id, hash: r.hash }))));
+      const generation = pulumi.all([hashes, repairs]).apply(([h, r]) => cloudGeneration(h, r));
       ready = [...hosts.masters, ...hosts.agents, createCloudReadiness({ name, model, topology, machines: set.machines, hosts, generation,
         timeoutSeconds: args.readyTimeoutSeconds, parent: this })];
       return this.finish(model, set, credentials, topology, ready);

@@ -56,9 +56,11 @@ export function cloudMasterConnections(provider: ProviderName, user: string, mas
  * Pure: the readiness generation of a cloud cluster, from each node's user-data hash (node order is the
  * topology's, so adding a node changes it and so does any byte of any user-data).
  */
-export function cloudGeneration(hashes: { id: string; hash: string }[]): string {
+export function cloudGeneration(hashes: { id: string; hash: string }[], repairs: (number | undefined)[] = []): string {
   const h = createHash("sha256");
   for (const { id, hash } of hashes) h.update(`${id}=${hash}\n`);
+  // The hosts' drift repairs, once there was one (a repair changes no user-data): the readiness re-checks after it.
+  if (repairs.some((n) => (n ?? 0) > 0)) h.update(`repairs=${repairs.map((n) => n ?? 0).join(",")}\n`);
   return h.digest("hex");
 }
 

@@ -187,7 +187,8 @@ export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapO
     ports: DEFAULT_PORTS,
     adminUser: ADMIN_USER,
     timeoutSeconds: opts.readyTimeoutSeconds ?? 900,
-    generation: pulumi.all(all.map((h) => h.stepHashes)).apply(sshGeneration),
+    generation: pulumi.all([pulumi.all(all.map((h) => h.stepHashes)), pulumi.all(all.map((h) => h.repairs))])
+      .apply(([hashes, repairs]) => sshGeneration(hashes, repairs)),
   }, { parent, dependsOn: all });
   return [...all, readiness];
 }

@@ -75,6 +75,17 @@ export function masterMove(olds: Partial<HostInputs> | undefined, news: HostInpu
 const identity = (news: HostPlan): { agentIdentity?: string } =>
   news.agentIdentity === undefined ? {} : { agentIdentity: news.agentIdentity };
 
+/**
+ * Drift repairs made on this host so far: one more when `ran` re-runs a step a refresh marked drifted (drift.ts).
+ * The readiness re-checks the cluster whenever the count changes (health/readiness.ts sshGeneration): a repaired
+ * step's hash is the one recorded before the drift, so the hashes alone would not tell it.
+ */
+function repairs(olds: Pick<HostOutputs, "stepHashes" | "repairs"> | undefined,
+  ran: readonly { step: string }[]): { repairs?: number } {
+  const n = (olds?.repairs ?? 0) + (ran.some((s) => olds?.stepHashes[s.step]?.startsWith("drift:")) ? 1 : 0);
+  return n ? { repairs: n } : {};
+}
+
 export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostProps, HostOutputs> {
   private privateKey: string | undefined;
   private clusterSecret: string | undefined;
@@ -280,8 +291,8 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     // Only bookkeeping changed (drain settings, cleanup plan, the state's format...): record it without
     // touching the host. Built from scratch, so nothing of an older format (a password) is carried over.
     if (olds && toRun.length === 0 && !pinChanged(olds, news)) {
-      return { ...this.record(news), ...identity(news), hostKey: olds.hostKey, preexisting: olds.preexisting,
-        stepsRun: 0, commandsSent: 0 };
+      return { ...this.record(news), ...identity(news), ...repairs(olds, []), hostKey: olds.hostKey,
+        preexisting: olds.preexisting, stepsRun: 0, commandsSent: 0 };
     }
     const runner = this.runner();
     const target = this.target(news, expectedHostKey(news, olds));
@@ -317,7 +328,7 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
       turn?.release();
       // The turn's length (its restarts and their gates): bench/rollout.js sums these against the whole `up`.
       if (turn) this.progress()(`${inputs.node.id}: rolled in ${((Date.now() - turnStart) / 1000).toFixed(1)} s`);
-      return { ...this.record(news), ...identity(news), hostKey, preexisting, stepsRun: toRun.length,
+      return { ...this.record(news), ...identity(news), ...repairs(olds, toRun), hostKey, preexisting, stepsRun: toRun.length,
         commandsSent: runner.stats.commands };
     } catch (e) {
       // The first failure stops the hosts still waiting (they stay untouched); a re-run continues from here.

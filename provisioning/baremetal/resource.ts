@@ -25,9 +25,11 @@ export class MesosHost extends ShimResource {
   declare public readonly stepHashes: pulumi.Output<Record<string, string>>;
   /** The host key in use (pinned, or recorded on first use). */
   declare public readonly hostKey: pulumi.Output<RecordedHostKey>;
+  /** Drift repairs made so far (undefined: none): the readiness re-checks when it changes. */
+  declare public readonly repairs: pulumi.Output<number | undefined>;
 
   constructor(name: string, args: MesosHostArgs, opts?: pulumi.CustomResourceOptions) {
     // Only the outputs the program reads are declared (each declared property costs an Output per host).
-    super("elastic-mesos/baremetal:Host", name, { spec: args.spec, stepHashes: undefined, hostKey: undefined }, opts);
+    super("elastic-mesos/baremetal:Host", name, { spec: args.spec, stepHashes: undefined, hostKey: undefined, repairs: undefined }, opts);
   }
 }

@@ -144,6 +144,8 @@ export interface HostOutputs {
   watch?: Record<string, StepWatch>;
   /** "cloud-init": a cloud machine (HostInputs.firstBoot): delete drains an agent and removes nothing. */
   firstBoot?: "cloud-init";
+  /** Drift repairs made on the host so far (absent: none); the readiness re-checks after each (provider.ts). */
+  repairs?: number;
 }
 
 /** Outputs written by releases before the shim (0.1): they also held the admin principal and password. */

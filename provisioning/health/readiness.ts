@@ -48,9 +48,13 @@ export interface ReadinessOutputs extends ReadinessInputs {
 const OUTPUT_ONLY = ["seconds", "checks", "hostKeys", "adminPassword", "__provider"] as const;
 const SHIM = shimText("elastic-mesos/health:Readiness");
 
-/** Pure: the generation of an SSH-bootstrapped cluster, a hash of every host's step hashes (64 bytes, not 200 per host). */
-export function sshGeneration(stepHashes: Record<string, string>[]): string {
-  return `sha256:${createHash("sha256").update(stableJson(stepHashes)).digest("hex")}`;
+/**
+ * Pure: the generation of an SSH-bootstrapped cluster, a hash of every host's step hashes (64 bytes, not 200 per
+ * host) and, once any host has had one, of its drift repairs (a repair restores the hashes recorded before it).
+ */
+export function sshGeneration(stepHashes: Record<string, string>[], repairs: (number | undefined)[] = []): string {
+  const counted = repairs.some((n) => (n ?? 0) > 0) ? { stepHashes, repairs: repairs.map((n) => n ?? 0) } : stepHashes;
+  return `sha256:${createHash("sha256").update(stableJson(counted)).digest("hex")}`;
 }
 
 /** Pure: a generation in today's form. Releases before the shim stored the step hashes' JSON itself. */
