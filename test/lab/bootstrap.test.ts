@@ -5,7 +5,7 @@
 // rewritten, no service restarted). Step 3 then runs the Mesos/Marathon stand-ins (strict test fixtures)
 // with the rendered flags, credentials and gates, and an agent on h4 when the lab has one.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -18,7 +18,9 @@ import { renderSteps } from "../../provisioning/steps";
 import { caCertificate, nodeTls } from "../../provisioning/tls";
 import type { BootstrapInput, Step } from "../../provisioning/steps/types";
 import { cleanupPlan, renderCleanupScript } from "../../provisioning/baremetal/cleanup";
-import type { CleanupPlan } from "../../provisioning/baremetal/types";
+import type { CleanupPlan, HostInputs } from "../../provisioning/baremetal/types";
+import { bootstrapInputOf, hostTls } from "../../provisioning/baremetal/render";
+import { MesosHostProvider } from "../../provisioning/baremetal/provider";
 import type { NodeSpec } from "../../components/contracts";
 import { http, labInfo, REPO_ROOT, ssh, sshOk, waitFor, ZK_VERSION, zkMode, type RunResult } from "../fixtures/lab";
 import { holdAptLocks, waitForAptLocks } from "../fixtures/apt-locks";
@@ -46,7 +48,7 @@ const SOLO_SECRET = "lab-cloud-init-test-secret-01";
 /** The lab cluster's CA (PEM): the only trust anchor of https to its 5050/5051/8443. */
 const CA = caCertificate(SECRET, "lab");
 
-async function inputs(): Promise<{ masters: BootstrapInput[]; agent?: BootstrapInput; solo: BootstrapInput }> {
+async function inputs(): Promise<{ masters: BootstrapInput[]; agent?: BootstrapInput; solo: HostInputs }> {
   const lab = labInfo();
   const artifacts = await labArtifacts();
   const masters = MASTERS.map((h, i) => ({ id: `m${i + 1}`, zkId: i + 1, ip: ip(h), hostname: h }));
@@ -70,18 +72,18 @@ async function inputs(): Promise<{ masters: BootstrapInput[]; agent?: BootstrapI
     }),
     // No selfIp: the agent discovers its address on the route to the first master, as on a cloud.
     agent: h4 ? { ...common, node: agentNode, tls: tls(SECRET, "lab", agentNode) } : undefined,
-    // A 1-master cluster on h4, delivered as #cloud-config at first boot.
+    // A 1-master cluster on h4, delivered as #cloud-config at first boot: the host resource's inputs of a cloud
+    // master (components/cloud-hosts.ts), whose user-data the program renders the same (test/program/cloud-hosts).
     solo: {
-      ...common,
-      cluster: "solo",
-      masters: [{ id: "m1", zkId: 1, ip: soloIp, hostname: "h4" }],
-      quorum: 1,
-      credentials: deriveCredentials(SOLO_SECRET, "solo"),
-      node: soloNode,
-      tls: tls(SOLO_SECRET, "solo", soloNode, soloIp),
+      cluster: "solo", os: "debian-12", node: soloNode, selfIp: soloIp, masters: [{ id: "m1", zkId: 1, ip: soloIp, hostname: "h4" }],
+      quorum: 1, artifacts, connection: { host: soloIp, port: 22, user: "root" }, stepTimeoutSeconds: STEP_SECONDS + 60,
+      firstBoot: { via: "cloud-init", timeoutSeconds: 600 },
     },
   };
 }
+
+/** What the cloud program renders for a node's user-data, from its host resource's inputs. */
+const soloSteps = (i: HostInputs) => renderSteps(bootstrapInputOf(i, deriveCredentials(SOLO_SECRET, i.cluster), hostTls(SOLO_SECRET, i)));
 
 /** Runs one step script as the SSH runner does; throws with host, step and output tail on failure. */
 async function runStep(h: string, s: StepScript): Promise<RunResult & { seconds: number }> {
@@ -130,10 +132,14 @@ describe.skipIf(skip)("bootstrap on lab hosts", () => {
   const agentHost = "h4";
   /** host → its cleanup script (h4 carries the agent, then the cloud-init master). */
   let clean: Map<string, string>;
+  let solo: HostInputs;
+  /** Set once h4 has finished its first boot from user-data (the adoption test needs it). */
+  let booted = false;
 
   beforeAll(async () => {
     const i = await inputs();
-    const steps = { masters: i.masters.map((m) => renderSteps(m)), agent: i.agent && renderSteps(i.agent), solo: renderSteps(i.solo) };
+    solo = i.solo;
+    const steps = { masters: i.masters.map((m) => renderSteps(m)), agent: i.agent && renderSteps(i.agent), solo: soloSteps(i.solo) };
     plan = {
       masters: steps.masters.map((s) => renderStepScripts(s)),
       agent: steps.agent && renderStepScripts(steps.agent),
@@ -286,8 +292,36 @@ describe.skipIf(skip)("bootstrap on lab hosts", () => {
         const r = await ssh(agentHost, `bash /var/lib/elastic-mesos/steps/${n}.sh`);
         expect(r.stdout, `${n}: ${r.stderr}`).toMatch(/done: unchanged\n$/);
       }
+      booted = true;
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("the machine's host resource adopts it (records what the first boot ran, runs nothing); a change then comes over SSH", async (ctx) => {
+    if (!booted) ctx.skip(); // the cloud-init test above boots h4
+    const logs: string[] = [];
+    const p = new MesosHostProvider({ log: (l) => logs.push(l) });
+    const key = readFileSync(labInfo().sshKey, "utf8");
+    const get = (k: string) => ({ sshPrivateKey: key, clusterSecret: SOLO_SECRET })[k as "clusterSecret"];
+    await p.configure({ config: { get, require: get } } as any);
+    const created = (await p.create({ spec: solo })).outs!;
+    // What ran at first boot is exactly what the provider plans: nothing to run, and it knows every step.
+    expect(created.stepsRun).toBe(0);
+    const planned = Object.fromEntries(renderStepScripts(soloSteps(solo)).map((s) => [s.step, s.hash]));
+    expect(created.stepHashes).toEqual(planned);
+    expect(created).toMatchObject({ firstBoot: "cloud-init", hostKey: { source: "tofu" } });
+    // A later change (a pool with another task user: the master's ACLs and Marathon's default user) runs the
+    // mesos step alone, over SSH, through the same step runner as bare metal, and keeps its script on the host.
+    const changed = { ...solo, taskUsers: ["mesos-task", "svc-batch"] };
+    const updated = (await p.update("solo", created, { spec: changed })).outs!;
+    expect(updated.stepsRun).toBe(1);
+    const after = Object.fromEntries(renderStepScripts(soloSteps(changed)).map((s) => [s.step, s.hash]));
+    expect(after.mesos).not.toBe(planned.mesos);
+    expect(updated.stepHashes).toEqual(after);
+    const kept = (await sshOk(agentHost, "sha256sum /var/lib/elastic-mesos/steps/3-mesos.sh")).split(" ")[0];
+    expect(kept).toBe(after.mesos);
+    expect((await sshOk(agentHost, "cat /etc/mesos/acls.json")).toString()).toContain("svc-batch");
+    expect(await zkMode(agentHost)).toBe("standalone");
+  }, forSteps(2));
 });
