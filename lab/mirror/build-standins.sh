@@ -45,6 +45,17 @@ lib() {   # lib ROOT LIBDIR PACKAGE VERSION: the Python package (flag lists incl
     "PACKAGE = \"$3\"" "VERSION = \"$4\"" >"$1$2/standin/_package.py"
 }
 
+pycache_scripts() {   # pycache_scripts ROOT LIBDIR: postinst and postrm that drop Python's bytecode cache
+  # As Debian's py3compile/py3clean do: an upgrade then runs the new build's code. Otherwise a .pyc the old build left
+  # (Python validates it by the source's size and time stamp, which two builds of one second share) would win.
+  local s
+  for s in postinst postrm; do
+    printf '#!/bin/sh\n# TEST FIXTURE stand-in: drop the bytecode cache (build-standins.sh).\nset -e\nrm -rf %s\n' \
+      "$2/standin/__pycache__" >"$1/DEBIAN/$s"
+    chmod 755 "$1/DEBIAN/$s"
+  done
+}
+
 launcher() {  # launcher SRC_NAME DEST LIBDIR
   # Not `install /dev/stdin < <(sed ...)`: a missing source would then fail inside the process
   # substitution, unseen by `set -e`, and ship an empty executable.
@@ -77,6 +88,7 @@ ZK=\`cat /etc/mesos/zk\`"
 Source: elastic-mesos test/fixtures/standins. Units are installed but not enabled (systemctl enable --now)."
   mkdir -p "$R/DEBIAN"
   control aventer-mesos "$MESOS_VERSION" "Mesos master and agent" >"$R/DEBIAN/control"
+  pycache_scripts "$R" "$L"
   (cd "$R" && find etc -type f | sed 's#^#/#') >"$R/DEBIAN/conffiles"
   dpkg-deb --root-owner-group -Zxz --build "$R" "$OUT/aventer-mesos_${MESOS_VERSION}_all.deb" >/dev/null
 }
@@ -93,6 +105,7 @@ marathon_deb() {   # marathon_deb VERSION
   mkdir -p "$R/DEBIAN"
   control marathon "$MARATHON_VERSION" "Marathon (container orchestration on Mesos)" |
     sed 's/not Apache Mesos$/not Marathon/' >"$R/DEBIAN/control"
+  pycache_scripts "$R" "$L"
   echo /etc/default/marathon >"$R/DEBIAN/conffiles"
   dpkg-deb --root-owner-group -Zxz --build "$R" "$OUT/marathon_${MARATHON_VERSION}_all.deb" >/dev/null
 }

@@ -3,7 +3,7 @@
 // install step pins), every package says TEST FIXTURE, and each build reports its own version from the code it ships
 // (what test/e2e/version-bump.test.ts reads from the running daemons). The packages are built for real (dpkg-deb).
 import { execFile, execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -102,6 +102,34 @@ describe("lab mirror stand-in versions", () => {
         const got = reported(join(out, `aventer-mesos_${v}_all.deb`), "usr/lib/aventer-mesos-standin",
           `c.version_json()["version"], c.version_json()["git_tag"]`);
         expect(got).toBe(`1.11.0 ${v}`);
+      }
+    });
+
+    it("an upgrade over the old build's bytecode cache runs the new build (postinst drops __pycache__)", () => {
+      const root = mkdtempSync(join(tmpdir(), "em-standin-up-"));
+      const lib = "usr/lib/aventer-mesos-standin";
+      // As the daemon runs it (root, writing its bytecode cache next to the sources).
+      const env: NodeJS.ProcessEnv = { ...process.env, PYTHONPATH: "" };
+      delete env.PYTHONDONTWRITEBYTECODE;
+      const py = "import standin.common as c; print(c.version_json()['git_tag'])";
+      const tag = () => execFileSync("python3", ["-c", py], { cwd: join(root, lib), encoding: "utf8", env }).trim();
+      try {
+        const [from, to] = STANDIN_MESOS_VERSIONS.map((v) => join(out, `aventer-mesos_${v}_all.deb`));
+        execFileSync("dpkg-deb", ["-x", from, root]);
+        expect(tag()).toBe(STANDIN_MESOS_VERSIONS[0]); // and leaves its .pyc files, as the running daemon does
+        // dpkg's unpack: the new files with their build time stamps; two builds of one second (the mirror builds
+        // both at once) leave _package.py the same size and time stamp, so the old .pyc still passes as current.
+        const stamp = join(root, lib, "standin", "_package.py");
+        const { mtime } = statSync(stamp);
+        execFileSync("dpkg-deb", ["-x", to, root]);
+        utimesSync(stamp, mtime, mtime);
+        expect(tag()).toBe(STANDIN_MESOS_VERSIONS[0]); // the hazard the maintainer scripts remove
+        const postinst = execFileSync("dpkg-deb", ["-I", to, "postinst"], { encoding: "utf8" });
+        expect(postinst).toContain(`rm -rf /${lib}/standin/__pycache__`);
+        execFileSync("sh", ["-c", postinst.replaceAll(`/${lib}/`, `${root}/${lib}/`)]);
+        expect(tag()).toBe(STANDIN_MESOS_VERSIONS[1]);
+      } finally {
+        rmSync(root, { recursive: true, force: true });
       }
     });
 
