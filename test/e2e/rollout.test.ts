@@ -7,7 +7,7 @@
 import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { ZK_UPGRADE_VERSION, ZK_VERSION, http, labInfo, sshOk, zkSha512, type LabHost } from "../fixtures/lab";
-import { gaps, hasLeader, rolloutFigures, stopZkLoop, watchRollout } from "../fixtures/rollout-monitor";
+import { gaps, hasLeader, rolloutFigures, stopZkLoop, watchAgents, watchRollout } from "../fixtures/rollout-monitor";
 import { hostSettings, labStackSettings, pulumiWorkspace, setConfig, setSecrets, steps, urnName, type PulumiWorkspace } from "../fixtures/pulumi-cli";
 
 const bench = createRequire(import.meta.url)("../../bench/baremetal.js");
@@ -128,6 +128,66 @@ describe.skipIf(skip)("rollouts through the real pulumi CLI (3 masters, 2 pools 
       .slaves.map((a: { hostname: string; attributes: Record<string, string> }) => `${a.hostname} ${a.attributes.rack ?? "-"}`).sort();
     console.log(`[rollout] pool flag change: ${up.seconds.toFixed(1)} s; agents ${attrs.join(", ")}`);
     expect(attrs.filter((a: string) => a.endsWith(" r1"))).toHaveLength(2);
+  }, 1_800_000);
+
+  // After the flag change above (rack r1 added: additive, Mesos recovers the agents, no drain), a new value for it
+  // is a restart Mesos cannot recover: each agent comes back under a new agent id, so it must be drained first.
+  // The stand-in agents run no tasks (test/fixtures/standins: no executors), so "no task killed on an agent not
+  // drained first" is asserted as what it means here: no agent id replaced without being DRAINED first.
+  it("an attribute value changed on one pool: each agent drained, then restarted as a new agent, one at a time",
+    async () => {
+    await setConfig(ws, { "agentPools[0].attributes.rack": "r2" });
+    const auth: [string, string] = [out.adminUser, out.adminPassword];
+    const listed = watchAgents(masters, out.caCertificate, auth);
+    const { up, samples } = await rolled().finally(() => listed.stop());
+    expect(up.code, up.output.slice(-4000)).toBe(0);
+    const hostsUpdated = steps(up.events).filter((s) => s.op === "update").map((s) => urnName(s.urn))
+      .filter((n) => n.endsWith("-bootstrap"));
+    expect(hostsUpdated).toHaveLength(2);
+    const others = (n: string) => /-m\d-bootstrap$/.test(n) || n.includes("batch") || n.includes(agents[2].name);
+    expect(hostsUpdated.filter(others)).toEqual([]);
+    // The provider says why it drains, once per agent of the pool.
+    const why = /(\S+): draining before a restart Mesos cannot recover \(attribute rack changed from r1 to r2\)/g;
+    const said = [...up.output.matchAll(why)];
+    expect(new Set(said.map((m) => m[1])).size).toBe(2);
+
+    const seen = listed.samples;
+    expect(seen.length).toBeGreaterThan(50);
+    const at = (ip: string) => seen.map((s) => ({ t: s.t, a: s.agents[ip] }));
+    const figures: string[] = [];
+    for (const h of agents.slice(0, 2)) {
+      const xs = at(h.ip);
+      const before = xs.find((x) => x.a)!.a!.id;
+      const after = xs.at(-1)!.a?.id;
+      expect(after, `${h.name}: an agent at the end`).toBeDefined();
+      expect(after, `${h.name} restarted as a new agent`).not.toBe(before);
+      const drained = xs.find((x) => x.a?.id === before && x.a.drain === "DRAINED");
+      const draining = xs.find((x) => x.a?.id === before && x.a.drain !== "");
+      const reborn = xs.find((x) => x.a?.id === after);
+      expect(drained, `${h.name}: ${before} seen DRAINED`).toBeDefined();
+      // Drained (DRAINING, then DRAINED: it had no tasks) before the new agent registered.
+      expect(draining!.t).toBeLessThanOrEqual(drained!.t);
+      expect(drained!.t).toBeLessThan(reborn!.t);
+      // Every id ever listed at this address: the old one (drained before it went) and the new one, nothing else.
+      expect([...new Set(xs.filter((x) => x.a).map((x) => x.a!.id))]).toEqual([before, after]);
+      // Its agent went down (the monitor's /health) only after it was drained.
+      const i = agents.indexOf(h);
+      const down = samples.find((s) => !s.agentsUp[i]);
+      if (down) expect(down.t).toBeGreaterThan(drained!.t);
+      figures.push(`${h.name} ${before} DRAINED after ${((drained!.t - draining!.t) / 1000).toFixed(1)} s, ` +
+        `${after} registered ${((reborn!.t - drained!.t) / 1000).toFixed(1)} s later`);
+    }
+    // maxUnavailable 1: never both agents of the pool drained (or draining) at once.
+    expect(seen.some((s) => agents.slice(0, 2).every((h) => s.agents[h.ip]?.drain))).toBe(false);
+    // The other pool untouched: the batch agent keeps its id, never drained, always up.
+    const batch = at(agents[2].ip);
+    expect(new Set(batch.map((x) => x.a?.id))).toEqual(new Set([batch[0].a!.id]));
+    expect(batch.every((x) => x.a!.drain === "" && !x.a!.deactivated)).toBe(true);
+    expect(samples.every((s) => s.agentsUp[2])).toBe(true);
+    // No agent left drained or deactivated at the end.
+    expect(Object.values(seen.at(-1)!.agents).every((a) => a.drain === "" && !a.deactivated)).toBe(true);
+    expect(gaps(samples, (s) => !hasLeader(s)).count).toBe(0);
+    console.log(`[rollout] attribute value change: ${up.seconds.toFixed(1)} s; ${figures.join("; ")}`);
   }, 1_800_000);
 });
 
