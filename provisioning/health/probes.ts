@@ -10,6 +10,7 @@
 // keys, of the agent list a line of address, hostname and what is not usable (~30 bytes an agent).
 import { curlAuthHeredoc, curlScript, parseCurl } from "../baremetal/runner";
 import { CLUSTER_CA, MARATHON_HTTPS_PORT } from "../steps/tls";
+import { zkSrvr } from "../render/probe-snippets";
 
 export interface Ports { zookeeper: number; mesos: number; marathon: number }
 export const DEFAULT_PORTS: Ports = { zookeeper: 2181, mesos: 5050, marathon: MARATHON_HTTPS_PORT };
@@ -103,8 +104,7 @@ export function probeScript(ip: string, ports: Ports, probeAuth: ProbeAuth,
   const mesos = `${scheme}://${ip}:${ports.mesos}`;
   return [
     "echo '### zk'",
-    `timeout 5 bash -c 'exec 3<>/dev/tcp/$0/$1 && printf srvr >&3 && cat <&3' '${ip}' '${ports.zookeeper}' 2>&1` +
-      " || echo 'no answer from ZooKeeper'",
+    `${zkSrvr(`'${ip}'`, ports.zookeeper)} 2>&1 || echo 'no answer from ZooKeeper'`,
     'em_t=$(mktemp) || exit 1',
     "trap 'rm -f \"$em_t\"' EXIT",
     "echo '### metrics'",

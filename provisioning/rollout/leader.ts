@@ -4,6 +4,7 @@
 // the order is an optimisation, the health gates are what keep the cluster safe.
 import { CLUSTER_CA } from "../steps/tls";
 import { ADMIN_CURLRC } from "../steps/mesos";
+import { metricValue, zkMode } from "../render/probe-snippets";
 import type { Leadership } from "./plan";
 
 /** Shell (bash, root) printing `zookeeper=<mode>` and `mesos=<master/elected>` for the master at `ip`. */
@@ -12,12 +13,11 @@ export function leadershipScript(ip: string): string {
   return [
     "set -u",
     `ip=${ip}`,
-    // shellcheck disable=SC2016: $0 is the inner shell's
-    `zk=$(timeout 5 bash -c 'exec 3<>"/dev/tcp/$0/2181" && printf srvr >&3 && cat <&3' "$ip" 2>/dev/null | sed -n 's/^Mode: //p' || true)`,
+    `zk=$(${zkMode('"$ip"')})`,
     `m=''`,
     `[ -r ${ADMIN_CURLRC} ] && m=$(curl -s --max-time 5 --cacert ${CLUSTER_CA} -K ${ADMIN_CURLRC} "https://$ip:5050/metrics/snapshot" 2>/dev/null || true)`,
     `printf 'zookeeper=%s\\n' "$zk"`,
-    `printf 'mesos=%s\\n' "$(grep -Eo '"master\\\\?/elected" *: *[0-9.]+' <<<"$m" | grep -Eo '[0-9.]+$' || true)"`,
+    `printf 'mesos=%s\\n' "$(${metricValue("master/elected", '"$m"')} || true)"`,
     "",
   ].join("\n");
 }

@@ -7,6 +7,7 @@ import { HEALTH_CURLRC, agentCommands, agentFiles, agentIdentity } from "./mesos
 import { masterFiles, masterInputs } from "./mesos-master";
 import { CLUSTER_CA, MARATHON_HTTPS_PORT, keystoreCommands, tlsOf, truststoreCommands } from "./tls";
 import type { FileSpec, Step } from "./types";
+import { metricIsOne } from "../render/probe-snippets";
 
 /**
  * curl config with the admin's basic-auth credentials: keeps the password off command lines. Masters only
@@ -53,9 +54,9 @@ export function mesosStep(ctx: Ctx): Step {
           `ms=(${ctx.masterIps.join(" ")})`,
           `for m in "\${ms[@]}"; do`,
           `  b=$(curl -s --max-time 5${ca} -K ${ADMIN_CURLRC} "${scheme}://$m:5050/metrics/snapshot" || true)`,
-          `  if grep -Eq '"master\\\\?/elected" *: *1(\\.0+)?[,}]' <<<"$b"; then`,
+          `  if ${metricIsOne("master/elected", '"$b"')}; then`,
           "    elected=$((elected + 1))",
-          `    grep -Eq '"registrar\\\\?/log\\\\?/recovered" *: *1(\\.0+)?[,}]' <<<"$b" && recovered=1`,
+          `    ${metricIsOne("registrar/log/recovered", '"$b"')} && recovered=1`,
           "  fi",
           "done",
           `[ "$elected" = 1 ] || { echo "$elected masters report master/elected = 1 (want exactly one: a leader election is under way)"; exit 1; }`,
