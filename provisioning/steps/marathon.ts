@@ -87,7 +87,8 @@ export function marathonFiles(ctx: Ctx): FileSpec[] {
           ],
         })
       : renderUnit({
-          description: `Marathon (${mar.package} package ${mar.version}, elastic-mesos)`, // a version bump restarts it
+          // A version bump restarts it, of Marathon's package or of Mesos' (the package Marathon loads libmesos from).
+          description: `Marathon (${mar.package} package ${mar.version}, libmesos ${ctx.input.artifacts.mesos.version}, elastic-mesos)`,
           wants: ["network-online.target"],
           after: ["network-online.target", "mesos-master.service"],
           service: [

@@ -173,6 +173,15 @@ describe("restarts follow package versions", () => {
     }
   });
 
+  it("Marathon from apt loads the host's libmesos: a Mesos bump changes its unit too (the image brings its own)", () => {
+    const marathonUnit = "/etc/systemd/system/marathon.service";
+    const apt = masterInput({ masters: 3, overrides: { marathon: { aptPackage: "marathon" } } });
+    expect(unit(bumped(apt), marathonUnit)).not.toBe(unit(apt, marathonUnit));
+    expect(unit(bumped(apt), marathonUnit)).toContain("libmesos 1.11.0-0.9.1");
+    const image = masterInput({ masters: 3 });
+    expect(unit(bumped(image), marathonUnit)).toBe(unit(image, marathonUnit));
+  });
+
   it("the same versions render the same bytes: no restart without a change", () => {
     const i = masterInput({ masters: 3 });
     expect(hash(i, "mesos")).toBe(hash(masterInput({ masters: 3 }), "mesos"));
