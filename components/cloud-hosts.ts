@@ -14,6 +14,7 @@ import { drainSpecOf, poolTaskUsers, rolloutSpecs } from "../provisioning/bareme
 import { MesosHost } from "../provisioning/baremetal/resource";
 import type { DrainMaster, HostConnection, HostInputs } from "../provisioning/baremetal/types";
 import type { BootstrapInput } from "../provisioning/steps/types";
+import { sshHostKey } from "../provisioning/tls";
 
 export interface CloudHostsArgs {
   /** Resource-name prefix (the component's name). */
@@ -32,6 +33,8 @@ export interface CloudHostsArgs {
 export interface CloudHosts {
   masters: MesosHost[];
   agents: MesosHost[];
+  /** How each node is reached (host keys pinned): the readiness connects to the masters the same way. */
+  connections: pulumi.Output<{ masters: HostConnection[]; agents: HostConnection[] }>;
 }
 
 /**
@@ -45,17 +48,34 @@ export function cloudMastersList(topology: Pick<Topology, "masters">, publicIps:
   }));
 }
 
+/** A node's derived SSH host key as a connection pins it (tls sshHostKey; its user-data installs the key). */
+export interface PinnedKey {
+  hostKeyFingerprint: string;
+  hostKeyAlgorithm: string;
+}
+
 /**
  * Pure: how the step runner reaches each node. Masters as the readiness does (cloudMasterConnections: their public
  * address, else through the first master that has one); agents at their private address through that master.
+ * Every hop pins the node's derived host key (`keys`, by node id): nothing is trusted on first use.
  */
 export function cloudConnections(model: Pick<ClusterModel, "provider" | "ssh">, masters: { id: string; privateIp: string; publicIp?: string }[],
-  agentIps: string[]): { masters: HostConnection[]; agents: HostConnection[] } {
+  agents: { id: string; ip: string }[], keys: Record<string, PinnedKey>): { masters: HostConnection[]; agents: HostConnection[] } {
   const user = model.ssh.user;
-  const conns = cloudMasterConnections(model.provider, user, masters);
+  const pin = (c: HostConnection, id: string): HostConnection =>
+    ({ ...c, ...keys[id], ...(c.bastion ? { bastion: { ...c.bastion, ...keys[c.bastion.name!] } } : {}) });
+  const conns = cloudMasterConnections(model.provider, user, masters).map((c, i) => pin(c, masters[i].id));
   const entry = masters.find((m) => !!m.publicIp)!;
   const bastion = { name: entry.id, host: entry.publicIp!, port: 22, user };
-  return { masters: conns, agents: agentIps.map((ip) => ({ host: ip, port: 22, user, bastion })) };
+  return { masters: conns, agents: agents.map((a) => pin({ host: a.ip, port: 22, user, bastion }, a.id)) };
+}
+
+/** The pinned host keys of every node, derived from clusterSecret (fingerprints are public: not secret). */
+export function pinnedKeys(model: Pick<ClusterModel, "clusterSecret" | "cluster">, nodes: NodeSpec[]): pulumi.Output<Record<string, PinnedKey>> {
+  return pulumi.unsecret(model.clusterSecret.apply((secret) => Object.fromEntries(nodes.map((n) => {
+    const k = sshHostKey(secret, model.cluster.name, n.id);
+    return [n.id, { hostKeyFingerprint: k.fingerprint, hostKeyAlgorithm: k.algorithm }];
+  }))));
 }
 
 /** Registers one MesosHost per cloud node: masters after their machines, agents after every master. */
@@ -68,7 +88,9 @@ export function createCloudHosts(args: CloudHostsArgs): CloudHosts {
   const masterAddrs = pulumi.all(masterMachines.map((m) => pulumi.all([m.privateIp, m.publicIp ?? ""])))
     .apply((ips) => ips.map(([privateIp, publicIp], i) => ({ id: masterMachines[i].node.id, privateIp, publicIp })));
   const agentIps = pulumi.all(agentMachines.map((m) => m.privateIp));
-  const conns = pulumi.all([masterAddrs, agentIps]).apply(([ms, ips]) => cloudConnections(model, ms, ips));
+  const keys = pinnedKeys(model, [...topology.masters, ...topology.agents]);
+  const conns = pulumi.all([masterAddrs, agentIps, keys]).apply(([ms, ips, k]) =>
+    cloudConnections(model, ms, ips.map((ip, i) => ({ id: agentMachines[i].node.id, ip })), k));
   const mastersList = pulumi.all(args.masterPublicIps).apply((ips) => cloudMastersList(topology, ips));
   const masterIps = topology.masters.map((m) => m.plannedIp!);
   const taskUsers = poolTaskUsers(model.agentPools);
@@ -95,5 +117,5 @@ export function createCloudHosts(args: CloudHostsArgs): CloudHosts {
   const drainVia = pulumi.all(masterMachines.map((m, i) => pulumi.all([conns, masters[i].hostKey])
     .apply(([c, key]): DrainMaster => ({ id: m.node.id, connection: c.masters[i], ...(key?.fingerprint ? { hostKeyFingerprint: key.fingerprint } : {}) }))));
   const agents = agentMachines.map((m, i) => host(m, conns.apply((c) => c.agents[i]), masters, drainVia));
-  return { masters, agents };
+  return { masters, agents, connections: conns };
 }

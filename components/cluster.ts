@@ -17,7 +17,7 @@ import { resolveArtifacts } from "../provisioning/artifacts";
 import { deriveCredentials } from "../provisioning/credentials";
 import { renderSteps } from "../provisioning/steps";
 import { renderCloudConfig } from "../provisioning/render/cloud-config";
-import { nodeMaterial } from "../provisioning/tls";
+import { nodeMaterial, sshHostKey } from "../provisioning/tls";
 import { poolTaskUsers } from "../provisioning/baremetal/bootstrap";
 
 /** What the SSH bootstrap receives: the machines exist, their addresses are Outputs. */
@@ -204,6 +204,8 @@ export function cloudInitUserData(
             cluster: model.cluster.name, os: model.os, node, masters: withPublic, quorum: topology.quorum, artifacts,
             credentials: c, tls, taskUsers,
           }),
+          // Its SSH host key, derived: the step runner and the readiness pin it (cloud-hosts.ts), never trust on first use.
+          sshHostKey(secret, model.cluster.name, node.id),
         );
         return { userData, hash: userDataHash(userData) };
       });

@@ -82,8 +82,8 @@ export interface CloudReadinessArgs {
   generation: pulumi.Output<string>;
   /** Seconds to wait. Default CLOUD_READY_TIMEOUT_SECONDS. */
   timeoutSeconds?: number;
-  /** The nodes' host resources (cloud-hosts.ts): waited for, and the masters' recorded host keys are required. */
-  hosts?: { masters: MesosHost[]; agents: MesosHost[] };
+  /** The nodes' host resources (cloud-hosts.ts): waited for; the masters are reached as they are (keys pinned). */
+  hosts?: { masters: MesosHost[]; agents: MesosHost[]; connections: pulumi.Output<{ masters: HostConnection[] }> };
   parent: pulumi.Resource;
 }
 
@@ -93,15 +93,14 @@ export function createCloudReadiness(args: CloudReadinessArgs): ClusterReadiness
   const byId = new Map(machines.map((m) => [m.node.id, m]));
   const machineOf = (n: NodeSpec) => byId.get(n.id)!;
   const masterMachines = topology.masters.map(machineOf);
-  // The key each master's host resource recorded when it adopted the machine: the readiness trusts no other.
-  const keys = pulumi.all((args.hosts?.masters ?? []).map((h) => h.hostKey));
+  // The hosts' connections pin each master's derived key (cloud-hosts.ts); without hosts, as before.
+  const pinned = args.hosts ? args.hosts.connections.apply((c) => c.masters) : pulumi.output(undefined);
   const masters = pulumi
-    .all([pulumi.all(masterMachines.map((m) => pulumi.all([m.privateIp, m.publicIp ?? ""]))), keys])
-    .apply(([ips, recorded]) => {
+    .all([pulumi.all(masterMachines.map((m) => pulumi.all([m.privateIp, m.publicIp ?? ""]))), pinned])
+    .apply(([ips, conns]) => {
       const addrs = ips.map(([privateIp, publicIp], i) => ({ id: masterMachines[i].node.id, privateIp, publicIp }));
-      const conns = cloudMasterConnections(model.provider, model.ssh.user, addrs);
-      return addrs.map((a, i) => ({ id: a.id, ip: a.privateIp, connection: conns[i],
-        ...(recorded[i]?.fingerprint ? { hostKeyFingerprint: recorded[i].fingerprint } : {}) }));
+      const connections = conns ?? cloudMasterConnections(model.provider, model.ssh.user, addrs);
+      return addrs.map((a, i) => ({ id: a.id, ip: a.privateIp, connection: connections[i] }));
     });
   const agents = pulumi.all(
     topology.agents.map((n) => machineOf(n).privateIp.apply((ip) => ({ id: n.id, pool: n.pool, hostname: n.hostname, ip }))),

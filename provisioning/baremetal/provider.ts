@@ -429,6 +429,7 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     return {
       name: p.node.id, host: c.host, port: c.port, user: c.user, privateKey: this.privateKey,
       hostKeyFingerprint: key.fingerprint, hostKeySource: key.source, configPath: c.configPath,
+      ...(c.hostKeyAlgorithm ? { hostKeyAlgorithm: c.hostKeyAlgorithm } : {}),
       bastion: c.bastion && { ...c.bastion, configPath: undefined },
     };
   }

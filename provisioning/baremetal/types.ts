@@ -15,7 +15,9 @@ export interface HostConnection {
   user: string;
   /** Pinned "SHA256:..." fingerprint from config; absent = trust on first use. */
   hostKeyFingerprint?: string;
-  bastion?: { name?: string; host: string; port: number; user: string; hostKeyFingerprint?: string };
+  /** Cloud machines: the algorithm of their derived host key (the only one asked for). */
+  hostKeyAlgorithm?: string;
+  bastion?: { name?: string; host: string; port: number; user: string; hostKeyFingerprint?: string; hostKeyAlgorithm?: string };
   /** Where the host sits in the stack config, for messages ("baremetal.hosts[2]"). */
   configPath?: string;
 }

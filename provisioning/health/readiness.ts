@@ -93,7 +93,8 @@ export function masterTarget(m: ReadinessInputs["masters"][number], privateKey: 
     // hostKeySource rides along: the pool spreads the bastion into its own target (wording of a mismatch).
     bastion = { ...c.bastion, hostKeyFingerprint: pinned ?? recorded[endpointKey(c.bastion)], hostKeySource: pinned ? "config" : "state" };
   }
-  const base = { name: m.id, host: c.host, port: c.port, user: c.user, privateKey, bastion, configPath: c.configPath };
+  const base = { name: m.id, host: c.host, port: c.port, user: c.user, privateKey, bastion, configPath: c.configPath,
+    ...(c.hostKeyAlgorithm ? { hostKeyAlgorithm: c.hostKeyAlgorithm } : {}) };
   const fingerprint = c.hostKeyFingerprint ?? m.hostKeyFingerprint ?? recorded[endpointKey(base)];
   return { ...base, hostKeyFingerprint: fingerprint, hostKeySource: c.hostKeyFingerprint ? "config" : "state" };
 }

@@ -50,7 +50,12 @@ export function firstbootUnit(names: string[]): string {
   ].join("\n");
 }
 
-export function renderCloudConfig(steps: Step[]): string {
+/**
+ * `hostKey`: the machine's SSH host key (tls sshHostKey, derived from clusterSecret), written by cloud-init's
+ * `ssh_keys` before sshd starts, so every later connection pins it. Only the private half travels (sshd derives
+ * the public one; AWS's 16 KB are tight); the image's own keys of other types stay, the client asks for this one.
+ */
+export function renderCloudConfig(steps: Step[], hostKey?: { privatePem: string }): string {
   const scripts = renderStepScripts(steps);
   const names = scripts.map((s) => stepFileName(s.index, s.step));
   const tar = ustar(scripts.map((s, i) => ({ name: names[i], mode: 0o700, content: Buffer.from(s.script, "utf8") })));
@@ -74,6 +79,7 @@ export function renderCloudConfig(steps: Step[]): string {
       { path: `/etc/systemd/system/${unit}`, owner: "root:root", permissions: "0644", content: firstbootUnit(names) },
     ],
     runcmd: [["bash", "-c", run]],
+    ...(hostKey ? { ssh_keys: { ecdsa_private: hostKey.privatePem } } : {}),
   };
   const summary = scripts.map((s) => `${s.index}/${scripts.length} ${s.step}`).join(", ");
   return `#cloud-config\n# elastic-mesos bootstrap (${summary}); the step scripts are in ${BUNDLE}.\n${stringify(doc, { lineWidth: 0 })}`;

@@ -1,7 +1,7 @@
 // Opening SSH connections: host key verification, jump hosts, and retries with backoff on
 // connection-level faults only (refused, reset, timed out, no route). Nothing is ever executed here,
 // so retrying a connect is always safe.
-import type { Client, ClientChannel } from "ssh2";
+import type { Client, ClientChannel, ServerHostKeyAlgorithm } from "ssh2";
 import { AuthFailed, HostUnreachable, SshError } from "./errors";
 import { HostKeyCheck, type SeenHostKey } from "./hostkey";
 import { describeTarget, type SshBastion, type SshTarget } from "./target";
@@ -138,6 +138,7 @@ export async function connectOnce(target: SshTarget, opts: ConnectOptions): Prom
         keepaliveInterval: opts.keepaliveMs ?? 10_000,
         keepaliveCountMax: 3,
         hostVerifier: (key: Buffer) => check.verify(key),
+        ...(target.hostKeyAlgorithm ? { algorithms: { serverHostKey: [target.hostKeyAlgorithm as ServerHostKeyAlgorithm] } } : {}),
       });
     } catch (e) {
       // ssh2 throws synchronously on a key it cannot parse (encrypted without passphrase, truncated, ...).

@@ -8,6 +8,8 @@ export interface SshBastion {
   user: string;
   /** Pinned "SHA256:..." fingerprint of the bastion's host key; absent = trust on first use. */
   hostKeyFingerprint?: string;
+  /** The only host key algorithm to accept (a derived cloud host key, tls sshHostKey); absent: any. */
+  hostKeyAlgorithm?: string;
   /** Where this bastion sits in the stack config, used in messages ("baremetal.bastions[0]"). */
   configPath?: string;
 }
@@ -25,6 +27,11 @@ export interface SshTarget {
   passphrase?: string;
   /** Pinned "SHA256:..." fingerprint; absent = trust on first use. */
   hostKeyFingerprint?: string;
+  /**
+   * The only host key algorithm to ask the server for: a machine may hold keys of several types, and the pinned
+   * one must be the one it presents (cloud machines: their derived ECDSA key). Absent: ssh2's default order.
+   */
+  hostKeyAlgorithm?: string;
   /** Whether `hostKeyFingerprint` came from config or was recorded in state on first use (wording of errors). */
   hostKeySource?: "config" | "state";
   bastion?: SshBastion;

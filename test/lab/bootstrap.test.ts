@@ -15,7 +15,7 @@ import { deriveCredentials } from "../../provisioning/credentials";
 import { renderCloudConfig } from "../../provisioning/render/cloud-config";
 import { renderStepScripts, type StepScript } from "../../provisioning/render/ssh-plan";
 import { renderSteps } from "../../provisioning/steps";
-import { caCertificate, nodeTls } from "../../provisioning/tls";
+import { caCertificate, nodeTls, sshHostKey } from "../../provisioning/tls";
 import type { BootstrapInput, Step } from "../../provisioning/steps/types";
 import { cleanupPlan, renderCleanupScript } from "../../provisioning/baremetal/cleanup";
 import type { CleanupPlan, HostInputs } from "../../provisioning/baremetal/types";
@@ -45,6 +45,8 @@ const modes = async (hosts = MASTERS) => Object.fromEntries(await Promise.all(ho
 
 const SECRET = "lab-bootstrap-test-secret-0001";
 const SOLO_SECRET = "lab-cloud-init-test-secret-01";
+/** The SSH host key the solo master's user-data installs (cloud-init ssh_keys), as every cloud machine's. */
+const SOLO_KEY = sshHostKey(SOLO_SECRET, "solo", "m1");
 /** The lab cluster's CA (PEM): the only trust anchor of https to its 5050/5051/8443. */
 const CA = caCertificate(SECRET, "lab");
 
@@ -76,7 +78,9 @@ async function inputs(): Promise<{ masters: BootstrapInput[]; agent?: BootstrapI
     // master (components/cloud-hosts.ts), whose user-data the program renders the same (test/program/cloud-hosts).
     solo: {
       cluster: "solo", os: "debian-12", node: soloNode, selfIp: soloIp, masters: [{ id: "m1", zkId: 1, ip: soloIp, hostname: "h4" }],
-      quorum: 1, artifacts, connection: { host: soloIp, port: 22, user: "root" }, stepTimeoutSeconds: STEP_SECONDS + 60,
+      // Pinned: the key its user-data installs (derived from the cluster secret), as on a cloud.
+      quorum: 1, artifacts, connection: { host: soloIp, port: 22, user: "root", hostKeyFingerprint: SOLO_KEY.fingerprint,
+        hostKeyAlgorithm: SOLO_KEY.algorithm }, stepTimeoutSeconds: STEP_SECONDS + 60,
       firstBoot: { via: "cloud-init", timeoutSeconds: 600 },
     },
   };
@@ -144,7 +148,7 @@ describe.skipIf(skip)("bootstrap on lab hosts", () => {
       masters: steps.masters.map((s) => renderStepScripts(s)),
       agent: steps.agent && renderStepScripts(steps.agent),
       agentName: i.agent?.node.hostname,
-      soloUserData: renderCloudConfig(steps.solo),
+      soloUserData: renderCloudConfig(steps.solo, SOLO_KEY),
     };
     clean = new Map(MASTERS.map((h, k) => [h, cleanScript([steps.masters[k]])]));
     if (steps.agent) clean.set(agentHost, cleanScript([steps.agent, steps.solo]));
@@ -310,7 +314,8 @@ describe.skipIf(skip)("bootstrap on lab hosts", () => {
     expect(created.stepsRun).toBe(0);
     const planned = Object.fromEntries(renderStepScripts(soloSteps(solo)).map((s) => [s.step, s.hash]));
     expect(created.stepHashes).toEqual(planned);
-    expect(created).toMatchObject({ firstBoot: "cloud-init", hostKey: { source: "tofu" } });
+    // sshd presents the key the user-data installed (the lab image keeps its own keys of other types too).
+    expect(created).toMatchObject({ firstBoot: "cloud-init", hostKey: { source: "config", fingerprint: SOLO_KEY.fingerprint } });
     // A later change (a pool with another task user: the master's ACLs and Marathon's default user) runs the
     // mesos step alone, over SSH, through the same step runner as bare metal, and keeps its script on the host.
     const changed = { ...solo, taskUsers: ["mesos-task", "svc-batch"] };

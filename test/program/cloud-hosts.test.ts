@@ -13,6 +13,7 @@ import { deriveCredentials } from "../../provisioning/credentials";
 import { hostTls, renderHost } from "../../provisioning/baremetal/render";
 import { changedSteps } from "../../provisioning/baremetal/plan";
 import { disruptive } from "../../provisioning/rollout/plan";
+import { sshHostKey } from "../../provisioning/tls";
 import type { HostInputs } from "../../provisioning/baremetal/types";
 
 const HOST = "pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host";
@@ -75,12 +76,17 @@ for (const cloud of CLOUDS) {
     });
 
     it("masters at their reserved public address, agents at their private one through the first master", () => {
+      // Every hop pins the host key the node's user-data installs (derived from clusterSecret): no trust on first use.
+      const pin = (id: string) => ({ hostKeyFingerprint: sshHostKey(SECRET, "prod", id).fingerprint, hostKeyAlgorithm: "ecdsa-sha2-nistp256" });
       const m1 = specOf(base, "m1").connection;
-      expect(m1).toEqual({ host: base.outputs.masters[0].publicIp, port: 22, user: "admin" });
+      expect(m1).toEqual({ host: base.outputs.masters[0].publicIp, port: 22, user: "admin", ...pin("m1") });
       expect(m1.host).not.toBe(base.outputs.masters[0].privateIp);
       const a = specOf(base, "general-2").connection;
-      expect(a.host).toBe(base.outputs.agents.general[1].privateIp);
-      expect(a.bastion).toEqual({ name: "m1", host: m1.host, port: 22, user: "admin" });
+      expect(a).toMatchObject({ host: base.outputs.agents.general[1].privateIp, ...pin("general-2") });
+      expect(a.bastion).toEqual({ name: "m1", host: m1.host, port: 22, user: "admin", ...pin("m1") });
+      // The user-data installs exactly that key (cloud-init ssh_keys), and nothing else of the kind.
+      const machine = base.resources.find((x) => x.type === INSTANCE[cloud].type && x.name === "prod-general-2")!;
+      expect(parse(INSTANCE[cloud].userData(machine.inputs)).ssh_keys).toEqual({ ecdsa_private: sshHostKey(SECRET, "prod", "general-2").privatePem });
     });
 
     it("each host's steps are its user-data's, byte for byte", () => {

@@ -6,6 +6,7 @@ import { isSecretInput, reveal } from "./mocks";
 import { STACKS } from "./fixtures";
 import { plainLeaks } from "./secrets";
 import { cloudMasterConnections, cloudGeneration } from "../../components/readiness";
+import { sshHostKey } from "../../provisioning/tls";
 import { shimText } from "../../provisioning/dynamic/shim-text";
 
 const READY = "pulumi-nodejs:dynamic/elastic-mesos/health:Readiness";
@@ -32,8 +33,10 @@ describe("aws: readiness after the instances", () => {
     expect(r.masters).toHaveLength(3);
     expect(r.masters.map((m: any) => [m.id, m.ip])).toEqual([["m1", "10.20.0.11"], ["m2", "10.20.1.12"], ["m3", "10.20.2.13"]]);
     for (const m of r.masters) {
-      // Its Elastic IP.
-      expect(m.connection).toEqual({ host: expect.stringMatching(/^198\.18\.0\.\d+$/), port: 22, user: "admin" });
+      // Its Elastic IP, and the host key its user-data installs (derived from clusterSecret): pinned, never trusted on first use.
+      const key = sshHostKey(STACKS.aws.clusterSecret as string, "prod", m.id);
+      expect(m.connection).toEqual({ host: expect.stringMatching(/^198\.18\.0\.\d+$/), port: 22, user: "admin",
+        hostKeyFingerprint: key.fingerprint, hostKeyAlgorithm: "ecdsa-sha2-nistp256" });
       expect(publicIp(`prod-${m.id}`)).toBeDefined();
     }
     expect(r.agents.map((a: any) => a.id)).toEqual(["general-1", "general-2", "general-3", "gpu-1"]);

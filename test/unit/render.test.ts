@@ -16,7 +16,7 @@ import { renderStepScripts } from "../../provisioning/render/ssh-plan";
 import { renderSteps } from "../../provisioning/steps";
 import type { BootstrapInput } from "../../provisioning/steps/types";
 import { clusterInputs, SECRET, type Shape } from "./bootstrap-input";
-import { nodeMaterial } from "../../provisioning/tls";
+import { nodeMaterial, sshHostKey } from "../../provisioning/tls";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "em-render-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -157,7 +157,8 @@ describe("#cloud-config user-data", () => {
     const picks = [...clusterInputs({ masters: 5 }).slice(0, 1), ...clusterInputs({ masters: 5 }).slice(-1), ...clusterInputs(SHAPES[5]).slice(0, 1), ...clusterInputs(SHAPES[6]).slice(0, 1)];
     for (const [i, input] of picks.entries()) {
       const p = path.join(tmp, `user-data-${i}.yaml`);
-      fs.writeFileSync(p, renderCloudConfig(renderSteps(input)));
+      // With a derived SSH host key (ssh_keys), as the program renders every cloud node's.
+      fs.writeFileSync(p, renderCloudConfig(renderSteps(input), sshHostKey(SECRET, input.cluster, input.node.id)));
       const r = spawnSync("cloud-init", ["schema", "--config-file", p], { encoding: "utf8" });
       expect(`${r.stdout}${r.stderr}`, `${input.node.id}`).toContain("Valid cloud-config");
       expect(r.status).toBe(0);
@@ -172,7 +173,8 @@ describe("#cloud-config user-data", () => {
         const subject = { id: input.node.id, hostname: input.node.hostname, ...(input.node.role === "master"
           ? { ip: input.masters.find((m) => m.id === input.node.id)!.ip, extraIps: ["203.0.113.10"] } : {}) };
         const tls = { ...nodeMaterial(SECRET, input.cluster, subject, input.node.role), unverifiedPeers: true };
-        const text = renderCloudConfig(renderSteps({ ...input, tls }));
+        // With its derived SSH host key, as the program renders it (components/cluster.ts).
+        const text = renderCloudConfig(renderSteps({ ...input, tls }), sshHostKey(SECRET, input.cluster, input.node.id));
         const aws = Buffer.from(awsUserData(text), "base64");
         expect(gunzipSync(aws).toString("utf8"), input.node.id).toBe(text);
         return { node: input.node.id, text: Buffer.byteLength(text), aws: aws.length };
