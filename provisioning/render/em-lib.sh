@@ -382,14 +382,17 @@ em_service() {
 }
 # em_identity_additive OLD NEW: NEW ("attribute|resource NAME VALUE" lines) only adds to OLD: every old
 # attribute kept with its value, every old resource kept, a number only grown (Mesos' additive policy;
-# other resource changes, ranges included, count as not additive: forgetting is safe, refusing is not).
+# other resource changes, ranges included, count as not additive: forgetting is safe, refusing is not). A
+# cpus/mem/disk/ports resource set where there was none is not additive either: Mesos had detected it, and
+# the detected value (8 cores, say) may be more than the one now set (4): a shrink it refuses to recover.
 em_identity_additive() {
   awk 'NR == FNR { if (NF) v[$1 " " $2] = $3; next }
-    NF { k = $1 " " $2
+    NF { k = $1 " " $2; seen[k] = 1
       if (!(k in v)) exit 1
       if (v[k] == $3) next
       if ($1 == "resource" && $3 ~ /^[0-9.]+$/ && v[k] ~ /^[0-9.]+$/ && v[k] + 0 >= $3 + 0) next
-      exit 1 }' <(printf '%s\n' "$2") <(printf '%s\n' "$1")
+      exit 1 }
+    END { for (k in v) if (!(k in seen) && k ~ /^resource (cpus|mem|disk|ports)$/) exit 1 }' <(printf '%s\n' "$2") <(printf '%s\n' "$1")
 }
 # em_agent_identity IDENTITY WORK_DIR: run before em_service mesos-agent. Records the attributes/resources
 # the agent is started with; when they change in a way Mesos' additive reconfiguration policy refuses and the

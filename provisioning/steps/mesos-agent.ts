@@ -64,7 +64,8 @@ export function agentIdentity(ctx: Ctx): string {
  * Pure: why Mesos cannot recover an agent that ran with identity `had` when it restarts with `want` (both in
  * agentIdentity's form), or undefined when it can: em_identity_additive's rule (em-lib.sh), so that the provider
  * drains the agent exactly before the restarts on which the step forgets it. Every old attribute kept with its
- * value, every old resource kept, a number (digits and dots) only grown; anything else is a change Mesos refuses.
+ * value, every old resource kept, a number (digits and dots) only grown, no cpus/mem/disk/ports set where Mesos
+ * had detected them; anything else is a change Mesos refuses.
  * One difference, on the safe side: values are compared as text, where awk compares two number-like values as
  * numbers ("1" and "1.0", "1e3" and "1000" are equal to the shell): so this never says "recoverable" where the
  * step forgets the agent, and where it drains for nothing the provider reactivates the agent (REACTIVATE_AGENT).
@@ -86,8 +87,16 @@ export function identityChange(had: string, want: string): string | undefined {
     }
     return `${kind} ${name} changed from ${value} to ${now}`;
   }
+  // Set where Mesos had detected it: the detected value may be larger than the one now set (a shrink).
+  const before = new Set(lines(had).map((f) => `${f[0]} ${f[1] ?? ""}`));
+  for (const key of wanted.keys()) {
+    if (!before.has(key) && DETECTED.has(key)) return `${key} set where Mesos detected it (the detected value may be larger)`;
+  }
   return undefined;
 }
+
+/** The resources a Mesos agent detects by itself when they are not set (`--resources`). */
+const DETECTED = new Set(["resource cpus", "resource mem", "resource disk", "resource ports"]);
 
 /** Step 3's commands on an agent: forget the checkpointed agent on a non-additive change, then (re)start. */
 export function agentCommands(ctx: Ctx): string[] {

@@ -58,7 +58,15 @@ describe("identityChange: the step's rule (em_identity_additive) in TypeScript",
     [id("resource cpus 4"), id("resource cpus four"), "resource cpus changed from 4 to four"],
     [id("attribute pool general"), id("attribute  pool\tgeneral "), undefined], // awk's fields: blanks and tabs
     [id("attribute pool general"), "", "attribute pool removed"],
-    ["", BASE, undefined],
+    ["", id("attribute pool general"), undefined],
+    // Set where the agent had detected them (8 cores detected, 4 set: a shrink Mesos refuses); gpus are not detected.
+    [id("attribute pool general"), id("attribute pool general", "resource cpus 4"),
+      "resource cpus set where Mesos detected it (the detected value may be larger)"],
+    [id("attribute pool general"), id("attribute pool general", "resource mem 4096"),
+      "resource mem set where Mesos detected it (the detected value may be larger)"],
+    [id("attribute pool general"), id("attribute pool general", "resource ports [31000-32000]"),
+      "resource ports set where Mesos detected it (the detected value may be larger)"],
+    [id("attribute pool general"), id("attribute pool general", "resource gpus 1"), undefined],
   ];
 
   const cases = CASES.map((c, i) => [i, ...c] as const);
