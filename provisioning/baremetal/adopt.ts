@@ -6,6 +6,9 @@
 // made, the changed ones on a machine booted from older user-data (the machines ignore later user-data).
 import { FIRSTBOOT_DONE, FIRSTBOOT_UNIT, STEPS_DIR } from "../render/cloud-config";
 
+/** Where em_agent_identity (em-lib.sh) records the identity an agent runs with. */
+const AGENT_IDENTITY = "/var/lib/elastic-mesos/agent-identity";
+
 /** Seconds a create waits for the first boot by default (the cloud readiness deadline, components/readiness.ts). */
 export const FIRSTBOOT_TIMEOUT_SECONDS = 1200;
 /** Between two looks at the first boot. */
@@ -27,6 +30,8 @@ export function firstBootProbeScript(): string {
     "else s=running; fi",
     'echo "state=$s"',
     `for f in ${STEPS_DIR}/*.sh; do [ -f "$f" ] && sha256sum "$f"; done`,
+    // An agent's identity as its mesos step recorded it (em_agent_identity): what the agent runs with.
+    `[ -f ${AGENT_IDENTITY} ] && echo "identity=$(base64 -w0 ${AGENT_IDENTITY})"`,
     'if [ "$s" != done ]; then',
     "  echo '--- tail'",
     `  journalctl -q -u ${FIRSTBOOT_UNIT} -o cat --no-pager -n 15 2>/dev/null || tail -n 15 /var/log/cloud-init-output.log 2>/dev/null || true`,
@@ -41,6 +46,8 @@ export interface FirstBootProbe {
   ran: Record<string, string>;
   /** The unit's (or cloud-init's) last lines, when not done. */
   tail: string;
+  /** Agents: the identity the agent was started with (Step.agentIdentity's form), when recorded. */
+  identity?: string;
 }
 
 /** Pure: parses firstBootProbeScript's output. Unknown lines are ignored; no state line reads as running. */
@@ -55,10 +62,14 @@ export function parseFirstBoot(stdout: string): FirstBootProbe {
     const m = /^([0-9a-f]{64})\s+\S*\/\d+-([a-z0-9-]+)\.sh$/.exec(l.trim());
     if (m) ran[m[2]] = m[1];
   }
+  const encoded = head.find((l) => l.startsWith("identity="))?.slice("identity=".length);
+  // The record ends with the newline em_agent_identity wrote after the identity.
+  const identity = encoded === undefined ? undefined : Buffer.from(encoded, "base64").toString("utf8").replace(/\n$/, "");
   return {
     state: state === "done" || state === "failed" ? state : "running",
     ran,
     tail: at >= 0 ? lines.slice(at + 1).join("\n").trim() : "",
+    ...(identity !== undefined ? { identity } : {}),
   };
 }
 

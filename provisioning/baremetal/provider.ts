@@ -275,9 +275,10 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
       const conn = await runner.connection(target);
       const hostKey: RecordedHostKey = { fingerprint: conn.hostKey.fingerprint, type: conn.hostKey.type,
         source: plan.connection.hostKeyFingerprint ? "config" : "tofu" };
+      // What ran, the agent's identity included: a mesos step that differs drains it only if Mesos cannot recover it.
       const ran: HostOutputs = { ...this.record(plan), stepHashes: probe.ran, hostKey, preexisting: [], stepsRun: 0,
-        commandsSent: runner.stats.commands };
-      if (changedSteps(probe.ran, plan.steps).length === 0) return ran;
+        commandsSent: runner.stats.commands, ...(probe.identity !== undefined ? { agentIdentity: probe.identity } : {}) };
+      if (changedSteps(probe.ran, plan.steps).length === 0) return { ...ran, ...identity(plan) };
       this.progress()(`${label}: booted from older user-data: running ${changedSteps(probe.ran, plan.steps).map((s) => s.step).join(", ")}`);
       return await this.converge(plan, inputs, ran);
     } finally {

@@ -36,6 +36,10 @@ describe("first-boot probe", () => {
     const p = parseFirstBoot(probeOut("running", { "1-install.sh": h, "3-mesos.sh": "b".repeat(64) }, "step 2/3 zookeeper: waiting for quorum"));
     expect(p).toEqual({ state: "running", ran: { install: h, mesos: "b".repeat(64) }, tail: "step 2/3 zookeeper: waiting for quorum" });
     expect(parseFirstBoot("").state).toBe("running");
+    // An agent's recorded identity (base64 of em_agent_identity's record, its final newline dropped).
+    const rec = Buffer.from("attribute pool general\nattribute rack r1\n").toString("base64");
+    expect(parseFirstBoot(`state=done\nidentity=${rec}\n`).identity).toBe("attribute pool general\nattribute rack r1");
+    expect(parseFirstBoot("state=done\n")).not.toHaveProperty("identity");
     expect(parseFirstBoot("state=done\n").state).toBe("done");
   });
 
