@@ -14,6 +14,7 @@ import { hostTls, renderHost } from "../../provisioning/baremetal/render";
 import { changedSteps } from "../../provisioning/baremetal/plan";
 import { disruptive } from "../../provisioning/rollout/plan";
 import { sshHostKey } from "../../provisioning/tls";
+import { untar } from "../fixtures/ustar";
 import type { HostInputs } from "../../provisioning/baremetal/types";
 
 const HOST = "pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host";
@@ -29,17 +30,7 @@ const INSTANCE: Record<(typeof CLOUDS)[number], { type: string; userData: (input
 /** The step scripts a user-data's first boot runs: { "2-zookeeper.sh": script }. */
 function userDataScripts(userData: string): Record<string, string> {
   const doc = parse(userData);
-  const tar = gunzipSync(Buffer.from(doc.write_files[0].content, "base64"));
-  const out: Record<string, string> = {};
-  for (let off = 0; off + 512 <= tar.length; ) {
-    const h = tar.subarray(off, off + 512);
-    if (h.every((b) => b === 0)) break;
-    const name = h.subarray(0, 100).toString("ascii").replace(/\0.*$/s, "");
-    const size = parseInt(h.subarray(124, 136).toString("ascii").replace(/\0.*$/s, ""), 8);
-    out[name] = tar.subarray(off + 512, off + 512 + size).toString("utf8");
-    off += 512 + Math.ceil(size / 512) * 512;
-  }
-  return out;
+  return untar(gunzipSync(Buffer.from(doc.write_files[0].content, "base64")));
 }
 
 /** The scripts the host's provider renders from its spec (with the credentials it derives from the stack config). */

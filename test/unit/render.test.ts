@@ -17,6 +17,7 @@ import { renderSteps } from "../../provisioning/steps";
 import type { BootstrapInput } from "../../provisioning/steps/types";
 import { clusterInputs, SECRET, type Shape } from "./bootstrap-input";
 import { nodeMaterial, sshHostKey } from "../../provisioning/tls";
+import { untar } from "../fixtures/ustar";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "em-render-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -38,20 +39,6 @@ const SHAPES: Shape[] = [
   { masters: 3, overrides: { offlineBundle: "/srv/bundle", zookeeper: { sha512: SHA }, marathon: { aptPackage: "marathon" } } },
 ];
 const inputs: BootstrapInput[] = SHAPES.flatMap(clusterInputs);
-
-/** `bundle` tar → { name: content } (ustar, as GNU tar reads it; checked below with tar itself). */
-function untar(buf: Buffer): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let off = 0; off + 512 <= buf.length; ) {
-    const h = buf.subarray(off, off + 512);
-    if (h.every((b) => b === 0)) break;
-    const name = h.subarray(0, 100).toString("ascii").replace(/\0.*$/s, "");
-    const size = parseInt(h.subarray(124, 136).toString("ascii").replace(/\0.*$/s, ""), 8);
-    out[name] = buf.subarray(off + 512, off + 512 + size).toString("utf8");
-    off += 512 + Math.ceil(size / 512) * 512;
-  }
-  return out;
-}
 
 function bundleOf(userData: string): Buffer {
   const doc = parse(userData);
