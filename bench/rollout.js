@@ -3,10 +3,8 @@
 // with the monitors of test/fixtures/rollout-monitor.ts on (every 200 ms: ZooKeeper's mode on every master, the
 // Mesos leader, Marathon, every agent's health):
 //   1. ZooKeeper 3.8.6 -> 3.9.5 (versions.zookeeper and its SHA-512 from the lab mirror): the masters, one at a time.
-//   2. A Mesos change that restarts every Mesos daemon: an attribute added on every pool (additive: the agents
-//      keep their identity) and pool "batch" running its tasks as its own user, which the masters' ACLs then
-//      allow (run_tasks): every mesos-master and every mesos-agent restarts. Not a versions.mesos change: the
-//      lab mirror serves one stand-in Mesos package version only.
+//   2. A Mesos upgrade: versions.mesos between the lab mirror's two stand-in builds (1.11.0-0.9.0 -> 0.9.1): every
+//      mesos-master and every mesos-agent restarts on the new package, masters one at a time, then each pool.
 // Printed side by side for each: the whole `pulumi up` against the sum of the hosts' turns (each host's restarts
 // and health gates, from the provider's "<id>: rolled in N s" lines) and against the rollout's critical path
 // (masters one after another, then the slowest pool; the rest is the engine, the leadership probes, the turns'
@@ -14,16 +12,15 @@
 // master/elected 1), the longest ZooKeeper quorum gap, and the most ZooKeeper servers down at once (kept at 1).
 //
 //   sudo npm run bench:rollout
-//   BENCH_HOSTS=h5,...  hosts (default h5,h6,h7,h8,h9,h10,h14: 3 masters + 4 agents, 2 per pool; the issue's
-//                       3 + 6 wants 9 hosts: BENCH_HOSTS=h5,...,h13). The first 3 are the masters.
+//   BENCH_HOSTS=h5,...  hosts (default h5..h13: 3 masters + 6 agents, 3 per pool, the issue's size; 5 at least).
+//                       The first 3 are the masters. Not while lab tests run: it uses the e2e's hosts.
 // The stack is created first (its time printed, not measured further) and destroyed at the end, failed or not;
 // the hosts are then wiped as bench/baremetal.js's CLEAN does.
 "use strict";
 const bm = require("./baremetal.js");
 
-const DEFAULT_HOSTS = "h5,h6,h7,h8,h9,h10,h14";
+const DEFAULT_HOSTS = "h5,h6,h7,h8,h9,h10,h11,h12,h13";
 const CLUSTER = "rollbench";
-const BATCH_USER = "mesos-batch";
 
 /** The TypeScript fixtures, loaded as bench/engine.js loads its own (Pulumi's ts-node, transpile only). */
 function loadTs() {
@@ -54,11 +51,11 @@ function paths(ts) {
   return { sum, critical: (byGroup.masters ?? 0) + Math.max(0, ...pools), byGroup };
 }
 
-/** What `pulumi destroy` left of the cluster on the hosts (files, running daemons, the batch user), or "nothing". */
+/** What `pulumi destroy` left of the cluster on the hosts (files, running daemons), or "nothing". */
 async function leftovers(lab, hosts) {
   const probe = `ls -d /etc/elastic-mesos /var/lib/elastic-mesos /etc/mesos /var/lib/mesos /opt/zookeeper* 2>/dev/null
 for u in zookeeper mesos-master mesos-agent marathon; do systemctl is-active -q "$u" && echo "$u running"; done
-id -u ${BATCH_USER} >/dev/null 2>&1 && echo "user ${BATCH_USER}"; true`;
+true`;
   const found = await Promise.all(hosts.map(async (h) => {
     const r = await bm.sshRun(lab, h.name, probe);
     const what = r.stdout.trim().split("\n").filter(Boolean);
@@ -82,9 +79,9 @@ async function main() {
   const loopHost = agents.at(-1).name;
   console.log(`[bench] hosts ${names.join(",")}: 3 masters, ${nGeneral} agents in "general", ` +
     `${agents.length - nGeneral} in "batch"; rollout.maxUnavailable 1` +
-    (process.env.BENCH_HOSTS ? "" : " (the default 7 hosts; the issue's 3 + 6 needs BENCH_HOSTS with 9)"));
+    (process.env.BENCH_HOSTS ? "" : " (the default 9 hosts)"));
 
-  const wipe = `${bm.CLEAN}\nuserdel ${BATCH_USER} 2>/dev/null || true`;
+  const wipe = bm.CLEAN;
   const clean = () => Promise.all(hosts.map((h) => bm.sshRun(setup.lab, h.name, wipe)));
   await clean();
   const ws = cli.pulumiWorkspace();
@@ -102,6 +99,7 @@ async function main() {
       "agentPools[1].resources.cpus": "1",
       "agentPools[1].resources.mem": "512",
       "versions.zookeeper": lab.ZK_VERSION,
+      "versions.mesos": lab.STANDIN_MESOS_VERSIONS[0],
       "artifacts.zookeeper.sha512": await lab.zkSha512(lab.ZK_VERSION),
       "rollout.maxUnavailable": "1",
     });
@@ -159,21 +157,17 @@ async function main() {
     const zkTo = lab.ZK_UPGRADE_VERSION;
     await roll(`ZooKeeper ${lab.ZK_VERSION} -> ${zkTo}`,
       { "versions.zookeeper": zkTo, "artifacts.zookeeper.sha512": await lab.zkSha512(zkTo) }, masters.length);
-    const mesosChange = {
-      "agentPools[0].attributes.bench": "r2",
-      "agentPools[1].attributes.bench": "r2",
-      "agentPools[1].taskUser": BATCH_USER,
-    };
-    const { samples } = await roll("Mesos (every daemon)", mesosChange, hosts.length);
-    // The change took: every agent re-registered with the new attribute (read from the leading master).
+    const [mesosFrom, mesosTo] = lab.STANDIN_MESOS_VERSIONS;
+    const { samples } = await roll(`Mesos ${mesosFrom} -> ${mesosTo}`, { "versions.mesos": mesosTo }, hosts.length);
+    // The upgrade took: every daemon reports the new build (its /version, as Mesos' own does).
     const leader = samples.at(-1).leaders.find((l) => l && l !== "down");
-    const slaves = await lab.http(`https://${leader}:5050/master/slaves`, { ca: out.caCertificate, auth });
-    const registered = slaves.status === 200 ? JSON.parse(slaves.body).slaves : [];
-    const tagged = registered.filter((a) => a.attributes.bench === "r2");
-    if (tagged.length !== agents.length) {
-      throw new Error(`after the Mesos rollout ${tagged.length} of ${agents.length} agents have bench=r2 ` +
-        `(HTTP ${slaves.status} from ${leader})`);
-    }
+    const versions = await Promise.all([...masters, ...agents].map(async (h, i) => {
+      const port = i < masters.length ? 5050 : 5051;
+      const r = await lab.http(`https://${h.ip}:${port}/version`, { ca: out.caCertificate, connectTo: h.ip });
+      return r.status === 200 ? JSON.parse(r.body).git_tag : `HTTP ${r.status}`;
+    }));
+    const stale = versions.filter((v) => !String(v).includes(mesosTo.split("-").at(-1)));
+    if (stale.length) throw new Error(`after the Mesos rollout (leader ${leader}) some daemons report ${stale.join(", ")}`);
   } catch (e) {
     failed = e;
   } finally {
