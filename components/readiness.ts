@@ -1,15 +1,15 @@
-// Readiness for cloud-init providers (aws, gcp, openstack): the machines bootstrap themselves at first
-// boot, so the only thing `pulumi up` can do is wait until the cluster they form is healthy. This is the
-// same ClusterReadiness resource the SSH bootstrap registers (provisioning/health/readiness.ts): one SSH
-// probe per master per round (ZooKeeper quorum, Mesos leader, every agent registered, Marathon leader),
-// run on the masters themselves, so nothing but SSH to the masters has to be reachable from the operator.
+// Readiness for cloud-init providers (aws, gcp, openstack): the machines bootstrap themselves at first boot,
+// each machine's host resource waits for that (cloud-hosts.ts), and this waits until the cluster they form is
+// healthy. It is the same ClusterReadiness resource the SSH bootstrap registers (provisioning/health/readiness.ts):
+// one SSH probe per master per round (ZooKeeper quorum, Mesos leader, every agent registered, Marathon leader),
+// run on the masters themselves, reached as their host resources reach them (public address, host key pinned).
 import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterModel, ProviderName } from "./model";
 import type { Machine, NodeSpec, Topology } from "./contracts";
 import type { HostConnection } from "../provisioning/baremetal/types";
 import { ClusterReadiness } from "../provisioning/health/readiness";
-import type { MesosHost } from "../provisioning/baremetal/resource";
+import type { CloudHosts } from "./cloud-hosts";
 import { DEFAULT_PORTS } from "../provisioning/health/probes";
 import { ADMIN_USER } from "./outputs";
 
@@ -83,25 +83,18 @@ export interface CloudReadinessArgs {
   /** Seconds to wait. Default CLOUD_READY_TIMEOUT_SECONDS. */
   timeoutSeconds?: number;
   /** The nodes' host resources (cloud-hosts.ts): waited for; the masters are reached as they are (keys pinned). */
-  hosts?: { masters: MesosHost[]; agents: MesosHost[]; connections: pulumi.Output<{ masters: HostConnection[] }> };
+  hosts: CloudHosts;
   parent: pulumi.Resource;
 }
 
-/** Registers the readiness resource of a cloud-init cluster, after (dependsOn) every machine. */
+/** Registers the readiness resource of a cloud-init cluster, after (dependsOn) every machine and host resource. */
 export function createCloudReadiness(args: CloudReadinessArgs): ClusterReadiness {
   const { name, model, topology, machines, parent } = args;
   const byId = new Map(machines.map((m) => [m.node.id, m]));
   const machineOf = (n: NodeSpec) => byId.get(n.id)!;
   const masterMachines = topology.masters.map(machineOf);
-  // The hosts' connections pin each master's derived key (cloud-hosts.ts); without hosts, as before.
-  const pinned = args.hosts ? args.hosts.connections.apply((c) => c.masters) : pulumi.output(undefined);
-  const masters = pulumi
-    .all([pulumi.all(masterMachines.map((m) => pulumi.all([m.privateIp, m.publicIp ?? ""]))), pinned])
-    .apply(([ips, conns]) => {
-      const addrs = ips.map(([privateIp, publicIp], i) => ({ id: masterMachines[i].node.id, privateIp, publicIp }));
-      const connections = conns ?? cloudMasterConnections(model.provider, model.ssh.user, addrs);
-      return addrs.map((a, i) => ({ id: a.id, ip: a.privateIp, connection: connections[i] }));
-    });
+  const masters = pulumi.all([pulumi.all(masterMachines.map((m) => m.privateIp)), args.hosts.connections])
+    .apply(([ips, conns]) => ips.map((ip, i) => ({ id: masterMachines[i].node.id, ip, connection: conns.masters[i] })));
   const agents = pulumi.all(
     topology.agents.map((n) => machineOf(n).privateIp.apply((ip) => ({ id: n.id, pool: n.pool, hostname: n.hostname, ip }))),
   );
@@ -117,6 +110,6 @@ export function createCloudReadiness(args: CloudReadinessArgs): ClusterReadiness
       timeoutSeconds: args.timeoutSeconds ?? CLOUD_READY_TIMEOUT_SECONDS,
       generation: pulumi.secret(args.generation),
     },
-    { parent, dependsOn: [...machines.map((m) => m.resource), ...(args.hosts ? [...args.hosts.masters, ...args.hosts.agents] : [])] },
+    { parent, dependsOn: [...machines.map((m) => m.resource), ...args.hosts.masters, ...args.hosts.agents] },
   );
 }
