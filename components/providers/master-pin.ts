@@ -2,17 +2,17 @@
 // would change only by replacing or stopping it, taken from the config alone. Each cloud's module makes the pins
 // first (before its network and instances, so a refused change stops the engine before it reaches anything) and
 // makes every master's instance depend on its pin.
-import { createHash } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import type { ClusterModel } from "../model";
 import type { NodeSpec, Topology } from "../contracts";
 import { MasterPin, type MasterFacts, type PinnedCloud } from "../../provisioning/cloud/master-pin";
+import { fingerprintOf } from "../../provisioning/ssh/hostkey";
 
 /** "SHA256:..." of an OpenSSH public key line (as ssh-keygen -l prints it); "" when it has no key blob. */
 export function publicKeyFingerprint(line: string): string {
   const blob = line.trim().split(/\s+/)[1];
   if (!blob) return "";
-  return `SHA256:${createHash("sha256").update(Buffer.from(blob, "base64")).digest("base64").replace(/=+$/, "")}`;
+  return fingerprintOf(Buffer.from(blob, "base64"));
 }
 
 /** Pure: what `cloud` must not change on master `node` (see MasterFacts). */

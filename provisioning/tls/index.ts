@@ -24,6 +24,7 @@ import {
   SubjectKeyIdentifier, SubjectPublicKeyInfo, TBSCertificate, Validity, Version,
 } from "@peculiar/asn1-x509";
 import type { NodeTls } from "../steps/types";
+import { fingerprintOf } from "../ssh/hostkey";
 
 /** Bumped only if the derivation ever changes (it would rotate the CA and every node certificate). */
 const SCHEME = "elastic-mesos/tls/v1";
@@ -207,8 +208,8 @@ export function sshHostKey(clusterSecret: string, clusterName: string, nodeId: s
     return Buffer.concat([len, b]);
   };
   const blob = Buffer.concat([str(Buffer.from("ecdsa-sha2-nistp256")), str(Buffer.from("nistp256")), str(Buffer.from(k.pub))]);
-  const fingerprint = `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
-  return { privatePem, publicLine: `ecdsa-sha2-nistp256 ${blob.toString("base64")}`, fingerprint, algorithm: "ecdsa-sha2-nistp256" };
+  return { privatePem, publicLine: `ecdsa-sha2-nistp256 ${blob.toString("base64")}`, fingerprint: fingerprintOf(blob),
+    algorithm: "ecdsa-sha2-nistp256" };
 }
 
 /** The cluster CA certificate (PEM). Public: the stack output `caCertificate`, the trust anchor for clients. */
