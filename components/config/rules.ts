@@ -8,6 +8,7 @@ import { DEFAULT_CLUSTER_NAME, DEFAULT_LOCAL_MAX_HOSTS, DEFAULT_MASTER_COUNT, DE
 import { familyOf, publicAdminReason } from "./cidrs";
 import { parseCidrV4 } from "./fields";
 import { hostNameFrom } from "./providers";
+import { poolTag } from "../naming";
 
 export interface RuleContext {
   hasClusterSecret: boolean;
@@ -150,6 +151,35 @@ function networkRules(raw: Raw, add: Add): void {
     add(["network", "cidr"], "AWS VPCs are /16 at most; use a /16 to /20 such as 10.42.0.0/16");
 }
 
+/** RFC 1918, the only ranges DigitalOcean takes for a VPC. */
+const RFC1918 = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"].map((c) => parseCidrV4(c)!);
+
+/** What a cloud's own API would refuse, checked here so that `pulumi up` stops before any resource, naming the key. */
+function cloudLimits(raw: Raw, add: Add): void {
+  const provider = providerOf(raw);
+  const cluster = str(obj(raw.cluster)?.name) ?? DEFAULT_CLUSTER_NAME;
+  if (provider === "gcp") {
+    // A pool's agents carry the network tag poolTag(cluster, pool); GCE takes tags of at most 63 characters.
+    arr(raw.agentPools).forEach((p, i) => {
+      const name = str(obj(p)?.name);
+      const tag = name === undefined ? undefined : poolTag(cluster, name);
+      if (tag && tag.length > 63)
+        add(["agentPools", i, "name"], `its agents' GCP network tag "${tag}" would exceed the 63 characters GCE allows; use a pool name of at most ${63 - poolTag(cluster, "").length} characters (or a shorter cluster.name)`);
+    });
+  }
+  const pub = str(obj(raw.ssh)?.publicKey)?.trim().split(/\s+/)[0];
+  // Only well-formed lines of another type (a malformed key is the schema's to report).
+  if (provider === "aws" && pub && /^(ecdsa-sha2-|sk-|ssh-dss$)/.test(pub))
+    add(["ssh", "publicKey"], `EC2 key pairs take RSA and ED25519 keys only, not ${pub}; use an ed25519 key (ssh-keygen -t ed25519) and set its .pub line, with its private half as elastic-mesos:sshPrivateKey`);
+  const cidr = str(obj(raw.network)?.cidr);
+  const net = cidr ? parseCidrV4(cidr) : undefined; // non-IPv4 is reported by the schema
+  if (provider === "digitalocean" && net) {
+    const inside = RFC1918.some((r) => net.prefix >= r.prefix && Math.floor(net.base / 2 ** (32 - r.prefix)) === Math.floor(r.base / 2 ** (32 - r.prefix)));
+    if (!inside) add(["network", "cidr"], "DigitalOcean VPCs take private ranges only (RFC 1918: 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16); use one such as 10.42.0.0/16");
+    else if (net.prefix < 16) add(["network", "cidr"], "DigitalOcean VPCs are /16 at most; use a /16 to /20 such as 10.42.0.0/16");
+  }
+}
+
 /**
  * A local stack's machines count against local.maxHosts: refused here, before anything is created, rather
  * than capped. (Any network.cidr allowed, a /24 at the smallest, has room for the most maxHosts allows.)
@@ -259,6 +289,7 @@ export function crossFieldRules(ctx: RuleContext) {
     poolRules(raw, add);
     taskUsers(raw, add);
     networkRules(raw, add);
+    cloudLimits(raw, add);
     baremetalRules(raw, add);
     localRules(raw, add);
   });

@@ -20,6 +20,17 @@ function problemsOf(raw: Raw): Problem[] {
 const clone = <T>(v: T): T => structuredClone(v);
 const SHA512 = "ab".repeat(64);
 const aws = () => validRaw("aws");
+/** A throwaway ECDSA key pair (a type EC2 does not import), used nowhere but this test. */
+const ECDSA_PRIVATE = `-----BEGIN OPENSSH PRIVATE KEY-----
+b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAaAAAABNlY2RzYS
+1zaGEyLW5pc3RwMjU2AAAACG5pc3RwMjU2AAAAQQSqdyVz2UZtcdZ353ds5OdVI2Rqo7wD
+51xQDI9vNFT3vXmjSe+8t2znu5wzysDm9hwQduGcXPHWj+uGUkpq6lf0AAAAoCdgY/UnYG
+P1AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBKp3JXPZRm1x1nfn
+d2zk51UjZGqjvAPnXFAMj280VPe9eaNJ77y3bOe7nDPKwOb2HBB24Zxc8daP64ZSSmrqV/
+QAAAAgVifONrvO/UE1TblIqL2Hd9+3r0MCEruyToNIzAj9oAwAAAABdAECAwQFBgc=
+-----END OPENSSH PRIVATE KEY-----\n`;
+/** Its public line. */
+const ECDSA_PUB = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBKp3JXPZRm1x1nfnd2zk51UjZGqjvAPnXFAMj280VPe9eaNJ77y3bOe7nDPKwOb2HBB24Zxc8daP64ZSSmrqV/Q= t";
 const bm = () => validRaw("baremetal");
 const OTHER_KEY = sshUtils.generateKeyPairSync("ed25519").private;
 const ENCRYPTED_KEY = sshUtils.generateKeyPairSync("ed25519", { passphrase: "pw", cipher: "aes256-ctr", rounds: 4 }).private;
@@ -128,6 +139,11 @@ const CASES: Case[] = [
   { name: "network in public space", raw: with_(aws, (r) => (r.network = { cidr: "8.8.0.0/16" })), key: "network.cidr", says: /use a private range/ },
   { name: "network IPv6", raw: with_(aws, (r) => (r.network = { cidr: "fd00::/8" })), key: "network.cidr", says: /use an IPv4 CIDR/ },
   { name: "AWS VPC larger than /16", raw: with_(aws, (r) => (r.network = { cidr: "10.0.0.0/12" })), key: "network.cidr", says: /AWS VPCs are \/16 at most/ },
+  // What the clouds' APIs refuse (their documentation), reported before any resource.
+  { name: "GCP pool tag over 63 characters", raw: with_(() => validRaw("gcp"), (r) => { r.cluster = { name: "c".repeat(30) }; r.agentPools[0].name = "p".repeat(20); }), key: "agentPools[0].name", says: /GCP network tag "elastic-mesos-c{30}-pool-p{20}" would exceed the 63 characters GCE allows; use a pool name of at most 13 characters/ },
+  { name: "AWS key pair of a type EC2 refuses", raw: with_(aws, (r) => { r.ssh.publicKey = ECDSA_PUB; r.sshPrivateKey = ECDSA_PRIVATE; }), key: "ssh.publicKey", says: /EC2 key pairs take RSA and ED25519 keys only, not ecdsa-sha2-nistp256; use an ed25519 key/ },
+  { name: "DigitalOcean VPC outside RFC 1918", raw: with_(() => validRaw("digitalocean"), (r) => (r.network = { cidr: "100.64.0.0/16" })), key: "network.cidr", says: /DigitalOcean VPCs take private ranges only \(RFC 1918/ },
+  { name: "DigitalOcean VPC larger than /16", raw: with_(() => validRaw("digitalocean"), (r) => (r.network = { cidr: "10.0.0.0/12" })), key: "network.cidr", says: /DigitalOcean VPCs are \/16 at most/ },
   { name: "no zones", raw: with_(aws, (r) => (r.aws.zones = [])), key: "aws.zones", says: /at least one zone/ },
   { name: "zone of another region", raw: with_(aws, (r) => (r.aws.zones = ["us-east-1a"])), key: "aws.zones[0]", says: /zones must be in region eu-west-1/ },
   { name: "bad AWS region", raw: with_(aws, (r) => (r.aws.region = "Ireland")), key: "aws.region", says: /use an AWS region/ },
