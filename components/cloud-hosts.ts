@@ -17,8 +17,6 @@ import type { BootstrapInput } from "../provisioning/steps/types";
 import { sshHostKey } from "../provisioning/tls";
 
 export interface CloudHostsArgs {
-  /** Resource-name prefix (the component's name). */
-  name: string;
   model: ClusterModel;
   topology: Topology;
   machines: Machine[];
@@ -113,9 +111,8 @@ export function createCloudHosts(args: CloudHostsArgs): CloudHosts {
     new MesosHost(`${m.node.hostname}-bootstrap`, { spec: spec(m, connection, drainVia) }, { parent, dependsOn: [m.resource, ...dependsOn] });
 
   const masters = masterMachines.map((m, i) => host(m, conns.apply((c) => c.masters[i]), []));
-  // Agents are drained from a master (over SSH, with the key its host resource recorded), never from themselves.
-  const drainVia = pulumi.all(masterMachines.map((m, i) => pulumi.all([conns, masters[i].hostKey])
-    .apply(([c, key]): DrainMaster => ({ id: m.node.id, connection: c.masters[i], ...(key?.fingerprint ? { hostKeyFingerprint: key.fingerprint } : {}) }))));
+  // Agents are drained from a master (over SSH, its derived key pinned in its connection), never from themselves.
+  const drainVia = conns.apply((c) => masterMachines.map((m, i): DrainMaster => ({ id: m.node.id, connection: c.masters[i] })));
   const agents = agentMachines.map((m, i) => host(m, conns.apply((c) => c.agents[i]), masters, drainVia));
   return { masters, agents, connections: conns };
 }

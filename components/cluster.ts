@@ -105,7 +105,7 @@ export class MesosCluster extends pulumi.ComponentResource {
       const set = entry.module.createMachines({ model, topology, userData }, this);
       const nodes = [...topology.masters, ...topology.agents];
       // First boot from user-data; every later change over SSH, host by host (cloud-hosts.ts).
-      const hosts = createCloudHosts({ name, model, topology, machines: set.machines, masterPublicIps,
+      const hosts = createCloudHosts({ model, topology, machines: set.machines, masterPublicIps,
         firstBootTimeoutSeconds: args.readyTimeoutSeconds, parent: this });
       const repairs = pulumi.all([...hosts.masters, ...hosts.agents].map((h) => h.repairs));
       const hashes = pulumi.all(nodes.map((n) => render(n).apply((r) => ({ id: n.id, hash: r.hash }))));

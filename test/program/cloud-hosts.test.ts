@@ -75,6 +75,9 @@ for (const cloud of CLOUDS) {
       const a = specOf(base, "general-2").connection;
       expect(a).toMatchObject({ host: base.outputs.agents.general[1].privateIp, ...pin("general-2") });
       expect(a.bastion).toEqual({ name: "m1", host: m1.host, port: 22, user: "admin", ...pin("m1") });
+      // The drain runs on the masters, reached the same way (their keys pinned).
+      expect(specOf(base, "general-2").drain!.masterHosts!.map((m) => m.connection))
+        .toEqual(["m1", "m2", "m3"].map((id) => specOf(base, id).connection));
       // The user-data installs exactly that key (cloud-init ssh_keys), and nothing else of the kind.
       const machine = base.resources.find((x) => x.type === INSTANCE[cloud].type && x.name === "prod-general-2")!;
       expect(parse(INSTANCE[cloud].userData(machine.inputs)).ssh_keys).toEqual({ ecdsa_private: sshHostKey(SECRET, "prod", "general-2").privatePem });
