@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ClusterModel } from "./model";
 import type { Machine, MachineSet, MasterPublicIps, NodeSpec, Topology } from "./contracts";
 import type { BootstrapInput, Credentials, NodeTls } from "../provisioning/steps/types";
-import { buildTopology } from "./topology";
+import { buildTopology, poolTemplateNode } from "./topology";
 import { PROVIDER_MODULES } from "./providers";
 import { clusterOutputs, type ClusterOutputs, type NodeAddress } from "./outputs";
 import { cloudGeneration, createCloudReadiness, userDataHash } from "./readiness";
@@ -102,7 +102,13 @@ export class MesosCluster extends pulumi.ComponentResource {
         if (ips) masterPublicIps = ips;
         return render(n, ips).apply((r) => r.userData);
       };
-      const set = entry.module.createMachines({ model, topology, userData }, this);
+      const poolUserData = (pool: string, ips?: MasterPublicIps) => {
+        if (ips) masterPublicIps = ips;
+        const spec = model.agentPools.find((p) => p.name === pool);
+        if (!spec) throw new Error(`poolUserData: no agent pool "${pool}"`);
+        return render(poolTemplateNode(model.cluster.name, spec), ips).apply((r) => r.userData);
+      };
+      const set = entry.module.createMachines({ model, topology, userData, poolUserData }, this);
       const nodes = [...topology.masters, ...topology.agents];
       // First boot from user-data; every later change over SSH, host by host (cloud-hosts.ts).
       const hosts = createCloudHosts({ model, topology, machines: set.machines, masterPublicIps,
@@ -114,7 +120,7 @@ export class MesosCluster extends pulumi.ComponentResource {
         timeoutSeconds: args.readyTimeoutSeconds, parent: this })];
       return this.finish(model, set, credentials, topology, ready);
     }
-    const set = entry.module.createMachines({ model, topology, userData: () => "" }, this);
+    const set = entry.module.createMachines({ model, topology, userData: () => "", poolUserData: () => "" }, this);
     if (args.sshBootstrap) {
       ready = args.sshBootstrap({ name, model, topology, machines: set.machines, credentials, parent: this });
     } else {

@@ -54,8 +54,27 @@ export interface Machine {
   hostKeyFingerprint?: pulumi.Output<string>;
 }
 
+/**
+ * A pool the cloud runs as one self-healing group of identical machines (AWS Auto Scaling group, GCP regional
+ * managed instance group, DigitalOcean autoscale pool). Its machines all boot from the pool's user-data
+ * (`ProviderArgs.poolUserData`), join the cluster by themselves and drain themselves before they go; the cloud
+ * replaces a lost one and rolls a template change. Their names and addresses are not known in advance, so no
+ * host resource reaches them: the readiness counts the pool's registered agents against `desired`.
+ */
+export interface AgentGroup {
+  /** The pool's name (config `agentPools[].name`). */
+  pool: string;
+  /** The pool's count: the group's desired size. */
+  desired: number;
+  /** The group resource (the readiness waits for it). */
+  resource: pulumi.Resource;
+}
+
 export interface MachineSet {
+  /** Every machine: masters, and the agents of the pools not run as groups. */
   machines: Machine[];
+  /** Pools run as self-healing groups: `machines` holds none of their agents. */
+  groups?: AgentGroup[];
   /** Address users connect to for SSH when masters have no public address (a bastion), if any. */
   sshEntry?: pulumi.Output<string>;
 }
@@ -70,6 +89,11 @@ export interface ProviderArgs {
    * node's user-data is rendered once: the first call decides.
    */
   userData(node: NodeSpec, masterPublicIps?: MasterPublicIps): pulumi.Input<string>;
+  /**
+   * Cloud-init user-data every machine of a pool's group boots from: the pool's template node
+   * (topology `poolTemplateNode`) rendered like any agent's (secret). Its agents find their address at boot.
+   */
+  poolUserData(pool: string, masterPublicIps?: MasterPublicIps): pulumi.Input<string>;
 }
 
 /** Node id of a master → its reserved public IPv4 address. */

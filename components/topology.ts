@@ -151,6 +151,16 @@ function poolNodes(cluster: string, pool: AgentPoolModel, zones: string[]): Node
 }
 
 /**
+ * The node a pool's self-healing group renders its one user-data from (contracts AgentGroup): an agent of the
+ * pool with no place in it. Its id, `<pool>-group`, is no agent's (theirs end in a number), so the identities
+ * derived from it (host key, the agent's JWT key) are the pool's, shared by the group's machines.
+ */
+export function poolTemplateNode(cluster: string, pool: AgentPoolModel): NodeSpec {
+  const id = `${pool.name}-group`;
+  return { ...poolNodes(cluster, { ...pool, count: 1 }, [])[0], id, hostname: `${cluster}-${id}`, ordinal: 0, zone: undefined };
+}
+
+/**
  * Bare-metal agents of one pool: one node per host of the pool, named by the host (never by its place in the
  * list), in the order of their names. Hosts that earlier releases installed keep the positional id they were
  * given (`<pool>-<n>`): their host resource records it and the provider keeps it (baremetal/identity.ts).

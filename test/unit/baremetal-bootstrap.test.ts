@@ -41,7 +41,7 @@ describe("createSshBootstrap", () => {
     const topology = buildTopology(model);
     class Root extends pulumi.ComponentResource { constructor() { super("test:index:Root", "root", {}); } }
     const parent = new Root();
-    const set = PROVIDER_MODULES.baremetal.module.createMachines({ model, topology, userData: () => "" }, parent);
+    const set = PROVIDER_MODULES.baremetal.module.createMachines({ model, topology, userData: () => "", poolUserData: () => "" }, parent);
     const credentials = pulumi.secret(model.clusterSecret.apply((s) => deriveCredentials(s, model.cluster.name)));
     const resources = createSshBootstrap({ name: "prod", model, topology, machines: set.machines, credentials, parent });
     await (pulumi.runtime as any).waitForRPCs();
@@ -116,7 +116,7 @@ describe("createSshBootstrap", () => {
     const topology = buildTopology(model);
     class Root extends pulumi.ComponentResource { constructor() { super("test:index:Root", "root2", {}); } }
     const parent = new Root();
-    const set = PROVIDER_MODULES.baremetal.module.createMachines({ model, topology, userData: () => "" }, parent);
+    const set = PROVIDER_MODULES.baremetal.module.createMachines({ model, topology, userData: () => "", poolUserData: () => "" }, parent);
     const credentials = pulumi.secret(model.clusterSecret.apply((s) => deriveCredentials(s, model.cluster.name)));
     createSshBootstrap({ name: "prod", model, topology, machines: set.machines, credentials, parent });
     await (pulumi.runtime as any).waitForRPCs();
@@ -146,7 +146,7 @@ describe("createSshBootstrap", () => {
     const topology = buildTopology(model);
     class Root extends pulumi.ComponentResource { constructor() { super("test:index:Root", "root3", {}); } }
     const parent = new Root();
-    const set = PROVIDER_MODULES.baremetal.module.createMachines({ model, topology, userData: () => "" }, parent);
+    const set = PROVIDER_MODULES.baremetal.module.createMachines({ model, topology, userData: () => "", poolUserData: () => "" }, parent);
     const credentials = pulumi.secret(model.clusterSecret.apply((s) => deriveCredentials(s, model.cluster.name)));
     createSshBootstrap({ name: "prod", model, topology, machines: set.machines, credentials, parent });
     await (pulumi.runtime as any).waitForRPCs();
