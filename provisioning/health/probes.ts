@@ -17,11 +17,23 @@ export const DEFAULT_PORTS: Ports = { zookeeper: 2181, mesos: 5050, marathon: MA
 
 export interface ExpectedAgent { id: string; pool?: string; hostname: string; ip: string }
 
+/**
+ * A pool run as a self-healing group (components/contracts AgentGroup): its agents' names and addresses are not
+ * known in advance, so the leader's list must hold `desired` usable agents that say they are of `pool` (the
+ * attribute every agent registers with, provisioning/steps/mesos-agent.ts) and are none of the expected agents.
+ */
+export interface ExpectedPool { pool: string; desired: number }
+
 /** Marathon's --framework_name (provisioning/steps/marathon.ts): its metrics on the Mesos leader carry it. */
 export const MARATHON_FRAMEWORK = "marathon";
 
-/** An agent as the leader lists it: address "ip:port" (of its pid "slave(1)@ip:port"), hostname, state. */
-export interface AgentSeen { address: string; hostname: string; active: boolean; deactivated: boolean; drain?: string }
+/**
+ * An agent as the leader lists it: address "ip:port" (of its pid "slave(1)@ip:port"), hostname, state, and the
+ * value of its attribute `pool` when it has one.
+ */
+export interface AgentSeen {
+  address: string; hostname: string; active: boolean; deactivated: boolean; drain?: string; pool?: string;
+}
 
 export interface MasterProbe {
   id: string;
@@ -61,19 +73,25 @@ export const METRIC_KEYS = ["master/elected", "registrar/log/recovered", "master
   "master/slaves_inactive", "master/slaves_connected", "master/slaves_disconnected", "master/frameworks_active"];
 const num = "-?[0-9][0-9.eE+-]*";
 const METRICS_RE = `"(${METRIC_KEYS.join("|")}|master/frameworks/${MARATHON_FRAMEWORK}/[^"/]*/subscribed)": ?${num}`;
-/** Per agent of /master/slaves (Mesos 1.11's agent writer: id, pid, hostname, ..., active, deactivated, drain_info). */
+/**
+ * Per agent of /master/slaves (Mesos 1.11's agent writer: id, pid, hostname, ..., attributes, active, deactivated,
+ * drain_info). `attributes` is an object of the agent's attributes by name (a TEXT one's value a string): its opening
+ * marks where the attribute `pool` may follow, up to `active`, the next field.
+ */
 const AGENTS_RE = '"(pid|hostname)": ?"[^"]*"|"(active|deactivated)": ?(true|false)' +
-  '|"drain_info": ?[{]"state": ?"[A-Z_]*"';
+  '|"drain_info": ?[{]"state": ?"[A-Z_]*"|"attributes": ?[{]|"pool": ?"[^"]*"';
 
 /**
  * One line per agent out of the grep matches: "<ip:port> <hostname>" and only what is not the default of a usable
- * agent (" inactive", " deactivated", " drain=<STATE>"); ~30 bytes an agent. A "pid" starts an agent, and only its
- * first "hostname" counts (an attribute may have that name; attributes come after). awk: mawk is in every Debian
- * and Ubuntu install.
+ * agent (" inactive", " deactivated", " drain=<STATE>"), then " pool=<name>" when it has that attribute; ~40 bytes
+ * an agent. A "pid" outside the attributes starts an agent, and only its first "hostname" counts (an attribute may
+ * have that name; attributes come after); "pool" counts only inside its attributes (a=1, from "attributes" to
+ * "active"), once. awk: mawk is in every Debian and Ubuntu install.
  */
-const AGENTS_AWK = `awk -F'"' '$2=="pid"{if(n)print r;n=1;h=0;r=$4;sub(/^[^@]*@/,"",r);next}` +
-  ` $2=="hostname"&&!h{h=1;r=r" "$4;next} $2=="active"&&$3~/false/{r=r" inactive"}` +
-  ` $2=="deactivated"&&$3~/true/{r=r" deactivated"} $2=="drain_info"{r=r" drain="$6} END{if(n)print r}'`;
+const AGENTS_AWK = `awk -F'"' '$2=="pid"&&!a{if(n)print r p;n=1;h=0;p="";r=$4;sub(/^[^@]*@/,"",r);next}` +
+  ` $2=="hostname"&&!h{h=1;r=r" "$4;next} $2=="attributes"{a=1;next} $2=="pool"&&a&&p==""{p=" pool="$4;next}` +
+  ` $2=="active"{a=0} $2=="active"&&$3~/false/{r=r" inactive"}` +
+  ` $2=="deactivated"&&$3~/true/{r=r" deactivated"} $2=="drain_info"{r=r" drain="$6} END{if(n)print r p}'`;
 
 /**
  * curl on the master into a temp file; prints the filtered body (or the first 300 bytes of an error body), then a
@@ -154,15 +172,17 @@ export function parseMetrics(lines: string[]): Record<string, number> {
   return out;
 }
 
-/** The agent lines of AGENTS_AWK: "<ip:port> <hostname>[ inactive][ deactivated][ drain=STATE]". */
+/** The agent lines of AGENTS_AWK: "<ip:port> <hostname>[ inactive][ deactivated][ drain=STATE][ pool=NAME]". */
 export function parseAgents(lines: string[]): AgentSeen[] {
   const out: AgentSeen[] = [];
   for (const l of lines) {
     const [address, hostname, ...flags] = l.trim().split(/\s+/);
     if (!address || !hostname || !/^[^\s:]+:\d+$/.test(address)) continue;
     const drain = flags.find((f) => f.startsWith("drain="))?.slice("drain=".length);
+    const pool = flags.find((f) => f.startsWith("pool="))?.slice("pool=".length);
     const active = !flags.includes("inactive");
-    out.push({ address, hostname, active, deactivated: flags.includes("deactivated"), ...(drain ? { drain } : {}) });
+    out.push({ address, hostname, active, deactivated: flags.includes("deactivated"), ...(drain ? { drain } : {}),
+      ...(pool ? { pool } : {}) });
   }
   return out;
 }
@@ -258,7 +278,8 @@ const list = (probes: MasterProbe[], what: (p: MasterProbe) => string) =>
  * judged (ok false, judged false) instead of passing or failing on what cannot be known: the Mesos leader
  * without a ZooKeeper quorum, the agents and Marathon without a Mesos leader.
  */
-export function evaluate(probes: MasterProbe[], agents: ExpectedAgent[], quorum: number): Check[] {
+export function evaluate(probes: MasterProbe[], agents: ExpectedAgent[], quorum: number,
+  pools: ExpectedPool[] = []): Check[] {
   const sick = probes.map((p) => ({ p, why: masterProblems(p) })).filter((x) => x.why.length);
   const sickText = sick.map((x) => `${label(x.p)}: ${x.why.join(", ")}`).join("; ");
   const masters = check("masters", sick.length === 0, sick.length === 0 ? `${probes.length}/${probes.length} answer`
@@ -289,11 +310,19 @@ export function evaluate(probes: MasterProbe[], agents: ExpectedAgent[], quorum:
     const why = "no Mesos leader";
     return [masters, zk, mesos, notJudged("agents registered", why), notJudged("Marathon leader", why)];
   }
-  return [masters, zk, mesos, agentsCheck(leader, agents), marathonCheck(probes, leader)];
+  return [masters, zk, mesos, agentsCheck(leader, agents, pools), marathonCheck(probes, leader)];
 }
 
-/** Pure: every expected agent in the leader's list (by hostname, or IP as hostname or address), usable. */
-function agentsCheck(leader: MasterProbe, agents: ExpectedAgent[]): Check {
+/** What to look at when a group's pool has too few agents (in the check's detail: HINTS speaks of named agents). */
+export const POOL_HINT = "check the group's machines in the cloud (launched and running? their first boot in " +
+  "/var/log/cloud-init-output.log or `journalctl -u mesos-agent` on one of them) and that they reach the masters " +
+  "on port 5050";
+
+/**
+ * Pure: every expected agent in the leader's list (by hostname, or IP as hostname or address), usable; and for each
+ * pool run as a group, at least its desired number of usable agents of that pool that are none of the expected ones.
+ */
+function agentsCheck(leader: MasterProbe, agents: ExpectedAgent[], pools: ExpectedPool[]): Check {
   const name = "agents registered";
   if (!leader.agents) {
     const why = leader.agentsDetail || "no answer";
@@ -305,14 +334,29 @@ function agentsCheck(leader: MasterProbe, agents: ExpectedAgent[]): Check {
   const usable = (s: AgentSeen) => s.active && !s.deactivated && !s.drain;
   const missing = agents.filter((a) => matches(a).length === 0);
   const unusable = agents.filter((a) => matches(a).length > 0 && !matches(a).some(usable));
-  const why = (a: ExpectedAgent) => {
-    const s = matches(a)[0];
-    return s.drain ? `draining (${s.drain})` : s.deactivated ? "deactivated" : "inactive";
+  const state = (s: AgentSeen) => s.drain ? `draining (${s.drain})` : s.deactivated ? "deactivated" : "inactive";
+  const why = (a: ExpectedAgent) => state(matches(a)[0]);
+  // A group's agents: the leader's agents of the pool that no expected agent claims.
+  const claimed = new Set(agents.flatMap(matches));
+  const counts = pools.map((p) => {
+    const of = seen.filter((s) => s.pool === p.pool && !claimed.has(s));
+    return { ...p, usable: of.filter(usable).length, others: of.filter((s) => !usable(s)).map(state) };
+  });
+  const short = counts.filter((c) => c.usable < c.desired);
+  const poolText = (c: (typeof counts)[number]) => {
+    const others = [...new Set(c.others)].map((st) => `${c.others.filter((o) => o === st).length} ${st}`);
+    return `pool "${c.pool}" has ${c.usable} of the ${c.desired} agents its group should run registered and active` +
+      (others.length ? ` (also listed: ${others.join(", ")})` : "");
   };
-  if (missing.length === 0 && unusable.length === 0) return check(name, true, `${agents.length} active`);
+  if (missing.length === 0 && unusable.length === 0 && short.length === 0) {
+    const inGroups = counts.reduce((n, c) => n + c.usable, 0);
+    return check(name, true, pools.length ? `${agents.length + inGroups} active (${inGroups} in groups: ` +
+      `${counts.map((c) => `${c.pool} ${c.usable}/${c.desired}`).join(", ")})` : `${agents.length} active`);
+  }
   return check(name, false, [
     missing.length ? `not registered: ${missing.map((a) => `${a.id} (${a.ip})`).join(", ")}` : "",
     unusable.length ? `not usable: ${unusable.map((a) => `${a.id} (${a.ip}) ${why(a)}`).join(", ")}` : "",
+    short.length ? `${short.map(poolText).join("; ")}; ${POOL_HINT}` : "",
   ].filter(Boolean).join("; "));
 }
 

@@ -1,10 +1,12 @@
 // The readiness resource (`pulumi-nodejs:dynamic/elastic-mesos/health:Readiness`): create/update wait
 // until every master answers, ZooKeeper has a quorum, a Mesos leader is elected, every agent of every pool is
-// registered and active, and Marathon has a leader whose framework is subscribed (probes.ts: small endpoints only;
-// a check that depends on a failed one is reported "not judged", never passed). It re-checks only when the
-// cluster changed (its inputs carry a hash of every node's step hashes), so a no-change `pulumi up` sends
-// nothing. Like the host, its stored provider is the fixed shim (provisioning/dynamic/shim.ts), and the admin
-// password is derived from the stack config's clusterSecret in the provider: it is neither an input nor an output.
+// registered and active (a pool run as a self-healing group: as many as its desired size, counted by the agents'
+// `pool` attribute, since their names are not known in advance), and Marathon has a leader whose framework is
+// subscribed (probes.ts: small endpoints only; a check that depends on a failed one is reported "not judged",
+// never passed). It re-checks only when the cluster changed (its inputs carry a hash of every node's step hashes),
+// so a no-change `pulumi up` sends nothing. Like the host, its stored provider is the fixed shim
+// (provisioning/dynamic/shim.ts), and the admin password is derived from the stack config's clusterSecret in the
+// provider: it is neither an input nor an output.
 //
 // Host keys: the probe sends the admin password to every master, so a master's key is verified like the
 // host provider does it. A key pinned in config wins; else the key its MesosHost recorded (SSH bootstrap);
@@ -21,13 +23,18 @@ import { ShimResource } from "../dynamic/shim";
 import { shimText } from "../dynamic/shim-text";
 import { SshPool } from "../ssh/pool";
 import { endpointKey, type SshBastion, type SshTarget } from "../ssh/target";
-import type { ExpectedAgent, Ports } from "./probes";
+import type { ExpectedAgent, ExpectedPool, Ports } from "./probes";
 import { waitForReadiness } from "./wait";
 
 export interface ReadinessInputs {
   cluster: string;
   masters: { id: string; ip: string; connection: HostConnection; hostKeyFingerprint?: string }[];
   agents: ExpectedAgent[];
+  /**
+   * Pools run as self-healing groups: at least `desired` usable agents of each must be registered (counted, their
+   * names are not known). Absent when there is none, so a cluster without groups keeps the inputs it had.
+   */
+  pools?: ExpectedPool[];
   quorum: number;
   ports: Ports;
   /** HTTP principal of the probes; its password is derived from clusterSecret. */
@@ -184,7 +191,7 @@ export class ReadinessProvider implements pulumi.dynamic.ResourceProvider<Readin
     try {
       const masters = inputs.masters.map((m) => ({ id: m.id, ip: m.ip, target: masterTarget(m, key, recorded) }));
       const r = await waitForReadiness(runner, {
-        masters, agents: inputs.agents, quorum: inputs.quorum, ports: inputs.ports,
+        masters, agents: inputs.agents, pools: inputs.pools ?? [], quorum: inputs.quorum, ports: inputs.ports,
         auth, timeoutSeconds: inputs.timeoutSeconds,
       }, (msg) => log(`readiness ${inputs.cluster}: ${msg}`));
       const hostKeys = keysToRecord(masters.map((m) => m.target), recorded, runner.seenKeys);

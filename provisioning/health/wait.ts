@@ -3,12 +3,15 @@
 import type { Runner } from "../baremetal/runner";
 import type { SshTarget } from "../ssh/target";
 import {
-  HINTS, evaluate, parseProbe, probeScript, unreachableProbe, type Check, type ExpectedAgent, type ProbeAuth, type Ports,
+  HINTS, evaluate, parseProbe, probeScript, unreachableProbe,
+  type Check, type ExpectedAgent, type ExpectedPool, type ProbeAuth, type Ports,
 } from "./probes";
 
 export interface ReadinessSpec {
   masters: { id: string; ip: string; target: SshTarget }[];
   agents: ExpectedAgent[];
+  /** Pools run as groups: counted, not named (probes.ts ExpectedPool). */
+  pools?: ExpectedPool[];
   quorum: number;
   ports: Ports;
   /** health for Mesos, admin for Marathon (probes.ts ProbeAuth). */
@@ -62,7 +65,7 @@ export async function waitForReadiness(runner: Runner, spec: ReadinessSpec, prog
       if (r.status === "fulfilled") return parseProbe(m.id, m.ip, r.value.stdout);
       return unreachableProbe(m.id, m.ip, (r.reason as Error).message.split("\n")[0]);
     });
-    const checks = evaluate(probes, spec.agents, spec.quorum);
+    const checks = evaluate(probes, spec.agents, spec.quorum, spec.pools);
     const seconds = Math.round((Date.now() - t0) / 1000);
     const state = (c: Check) => (c.ok ? "ok" : c.judged === false ? "not judged" : "waiting");
     const summary = checks.map((c) => `${c.name}: ${state(c)}`).join(", ");
