@@ -6,11 +6,11 @@
 // cluster is healthy, on every provider.
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterModel } from "./model";
-import type { Machine, MachineSet, MasterPublicIps, NodeSpec, Topology } from "./contracts";
+import type { AgentGroup, Machine, MachineSet, MasterPublicIps, NodeSpec, Topology } from "./contracts";
 import type { BootstrapInput, Credentials, NodeTls } from "../provisioning/steps/types";
 import { buildTopology, poolTemplateNode } from "./topology";
 import { PROVIDER_MODULES } from "./providers";
-import { clusterOutputs, type ClusterOutputs, type NodeAddress } from "./outputs";
+import { clusterOutputs, type AgentGroupOutput, type ClusterOutputs, type NodeAddress } from "./outputs";
 import { cloudGeneration, createCloudReadiness, userDataHash } from "./readiness";
 import { createCloudHosts } from "./cloud-hosts";
 import { resolveArtifacts } from "../provisioning/artifacts";
@@ -66,8 +66,12 @@ export class MesosCluster extends pulumi.ComponentResource {
   /** ZooKeeper connection string, without credentials. */
   declare public readonly zookeeper: pulumi.Output<string>;
   declare public readonly masters: pulumi.Output<NodeAddress[]>;
-  /** Agents per pool. */
+  /** Agents per pool (the pools whose agents are machines). */
   declare public readonly agents: pulumi.Output<Record<string, NodeAddress[]>>;
+  /** Pools run as self-healing groups: desired size, group resource name and cloud id (outputs AgentGroupOutput). */
+  declare public readonly agentGroups: pulumi.Output<Record<string, AgentGroupOutput>>;
+  /** The pools the provider runs as self-healing groups (empty on providers without them). */
+  declare public readonly groups: AgentGroup[];
   declare public readonly sshHints: pulumi.Output<string[]>;
   declare public readonly adminUser: pulumi.Output<string>;
   /** Secret. */
@@ -104,20 +108,22 @@ export class MesosCluster extends pulumi.ComponentResource {
       };
       const poolUserData = (pool: string, ips?: MasterPublicIps) => {
         if (ips) masterPublicIps = ips;
-        const spec = model.agentPools.find((p) => p.name === pool);
-        if (!spec) throw new Error(`poolUserData: no agent pool "${pool}"`);
-        return render(poolTemplateNode(model.cluster.name, spec), ips).apply((r) => r.userData);
+        return render(poolTemplateNode(model.cluster.name, poolSpec(model, pool)), ips).apply((r) => r.userData);
       };
       const set = entry.module.createMachines({ model, topology, userData, poolUserData }, this);
-      const nodes = [...topology.masters, ...topology.agents];
-      // First boot from user-data; every later change over SSH, host by host (cloud-hosts.ts).
-      const hosts = createCloudHosts({ model, topology, machines: set.machines, masterPublicIps,
+      const groups = set.groups ?? [];
+      // First boot from user-data; every later change over SSH, host by host (cloud-hosts.ts). A pool run as a
+      // group has no host resource: its group boots and rolls its machines from the pool's one user-data.
+      const hosts = createCloudHosts({ model, topology, machines: set.machines, groups, masterPublicIps,
         firstBootTimeoutSeconds: args.readyTimeoutSeconds, parent: this });
+      const nodes = [...topology.masters, ...hosts.agentMachines.map((m) => m.node)];
       const repairs = pulumi.all([...hosts.masters, ...hosts.agents].map((h) => h.repairs));
       const hashes = pulumi.all(nodes.map((n) => render(n).apply((r) => ({ id: n.id, hash: r.hash }))));
-      const generation = pulumi.all([hashes, repairs]).apply(([h, r]) => cloudGeneration(h, r));
-      ready = [...hosts.masters, ...hosts.agents, createCloudReadiness({ name, model, topology, machines: set.machines, hosts, generation,
-        timeoutSeconds: args.readyTimeoutSeconds, parent: this })];
+      const groupHashes = pulumi.all(groups.map((g) => render(poolTemplateNode(model.cluster.name, poolSpec(model, g.pool)))
+        .apply((r) => ({ pool: g.pool, hash: r.hash, desired: g.desired }))));
+      const generation = pulumi.all([hashes, repairs, groupHashes]).apply(([h, r, g]) => cloudGeneration(h, r, g));
+      ready = [...hosts.masters, ...hosts.agents, createCloudReadiness({ name, model, topology, machines: set.machines, hosts,
+        groups, generation, timeoutSeconds: args.readyTimeoutSeconds, parent: this })];
       return this.finish(model, set, credentials, topology, ready);
     }
     const set = entry.module.createMachines({ model, topology, userData: () => "", poolUserData: () => "" }, this);
@@ -134,9 +140,16 @@ export class MesosCluster extends pulumi.ComponentResource {
 
   private finish(model: ClusterModel, set: MachineSet, credentials: pulumi.Output<Credentials>, topology: Topology, ready: pulumi.Resource[]): ClusterOutputs {
     const outputs = clusterOutputs(model, set, credentials, ready);
-    Object.assign(this, outputs, { topology, ready });
+    Object.assign(this, outputs, { topology, ready, groups: set.groups ?? [] });
     return outputs;
   }
+}
+
+/** The config of agent pool `pool` (a provider asking for a pool that does not exist is a bug: an error naming it). */
+function poolSpec(model: ClusterModel, pool: string): ClusterModel["agentPools"][number] {
+  const spec = model.agentPools.find((p) => p.name === pool);
+  if (!spec) throw new Error(`poolUserData: no agent pool "${pool}"`);
+  return spec;
 }
 
 /**

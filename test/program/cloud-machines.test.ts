@@ -104,7 +104,7 @@ for (const cloud of CLOUDS) {
       const expected: Record<Cloud, string[]> = {
         aws: ["ami", "userDataBase64"],
         gcp: ["bootDisk.initializeParams.image", "metadata.user-data"],
-        openstack: ["imageName", "userData"],
+        openstack: ["blockDevices.0.uuid", "userData"],
       };
       expect([...changes].sort()).toEqual(expected[cloud]);
     });

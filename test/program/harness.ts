@@ -60,6 +60,7 @@ function recordDependencies(registered: Registered[]): void {
       if (r) r.dependencies = deps;
       if (r) r.aliases = aliases;
       if (r) r.ignoreChanges = req.getIgnorechangesList();
+      if (r) r.deleteBeforeReplace = req.getDeletebeforereplace();
       callback(err, resp);
     });
   };

@@ -16,6 +16,8 @@ export interface Registered {
   aliases?: string[];
   /** Its ignoreChanges property paths, from the registration request (what the engine is told). */
   ignoreChanges?: string[];
+  /** Its deleteBeforeReplace option, from the registration request. */
+  deleteBeforeReplace?: boolean;
 }
 
 /** Secret inputs reach the mocks wrapped in this sentinel (setMocks turns on supportsSecrets). */
@@ -104,6 +106,11 @@ export function recordingMocks(opts: MockOptions = {}): { mocks: pulumi.runtime.
             name: args.inputs.filters?.[0]?.values?.[0] };
         case "openstack:networking/getNetwork:getNetwork":
           return { id: "ext-net-id", name: args.inputs.name };
+        case "openstack:images/getImage:getImage": {
+          // Glance's newest image of a name, or of the os_distro/os_version properties.
+          const p = args.inputs.properties;
+          return { id: `img-${args.inputs.name ?? `${p?.os_distro}-${p?.os_version}`}`, name: args.inputs.name };
+        }
         default:
           throw new Error(`unmocked invoke ${args.token}: add it to test/program/mocks.ts`);
       }

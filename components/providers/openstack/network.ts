@@ -9,6 +9,12 @@ import { osSdk } from "./sdk";
 export interface OsNetwork {
   networkId: pulumi.Output<string>;
   subnetIds: pulumi.Output<string>[];
+  /**
+   * By zone index: the interface joining that subnet to the router. Neutron refuses to associate a floating IP
+   * with a port whose subnet has no router to the external network yet ("External network ... is not reachable
+   * from subnet ..."): an association waits for its subnet's interface.
+   */
+  routerInterfaces: pulumi.Resource[];
 }
 
 /** masters.count is 1, 3 or 5: master k's planned address is host MASTER_HOST_BASE + k of its zone's subnet. */
@@ -34,6 +40,7 @@ export function createNetwork(model: ClusterModel, plan: NetworkPlan, opts: pulu
   const external = net.getNetworkOutput({ name: model.openstack!.externalNetwork, external: true }, { parent: opts.parent, provider: opts.provider });
   const network = new net.Network(resourceName(cluster, "net"), { name: resourceName(cluster, "net"), adminStateUp: true }, opts);
   const router = new net.Router(resourceName(cluster, "router"), { name: resourceName(cluster, "router"), externalNetworkId: external.id }, opts);
+  const interfaces: pulumi.Resource[] = [];
   const subnets = plan.subnets.map((s) => {
     const subnet = new net.Subnet(
       resourceName(cluster, `subnet-${s.zoneIndex}`),
@@ -44,8 +51,9 @@ export function createNetwork(model: ClusterModel, plan: NetworkPlan, opts: pulu
       },
       opts,
     );
-    new net.RouterInterface(resourceName(cluster, `router-if-${s.zoneIndex}`), { routerId: router.id, subnetId: subnet.id }, opts);
+    interfaces.push(new net.RouterInterface(resourceName(cluster, `router-if-${s.zoneIndex}`),
+      { routerId: router.id, subnetId: subnet.id }, opts));
     return subnet.id;
   });
-  return { networkId: network.id, subnetIds: subnets };
+  return { networkId: network.id, subnetIds: subnets, routerInterfaces: interfaces };
 }
