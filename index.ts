@@ -39,6 +39,8 @@ export = async () => {
     zookeeper: cluster.zookeeper,
     masters: cluster.masters,
     agents: cluster.agents,
+    // Pools run as self-healing groups (AWS, GCP, DigitalOcean): desired size and group, no addresses.
+    ...(cluster.groups.length ? { agentGroups: cluster.agentGroups } : {}),
     sshHints: cluster.sshHints,
     adminUser: cluster.adminUser,
     adminPassword: cluster.adminPassword,

@@ -7,7 +7,7 @@
 // Masters are reached at their reserved public addresses, agents through the first such master (a jump).
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterModel } from "./model";
-import type { Machine, MasterPublicIps, NodeSpec, Topology } from "./contracts";
+import type { AgentGroup, Machine, MasterPublicIps, NodeSpec, Topology } from "./contracts";
 import { cloudMasterConnections, CLOUD_READY_TIMEOUT_SECONDS } from "./readiness";
 import { resolveArtifacts } from "../provisioning/artifacts";
 import { drainSpecOf, poolTaskUsers, rolloutSpecs } from "../provisioning/baremetal/bootstrap";
@@ -20,6 +20,8 @@ export interface CloudHostsArgs {
   model: ClusterModel;
   topology: Topology;
   machines: Machine[];
+  /** The pools the provider runs as self-healing groups (MachineSet.groups): their agents get no host resource. */
+  groups?: AgentGroup[];
   /** The masters' reserved public addresses, as the provider passed them to the user-data (may be empty). */
   masterPublicIps: MasterPublicIps;
   /** Seconds a new machine's first boot may take (the cloud readiness deadline). */
@@ -31,6 +33,8 @@ export interface CloudHostsArgs {
 export interface CloudHosts {
   masters: MesosHost[];
   agents: MesosHost[];
+  /** The agents that are machines (one host resource each, `agents` in the same order): no group pool's agent. */
+  agentMachines: Machine[];
   /** How each node is reached (host keys pinned): the readiness connects to the masters the same way. */
   connections: pulumi.Output<{ masters: HostConnection[]; agents: HostConnection[] }>;
 }
@@ -76,17 +80,40 @@ export function pinnedKeys(model: Pick<ClusterModel, "clusterSecret" | "cluster"
   }))));
 }
 
-/** Registers one MesosHost per cloud node: masters after their machines, agents after every master. */
+/**
+ * Pure: the machines of the topology's agents, in topology order, but for the agents of the pools run as groups
+ * (`groupPools`), which have none. Any other agent without a machine is a provider's bug: an error naming it.
+ */
+export function agentsWithMachines(topology: Pick<Topology, "agents">, byId: ReadonlyMap<string, Machine>,
+  groupPools: ReadonlySet<string> = new Set()): Machine[] {
+  return topology.agents.flatMap((n) => {
+    if (groupPools.has(n.pool!)) return [];
+    const m = byId.get(n.id);
+    if (!m) throw new Error(`no machine for agent ${n.id}: pool "${n.pool}" is not run as a group, so it needs one`);
+    return [m];
+  });
+}
+
+/**
+ * Registers one MesosHost per cloud node that is a machine: masters after their machines, agents after every
+ * master. The agents of pools run as groups are none of them (see agentsWithMachines).
+ */
 export function createCloudHosts(args: CloudHostsArgs): CloudHosts {
   const { model, topology, machines, parent } = args;
   const artifacts = resolveArtifacts(model.versions, model.artifacts, model.os);
   const byId = new Map(machines.map((m) => [m.node.id, m]));
-  const masterMachines = topology.masters.map((n) => byId.get(n.id)!);
-  const agentMachines = topology.agents.map((n) => byId.get(n.id)!);
+  const masterMachines = topology.masters.map((n) => {
+    const m = byId.get(n.id);
+    if (!m) throw new Error(`provider "${model.provider}" made no machine for master ${n.id} (masters are machines)`);
+    return m;
+  });
+  // Agents of a pool run as a group (contracts AgentGroup) have no machine and no host resource: their group
+  // boots them from the pool's user-data, and the readiness counts them.
+  const agentMachines = agentsWithMachines(topology, byId, new Set((args.groups ?? []).map((g) => g.pool)));
   const masterAddrs = pulumi.all(masterMachines.map((m) => pulumi.all([m.privateIp, m.publicIp ?? ""])))
     .apply((ips) => ips.map(([privateIp, publicIp], i) => ({ id: masterMachines[i].node.id, privateIp, publicIp })));
   const agentIps = pulumi.all(agentMachines.map((m) => m.privateIp));
-  const keys = pinnedKeys(model, [...topology.masters, ...topology.agents]);
+  const keys = pinnedKeys(model, [...topology.masters, ...agentMachines.map((m) => m.node)]);
   const conns = pulumi.all([masterAddrs, agentIps, keys]).apply(([ms, ips, k]) =>
     cloudConnections(model, ms, ips.map((ip, i) => ({ id: agentMachines[i].node.id, ip })), k));
   const mastersList = pulumi.all(args.masterPublicIps).apply((ips) => cloudMastersList(topology, ips));
@@ -114,5 +141,5 @@ export function createCloudHosts(args: CloudHostsArgs): CloudHosts {
   // Agents are drained from a master (over SSH, its derived key pinned in its connection), never from themselves.
   const drainVia = conns.apply((c) => masterMachines.map((m, i): DrainMaster => ({ id: m.node.id, connection: c.masters[i] })));
   const agents = agentMachines.map((m, i) => host(m, conns.apply((c) => c.agents[i]), masters, drainVia));
-  return { masters, agents, connections: conns };
+  return { masters, agents, agentMachines, connections: conns };
 }

@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Credentials } from "../provisioning/steps/types";
 import type { ClusterModel } from "./model";
-import type { Machine, MachineSet } from "./contracts";
+import type { AgentGroup, Machine, MachineSet } from "./contracts";
 import { ADMIN_PORTS } from "./naming";
 import { caCertificate } from "../provisioning/tls";
 
@@ -15,6 +15,21 @@ export interface NodeAddress {
   privateIp: string;
   /** Absent when the node has no public address (reach it through a master: see sshHints). */
   publicIp?: string;
+}
+
+/**
+ * A pool run as a self-healing group (contracts AgentGroup), as the stack outputs show it. Its machines come and
+ * go with the group (replaced when lost, rolled on a template change), so their addresses are no part of the
+ * stack: list them in the cloud (the AWS Auto Scaling group's instances, the GCP managed instance group's, the
+ * DigitalOcean autoscale pool's droplets) or in Mesos (`/master/slaves`, attribute `pool`).
+ */
+export interface AgentGroupOutput {
+  /** The pool's count: how many agents its group runs (the readiness counted them registered and active). */
+  desired: number;
+  /** The group's Pulumi resource name (as `pulumi stack --show-urns` lists it). */
+  group: string;
+  /** The group's id in the cloud (Auto Scaling group name, instance group manager, autoscale pool id). */
+  id: string;
 }
 
 export interface ClusterOutputs {
@@ -30,8 +45,10 @@ export interface ClusterOutputs {
   /** `zk://ip:2181,.../mesos`, without credentials (ZooKeeper digest auth users are in the secrets). */
   zookeeper: pulumi.Output<string>;
   masters: pulumi.Output<NodeAddress[]>;
-  /** Pool name → its agents, in ordinal order. */
+  /** Pool name → its agents, in ordinal order: the pools whose agents are machines of the stack (no group's). */
   agents: pulumi.Output<Record<string, NodeAddress[]>>;
+  /** Pool name → its group, for the pools run as self-healing groups (none: {}); see AgentGroupOutput. */
+  agentGroups: pulumi.Output<Record<string, AgentGroupOutput>>;
   /** One ready-to-paste command per node, masters first. */
   sshHints: pulumi.Output<string[]>;
   /** HTTP principal for Mesos and Marathon basic auth. */
@@ -58,6 +75,15 @@ export function sshHint(user: string, node: NodeAddress, jump?: NodeAddress): st
   return jump?.publicIp ? `ssh -J ${user}@${jump.publicIp} ${user}@${node.privateIp}` : `ssh ${user}@${node.privateIp}`;
 }
 
+/** The groups as stack outputs: desired size, resource name (the last part of its URN) and cloud id. */
+export function agentGroupOutputs(groups: AgentGroup[]): pulumi.Output<Record<string, AgentGroupOutput>> {
+  return pulumi.all(groups.map((g) => {
+    const id = pulumi.CustomResource.isInstance(g.resource) ? g.resource.id : pulumi.output("");
+    return pulumi.all([g.resource.urn, id]).apply(([urn, cloudId]) =>
+      [g.pool, { desired: g.desired, group: urn.split("::").pop()!, id: cloudId }] as const);
+  })).apply((entries) => Object.fromEntries(entries));
+}
+
 /**
  * A function that delays an Output until every resource of `ready` has been created or updated (the
  * engine answers a registration only when the resource's create/update has finished, and its URN
@@ -75,7 +101,8 @@ export function clusterOutputs(model: ClusterModel, set: MachineSet, credentials
   const agentMachines = set.machines.filter((m) => m.node.role === "agent");
   const masters = pulumi.all(masterMachines.map(address));
   const agentList = pulumi.all(agentMachines.map(address));
-  const pools = model.agentPools.map((p) => p.name);
+  const groups = set.groups ?? [];
+  const pools = model.agentPools.map((p) => p.name).filter((p) => !groups.some((g) => g.pool === p));
   const agents = agentList.apply((list) => {
     const byPool: Record<string, NodeAddress[]> = Object.fromEntries(pools.map((p) => [p, []]));
     list.forEach((a, i) => byPool[agentMachines[i].node.pool!].push(a));
@@ -95,6 +122,7 @@ export function clusterOutputs(model: ClusterModel, set: MachineSet, credentials
     zookeeper: gated(masters.apply((ms) => `zk://${ms.map((m) => `${m.privateIp}:2181`).join(",")}/mesos`)),
     masters: gated(masters),
     agents: gated(agents),
+    agentGroups: gated(agentGroupOutputs(groups)),
     // Not gated: the hints and the admin credentials are what a user needs to debug a cluster that
     // never became ready.
     sshHints: pulumi.all([masters, agentList]).apply(([ms, as]) => [

@@ -1,12 +1,12 @@
 // Readiness for cloud-init providers (aws, gcp, openstack): the machines bootstrap themselves at first boot,
 // each machine's host resource waits for that (cloud-hosts.ts), and this waits until the cluster they form is
 // healthy. It is the same ClusterReadiness resource the SSH bootstrap registers (provisioning/health/readiness.ts):
-// one SSH probe per master per round (ZooKeeper quorum, Mesos leader, every agent registered, Marathon leader),
-// run on the masters themselves, reached as their host resources reach them (public address, host key pinned).
+// one SSH probe per master per round (ZooKeeper quorum, Mesos leader, every agent registered, Marathon leader;
+// a pool run as a self-healing group: as many of its agents as its desired size), run on the masters themselves, reached as their host resources reach them (public address, host key pinned).
 import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterModel, ProviderName } from "./model";
-import type { Machine, NodeSpec, Topology } from "./contracts";
+import type { AgentGroup, Machine, NodeSpec, Topology } from "./contracts";
 import type { HostConnection } from "../provisioning/baremetal/types";
 import { ClusterReadiness } from "../provisioning/health/readiness";
 import type { CloudHosts } from "./cloud-hosts";
@@ -52,13 +52,20 @@ export function cloudMasterConnections(provider: ProviderName, user: string, mas
   return masters.map((m) => (m.publicIp ? { host: m.publicIp, port: 22, user } : { host: m.privateIp, port: 22, user, bastion: jump }));
 }
 
+/** A pool run as a group, as the generation sees it: its one user-data's hash and its desired size. */
+export interface GroupGeneration { pool: string; hash: string; desired: number }
+
 /**
  * Pure: the readiness generation of a cloud cluster, from each node's user-data hash (node order is the
- * topology's, so adding a node changes it and so does any byte of any user-data).
+ * topology's, so adding a node changes it and so does any byte of any user-data), and from each pool run as a
+ * group its user-data's hash and desired size (a template change or a new count re-checks the cluster). A cluster
+ * without groups keeps the generation it had.
  */
-export function cloudGeneration(hashes: { id: string; hash: string }[], repairs: (number | undefined)[] = []): string {
+export function cloudGeneration(hashes: { id: string; hash: string }[], repairs: (number | undefined)[] = [],
+  groups: GroupGeneration[] = []): string {
   const h = createHash("sha256");
   for (const { id, hash } of hashes) h.update(`${id}=${hash}\n`);
+  for (const g of groups) h.update(`group ${g.pool}=${g.hash} desired=${g.desired}\n`);
   // The hosts' drift repairs, once there was one (a repair changes no user-data): the readiness re-checks after it.
   if (repairs.some((n) => (n ?? 0) > 0)) h.update(`repairs=${repairs.map((n) => n ?? 0).join(",")}\n`);
   return h.digest("hex");
@@ -84,10 +91,15 @@ export interface CloudReadinessArgs {
   timeoutSeconds?: number;
   /** The nodes' host resources (cloud-hosts.ts): waited for; the masters are reached as they are (keys pinned). */
   hosts: CloudHosts;
+  /** Pools run as self-healing groups (MachineSet.groups): their group resources are waited for, their agents counted. */
+  groups?: AgentGroup[];
   parent: pulumi.Resource;
 }
 
-/** Registers the readiness resource of a cloud-init cluster, after (dependsOn) every machine and host resource. */
+/**
+ * Registers the readiness resource of a cloud-init cluster, after (dependsOn) every machine, host resource and group.
+ * Agents that are machines are expected by name and address; a group's are counted against its desired size.
+ */
 export function createCloudReadiness(args: CloudReadinessArgs): ClusterReadiness {
   const { name, model, topology, machines, parent } = args;
   const byId = new Map(machines.map((m) => [m.node.id, m]));
@@ -95,21 +107,24 @@ export function createCloudReadiness(args: CloudReadinessArgs): ClusterReadiness
   const masterMachines = topology.masters.map(machineOf);
   const masters = pulumi.all([pulumi.all(masterMachines.map((m) => m.privateIp)), args.hosts.connections])
     .apply(([ips, conns]) => ips.map((ip, i) => ({ id: masterMachines[i].node.id, ip, connection: conns.masters[i] })));
-  const agents = pulumi.all(
-    topology.agents.map((n) => machineOf(n).privateIp.apply((ip) => ({ id: n.id, pool: n.pool, hostname: n.hostname, ip }))),
-  );
+  const agents = pulumi.all(args.hosts.agentMachines.map(({ node: n, privateIp }) =>
+    privateIp.apply((ip) => ({ id: n.id, pool: n.pool, hostname: n.hostname, ip }))));
+  const groups = args.groups ?? [];
   return new ClusterReadiness(
     `${name}-ready`,
     {
       cluster: model.cluster.name,
       masters,
       agents,
+      // Only with groups: a cluster without them keeps the inputs it had (no diff, nothing re-checked).
+      ...(groups.length ? { pools: groups.map((g) => ({ pool: g.pool, desired: g.desired })) } : {}),
       quorum: topology.quorum,
       ports: DEFAULT_PORTS,
       adminUser: ADMIN_USER,
       timeoutSeconds: args.timeoutSeconds ?? CLOUD_READY_TIMEOUT_SECONDS,
       generation: pulumi.secret(args.generation),
     },
-    { parent, dependsOn: [...machines.map((m) => m.resource), ...args.hosts.masters, ...args.hosts.agents] },
+    { parent, dependsOn: [...machines.map((m) => m.resource), ...args.hosts.masters, ...args.hosts.agents,
+      ...groups.map((g) => g.resource)] },
   );
 }
