@@ -22,6 +22,8 @@ export interface RunOptions {
   hold?: MockOptions["hold"];
   /** What the AWS AMI lookup answers (see MockOptions.amiId). */
   amiId?: string;
+  /** The DigitalOcean account's SSH keys (see MockOptions.doSshKeys). */
+  doSshKeys?: MockOptions["doSshKeys"];
   /** Called with the program's raw stack outputs as soon as it returns (before anything resolves). */
   onOutputs?: (raw: Record<string, pulumi.Output<unknown>>) => void;
 }
@@ -30,7 +32,7 @@ const DEFAULT_SECRETS = ["clusterSecret", "sshPrivateKey"];
 
 async function setUp(config: ConfigMap, opts: RunOptions) {
   vi.resetModules(); // a fresh program module per run (node_modules stay loaded; setMocks resets the runtime)
-  const { mocks, registered } = recordingMocks({ hold: opts.hold, amiId: opts.amiId });
+  const { mocks, registered } = recordingMocks({ hold: opts.hold, amiId: opts.amiId, doSshKeys: opts.doSshKeys });
   await pulumi.runtime.setMocks(mocks, PROJECT, opts.stack ?? "dev", false);
   recordDependencies(registered);
   const values: Record<string, string> = {};
@@ -60,6 +62,7 @@ function recordDependencies(registered: Registered[]): void {
       if (r) r.dependencies = deps;
       if (r) r.aliases = aliases;
       if (r) r.ignoreChanges = req.getIgnorechangesList();
+      if (r && req.getImportid()) r.importId = req.getImportid();
       if (r) r.deleteBeforeReplace = req.getDeletebeforereplace();
       callback(err, resp);
     });

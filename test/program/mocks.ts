@@ -18,6 +18,8 @@ export interface Registered {
   ignoreChanges?: string[];
   /** Its deleteBeforeReplace option, from the registration request. */
   deleteBeforeReplace?: boolean;
+  /** The id its `import` option names, from the registration request (absent: none). */
+  importId?: string;
 }
 
 /** Secret inputs reach the mocks wrapped in this sentinel (setMocks turns on supportsSecrets). */
@@ -88,6 +90,8 @@ export interface MockOptions {
   hold?: (type: string, name: string) => Promise<void> | undefined;
   /** The image id the AWS AMI lookup answers (default "ami-0mock"): a newer image published since. */
   amiId?: string;
+  /** The SSH keys of the DigitalOcean account (getSshKeys answers those its filters match; default none). */
+  doSshKeys?: { id: number; name: string; fingerprint: string; publicKey: string }[];
 }
 
 export function recordingMocks(opts: MockOptions = {}): { mocks: pulumi.runtime.Mocks; registered: Registered[] } {
@@ -104,6 +108,12 @@ export function recordingMocks(opts: MockOptions = {}): { mocks: pulumi.runtime.
         case "aws:ec2/getAmi:getAmi":
           return { id: opts.amiId ?? "ami-0mock", imageId: opts.amiId ?? "ami-0mock",
             name: args.inputs.filters?.[0]?.values?.[0] };
+        case "digitalocean:index/getSshKeys:getSshKeys": {
+          // As the data source filters: a key matches when its field (name, fingerprint, publicKey) is one of the values.
+          const filters: { key: string; values: string[] }[] = args.inputs.filters ?? [];
+          const sshKeys = (opts.doSshKeys ?? []).filter((k: any) => filters.every((f) => f.values.includes(k[f.key])));
+          return { id: "ssh-keys", filters, sshKeys };
+        }
         case "openstack:networking/getNetwork:getNetwork":
           return { id: "ext-net-id", name: args.inputs.name };
         case "openstack:images/getImage:getImage": {

@@ -5,6 +5,7 @@ import { clusterTag, resourceName, roleTag } from "../../naming";
 import { doSdk } from "./sdk";
 import { createFirewalls } from "./firewall";
 import { createDroplet } from "./machines";
+import { accountSshKey } from "./ssh-key";
 
 export const digitalocean: ProviderModule = {
   createMachines(args: ProviderArgs, parent: pulumi.Resource): MachineSet {
@@ -17,9 +18,10 @@ export const digitalocean: ProviderModule = {
     const tag = (name: string) => new Tag(name, { name }, opts).name;
     const tags = { nodes: tag(clusterTag(cluster)), masters: tag(roleTag(cluster, "master")), agents: tag(roleTag(cluster, "agent")) };
     const vpc = new (doSdk.Vpc())(resourceName(cluster, "vpc"), { name: resourceName(cluster, "vpc"), region: model.digitalocean!.region, ipRange: model.network.cidr }, opts);
-    const key = new (doSdk.SshKey())(resourceName(cluster, "key"), { name: resourceName(cluster, "key"), publicKey: model.ssh.publicKey! }, opts);
+    // The account's key of this fingerprint when there is one (DigitalOcean refuses a second: 422), else ours.
+    const sshKeyFingerprint = accountSshKey(cluster, model.ssh.publicKey!, opts);
     createFirewalls(model, tags, opts);
-    const deps = { vpcUuid: vpc.id, sshKeyFingerprint: key.fingerprint, tags, opts };
+    const deps = { vpcUuid: vpc.id, sshKeyFingerprint, tags, opts };
     return { machines: [...topology.masters, ...topology.agents].map((n) => createDroplet(args, n, deps)) };
   },
 };
