@@ -51,14 +51,26 @@ export function firstbootUnit(names: string[]): string {
 }
 
 /**
- * `hostKey`: the machine's SSH host key (tls sshHostKey, derived from clusterSecret), written by cloud-init's
- * `ssh_keys` before sshd starts, so every later connection pins it. Only the private half travels (sshd derives
- * the public one; AWS's 16 KB are tight); the image's own keys of other types stay, the client asks for this one.
+ * What a cloud machine's first boot installs and runs, whatever delivers it: this file's #cloud-config, or a GCE
+ * startup script (render/startup-script.ts) on images without cloud-init. Both render from this one value.
  */
-export function renderCloudConfig(steps: Step[], hostKey?: { privatePem: string }): string {
+export interface FirstBoot {
+  /** The step scripts as one ustar archive (installed at BUNDLE, root-only). */
+  bundle: Buffer;
+  /** The first-boot unit's text (installed at /etc/systemd/system/FIRSTBOOT_UNIT). */
+  unit: string;
+  /** What runs once the files are in place (bash -c): unpack, enable and start the unit, print its first attempt. */
+  run: string;
+  /** "1/3 install, 2/3 zookeeper, ...". */
+  summary: string;
+}
+
+/** Pure: the first boot of a machine whose steps are `steps`. */
+export function firstBoot(steps: Step[]): FirstBoot {
   const scripts = renderStepScripts(steps);
   const names = scripts.map((s) => stepFileName(s.index, s.step));
-  const tar = ustar(scripts.map((s, i) => ({ name: names[i], mode: 0o700, content: Buffer.from(s.script, "utf8") })));
+  const bundle = ustar(scripts.map((s, i) => ({ name: names[i], mode: 0o700,
+    content: Buffer.from(s.script, "utf8") })));
   const unit = FIRSTBOOT_UNIT;
   const run = [
     "set -e",
@@ -73,16 +85,28 @@ export function renderCloudConfig(steps: Step[], hostKey?: { privatePem: string 
     `journalctl -q -u ${unit} -o cat --no-pager || true`,
     'exit "$r"',
   ].join("; ");
+  const summary = scripts.map((s) => `${s.index}/${scripts.length} ${s.step}`).join(", ");
+  return { bundle, unit: firstbootUnit(names), run, summary };
+}
+
+/**
+ * `hostKey`: the machine's SSH host key (tls sshHostKey, derived from clusterSecret), written by cloud-init's
+ * `ssh_keys` before sshd starts, so every later connection pins it. Only the private half travels (sshd derives
+ * the public one; AWS's 16 KB are tight); the image's own keys of other types stay, the client asks for this one.
+ */
+export function renderCloudConfig(steps: Step[], hostKey?: { privatePem: string }): string {
+  const boot = firstBoot(steps);
   const doc = {
     write_files: [
-      { path: BUNDLE, owner: "root:root", permissions: "0600", encoding: "gz+b64", content: gzip(tar).toString("base64") },
-      { path: `/etc/systemd/system/${unit}`, owner: "root:root", permissions: "0644", content: firstbootUnit(names) },
+      { path: BUNDLE, owner: "root:root", permissions: "0600", encoding: "gz+b64",
+        content: gzip(boot.bundle).toString("base64") },
+      { path: `/etc/systemd/system/${FIRSTBOOT_UNIT}`, owner: "root:root", permissions: "0644", content: boot.unit },
     ],
-    runcmd: [["bash", "-c", run]],
+    runcmd: [["bash", "-c", boot.run]],
     ...(hostKey ? { ssh_keys: { ecdsa_private: hostKey.privatePem } } : {}),
   };
-  const summary = scripts.map((s) => `${s.index}/${scripts.length} ${s.step}`).join(", ");
-  return `#cloud-config\n# elastic-mesos bootstrap (${summary}); the step scripts are in ${BUNDLE}.\n${stringify(doc, { lineWidth: 0 })}`;
+  const head = `#cloud-config\n# elastic-mesos bootstrap (${boot.summary}); the step scripts are in ${BUNDLE}.\n`;
+  return `${head}${stringify(doc, { lineWidth: 0 })}`;
 }
 
 /** Deterministic gzip (mtime 0, OS byte fixed), so the same steps always give the same user-data bytes. */
