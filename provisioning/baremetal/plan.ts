@@ -1,6 +1,7 @@
 // Pure decisions of the bare-metal provider: what a change means (replace, update, nothing) and which
 // steps an update must run. Tested without SSH or Pulumi.
 import type { StepScript } from "../render/ssh-plan";
+import { hasUnknowns } from "../dynamic/plain";
 import { identityChange } from "../steps/mesos-agent";
 import type { StepName } from "../steps/types";
 import type { HostPlan } from "./render";
@@ -51,6 +52,23 @@ export function replaceReasons(olds: HostOutputs, news: HostPlan): string[] {
   if ((olds.node.pool ?? "") !== (news.node.pool ?? "")) r.push("node.pool");
   if (olds.connection.host !== news.connection.host) r.push("connection.host");
   return r;
+}
+
+/**
+ * Pure: what the machine's id means for the host (HostProps.machine): "replace", "record" or "" (nothing).
+ * A cloud machine made anew has a new id: one lost outside Pulumi and made again by `pulumi up --refresh` (the
+ * refresh drops it from the state, the up creates it), or one replaced. Its host is replaced too: delete drains
+ * the agent that was there (from a master), create adopts the new machine (waits for its first boot from the
+ * user-data, records what ran), where an update would run steps over SSH on a machine still booting, or claim
+ * steps ran that never did. An id not known yet is a new machine: a preview, or the engine asking whether a
+ * server replaced delete-before-replace takes this host with it (it does: the agent is drained before its server
+ * goes). A host recorded without an id (an earlier release) records it, with no command.
+ */
+export function machineChange(recorded: string | undefined, planned: string | undefined): "replace" | "record" | "" {
+  if (planned === undefined) return "";
+  if (hasUnknowns(planned)) return "replace";
+  if (recorded === undefined) return "record";
+  return recorded === planned ? "" : "replace";
 }
 
 /** True when the user pinned a key that differs from what we recorded: the update must verify it. */

@@ -24,7 +24,8 @@ import { FIRSTBOOT_POLL_MS, firstBootFailure, firstBootProbeScript, parseFirstBo
 import { drainAgent, reactivateIfKept, type DrainResult } from "./drain";
 import { driftOf, driftProbeScript } from "./drift";
 import { agentMove, keepIdentity } from "./identity";
-import { changedSteps, diffHost, drainBeforeRestart, expectedHostKey, hashesOf, pinChanged } from "./plan";
+import { changedSteps, diffHost, drainBeforeRestart, expectedHostKey, hashesOf, machineChange, pinChanged }
+  from "./plan";
 import { hostTls, renderHost, type HostPlan } from "./render";
 import type { Runner } from "./runner";
 import type { HostInputs, HostOutputs, HostProps, LegacyHostOutputs, RecordedHostKey } from "./types";
@@ -86,6 +87,9 @@ function repairs(olds: Pick<HostOutputs, "stepHashes" | "repairs"> | undefined,
   return n ? { repairs: n } : {};
 }
 
+/** The machine's id as the outputs record it (HostProps.machine), when the host is a cloud machine's. */
+const machineOf = (machine: string | undefined): { machine?: string } => (machine === undefined ? {} : { machine });
+
 export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostProps, HostOutputs> {
   private privateKey: string | undefined;
   private clusterSecret: string | undefined;
@@ -136,6 +140,9 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
 
   /** Step hashes rendered from the new inputs against the recorded ones: nothing is sent to the host. */
   async diff(_id: string, olds: LegacyHostOutputs, news: HostProps): Promise<pulumi.dynamic.DiffResult> {
+    // Another cloud machine (lost and made anew, or replaced): this host goes with the old one (plan.ts).
+    const machine = machineChange(olds.machine, news.machine);
+    if (machine === "replace") return { changes: true, replaces: ["machine"], deleteBeforeReplace: true };
     // A preview with an address not known yet (a master being replaced) cannot render: say "update".
     // Unknowns only in `drain` are no change (withRecordedDrain).
     const spec = withRecordedDrain(news.spec, olds);
@@ -146,18 +153,20 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     if (spec.rollout && d.replaces.length === 0 && disruptive(changedSteps(olds.stepHashes, plan.steps))) {
       rollouts.expect(spec.cluster, spec.rollout.group, spec.node.id, spec.rollout.slots);
     }
-    return { changes: d.changes, replaces: d.replaces, deleteBeforeReplace: true };
+    return { changes: d.changes || machine === "record", replaces: d.replaces, deleteBeforeReplace: true };
   }
 
-  async create({ spec }: HostProps): Promise<pulumi.dynamic.CreateResult<HostOutputs>> {
+  async create({ spec, machine }: HostProps): Promise<pulumi.dynamic.CreateResult<HostOutputs>> {
     const plan = this.plan(spec);
     const outs = spec.firstBoot ? await this.adopt(plan, spec) : await this.converge(plan, spec, undefined);
-    return { id: `${spec.cluster}:${spec.node.id}:${spec.connection.host}`, outs: plain(outs) };
+    return { id: `${spec.cluster}:${spec.node.id}:${spec.connection.host}`,
+      outs: plain({ ...outs, ...machineOf(machine) }) };
   }
 
   /** Also the one-time upgrade of state written before the shim: same hashes, so only the record is rewritten. */
   async update(_id: string, olds: LegacyHostOutputs, news: HostProps): Promise<pulumi.dynamic.UpdateResult<HostOutputs>> {
-    return { outs: plain(await this.converge(this.plan(news.spec), news.spec, olds)) };
+    const outs = await this.converge(this.plan(news.spec), news.spec, olds);
+    return { outs: plain({ ...outs, ...machineOf(news.machine) }) };
   }
 
   /**

@@ -17,6 +17,8 @@ export type HostSpecInput = Omit<HostInputs, "drain"> & {
 /** One property (HostProps says why): the node's compact inputs, usually from hostInputsFor in one apply. */
 export interface MesosHostArgs {
   spec: pulumi.Input<HostSpecInput>;
+  /** Clouds: the id of the node's machine (HostProps.machine): another id replaces the host, which adopts it. */
+  machine?: pulumi.Input<string>;
 }
 
 export class MesosHost extends ShimResource {
@@ -30,6 +32,9 @@ export class MesosHost extends ShimResource {
 
   constructor(name: string, args: MesosHostArgs, opts?: pulumi.CustomResourceOptions) {
     // Only the outputs the program reads are declared (each declared property costs an Output per host).
-    super("elastic-mesos/baremetal:Host", name, { spec: args.spec, stepHashes: undefined, hostKey: undefined, repairs: undefined }, opts);
+    // `machine` only where given: every property costs each host an Output.
+    const machine = args.machine === undefined ? {} : { machine: args.machine };
+    super("elastic-mesos/baremetal:Host", name,
+      { spec: args.spec, ...machine, stepHashes: undefined, hostKey: undefined, repairs: undefined }, opts);
   }
 }

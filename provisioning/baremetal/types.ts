@@ -108,6 +108,13 @@ export interface HostInputs {
  */
 export interface HostProps {
   spec: HostInputs;
+  /**
+   * Clouds: the cloud's id of the node's machine (its instance). Another id is another machine: the host is
+   * replaced and its create adopts the new machine (plan.ts machineChange). A property of its own, not part of
+   * `spec`: when the engine replaces a server delete-before-replace it asks each dependent whether it must go
+   * first with only the properties that come from that server unknown, and only this one does.
+   */
+  machine?: string;
 }
 
 export interface RecordedHostKey {
@@ -148,6 +155,8 @@ export interface HostOutputs {
   firstBoot?: "cloud-init";
   /** Drift repairs made on the host so far (absent: none); the readiness re-checks after each (provider.ts). */
   repairs?: number;
+  /** Clouds: the id of the machine this host adopted or runs on (HostProps.machine); absent in earlier state. */
+  machine?: string;
 }
 
 /** Outputs written by releases before the shim (0.1): they also held the admin principal and password. */

@@ -7,14 +7,20 @@
 //   an id as given), and a new image or size replaces no running server;
 // - subnets' DHCP pools keep the masters' planned addresses free; floating IPs (masters only) wait for their
 //   subnet's router interface;
-// - raising a pool's count adds only that pool's machines and hosts; masters are never replaced.
+// - raising a pool's count adds only that pool's machines and hosts; masters are never replaced;
+// - a server made anew (lost outside Pulumi, then `pulumi up --refresh`) gives its machine another id, which
+//   replaces its host resource (provisioning/baremetal plan.ts machineChange; the provider: host-machine.test.ts).
 import { readFileSync } from "node:fs";
+import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { countByType, diffRuns, runProgram, stable, type RunResult } from "./harness";
-import { isSecretInput, type Registered } from "./mocks";
+import { isSecretInput, recordingMocks, type Registered } from "./mocks";
 import { STACKS, type ConfigMap } from "./fixtures";
-import { ipToString, parseCidr } from "../../components/topology";
+import { parseModel } from "../../components/config";
+import { buildTopology, ipToString, parseCidr } from "../../components/topology";
+import { openstack } from "../../components/providers/openstack";
 import { imageQuery, OPENSTACK_IGNORED } from "../../components/providers/openstack/machines";
+import { machineChange } from "../../provisioning/baremetal/plan";
 
 const OS = "node_modules/@pulumi/openstack";
 const INSTANCE = "openstack:compute/instance:Instance";
@@ -292,3 +298,32 @@ describe("openstack: scaling a pool and the masters", () => {
 function r2(r: RunResult, name: string): Registered[] {
   return r.resources.filter((x) => x.custom && x.name === name).sort((a, b) => a.type.localeCompare(b.type));
 }
+
+describe("openstack: an agent's server deleted outside Pulumi and made anew by `pulumi up --refresh`", () => {
+  /** The OpenStack module's machines under mocks where the servers named in `ids` get those ids. */
+  async function machineIds(ids: Record<string, string> = {}): Promise<Record<string, string>> {
+    const { mocks } = recordingMocks();
+    await pulumi.runtime.setMocks({ ...mocks, newResource: async (a) => {
+      const made = await mocks.newResource(a);
+      return a.type === INSTANCE && ids[a.name] ? { ...made, id: ids[a.name] } : made;
+    } }, "elastic-mesos", "dev");
+    const model = parseModel(CONFIG as Record<string, unknown>, {});
+    class Root extends pulumi.ComponentResource { constructor() { super("test:index:Root", "root", {}); } }
+    const args = { model, topology: buildTopology(model), userData: () => "ud", poolUserData: () => "" };
+    const set = openstack.createMachines(args, new Root());
+    const out = await Promise.all(set.machines.map(async (m) =>
+      [m.node.id, await (m.machineId as any).promise()] as const));
+    await (pulumi.runtime as any).waitForRPCs();
+    return Object.fromEntries(out);
+  }
+
+  it("every machine carries its server's id; one made anew has another: only its host is replaced", async () => {
+    const before = await machineIds();
+    expect(before).toEqual(Object.fromEntries(["m1", "m2", "m3", "general-1", "general-2", "general-3", "gpu-1"]
+      .map((id) => [id, `prod-${id}-id`])));
+    const after = await machineIds({ "prod-general-2": "9d1c0a52-new" });
+    const changes = Object.fromEntries(Object.keys(before).map((id) => [id, machineChange(before[id], after[id])]));
+    expect(changes).toEqual({ m1: "", m2: "", m3: "", "general-1": "", "general-2": "replace", "general-3": "",
+      "gpu-1": "" });
+  });
+});

@@ -121,10 +121,12 @@ export function createInstance(args: ProviderArgs, node: NodeSpec, deps: OsMachi
     { ...deps.opts, ignoreChanges: OPENSTACK_IGNORED, dependsOn, deleteBeforeReplace: true },
   );
   const privateIp = port.allFixedIps.apply((ips) => ips[0] ?? "");
-  if (!fip) return { node, privateIp, resource: instance };
+  // A server deleted outside Pulumi and made again by `pulumi up --refresh` has another id: its host adopts it.
+  const machineId = instance.id;
+  if (!fip) return { node, privateIp, resource: instance, machineId };
   const assoc = new net.FloatingIpAssociate(`${node.hostname}-fip`, { floatingIp: fip.address, portId: port.id },
     { ...deps.opts, dependsOn: [instance, deps.routerInterfaces[deps.zoneIndex(node)]] });
   // The address once it is the port's (the readiness connects to it).
   const publicIp = pulumi.all([fip.address, assoc.id]).apply(([ip]) => ip);
-  return { node, privateIp, publicIp, resource: instance };
+  return { node, privateIp, publicIp, resource: instance, machineId };
 }
