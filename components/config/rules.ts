@@ -4,11 +4,15 @@
 import { utils as sshUtils } from "ssh2";
 import { z } from "zod";
 import { OS_FAMILIES, PROVIDERS, type OsFamily, type ProviderName } from "../model";
-import { DEFAULT_CLUSTER_NAME, DEFAULT_LOCAL_MAX_HOSTS, DEFAULT_MASTER_COUNT, DEFAULT_OS, DEFAULT_POOL, defaultSshUser } from "./defaults";
+import {
+  DEFAULT_CLUSTER_NAME, DEFAULT_LOCAL_MAX_HOSTS, DEFAULT_MASTER_COUNT, DEFAULT_NETWORK_CIDR, DEFAULT_OS, DEFAULT_POOL,
+  defaultSshUser,
+} from "./defaults";
 import { familyOf, publicAdminReason } from "./cidrs";
 import { parseCidrV4 } from "./fields";
 import { hostNameFrom } from "./providers";
 import { poolTag } from "../naming";
+import { planNetwork } from "../topology";
 
 export interface RuleContext {
   hasClusterSecret: boolean;
@@ -100,6 +104,12 @@ function poolRules(raw: Raw, add: Add): void {
     // Agents are named <cluster>-<pool>-<n> and a hostname label is at most 63 characters.
     if (`${cluster}-${name}-1000`.length > 63)
       add(["agentPools", i, "name"], `"${cluster}-${name}-1000" would exceed 63 characters; use a pool name of at most ${63 - cluster.length - 6} characters`);
+    // Every agent registers with the attribute pool=<its pool's name> (Marathon constraints, and the readiness
+    // counts a group's agents by it): a pool's own attribute of that name would take its place.
+    const own = obj(pool.attributes)?.pool;
+    if (own !== undefined && own !== name)
+      add(["agentPools", i, "attributes", "pool"], `every agent has the attribute pool set to its pool's name ` +
+        `("${name}"); Marathon constraints and the readiness count agents by it, so use another attribute name`);
     const hostsDecide = provider === "baremetal";
     if (provider !== undefined && !hostsDecide && pool.count === undefined)
       add(["agentPools", i, "count"], "use a whole number from 0 to 1000 (how many agents this pool has)");
@@ -178,6 +188,119 @@ function cloudLimits(raw: Raw, add: Add): void {
     if (!inside) add(["network", "cidr"], "DigitalOcean VPCs take private ranges only (RFC 1918: 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16); use one such as 10.42.0.0/16");
     else if (net.prefix < 16) add(["network", "cidr"], "DigitalOcean VPCs are /16 at most; use a /16 to /20 such as 10.42.0.0/16");
   }
+}
+
+/**
+ * Addresses a cloud keeps in each subnet for itself, by its documentation: AWS the first four and the last; GCP
+ * the network, gateway, second-to-last and broadcast addresses; OpenStack (Neutron) the network and broadcast
+ * addresses, the router's gateway and a DHCP port per DHCP agent (two counted); DigitalOcean the first, the last
+ * "and a few others" (eight counted).
+ */
+export const SUBNET_RESERVED = { aws: 5, gcp: 4, openstack: 5, digitalocean: 8 } as const;
+type SubnetCloud = keyof typeof SUBNET_RESERVED;
+const CLOUD_NAME: Record<SubnetCloud, string> =
+  { aws: "AWS", gcp: "GCP", openstack: "OpenStack", digitalocean: "DigitalOcean" };
+
+/** What the pure subnet check needs to know of a stack (read from the raw config, defaults applied). */
+export interface SubnetDemand {
+  provider: SubnetCloud;
+  cidr: string;
+  /** The zones nodes are spread over (round-robin by ordinal, components/topology.ts); none: one subnet. */
+  zones: string[];
+  masters: number;
+  pools: { name: string; count: number }[];
+  /** Agents in subnets of their own, one per zone of the same size as the masters' (AWS NAT egress). */
+  agentSubnets: boolean;
+  /** Pools are self-healing groups, which may run extra machines while they roll or rebalance. */
+  groups: boolean;
+}
+
+/** One subnet's load, as the check sees it: what it must hold and how many addresses it has. */
+export interface SubnetLoad {
+  subnet: string;
+  zone?: string;
+  masters: number;
+  agents: Record<string, number>;
+  spare: number;
+  need: number;
+  usable: number;
+}
+
+/**
+ * Pure: the most loaded subnet of a cloud stack. Each zone gets one subnet of `network.cidr` (a /24 at most,
+ * components/topology.ts planNetwork; DigitalOcean: the VPC is the whole range); a pool's agents are spread over
+ * the zones round-robin, so a zone holds ceil(count/zones) of them. A pool run as a group may run up to 10% more
+ * (at least one) while it rolls or rebalances (AWS exceeds a group's size by 10% or one instance while it
+ * rebalances its zones; a GCP regional group surges one machine per zone by default): kept spare. Undefined
+ * when the range is too small for the zones (reported on network.cidr by its own rule).
+ */
+export function busiestSubnet(d: SubnetDemand): SubnetLoad | undefined {
+  let subnets: string[];
+  try {
+    subnets = d.provider === "digitalocean" ? [d.cidr] : planNetwork(d.cidr, d.zones.length).subnets.map((s) => s.cidr);
+  } catch {
+    return undefined;
+  }
+  const zones = d.provider === "digitalocean" ? 1 : Math.max(1, d.zones.length);
+  const size = 2 ** (32 - Number(subnets[0].split("/")[1]));
+  const loads = subnets.map((subnet, z): SubnetLoad => {
+    const share = (count: number) => (count > z ? Math.ceil((count - z) / zones) : 0);
+    const agents: Record<string, number> = {};
+    for (const p of d.pools) if (share(p.count) > 0) agents[p.name] = share(p.count);
+    const spare = d.groups ? Object.values(agents).reduce((n, a) => n + Math.max(1, Math.ceil(a / 10)), 0) : 0;
+    // With subnets of their own, the agents' subnet is the one that fills (the masters' holds them and a NAT gateway).
+    const masters = d.agentSubnets ? 0 : share(d.masters);
+    const need = masters + spare + Object.values(agents).reduce((n, a) => n + a, 0);
+    const usable = size - SUBNET_RESERVED[d.provider];
+    return { subnet, ...(d.zones[z] ? { zone: d.zones[z] } : {}), masters, agents, spare, need, usable };
+  });
+  return loads.reduce((a, b) => (b.need - b.usable > a.need - a.usable ? b : a));
+}
+
+/** Pure: why a stack's nodes would not fit its subnets (undefined: they fit). */
+export function subnetProblem(d: SubnetDemand): string | undefined {
+  const l = busiestSubnet(d);
+  if (!l || l.need <= l.usable) return undefined;
+  const agentCount = Object.values(l.agents).reduce((n, a) => n + a, 0);
+  const parts = [`${agentCount} agents (${Object.entries(l.agents).map(([p, n]) => `${p} ${n}`).join(", ")})`,
+    ...(l.spare ? [`${l.spare} spare for the groups' rolling replacements`] : []),
+    ...(l.masters ? [`${l.masters} master${l.masters > 1 ? "s" : ""}`] : [])];
+  const prefix = l.subnet.split("/")[1];
+  const cloud = CLOUD_NAME[d.provider];
+  const where = d.provider === "digitalocean" ? `the VPC ${l.subnet}`
+    : `${l.zone ? `zone ${l.zone}'s` : "the"} subnet ${l.subnet}`;
+  const fix = d.provider === "digitalocean"
+    ? "lower agentPools[].count, or use a larger network.cidr (a /16 at most)"
+    : `lower agentPools[].count, or spread the agents over more zones (${d.provider}.zones): each zone gets ` +
+      `one /${prefix} of network.cidr, whatever its size`;
+  return `${where} would need ${l.need} addresses (${parts.join(", ")}) and ${cloud} leaves ${l.usable} of ` +
+    `a /${prefix} (it reserves ${SUBNET_RESERVED[d.provider]}); ${fix}`;
+}
+
+/** The subnet check over the raw config: the clouds' subnets must hold what the counts ask, or nothing is made. */
+function subnetCapacity(raw: Raw, add: Add): void {
+  const provider = providerOf(raw);
+  if (provider !== "aws" && provider !== "gcp" && provider !== "openstack" && provider !== "digitalocean") return;
+  const cidr = str(obj(raw.network)?.cidr) ?? DEFAULT_NETWORK_CIDR;
+  if (!parseCidrV4(cidr)) return; // the schema reports it
+  const block = obj(raw[provider]);
+  const zones = arr(block?.zones).filter((z): z is string => typeof z === "string");
+  const masters = obj(raw.masters)?.count;
+  const pools = poolCounts(raw);
+  const egress = str(block?.agentEgress) ?? (block?.vpcId !== undefined ? "public" : "nat-per-zone");
+  const problem = subnetProblem({
+    provider, cidr, zones, masters: typeof masters === "number" ? masters : DEFAULT_MASTER_COUNT, pools,
+    agentSubnets: provider === "aws" && egress !== "public",
+    // The clouds that run pools as self-healing groups (issue 12): AWS, GCP, DigitalOcean.
+    groups: provider !== "openstack",
+  });
+  if (problem) add(["agentPools"], problem);
+}
+
+/** The pools' names and counts (a count the schema rejects, 0 to 1000 whole, counts as 0: it is reported there). */
+function poolCounts(raw: Raw): { name: string; count: number }[] {
+  const valid = (c: unknown): c is number => typeof c === "number" && Number.isInteger(c) && c > 0 && c <= 1000;
+  return pools(raw).map((p, i) => ({ name: str(p.name) ?? `agentPools[${i}]`, count: valid(p.count) ? p.count : 0 }));
 }
 
 /**
@@ -290,6 +413,7 @@ export function crossFieldRules(ctx: RuleContext) {
     taskUsers(raw, add);
     networkRules(raw, add);
     cloudLimits(raw, add);
+    subnetCapacity(raw, add);
     baremetalRules(raw, add);
     localRules(raw, add);
   });
