@@ -27,6 +27,8 @@ export interface SshBootstrapInput {
   model: ClusterModel;
   topology: Topology;
   machines: Machine[];
+  /** Pools run as self-healing groups (contracts AgentGroup): `machines` holds none of their agents. */
+  groups?: AgentGroup[];
   /** Derived from the secret clusterSecret: a secret Output. */
   credentials: pulumi.Output<Credentials>;
   /** Parent for every resource the bootstrap registers. */
@@ -126,9 +128,19 @@ export class MesosCluster extends pulumi.ComponentResource {
         groups, generation, timeoutSeconds: args.readyTimeoutSeconds, parent: this })];
       return this.finish(model, set, credentials, topology, ready);
     }
-    const set = entry.module.createMachines({ model, topology, userData: () => "", poolUserData: () => "" }, this);
+    // SSH delivery: nothing in user-data, but a pool run as a group (DigitalOcean autoscale pools) boots from the
+    // pool's user-data, naming the masters the provider made (their addresses are those machines' outputs).
+    let render: ReturnType<typeof cloudInitUserData> | undefined;
+    const poolUserData = (pool: string, _ips?: MasterPublicIps, masters?: Machine[]) => {
+      const spec = model.agentPools.find((p) => p.name === pool);
+      if (!spec) throw new Error(`poolUserData: no agent pool "${pool}"`);
+      if (!masters) throw new Error(`poolUserData: provider "${model.provider}" bootstraps over SSH: pass the master machines`);
+      render ??= cloudInitUserData(model, topology, credentials, mastersOf(topology, masters));
+      return render(poolTemplateNode(model.cluster.name, spec)).apply((r) => r.userData);
+    };
+    const set = entry.module.createMachines({ model, topology, userData: () => "", poolUserData }, this);
     if (args.sshBootstrap) {
-      ready = args.sshBootstrap({ name, model, topology, machines: set.machines, credentials, parent: this });
+      ready = args.sshBootstrap({ name, model, topology, machines: set.machines, groups: set.groups, credentials, parent: this });
     } else {
       void pulumi.log.warn(
         `provider "${model.provider}": ${set.machines.length} machines registered, but no SSH bootstrap was given to MesosCluster, so nothing was installed on them and nothing checks their health`,
@@ -171,6 +183,22 @@ export function withoutPromiseStackTraces<T>(build: () => T): T {
   }
 }
 
+/**
+ * The masters as the SSH bootstrap gives them to every host (provisioning/baremetal createSshBootstrap): private
+ * address, and the public one where it differs (Mesos advertises it; the master's certificate names it).
+ */
+export function mastersOf(topology: Topology, machines: Machine[]): pulumi.Output<BootstrapInput["masters"]> {
+  const byId = new Map(machines.map((m) => [m.node.id, m]));
+  const ms = topology.masters.map((n) => byId.get(n.id) ?? missing(n.id));
+  return pulumi.all(ms.map((m) => pulumi.all([m.privateIp, m.publicIp ?? ""]))).apply((ips) => topology.masters.map((n, i) => ({
+    id: n.id, zkId: n.zkId!, ip: ips[i][0], hostname: n.hostname,
+    ...(ips[i][1] && ips[i][1] !== ips[i][0] ? { publicAddress: ips[i][1] } : {}) })));
+}
+
+function missing(id: string): never {
+  throw new Error(`master ${id}: no machine for it`);
+}
+
 /** A node's cloud-init user-data and its SHA-256, both computed in the one secret apply. */
 export interface RenderedUserData {
   userData: string;
@@ -190,9 +218,11 @@ export function cloudInitUserData(
   model: ClusterModel,
   topology: Topology,
   credentials: pulumi.Output<Credentials>,
+  /** The masters as their machines came up (SSH-delivery clouds' pools), instead of their planned addresses. */
+  actualMasters?: pulumi.Output<BootstrapInput["masters"]>,
 ): (node: NodeSpec, masterPublicIps?: MasterPublicIps) => pulumi.Output<RenderedUserData> {
   const artifacts = resolveArtifacts(model.versions, model.artifacts, model.os);
-  const masters: BootstrapInput["masters"] = topology.masters.map((m) => {
+  const masters: pulumi.Input<BootstrapInput["masters"]> = actualMasters ?? topology.masters.map((m) => {
     if (!m.plannedIp) throw new Error(`${m.id}: no planned address; provider "${model.provider}" cannot use cloud-init delivery`);
     return { id: m.id, zkId: m.zkId!, ip: m.plannedIp, hostname: m.hostname };
   });
@@ -206,8 +236,8 @@ export function cloudInitUserData(
   return (node, masterPublicIps = {}) => {
     let rendered = cache.get(node.id);
     if (!rendered) {
-      const inputs = pulumi.all([credentials, model.clusterSecret, publicIpsOf(masterPublicIps)]);
-      rendered = inputs.apply(([c, secret, publicIps]) => {
+      const inputs = pulumi.all([credentials, model.clusterSecret, publicIpsOf(masterPublicIps), masters]);
+      rendered = inputs.apply(([c, secret, publicIps, masters]) => {
         const withPublic = masters.map((m) => (publicIps[m.id] ? { ...m, publicAddress: publicIps[m.id] } : m));
         // A master's certificate names its planned address and its public one; an agent's address is known
         // only at boot, so its certificate names its hostname alone.

@@ -99,8 +99,10 @@ export interface ProviderArgs {
   /**
    * Cloud-init user-data every machine of a pool's group boots from: the pool's template node
    * (topology `poolTemplateNode`) rendered like any agent's (secret). Its agents find their address at boot.
+   * Providers whose masters have no planned address (SSH delivery: DigitalOcean) pass the master machines they
+   * made (`masters`, in master order): the user-data names their actual addresses.
    */
-  poolUserData(pool: string, masterPublicIps?: MasterPublicIps): pulumi.Input<string>;
+  poolUserData(pool: string, masterPublicIps?: MasterPublicIps, masters?: Machine[]): pulumi.Input<string>;
 }
 
 /** Node id of a master → its reserved public IPv4 address. */

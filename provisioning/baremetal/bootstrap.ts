@@ -131,10 +131,15 @@ export function rolloutSpecs(model: Pick<ClusterModel, "rollout">, topology: Pic
 /** The SshBootstrap seam: returns every host resource and the readiness resource. */
 export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapOptions = {}): pulumi.Resource[] {
   const { name, model, topology, machines, parent } = input;
+  // Agents of a group (DigitalOcean autoscale pools) boot with certificates that name no address (their user-data
+  // is rendered before they exist): no host can verify its peers' addresses then (HostInputs.unverifiedPeers).
+  const peers = input.groups?.length ? { unverifiedPeers: true as const } : {};
   const artifacts = resolveArtifacts(model.versions, model.artifacts, model.os);
   const byId = new Map(machines.map((m) => [m.node.id, m]));
   const masterMachines = topology.masters.map((n) => byId.get(n.id)!);
-  const agentMachines = topology.agents.map((n) => byId.get(n.id)!);
+  // A group's agents have no machine here: they join by themselves, and the readiness counts them.
+  const grouped = new Set((input.groups ?? []).map((g) => g.pool));
+  const agentMachines = topology.agents.filter((n) => !grouped.has(n.pool!)).map((n) => byId.get(n.id)!);
   const masterIps = pulumi.all(masterMachines.map((m) => m.privateIp));
   // Each host's spec is hostInputsFor in one apply: no credential goes in (the provider derives them from
   // the stack config and renders the steps itself), so every input is plain, small and shown as it is by
@@ -152,7 +157,7 @@ export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapO
     const rollout = rollouts(m.node);
     const spec = pulumi.all([masters, masterIps, m.privateIp, connectionFor(model, m), firewall]).apply(([ms, ips, selfIp, connection, fw]) => {
       const i = { ...hostInputsFor({ cluster: model.cluster.name, os: model.os, node: m.node, selfIp, masters: ms, quorum: topology.quorum,
-        artifacts, taskUsers, ...(fw ? { firewall: fw } : {}) }, connection as HostConnection, ips, opts), rollout };
+        artifacts, taskUsers, ...(fw ? { firewall: fw } : {}) }, connection as HostConnection, ips, opts), rollout, ...peers };
       // The masters' keys stay an Output of their own inside `drain`: in a preview where the masters change
       // (a grow re-runs their firewall step) only they are unknown, and the provider's diff takes an unknown
       // in `drain` (bookkeeping) for no change, instead of the whole spec unknown and every agent "updating".
@@ -183,12 +188,14 @@ export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapO
     // One Output for the whole list (not two per agent): thousands of agents.
     agents: pulumi.all(agentMachines.map((m) => m.privateIp))
       .apply((ips) => agentMachines.map(({ node: n }, i) => ({ id: n.id, pool: n.pool, hostname: n.hostname, ip: ips[i] }))),
+    // Groups' agents are counted by pool (absent without groups: the inputs of a stack without any stay the same).
+    ...(input.groups?.length ? { pools: input.groups.map((g) => ({ pool: g.pool, desired: g.desired })) } : {}),
     quorum: topology.quorum,
     ports: DEFAULT_PORTS,
     adminUser: ADMIN_USER,
     timeoutSeconds: opts.readyTimeoutSeconds ?? 900,
     generation: pulumi.all([pulumi.all(all.map((h) => h.stepHashes)), pulumi.all(all.map((h) => h.repairs))])
       .apply(([hashes, repairs]) => sshGeneration(hashes, repairs)),
-  }, { parent, dependsOn: all });
+  }, { parent, dependsOn: [...all, ...(input.groups ?? []).map((g) => g.resource)] });
   return [...all, readiness];
 }

@@ -37,14 +37,15 @@ export function bootstrapInputOf(i: HostInputs, credentials: Credentials, tls?: 
 /**
  * The node's certificate and key from the cluster CA, derived from clusterSecret like its credentials. On a
  * cloud machine, the certificate its user-data carries (components/cluster.ts cloudInitUserData): an agent's
- * names no address, so no node verifies its peers' addresses there.
+ * names no address, so no node verifies its peers' addresses there; nor where some agents boot from a group's
+ * user-data (HostInputs.unverifiedPeers).
  */
 export function hostTls(clusterSecret: string, i: HostInputs): NodeTls {
   const pub = i.masters.find((m) => m.id === i.node.id && i.node.role === "master")?.publicAddress;
   const cloudAgent = i.firstBoot && i.node.role === "agent";
   const subject = { id: i.node.id, hostname: i.node.hostname, ...(cloudAgent ? {} : { ip: i.selfIp }), ...(pub ? { extraIps: [pub] } : {}) };
   const material = nodeMaterial(clusterSecret, i.cluster, subject, i.node.role);
-  return i.firstBoot ? { ...material, unverifiedPeers: true } : material;
+  return i.firstBoot || i.unverifiedPeers ? { ...material, unverifiedPeers: true } : material;
 }
 
 /** The node as the provider records it (no credential in it). */

@@ -99,6 +99,11 @@ export interface HostInputs {
    * the steps render exactly as the user-data's (render.ts). Absent: the host is installed over SSH.
    */
   firstBoot?: { via: "cloud-init"; timeoutSeconds: number };
+  /**
+   * Some of the cluster's agents boot from a group's user-data (DigitalOcean autoscale pools): their certificates
+   * name no address, so this host does not verify its libprocess peers' addresses either (as on cloud-init clouds).
+   */
+  unverifiedPeers?: true;
 }
 
 /**

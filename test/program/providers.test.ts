@@ -53,15 +53,16 @@ describe("gcp", () => {
 });
 
 describe("digitalocean", () => {
-  it("VPC over network.cidr, tags, admin-only cloud firewalls, droplets; no user-data (SSH delivery: one bootstrap per droplet)", async () => {
+  it("VPC over network.cidr, tags, admin-only cloud firewalls, master droplets bootstrapped over SSH, one autoscale pool per agent pool", async () => {
     const r = await runProgram(STACKS.digitalocean);
     expect(countByType(r.resources)).toMatchObject({
       "digitalocean:index/vpc:Vpc": 1,
       "digitalocean:index/sshKey:SshKey": 1,
-      "digitalocean:index/tag:Tag": 3,
+      "digitalocean:index/tag:Tag": 5,
       "digitalocean:index/firewall:Firewall": 2,
-      "digitalocean:index/droplet:Droplet": 7,
-      "pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host": 7,
+      "digitalocean:index/droplet:Droplet": 3,
+      "digitalocean:index/dropletAutoscale:DropletAutoscale": 2,
+      "pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host": 3,
       "pulumi-nodejs:dynamic/elastic-mesos/health:Readiness": 1,
     });
     expect(of(r, "digitalocean:index/vpc:Vpc")[0].inputs).toMatchObject({ ipRange: "10.20.0.0/16", region: "ams3" });

@@ -1,10 +1,13 @@
-// DigitalOcean provider module: VPC (ip range = network.cidr) → tags → cloud firewalls → droplets.
+// DigitalOcean provider module: VPC → tags → cloud firewalls → the account's SSH key → master droplets
+// (bootstrapped over SSH) → one droplet autoscale pool per agent pool (its droplets bootstrap themselves from
+// user-data that names the masters' addresses: contracts AgentGroup).
 import type * as pulumi from "@pulumi/pulumi";
 import type { MachineSet, ProviderArgs, ProviderModule } from "../../contracts";
 import { clusterTag, resourceName, roleTag } from "../../naming";
 import { doSdk } from "./sdk";
 import { createFirewalls } from "./firewall";
 import { createDroplet } from "./machines";
+import { createAgentPools } from "./pools";
 import { accountSshKey } from "./ssh-key";
 
 export const digitalocean: ProviderModule = {
@@ -17,11 +20,19 @@ export const digitalocean: ProviderModule = {
     const Tag = doSdk.Tag();
     const tag = (name: string) => new Tag(name, { name }, opts).name;
     const tags = { nodes: tag(clusterTag(cluster)), masters: tag(roleTag(cluster, "master")), agents: tag(roleTag(cluster, "agent")) };
-    const vpc = new (doSdk.Vpc())(resourceName(cluster, "vpc"), { name: resourceName(cluster, "vpc"), region: model.digitalocean!.region, ipRange: model.network.cidr }, opts);
-    // The account's key of this fingerprint when there is one (DigitalOcean refuses a second: 422), else ours.
+    const vpc = createVpc(args, opts);
     const sshKeyFingerprint = accountSshKey(cluster, model.ssh.publicKey!, opts);
     createFirewalls(model, tags, opts);
     const deps = { vpcUuid: vpc.id, sshKeyFingerprint, tags, opts };
-    return { machines: [...topology.masters, ...topology.agents].map((n) => createDroplet(args, n, deps)) };
+    const masters = topology.masters.map((n) => createDroplet(args, n, deps));
+    const groups = createAgentPools(args, { ...deps, masters });
+    return { machines: masters, groups };
   },
 };
+
+/** The cluster VPC, over network.cidr (RFC 1918, /16 to /20: the config refuses the rest before any resource). */
+function createVpc(args: ProviderArgs, opts: pulumi.CustomResourceOptions) {
+  const { model } = args;
+  const name = resourceName(model.cluster.name, "vpc");
+  return new (doSdk.Vpc())(name, { name, region: model.digitalocean!.region, ipRange: model.network.cidr }, opts);
+}
