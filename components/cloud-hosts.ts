@@ -135,7 +135,9 @@ export function createCloudHosts(args: CloudHostsArgs): CloudHosts {
       return base.drain && drainVia ? { ...base, drain: { ...base.drain, masterHosts: drainVia } } : base;
     });
   const host = (m: Machine, connection: pulumi.Output<HostConnection>, dependsOn: pulumi.Resource[], drainVia?: pulumi.Output<DrainMaster[]>) =>
-    new MesosHost(`${m.node.hostname}-bootstrap`, { spec: spec(m, connection, drainVia) }, { parent, dependsOn: [m.resource, ...dependsOn] });
+    // The machine's cloud id where the provider gives one: a machine made anew replaces its host, which adopts it.
+    new MesosHost(`${m.node.hostname}-bootstrap`, { spec: spec(m, connection, drainVia), machine: m.machineId },
+      { parent, dependsOn: [m.resource, ...dependsOn] });
 
   const masters = masterMachines.map((m, i) => host(m, conns.apply((c) => c.masters[i]), []));
   // Agents are drained from a master (over SSH, its derived key pinned in its connection), never from themselves.

@@ -116,6 +116,9 @@ describe("gcp and openstack get the same readiness", () => {
     );
     expect(ready(r).inputs.agents.map((a: any) => a.id)).toEqual(["general-1", "general-2", "general-3", "gpu-1"]);
     expect(plainLeaks(r.resources)).toEqual([]);
+    // Each host follows its server's id (a server made anew replaces its host, which adopts it).
+    const host = (n: string) => r.resources.find((x) => x.name === `prod-${n}-bootstrap`)!;
+    for (const n of ["m1", "general-1", "gpu-1"]) expect(host(n).inputs.machine).toBe(`prod-${n}-id`);
   });
 });
 
