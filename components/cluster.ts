@@ -134,13 +134,16 @@ export class MesosCluster extends pulumi.ComponentResource {
     const poolUserData = (pool: string, _ips?: MasterPublicIps, masters?: Machine[]) => {
       const spec = model.agentPools.find((p) => p.name === pool);
       if (!spec) throw new Error(`poolUserData: no agent pool "${pool}"`);
-      if (!masters) throw new Error(`poolUserData: provider "${model.provider}" bootstraps over SSH: pass the master machines`);
+      if (!masters) {
+        throw new Error(`poolUserData: provider "${model.provider}" bootstraps over SSH: pass the master machines`);
+      }
       render ??= cloudInitUserData(model, topology, credentials, mastersOf(topology, masters));
       return render(poolTemplateNode(model.cluster.name, spec)).apply((r) => r.userData);
     };
     const set = entry.module.createMachines({ model, topology, userData: () => "", poolUserData }, this);
     if (args.sshBootstrap) {
-      ready = args.sshBootstrap({ name, model, topology, machines: set.machines, groups: set.groups, credentials, parent: this });
+      ready = args.sshBootstrap({ name, model, topology, machines: set.machines, groups: set.groups, credentials,
+        parent: this });
     } else {
       void pulumi.log.warn(
         `provider "${model.provider}": ${set.machines.length} machines registered, but no SSH bootstrap was given to MesosCluster, so nothing was installed on them and nothing checks their health`,
@@ -190,7 +193,8 @@ export function withoutPromiseStackTraces<T>(build: () => T): T {
 export function mastersOf(topology: Topology, machines: Machine[]): pulumi.Output<BootstrapInput["masters"]> {
   const byId = new Map(machines.map((m) => [m.node.id, m]));
   const ms = topology.masters.map((n) => byId.get(n.id) ?? missing(n.id));
-  return pulumi.all(ms.map((m) => pulumi.all([m.privateIp, m.publicIp ?? ""]))).apply((ips) => topology.masters.map((n, i) => ({
+  const addresses = pulumi.all(ms.map((m) => pulumi.all([m.privateIp, m.publicIp ?? ""])));
+  return addresses.apply((ips) => topology.masters.map((n, i) => ({
     id: n.id, zkId: n.zkId!, ip: ips[i][0], hostname: n.hostname,
     ...(ips[i][1] && ips[i][1] !== ips[i][0] ? { publicAddress: ips[i][1] } : {}) })));
 }

@@ -20,14 +20,17 @@ const HOST = "pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host";
 const READY = "pulumi-nodejs:dynamic/elastic-mesos/health:Readiness";
 const of = (r: RunResult, type: string) => r.resources.filter((x) => x.type === type);
 const one = (r: RunResult, type: string, name: string) => r.resources.find((x) => x.type === type && x.name === name)!;
-const dependsOn = (r: Registered, type: string, name: string) => r.dependencies.some((u) => u.endsWith(`${type}::${name}`));
+const dependsOn = (r: Registered, type: string, name: string) =>
+  r.dependencies.some((u) => u.endsWith(`${type}::${name}`));
 
 /** ssh-keygen -l -E md5 of SSH_PUB (and of an RSA key), computed outside this code. */
 const SSH_PUB_MD5 = "9d:76:88:6c:99:d0:95:23:35:f9:a2:21:3d:8d:a0:15";
-const RSA_PUB = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDoeU4Svtw2O5uqPaqPSRAHVsz/jmwR+fJCZCfE85KMTwYVrnt4VtUA6Pn8xiHzcw/0MNtTRCPtOD" +
-  "voZMgol5n0UkCcMVmj7FvgLA8wPdsn9+fQBgja8LCjxwYhhwUdeIqvHqgAMCZmmxW+Mfuw+O1O5uCyQttDfGA4HB5RDlrP5N98jEXrzhfAeY44dyDWgn9UMS/" +
-  "4WxoLCrJusfkUNUPMdS8pcYUmhpkXWV+JRJHtiLTr2aQp7A9PRxOOaIDojAEVuwbeogPckw+EFvtGdtgYuKejUkbchCuO1jlt62S3GH7Rke8Wd0j+zh8Tm+4xBziDJt" +
-  "34aZVRh5QMMImfoTCz x";
+const RSA_PUB = "ssh-rsa " + [
+  "AAAAB3NzaC1yc2EAAAADAQABAAABAQDoeU4Svtw2O5uqPaqPSRAHVsz/jmwR+fJCZCfE85KMTwYVrnt4VtUA6Pn8xiHzcw/0MNtTRCPtOD",
+  "voZMgol5n0UkCcMVmj7FvgLA8wPdsn9+fQBgja8LCjxwYhhwUdeIqvHqgAMCZmmxW+Mfuw+O1O5uCyQttDfGA4HB5RDlrP5N98jEXrzhfAe",
+  "Y44dyDWgn9UMS/4WxoLCrJusfkUNUPMdS8pcYUmhpkXWV+JRJHtiLTr2aQp7A9PRxOOaIDojAEVuwbeogPckw+EFvtGdtgYuKejUkbchCuO",
+  "1jlt62S3GH7Rke8Wd0j+zh8Tm+4xBziDJt34aZVRh5QMMImfoTCz",
+].join("") + " x";
 const RSA_PUB_MD5 = "cd:e2:5c:f2:ea:b0:de:85:4c:6c:6e:c9:b8:08:6a:80";
 
 const STACK = STACKS.digitalocean;
@@ -70,7 +73,8 @@ describe("digitalocean: 3 masters, 2 pools", () => {
     r = await runProgram(STACK);
   });
 
-  it("resource set: master droplets with their SSH bootstrap, one autoscale pool per agent pool, no agent droplet", () => {
+  it("resource set: master droplets with their SSH bootstrap, one autoscale pool per agent pool, no agent droplet",
+    () => {
     expect(countByType(r.resources)).toMatchObject({
       "digitalocean:index/vpc:Vpc": 1,
       [KEY]: 1,
@@ -82,7 +86,8 @@ describe("digitalocean: 3 masters, 2 pools", () => {
       [READY]: 1,
     });
     expect(of(r, DROPLET).map((d) => d.name).sort()).toEqual(["prod-m1", "prod-m2", "prod-m3"]);
-    expect(of(r, HOST).map((h) => h.name).sort()).toEqual(["prod-m1-bootstrap", "prod-m2-bootstrap", "prod-m3-bootstrap"]);
+    expect(of(r, HOST).map((h) => h.name).sort())
+      .toEqual(["prod-m1-bootstrap", "prod-m2-bootstrap", "prod-m3-bootstrap"]);
   });
 
   it("absent key: created as <cluster>-key, without import; droplets and pools use its fingerprint", () => {
@@ -99,7 +104,7 @@ describe("digitalocean: 3 masters, 2 pools", () => {
     }
   });
 
-  it("each pool: fixed size = count, template as the SDK documents it, user-data naming the masters' droplet addresses", () => {
+  it("each pool: fixed size = count, template as the SDK documents it, user-data naming the masters' addresses", () => {
     const masterIps = ["prod-m1", "prod-m2", "prod-m3"].map((n) => fakeIp("10.20.9", n));
     for (const [name, count, size] of [["general", 3, "m6i.xlarge"], ["gpu", 1, "g5.xlarge"]] as const) {
       const p = one(r, POOL, `prod-${name}-pool`);
@@ -110,8 +115,10 @@ describe("digitalocean: 3 masters, 2 pools", () => {
       expect(isSecretInput(p.inputs.dropletTemplate)).toBe(true);
       const t = reveal(p.inputs.dropletTemplate);
       // Required by the SDK: image, region, size, sshKeys. Everything else it takes is optional; nothing unknown.
-      expect(Object.keys(t).sort()).toEqual(["image", "region", "size", "sshKeys", "tags", "userData", "vpcUuid", "withDropletAgent"]);
-      expect(t).toMatchObject({ image: "debian-12-x64", region: "ams3", size, vpcUuid: "prod-vpc-id", withDropletAgent: true });
+      expect(Object.keys(t).sort())
+        .toEqual(["image", "region", "size", "sshKeys", "tags", "userData", "vpcUuid", "withDropletAgent"]);
+      expect(t).toMatchObject({ image: "debian-12-x64", region: "ams3", size, vpcUuid: "prod-vpc-id",
+        withDropletAgent: true });
       expect(t.tags).toEqual(["elastic-mesos-prod", "elastic-mesos-prod-agent", `elastic-mesos-prod-pool-${name}`]);
       // The firewall goes by the cluster tag: the pool's droplets are inside it like every node.
       expect(dependsOn(p, "digitalocean:index/tag:Tag", `elastic-mesos-prod-pool-${name}`)).toBe(true);
@@ -134,12 +141,14 @@ describe("digitalocean: 3 masters, 2 pools", () => {
     const c = deriveCredentials(STACK.clusterSecret as string, "prod");
     const text = unpacked(reveal(one(r, POOL, "prod-general-pool").inputs.dropletTemplate).userData);
     expect(text).toContain(c.agentSecret);
-    for (const k of ["adminPassword", "marathonSecret", "zkMesosPassword", "zkMarathonPassword", "agentJwtRoot"] as const) {
+    const mastersOnly =
+      ["adminPassword", "marathonSecret", "zkMesosPassword", "zkMarathonPassword", "agentJwtRoot"] as const;
+    for (const k of mastersOnly) {
       expect(text.includes(c[k]), k).toBe(false);
     }
   });
 
-  it("masters: SSH bootstrap with unverified peers (some agents' certificates name no address); readiness expects no named agent", () => {
+  it("masters: SSH bootstrap, peers unverified (agents' certificates name no address); readiness counts pools", () => {
     for (const h of of(r, HOST)) {
       expect(h.inputs.spec.unverifiedPeers).toBe(true);
       expect(hostTls(STACK.clusterSecret as string, h.inputs.spec).unverifiedPeers).toBe(true);
@@ -171,28 +180,34 @@ describe("digitalocean: 3 masters, 2 pools", () => {
     expect(changed[`${POOL}::prod-general-pool`]).toEqual(["config"]);
     expect(one(grown, POOL, "prod-general-pool").inputs.config).toEqual({ targetNumberInstances: 5 });
     expect(changed[`${READY}::prod-ready`]).toEqual(["pools"]);
-    expect(one(grown, READY, "prod-ready").inputs.pools).toEqual([{ pool: "general", desired: 5 }, { pool: "gpu", desired: 1 }]);
-    for (const key of Object.keys(changed)) expect([`${POOL}::prod-general-pool`, `${READY}::prod-ready`]).toContain(key);
+    expect(one(grown, READY, "prod-ready").inputs.pools)
+      .toEqual([{ pool: "general", desired: 5 }, { pool: "gpu", desired: 1 }]);
+    for (const key of Object.keys(changed)) {
+      expect([`${POOL}::prod-general-pool`, `${READY}::prod-ready`]).toContain(key);
+    }
   });
 
   it("a template change (size, image) rolls only that pool: an in-place update of its template", async () => {
     for (const change of [{ size: "s-8vcpu-16gb" }, { image: "ubuntu-24-04-x64" }]) {
       const d = diffRuns(r, await runProgram(pools(change)));
-      expect(d).toEqual({ added: [], removed: [], changed: [{ key: `${POOL}::prod-general-pool`, keys: ["dropletTemplate"] }] });
+      const template = { key: `${POOL}::prod-general-pool`, keys: ["dropletTemplate"] };
+      expect(d).toEqual({ added: [], removed: [], changed: [template] });
     }
   });
 
   it("a pool's attributes change its user-data only (that pool's template)", async () => {
     const d = diffRuns(r, await runProgram(pools({ attributes: { rack: "b" } })));
-    expect(d.changed.filter((c) => !c.key.startsWith(READY))).toEqual([{ key: `${POOL}::prod-general-pool`, keys: ["dropletTemplate"] }]);
+    expect(d.changed.filter((c) => !c.key.startsWith(READY)))
+      .toEqual([{ key: `${POOL}::prod-general-pool`, keys: ["dropletTemplate"] }]);
     expect(d.added).toEqual([]);
     expect(d.removed).toEqual([]);
   });
 
-  it("a pool set to 0 has no autoscale pool (the API takes 1 to 1000); adding a pool adds only its pool and tag", async () => {
+  it("a pool of 0 has no autoscale pool (the API takes 1 to 1000); a pool added adds its pool and tag", async () => {
     const none = await runProgram(pools({ count: 0 }));
     expect(of(none, POOL).map((p) => p.name)).toEqual(["prod-gpu-pool"]);
-    const more = await runProgram({ ...STACK, agentPools: [...(STACK.agentPools as object[]), { name: "db", count: 2 }] });
+    const more = await runProgram({ ...STACK,
+      agentPools: [...(STACK.agentPools as object[]), { name: "db", count: 2 }] });
     const d = diffRuns(r, more);
     expect(d.added.sort()).toEqual([`${POOL}::prod-db-pool`, "digitalocean:index/tag:Tag::elastic-mesos-prod-pool-db"]);
     expect(d.removed).toEqual([]);
@@ -247,7 +262,8 @@ describe("digitalocean VPC: a range the API takes", () => {
     expect(vpc.inputs).toEqual({ name: "prod-vpc", region: "ams3", ipRange: "10.20.0.0/16" });
   });
 
-  it.each(["10.20.0.0/25", "10.20.0.0/22", "100.64.0.0/16", "10.0.0.0/15"])("refuses %s before any resource", async (cidr) => {
+  const refused = ["10.20.0.0/25", "10.20.0.0/22", "100.64.0.0/16", "10.0.0.0/15"];
+  it.each(refused)("refuses %s before any resource", async (cidr) => {
     const { error, resources } = await runProgramExpectingError({ ...STACK, network: { cidr } });
     expect(String(error?.message ?? error)).toMatch(/network\.cidr/);
     expect(resources.filter((x) => x.custom)).toEqual([]);

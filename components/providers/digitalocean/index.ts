@@ -19,7 +19,9 @@ export const digitalocean: ProviderModule = {
     const opts = { parent, provider };
     const Tag = doSdk.Tag();
     const tag = (name: string) => new Tag(name, { name }, opts).name;
-    const tags = { nodes: tag(clusterTag(cluster)), masters: tag(roleTag(cluster, "master")), agents: tag(roleTag(cluster, "agent")) };
+    const tags = {
+      nodes: tag(clusterTag(cluster)), masters: tag(roleTag(cluster, "master")), agents: tag(roleTag(cluster, "agent")),
+    };
     const vpc = createVpc(args, opts);
     const sshKeyFingerprint = accountSshKey(cluster, model.ssh.publicKey!, opts);
     createFirewalls(model, tags, opts);

@@ -21,7 +21,9 @@ export function doFingerprint(publicKey: string): string {
   const raw = Buffer.from(blob, "base64");
   // The blob starts with its own type, length-prefixed: a line whose second field is not a key blob is refused.
   const named = raw.length > 4 ? raw.subarray(4, 4 + raw.readUInt32BE(0)).toString("latin1") : "";
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(blob) || named !== type) throw new Error("ssh.publicKey: not an OpenSSH public key line");
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(blob) || named !== type) {
+    throw new Error("ssh.publicKey: not an OpenSSH public key line");
+  }
   return createHash("md5").update(raw).digest("hex").match(/../g)!.join(":");
 }
 
@@ -40,21 +42,23 @@ export function keyPlan(found: AccountKey | undefined, ownName: string): "create
 }
 
 /** The key's fingerprint, for droplets and pool templates (an Output that carries the key resource, if any). */
-export function accountSshKey(cluster: string, publicKey: string, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
+export function accountSshKey(cluster: string, publicKey: string,
+  opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
   const fingerprint = doFingerprint(publicKey);
   const name = resourceName(cluster, "key");
-  const { getSshKeysOutput } = require("@pulumi/digitalocean/getSshKeys") as typeof import("@pulumi/digitalocean/getSshKeys");
+  const { getSshKeysOutput } = doSdk.getSshKeys();
   const found = getSshKeysOutput({ filters: [{ key: "fingerprint", values: [fingerprint] }] },
     { parent: opts.parent, provider: opts.provider });
   return found.apply(({ sshKeys }) => {
     const key = sshKeys.find((k) => k.fingerprint === fingerprint);
     const plan = keyPlan(key, name);
     if (plan === "reuse") {
-      void pulumi.log.info(`ssh.publicKey is already in this DigitalOcean account as "${key!.name}" (${fingerprint}): ` +
-        "the droplets use that key; this stack neither changes nor deletes it", opts.parent);
+      void pulumi.log.info(`ssh.publicKey is already in this DigitalOcean account as "${key!.name}" ` +
+        `(${fingerprint}): the droplets use that key; this stack neither changes nor deletes it`, opts.parent);
       return pulumi.output(fingerprint);
     }
-    // The account's text of the key when it is there (same fingerprint; a comment may differ): no diff, no import error.
+    // The account's text of the key when it is there (same fingerprint; a comment may differ): no diff, no import
+    // error (the provider's state holds what the account returns).
     const created = new (doSdk.SshKey())(name, { name, publicKey: key?.publicKey ?? publicKey },
       { ...opts, ...(plan === "manage" ? { import: String(key!.id) } : {}) });
     return created.fingerprint;
