@@ -8,6 +8,11 @@ import type { Credentials } from "./steps/types";
 export const ADMIN_USER = "admin";
 /** The read-only HTTP principal of health checks and gates: may GET read-only endpoints and view, nothing else. */
 export const HEALTH_USER = "health";
+/**
+ * The HTTP principal an agent drains itself with before its machine shuts down (mesos-agent-drain): its only
+ * Mesos ACL permission is drain_agents (Mesos 1.11 names no agent in that ACL: it may drain any agent).
+ */
+export const DRAIN_USER = "drain";
 
 /** Bumped only if the derivation ever changes (it would rotate every credential of every cluster). */
 const SCHEME = "elastic-mesos/credentials/v1";
@@ -37,6 +42,7 @@ export function deriveCredentials(clusterSecret: string, clusterName: string): C
     zkMesosPassword: derive(clusterSecret, clusterName, "zookeeper-digest/mesos"),
     zkMarathonPassword: derive(clusterSecret, clusterName, "zookeeper-digest/marathon"),
     healthPassword: derive(clusterSecret, clusterName, "http/health"),
+    drainPassword: derive(clusterSecret, clusterName, "http/drain"),
     agentJwtRoot: derive(clusterSecret, clusterName, "mesos-agent/jwt-root"),
     ownerId: hostOwnerId(clusterSecret, clusterName),
   };

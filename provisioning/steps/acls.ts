@@ -4,8 +4,9 @@
 //   marathon: registers frameworks (any role) and runs tasks, only as the pools' task users;
 //   agent:    registers agents, nothing else;
 //   health:   GETs /metrics/snapshot and views frameworks, tasks, executors and roles (what /state shows);
+//   drain:    drains agents (DRAIN_AGENT), nothing else: what an agent asks for itself before its machine stops;
 //   admin:    everything.
-import { ADMIN_USER, HEALTH_USER } from "../credentials";
+import { ADMIN_USER, DRAIN_USER, HEALTH_USER } from "../credentials";
 
 export const ACLS_FILE = "/etc/mesos/acls.json";
 /** The default pool task user (components/config: agentPools[i].taskUser). */
@@ -96,6 +97,8 @@ export function acls(taskUsers: string[]): { permissive: false } & Record<string
   add("register_agents", "agent", ANY);
   add("get_endpoints", HEALTH_USER, only(...HEALTH_ENDPOINTS));
   for (const v of HEALTH_VIEWS) add(v, HEALTH_USER, ANY);
+  // Its object is implicit in Mesos 1.11 (acls.proto DrainAgent: "Use Entity type ANY or NONE"): no agent can be named.
+  add("drain_agents", DRAIN_USER, ANY);
   for (const action of Object.keys(ACTIONS)) add(action, ADMIN_USER, ANY);
   return { permissive: false, ...rules };
 }

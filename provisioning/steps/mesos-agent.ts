@@ -12,9 +12,12 @@
 // Credentials on an agent are only its own: the "agent" principal, the read-only "health" one (its only
 // HTTP user, so the operator API that launches and attaches to containers is closed to everyone else) and
 // its own JWT key for its executors. No admin password, no ZooKeeper credential: /mesos is world-readable.
+// And the "drain" principal (DRAIN_AGENT only), with which it drains itself before its machine shuts down
+// (provisioning/steps/agent-drain.ts: mesos-agent-drain.service).
 import { HEALTH_USER, agentJwtKey } from "../credentials";
 import { assertFlags, flagName } from "../flags";
 import { ACLS_FILE, DEFAULT_TASK_USER, acls } from "./acls";
+import { DRAIN_SCRIPT, drainCommands, drainFiles } from "./agent-drain";
 import type { Ctx } from "./context";
 import { NODE_ENV } from "./install";
 import { MESOS_BIN, ZK_FILE, aclsFile, zkReadUrl } from "./mesos-master";
@@ -100,7 +103,11 @@ const DETECTED = new Set(["resource cpus", "resource mem", "resource disk", "res
 
 /** Step 3's commands on an agent: forget the checkpointed agent on a non-additive change, then (re)start. */
 export function agentCommands(ctx: Ctx): string[] {
-  return [`em_agent_identity ${sq(agentIdentity(ctx))} ${AGENT_WORK_DIR}`, `em_service mesos-agent ${[...AGENT_INPUTS, ...mesosTlsInputs(ctx)].join(" ")}`];
+  return [
+    `em_agent_identity ${sq(agentIdentity(ctx))} ${AGENT_WORK_DIR}`,
+    `em_service mesos-agent ${[...AGENT_INPUTS, ...mesosTlsInputs(ctx)].join(" ")}`,
+    ...drainCommands(),
+  ];
 }
 
 export function agentFlags(ctx: Ctx): string[] {
@@ -151,7 +158,12 @@ export function agentFiles(ctx: Ctx): FileSpec[] {
     wants: ["network-online.target"],
     after: ["network-online.target", ...(docker ? ["docker.service"] : [])],
     // libprocess SSL (paths and switches, no secret): HTTPS only on 5051, TLS to the masters.
-    service: [["EnvironmentFile", NODE_ENV], ...(tlsOf(ctx) ? [["EnvironmentFile", LIBPROCESS_SSL_ENV] as [string, string]] : [])],
+    service: [
+      ["EnvironmentFile", NODE_ENV],
+      ...(tlsOf(ctx) ? [["EnvironmentFile", LIBPROCESS_SSL_ENV] as [string, string]] : []),
+      // A drained id this agent left at the last shutdown is forgotten: it registers as a new agent.
+      ["ExecStartPre", `${DRAIN_SCRIPT} forget`],
+    ],
     execStart: [`${MESOS_BIN}/mesos-agent`, ...agentFlags(ctx)],
     after_exec: [
       ["KillMode", "process"],
@@ -178,6 +190,7 @@ export function agentFiles(ctx: Ctx): FileSpec[] {
     { path: HEALTH_CURLRC, content: `user = "${HEALTH_USER}:${c.healthPassword}"\n`, ...root, secret: true },
     ...mesosTlsFiles(ctx),
     ...executorTlsFiles(ctx, taskUserOf(ctx)),
+    ...drainFiles(ctx, AGENT_WORK_DIR),
     { path: UNIT, content: unit, mode: "0644", owner: "root", group: "root" },
   ];
 }

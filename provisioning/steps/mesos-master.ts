@@ -3,7 +3,7 @@
 // on, ACLs that give each principal only what it needs, advertised on the private address (no DNS needed,
 // works behind cloud NAT). Only mesos-master holds the Mesos ZooKeeper write credential, and it talks to
 // its own ZooKeeper server on 127.0.0.1, so the digest never crosses the network.
-import { ADMIN_USER, HEALTH_USER } from "../credentials";
+import { ADMIN_USER, DRAIN_USER, HEALTH_USER } from "../credentials";
 import { assertFlags, flagName } from "../flags";
 import { ACLS_FILE, acls, masterTaskUsers } from "./acls";
 import type { Ctx } from "./context";
@@ -69,6 +69,8 @@ export function masterFiles(ctx: Ctx): FileSpec[] {
       { principal: "marathon", secret: c.marathonSecret },
       { principal: ADMIN_USER, secret: c.adminPassword },
       { principal: HEALTH_USER, secret: c.healthPassword },
+      // Agents drain themselves before their machine stops (provisioning/steps/agent-drain.ts): ACL drain_agents only.
+      { principal: DRAIN_USER, secret: c.drainPassword },
     ],
   };
   const unit = renderUnit({
@@ -87,7 +89,9 @@ export function masterFiles(ctx: Ctx): FileSpec[] {
   });
   return [
     zkFile(ctx),
-    { path: CREDENTIALS, content: `${JSON.stringify(credentials, null, 2)}\n`, mode: "0600", owner: "root", group: "root", secret: true },
+    // Compact: masters' user-data is close to AWS's 16 KB (test/unit/render.test.ts).
+    { path: CREDENTIALS, content: `${JSON.stringify(credentials)}\n`, mode: "0600", owner: "root", group: "root",
+      secret: true },
     aclsFile(acls(masterTaskUsers(ctx.input.taskUsers))),
     ...mesosTlsFiles(ctx),
     { path: UNIT, content: unit, mode: "0644", owner: "root", group: "root" },

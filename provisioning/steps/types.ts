@@ -83,6 +83,8 @@ export interface Credentials {
   zkMarathonPassword: string;
   /** HTTP principal "health": read-only endpoints of masters and agents (gates, readiness). */
   healthPassword: string;
+  /** HTTP principal "drain": DRAIN_AGENT only (ACL drain_agents); every agent holds it to drain itself on shutdown. */
+  drainPassword: string;
   /** Root of the agents' JWT keys (agentJwtKey): never written to a host itself. */
   agentJwtRoot: string;
   /** Not a credential: the id that marks a host as this cluster's (/etc/elastic-mesos/owner); reveals nothing. */

@@ -29,7 +29,7 @@ describe("credentials", () => {
     const a = deriveCredentials(SECRET, "prod");
     expect(deriveCredentials(SECRET, "prod")).toEqual(a);
     const { ownerId, ...secret } = a;
-    expect(new Set(Object.values(secret)).size).toBe(7);
+    expect(new Set(Object.values(secret)).size).toBe(8);
     for (const v of Object.values(secret)) expect(v).toMatch(/^[A-Za-z0-9_-]{32}$/);
     // The host owner mark's id: its own label, so it is none of the credentials nor a prefix of one.
     expect(ownerId).toMatch(/^[A-Za-z0-9_-]{16}$/);
@@ -174,7 +174,9 @@ describe("steps", () => {
     expect(secret).toMatchObject({ content: c.marathonSecret, mode: "0400", owner: "marathon", group: "marathon", secret: true });
     expect(secret.content.endsWith("\n")).toBe(false);
     const creds = JSON.parse(fileOf(steps, "/etc/mesos/credentials").content);
-    expect(creds.credentials.map((x: { principal: string }) => x.principal)).toEqual(["agent", "marathon", "admin", "health"]);
+    expect(creds.credentials.map((x: { principal: string }) => x.principal))
+      .toEqual(["agent", "marathon", "admin", "health", "drain"]);
+    expect(creds.credentials.find((x: { principal: string }) => x.principal === "drain").secret).toBe(c.drainPassword);
     expect(creds.credentials.find((x: { principal: string }) => x.principal === "health").secret).toBe(c.healthPassword);
   });
 
@@ -187,13 +189,15 @@ describe("steps", () => {
     expect(master.run_tasks[0]).toEqual({ principals: { values: ["marathon"] }, users: { values: ["etl", "mesos-task"] } });
     expect(master.register_agents[0]).toEqual({ principals: { values: ["agent"] }, agents: { type: "ANY" } });
     expect(master.get_endpoints[0]).toEqual({ principals: { values: ["health"] }, paths: { values: ["/metrics/snapshot"] } });
-    // health and agent do nothing else; admin does everything.
+    expect(master.drain_agents[0]).toEqual({ principals: { values: ["drain"] }, agents: { type: "ANY" } });
+    // health, drain and agent do nothing else; admin does everything.
     for (const [action, rules] of Object.entries(master).filter(([k]) => k !== "permissive") as [string, { principals: { values: string[] } }[]][]) {
       const who = rules.map((r) => r.principals.values[0]);
       expect(who.at(-1), action).toBe("admin");
       if (who.includes("agent")) expect(action).toBe("register_agents");
       if (who.includes("marathon")) expect(["register_frameworks", "run_tasks"]).toContain(action);
       if (who.includes("health")) expect(action).toMatch(/^(get_endpoints|view_(frameworks|tasks|executors|roles))$/);
+      if (who.includes("drain")) expect(action).toBe("drain_agents");
     }
     // The fields of Mesos' `ACLs` message (include/mesos/authorizer/acls.proto, 1.11): a misspelt one would
     // leave admin without that permission (permissive false) or stop the master at start.
