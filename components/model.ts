@@ -27,8 +27,11 @@ export interface ClusterModel {
   /** Explicit opt-in to accept 0.0.0.0/0 (or ::/0) in adminCidrs. */
   allowPublicAdmin: boolean;
   ssh: SshModel;
-  /** Private network of the cluster on clouds; masters get fixed addresses inside it (see topology). */
-  network: { cidr: string };
+  /**
+   * Private network of the cluster on clouds; masters get fixed addresses inside it (see topology). `defaulted`:
+   * network.cidr was not set (cidr is the default): a DigitalOcean VPC then takes a range DigitalOcean picks.
+   */
+  network: { cidr: string; defaulted?: true };
   /** How an `up` rolls changes through running hosts (provisioning/rollout/). */
   rollout: RolloutModel;
   versions: VersionsModel;

@@ -96,7 +96,7 @@ function assemble(root: ParsedRoot, block: unknown, secrets: ResolvedSecrets): C
       ...(root.ssh.publicKey ? { publicKey: root.ssh.publicKey.trim() } : {}),
       ...(secrets.sshPrivateKey ? { privateKey: secrets.sshPrivateKey } : {}),
     },
-    network: { cidr },
+    network: { cidr, ...(root.network.cidr === undefined ? { defaulted: true as const } : {}) },
     rollout: root.rollout,
     versions: root.versions,
     artifacts: root.artifacts,

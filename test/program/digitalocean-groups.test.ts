@@ -256,10 +256,27 @@ describe("digitalocean: an SSH key already in the account (getSshKeys, filter by
 });
 
 describe("digitalocean VPC: a range the API takes", () => {
-  it("network.cidr is the VPC's ipRange", async () => {
+  it("network.cidr set: the VPC's ipRange; its delete waits for the pools' droplets to leave it", async () => {
     const r = await runProgram(STACK);
     const vpc = one(r, "digitalocean:index/vpc:Vpc", "prod-vpc");
     expect(vpc.inputs).toEqual({ name: "prod-vpc", region: "ams3", ipRange: "10.20.0.0/16" });
+    expect(vpc.ignoreChanges).toEqual([]);
+  });
+
+  it("network.cidr not set: DigitalOcean picks the range (no ipRange); an earlier release's is kept", async () => {
+    const { network: _, ...unset } = STACK;
+    const r = await runProgram(unset);
+    const vpc = one(r, "digitalocean:index/vpc:Vpc", "prod-vpc");
+    // vpc.d.ts: ipRange optional; "If no IP range is specified, a /20 network range is generated that won't
+    // conflict with other VPC networks in your account" (DigitalOcean's API reference).
+    expect(vpc.inputs).toEqual({ name: "prod-vpc", region: "ams3" });
+    expect(vpc.ignoreChanges).toEqual(["ipRange"]);
+    // From a stack an earlier release made with the default range: ipRange is the one input that differs, and
+    // ignoreChanges keeps it from the state (no replacement). Nothing else uses the range (firewalls go by tags).
+    const d = diffRuns(await runProgram(STACK), r);
+    expect(d.added).toEqual([]);
+    expect(d.removed).toEqual([]);
+    expect(d.changed).toEqual([{ key: "digitalocean:index/vpc:Vpc::prod-vpc", keys: ["ipRange"] }]);
   });
 
   const refused = ["10.20.0.0/25", "10.20.0.0/22", "100.64.0.0/16", "10.0.0.0/15"];

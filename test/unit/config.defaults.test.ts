@@ -17,7 +17,7 @@ describe("defaults", () => {
     expect(m.os).toBe("debian-12");
     expect(m.versions).toEqual({ mesos: "1.11.0-0.9.0", zookeeper: "3.8.6", marathon: "1.11.24", docker: "27.5.1" });
     expect(m.versions).toEqual(DEFAULT_VERSIONS);
-    expect(m.network).toEqual({ cidr: "10.42.0.0/16" });
+    expect(m.network).toEqual({ cidr: "10.42.0.0/16", defaulted: true });
     expect(m.masters).toEqual({ count: 3, size: "m6i.large", diskGb: 50 });
     expect(m.agentPools).toEqual([
       { name: "general", count: 3, size: "m6i.xlarge", diskGb: 100, resources: {}, attributes: {}, containerizers: ["docker", "mesos"],

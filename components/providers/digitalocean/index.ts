@@ -32,9 +32,19 @@ export const digitalocean: ProviderModule = {
   },
 };
 
-/** The cluster VPC, over network.cidr (RFC 1918, /16 to /20: the config refuses the rest before any resource). */
+/**
+ * The cluster VPC, over network.cidr (RFC 1918, /16 to /20: the config refuses the rest before any resource).
+ * With network.cidr not set, DigitalOcean picks the range (a /20 that overlaps none of the account's VPCs, where
+ * the default 10.42.0.0/16 would clash with a second cluster's): a stack made by an earlier release, which sent
+ * the default, keeps its range (ignoreChanges: the range of a VPC cannot change without replacing it).
+ * Its deletion waits for its members: DigitalOcean refuses to delete a VPC that still has droplets (403), which
+ * the provider retries until the delete timeout, and a pool's droplets go a while after the pool itself.
+ */
 function createVpc(args: ProviderArgs, opts: pulumi.CustomResourceOptions) {
   const { model } = args;
   const name = resourceName(model.cluster.name, "vpc");
-  return new (doSdk.Vpc())(name, { name, region: model.digitalocean!.region, ipRange: model.network.cidr }, opts);
+  const assigned = model.network.defaulted === true;
+  const range = assigned ? {} : { ipRange: model.network.cidr };
+  return new (doSdk.Vpc())(name, { name, region: model.digitalocean!.region, ...range },
+    { ...opts, customTimeouts: { delete: "20m" }, ...(assigned ? { ignoreChanges: ["ipRange"] } : {}) });
 }
