@@ -24,6 +24,8 @@ export interface RunOptions {
   amiId?: string;
   /** The DigitalOcean account's SSH keys (see MockOptions.doSshKeys). */
   doSshKeys?: MockOptions["doSshKeys"];
+  /** The ids resources get, by name (see MockOptions.ids). */
+  ids?: MockOptions["ids"];
   /** Called with the program's raw stack outputs as soon as it returns (before anything resolves). */
   onOutputs?: (raw: Record<string, pulumi.Output<unknown>>) => void;
 }
@@ -32,7 +34,8 @@ const DEFAULT_SECRETS = ["clusterSecret", "sshPrivateKey"];
 
 async function setUp(config: ConfigMap, opts: RunOptions) {
   vi.resetModules(); // a fresh program module per run (node_modules stay loaded; setMocks resets the runtime)
-  const { mocks, registered } = recordingMocks({ hold: opts.hold, amiId: opts.amiId, doSshKeys: opts.doSshKeys });
+  const { mocks, registered } = recordingMocks({ hold: opts.hold, amiId: opts.amiId, doSshKeys: opts.doSshKeys,
+    ids: opts.ids });
   await pulumi.runtime.setMocks(mocks, PROJECT, opts.stack ?? "dev", false);
   recordDependencies(registered);
   const values: Record<string, string> = {};

@@ -92,6 +92,8 @@ export interface MockOptions {
   amiId?: string;
   /** The SSH keys of the DigitalOcean account (getSshKeys answers those its filters match; default none). */
   doSshKeys?: { id: number; name: string; fingerprint: string; publicKey: string }[];
+  /** The ids the cloud gives resources, by name (default "<name>-id"): a server made anew has another. */
+  ids?: Record<string, string>;
 }
 
 export function recordingMocks(opts: MockOptions = {}): { mocks: pulumi.runtime.Mocks; registered: Registered[] } {
@@ -99,7 +101,8 @@ export function recordingMocks(opts: MockOptions = {}): { mocks: pulumi.runtime.
   const mocks: pulumi.runtime.Mocks = {
     newResource(args) {
       registered.push({ type: args.type, name: args.name, inputs: args.inputs, custom: !!args.custom, key: `${args.type}::${args.name}`, dependencies: [] });
-      const result = { id: `${args.name}-id`, state: { ...args.inputs, ...fabricate(args.type, args.name, args.inputs) } };
+      const id = opts.ids?.[args.name] ?? `${args.name}-id`;
+      const result = { id, state: { ...args.inputs, ...fabricate(args.type, args.name, args.inputs) } };
       const held = opts.hold?.(args.type, args.name);
       return held ? held.then(() => result) : result;
     },

@@ -326,4 +326,19 @@ describe("openstack: an agent's server deleted outside Pulumi and made anew by `
     expect(changes).toEqual({ m1: "", m2: "", m3: "", "general-1": "", "general-2": "replace", "general-3": "",
       "gpu-1": "" });
   });
+
+  it("the whole program: only that agent's host input `machine` changes, which replaces that host alone", async () => {
+    const before = await runProgram(CONFIG);
+    // The refresh dropped the server; the up made it again on the same port: same inputs, another id.
+    const after = await runProgram(CONFIG, { ids: { "prod-general-2": "9d1c0a52-new" } });
+    const d = diffRuns(before, after);
+    expect(d.added).toEqual([]);
+    expect(d.removed).toEqual([]);
+    expect(d.changed).toEqual([{ key: `${HOST}::prod-general-2-bootstrap`, keys: ["machine"] }]);
+    for (const h of of(after, HOST)) {
+      const was = byName(before, h.name).inputs.machine;
+      expect(was, h.name).toBe(h.name.replace(/-bootstrap$/, "-id"));
+      expect(machineChange(was, h.inputs.machine), h.name).toBe(h.name === "prod-general-2-bootstrap" ? "replace" : "");
+    }
+  });
 });
