@@ -12,7 +12,7 @@ import { familyOf, publicAdminReason } from "./cidrs";
 import { parseCidrV4 } from "./fields";
 import { hostNameFrom } from "./providers";
 import { poolTag } from "../naming";
-import { planNetwork } from "../topology";
+import { ipToString, parseCidr as parseV4, planNetwork } from "../topology";
 
 export interface RuleContext {
   hasClusterSecret: boolean;
@@ -201,6 +201,16 @@ type SubnetCloud = keyof typeof SUBNET_RESERVED;
 const CLOUD_NAME: Record<SubnetCloud, string> =
   { aws: "AWS", gcp: "GCP", openstack: "OpenStack", digitalocean: "DigitalOcean" };
 
+/**
+ * Where a cloud puts its agents (the provider modules' network.ts):
+ * - "zones": in the zones' subnets, with the masters (OpenStack; AWS with aws.agentEgress public);
+ * - "zone-agent-subnets": in subnets of their own, one per zone, the size of the zones' (AWS NAT egress);
+ * - "upper-half": all of them in one subnet, the upper half of network.cidr (GCP: a regional managed instance
+ *   group's template names one subnetwork for every zone);
+ * - "vpc": the VPC is network.cidr, masters and agents (DigitalOcean).
+ */
+export type AgentLayout = "zones" | "zone-agent-subnets" | "upper-half" | "vpc";
+
 /** What the pure subnet check needs to know of a stack (read from the raw config, defaults applied). */
 export interface SubnetDemand {
   provider: SubnetCloud;
@@ -209,8 +219,7 @@ export interface SubnetDemand {
   zones: string[];
   masters: number;
   pools: { name: string; count: number }[];
-  /** Agents in subnets of their own, one per zone of the same size as the masters' (AWS NAT egress). */
-  agentSubnets: boolean;
+  layout: AgentLayout;
   /** Pools are self-healing groups, which may run extra machines while they roll or rebalance. */
   groups: boolean;
 }
@@ -226,35 +235,57 @@ export interface SubnetLoad {
   usable: number;
 }
 
+const sizeOf = (cidr: string) => 2 ** (32 - Number(cidr.split("/")[1]));
+
 /**
  * Pure: the most loaded subnet of a cloud stack. Each zone gets one subnet of `network.cidr` (a /24 at most,
- * components/topology.ts planNetwork; DigitalOcean: the VPC is the whole range); a pool's agents are spread over
- * the zones round-robin, so a zone holds ceil(count/zones) of them. A pool run as a group may run up to 10% more
- * (at least one) while it rolls or rebalances (AWS exceeds a group's size by 10% or one instance while it
- * rebalances its zones; a GCP regional group surges one machine per zone by default): kept spare. Undefined
- * when the range is too small for the zones (reported on network.cidr by its own rule).
+ * components/topology.ts planNetwork) and a pool's agents are spread over the zones round-robin, so a zone holds
+ * ceil(count/zones) of them; or the agents share one subnet (AgentLayout). A pool run as a group may run more
+ * machines while it rolls or rebalances, kept spare: 10% (at least one) of its share of a zone's subnet (AWS
+ * exceeds a group's size by 10% or one instance while it rebalances its zones); in GCP's one subnet 10% or one
+ * per zone, whichever is more (a regional group surges one machine per zone by default). Undefined when the range
+ * is too small for the zones (reported on network.cidr by its own rule).
  */
 export function busiestSubnet(d: SubnetDemand): SubnetLoad | undefined {
-  let subnets: string[];
+  let zoneSubnets: string[];
   try {
-    subnets = d.provider === "digitalocean" ? [d.cidr] : planNetwork(d.cidr, d.zones.length).subnets.map((s) => s.cidr);
+    zoneSubnets = planNetwork(d.cidr, d.zones.length).subnets.map((s) => s.cidr);
   } catch {
     return undefined;
   }
-  const zones = d.provider === "digitalocean" ? 1 : Math.max(1, d.zones.length);
-  const size = 2 ** (32 - Number(subnets[0].split("/")[1]));
-  const loads = subnets.map((subnet, z): SubnetLoad => {
+  const reserved = SUBNET_RESERVED[d.provider];
+  const sum = (r: Record<string, number>) => Object.values(r).reduce((n, a) => n + a, 0);
+  const load = (subnet: string, masters: number, agents: Record<string, number>, spare: number,
+    zone?: string): SubnetLoad => ({ subnet, ...(zone ? { zone } : {}), masters, agents, spare,
+    need: masters + sum(agents) + spare, usable: sizeOf(subnet) - reserved });
+  const all = Object.fromEntries(d.pools.filter((p) => p.count > 0).map((p) => [p.name, p.count]));
+  if (d.layout === "vpc" || d.layout === "upper-half") {
+    const subnet = d.layout === "vpc" ? d.cidr : upperHalf(d.cidr);
+    const least = d.layout === "upper-half" ? Math.max(1, d.zones.length) : 1;
+    const perPool = (n: number) => Math.max(least, Math.ceil(n / 10));
+    const spare = d.groups ? sum(Object.fromEntries(Object.entries(all).map(([p, n]) => [p, perPool(n)]))) : 0;
+    return load(subnet, d.layout === "vpc" ? d.masters : 0, all, spare);
+  }
+  const zones = Math.max(1, d.zones.length);
+  // AWS NAT egress: the agents' subnets come right after the zones' (providers/aws/network.ts privateSubnetCidrs).
+  const first = parseV4(zoneSubnets[0]);
+  const agentSubnet = (z: number) => `${ipToString(first.base + (zones + z) * sizeOf(zoneSubnets[0]))}/${first.prefix}`;
+  const loads = zoneSubnets.map((zoneSubnet, z) => {
+    const subnet = d.layout === "zone-agent-subnets" ? agentSubnet(z) : zoneSubnet;
     const share = (count: number) => (count > z ? Math.ceil((count - z) / zones) : 0);
     const agents: Record<string, number> = {};
     for (const p of d.pools) if (share(p.count) > 0) agents[p.name] = share(p.count);
     const spare = d.groups ? Object.values(agents).reduce((n, a) => n + Math.max(1, Math.ceil(a / 10)), 0) : 0;
     // With subnets of their own, the agents' subnet is the one that fills (the masters' holds them and a NAT gateway).
-    const masters = d.agentSubnets ? 0 : share(d.masters);
-    const need = masters + spare + Object.values(agents).reduce((n, a) => n + a, 0);
-    const usable = size - SUBNET_RESERVED[d.provider];
-    return { subnet, ...(d.zones[z] ? { zone: d.zones[z] } : {}), masters, agents, spare, need, usable };
+    return load(subnet, d.layout === "zones" ? share(d.masters) : 0, agents, spare, d.zones[z]);
   });
   return loads.reduce((a, b) => (b.need - b.usable > a.need - a.usable ? b : a));
+}
+
+/** "10.42.128.0/17" of 10.42.0.0/16: the upper half of a range (providers/gcp/network.ts agentSubnetCidr). */
+function upperHalf(cidr: string): string {
+  const { base, prefix } = parseV4(cidr);
+  return `${ipToString(base + 2 ** (32 - prefix - 1))}/${prefix + 1}`;
 }
 
 /** Pure: why a stack's nodes would not fit its subnets (undefined: they fit). */
@@ -267,12 +298,14 @@ export function subnetProblem(d: SubnetDemand): string | undefined {
     ...(l.masters ? [`${l.masters} master${l.masters > 1 ? "s" : ""}`] : [])];
   const prefix = l.subnet.split("/")[1];
   const cloud = CLOUD_NAME[d.provider];
-  const where = d.provider === "digitalocean" ? `the VPC ${l.subnet}`
-    : `${l.zone ? `zone ${l.zone}'s` : "the"} subnet ${l.subnet}`;
-  const fix = d.provider === "digitalocean"
-    ? "lower agentPools[].count, or use a larger network.cidr (a /16 at most)"
-    : `lower agentPools[].count, or spread the agents over more zones (${d.provider}.zones): each zone gets ` +
-      `one /${prefix} of network.cidr, whatever its size`;
+  const where = d.layout === "vpc" ? `the VPC ${l.subnet}`
+    : d.layout === "upper-half" ? `the agents' subnet ${l.subnet}`
+    : `${l.zone ? `zone ${l.zone}'s` : "the"} ${d.layout === "zone-agent-subnets" ? "agent " : ""}subnet ${l.subnet}`;
+  const fix = d.layout === "vpc" ? "lower agentPools[].count, or use a larger network.cidr (a /16 at most)"
+    : d.layout === "upper-half"
+      ? "lower agentPools[].count, or use a larger network.cidr (the agents get its upper half)"
+      : `lower agentPools[].count, or spread the agents over more zones (${d.provider}.zones): each zone gets ` +
+        `one /${prefix} of network.cidr, whatever its size`;
   return `${where} would need ${l.need} addresses (${parts.join(", ")}) and ${cloud} leaves ${l.usable} of ` +
     `a /${prefix} (it reserves ${SUBNET_RESERVED[d.provider]}); ${fix}`;
 }
@@ -286,11 +319,12 @@ function subnetCapacity(raw: Raw, add: Add): void {
   const block = obj(raw[provider]);
   const zones = arr(block?.zones).filter((z): z is string => typeof z === "string");
   const masters = obj(raw.masters)?.count;
-  const pools = poolCounts(raw);
   const egress = str(block?.agentEgress) ?? (block?.vpcId !== undefined ? "public" : "nat-per-zone");
+  const layout: AgentLayout = provider === "digitalocean" ? "vpc" : provider === "gcp" ? "upper-half"
+    : provider === "aws" && egress !== "public" ? "zone-agent-subnets" : "zones";
   const problem = subnetProblem({
-    provider, cidr, zones, masters: typeof masters === "number" ? masters : DEFAULT_MASTER_COUNT, pools,
-    agentSubnets: provider === "aws" && egress !== "public",
+    provider, cidr, zones, masters: typeof masters === "number" ? masters : DEFAULT_MASTER_COUNT,
+    pools: poolCounts(raw), layout,
     // The clouds that run pools as self-healing groups (issue 12): AWS, GCP, DigitalOcean.
     groups: provider !== "openstack",
   });
