@@ -160,6 +160,16 @@ describe("digitalocean: 3 masters, 2 pools", () => {
     for (const p of ["prod-general-pool", "prod-gpu-pool"]) expect(dependsOn(ready, POOL, p)).toBe(true);
   });
 
+  it("outputs: masters by address, no named agent, each pool's autoscale pool with its desired size", () => {
+    const masterIps = ["prod-m1", "prod-m2", "prod-m3"].map((n) => fakeIp("10.20.9", n));
+    expect(r.outputs.masters.map((m: any) => m.privateIp)).toEqual(masterIps);
+    expect(r.outputs.agents).toEqual({}); // the pools whose agents are machines: none
+    expect(r.outputs.agentGroups).toEqual({
+      general: { desired: 3, group: "prod-general-pool", id: "prod-general-pool-id" },
+      gpu: { desired: 1, group: "prod-gpu-pool", id: "prod-gpu-pool-id" },
+    });
+  });
+
   it("the master droplets carry no user-data (SSH delivery) and the key's fingerprint", () => {
     for (const d of of(r, DROPLET)) {
       expect(d.inputs.userData).toBeUndefined();
