@@ -56,7 +56,7 @@ export interface Machine {
    * The cloud's id of the machine (an instance id), where the provider gives it: a new id is a new machine, lost
    * and made anew or replaced, and its host resource is then replaced too, adopting the new machine (its create
    * waits for the first boot) instead of updating one that never ran it (provisioning/baremetal plan.ts
-   * machineChange). A stack that never set it sees no change when it does (the hosts record it, no command).
+   * machineChange). A host recorded without one takes it in one bookkeeping update (no command is sent).
    */
   machineId?: pulumi.Output<string>;
 }
