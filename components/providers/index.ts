@@ -8,6 +8,8 @@ import { digitalocean } from "./digitalocean";
 import { openstack } from "./openstack";
 import { baremetal } from "./baremetal";
 import { local } from "./local";
+import { renderStartupScript } from "../../provisioning/render/startup-script";
+import type { Step } from "../../provisioning/steps/types";
 
 /**
  * How a provider's machines receive their bootstrap:
@@ -20,11 +22,17 @@ export type BootstrapDelivery = "cloud-init" | "ssh";
 export interface ProviderEntry {
   module: ProviderModule;
   delivery: BootstrapDelivery;
+  /**
+   * "cloud-init" delivery: how a node's steps become the text its machine boots from, when not a #cloud-config
+   * (render/cloud-config.ts renderCloudConfig). GCP: a startup script, which the guest agent of every GCE image
+   * runs (the default Debian 12 and Rocky 9 images have no cloud-init).
+   */
+  render?: (steps: Step[], hostKey?: { privatePem: string }) => string;
 }
 
 export const PROVIDER_MODULES: Record<ProviderName, ProviderEntry> = {
   aws: { module: aws, delivery: "cloud-init" },
-  gcp: { module: gcp, delivery: "cloud-init" },
+  gcp: { module: gcp, delivery: "cloud-init", render: renderStartupScript },
   openstack: { module: openstack, delivery: "cloud-init" },
   digitalocean: { module: digitalocean, delivery: "ssh" },
   baremetal: { module: baremetal, delivery: "ssh" },

@@ -104,7 +104,11 @@ describe("gcp and openstack get the same readiness", () => {
     expect(ready(r).inputs.masters.map((m: any) => m.connection.host)).toEqual(
       ["prod-m1", "prod-m2", "prod-m3"].map(() => expect.stringMatching(/^198\.18\.0\.\d+$/)),
     );
-    expect(ready(r).dependencies.filter((u) => u.includes("gcp:compute/instance:Instance"))).toHaveLength(7);
+    // After the masters' instances and the pools' groups (regional managed instance groups: gcp-groups.test.ts).
+    expect(ready(r).dependencies.filter((u) => u.includes("gcp:compute/instance:Instance"))).toHaveLength(3);
+    const groups = ["prod-general-group", "prod-gpu-group"]
+      .map((n) => `gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager::${n}`);
+    for (const g of groups) expect(ready(r).dependencies.some((u) => u.endsWith(g)), g).toBe(true);
   });
 
   it("openstack: masters at their floating IPs; agents (no floating IP) are probed from the masters", async () => {

@@ -62,6 +62,15 @@ function fabricate(type: string, name: string, inputs: Record<string, any>): Rec
       return { address: fakeIp("192.0.2", name) };
     case "openstack:compute/keypair:Keypair":
       return { name: inputs.name };
+    case "gcp:compute/instanceTemplate:InstanceTemplate": {
+      // GCE templates are immutable: a change is a new template (its name from namePrefix), with a new unique id.
+      const id = createHash("sha256").update(JSON.stringify(inputs)).digest("hex").slice(0, 12);
+      const tname = `${inputs.namePrefix ?? ""}${id}`;
+      const link = `https://www.googleapis.com/compute/v1/projects/mock/global/instanceTemplates/${tname}`;
+      return { name: tname, selfLink: link, selfLinkUnique: `${link}?uniqueId=${parseInt(id, 16)}` };
+    }
+    case "gcp:compute/router:Router":
+      return { name: inputs.name ?? name }; // Pulumi's auto-name stands in as the resource name
     case "pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host": {
       // What the provider records after running the steps: a hash per step. The provider renders the steps
       // from the inputs, so a hash of the inputs stands in (same inputs, same hashes; any change, new ones).

@@ -16,19 +16,21 @@ function commonOutputs(r: RunResult, masters: number) {
 }
 
 describe("gcp", () => {
-  it("VPC, one subnetwork per zone, tag-based firewalls from admin CIDRs, instances with networkIp for masters", async () => {
+  it("VPC, subnetworks (zones, agents), tag-based admin firewalls, masters with networkIp, pools as groups",
+    async () => {
     const r = await runProgram(STACKS.gcp);
     expect(countByType(r.resources)).toMatchObject({
       "gcp:compute/network:Network": 1,
-      "gcp:compute/subnetwork:Subnetwork": 3,
-      "gcp:compute/firewall:Firewall": 3,
-      "gcp:compute/instance:Instance": 7,
+      "gcp:compute/subnetwork:Subnetwork": 4, // one per zone, and the agent groups' (gcp-groups.test.ts)
+      "gcp:compute/firewall:Firewall": 4, // and Google's health checkers to the agents' port
+      "gcp:compute/instance:Instance": 3, // the masters: the pools are regional managed instance groups
+      "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager": 2,
       "gcp:compute/address:Address": 6, // per master: its external address and its internal one
       "pulumi-nodejs:dynamic/elastic-mesos/cloud:MasterPin": 3,
       "pulumi:providers:gcp": 1,
       "pulumi-nodejs:dynamic/elastic-mesos/health:Readiness": 1,
     });
-    expect(names(r, "gcp:compute/instance:Instance")).toEqual(NODES);
+    expect(names(r, "gcp:compute/instance:Instance")).toEqual(NODES.filter((n) => /-m\d$/.test(n)));
     const fw = Object.fromEntries(of(r, "gcp:compute/firewall:Firewall").map((f) => [f.name, f.inputs]));
     expect(fw["prod-admin-ssh"].sourceRanges).toEqual(["203.0.113.0/24"]);
     expect(fw["prod-admin-ui"]).toMatchObject({ sourceRanges: ["203.0.113.0/24"], targetTags: ["elastic-mesos-prod-master"] });
@@ -45,9 +47,12 @@ describe("gcp", () => {
       ["prod-m2-internal-ip", "10.20.1.12", "prod-subnet-1-id"],
       ["prod-m3-internal-ip", "10.20.2.13", "prod-subnet-2-id"],
     ]);
-    // The provider serialises the metadata map as one value: the user-data makes the whole map secret.
+    // The provider serialises the metadata map as one value: the bootstrap makes the whole map secret. It is the
+    // guest agent's startup script (every GCE image runs it) once the program renders GCP's as one.
     expect(isSecretInput(m2.metadata)).toBe(true);
-    expect(reveal(m2.metadata)["user-data"]).toMatch(/^#cloud-config/);
+    const md = reveal(m2.metadata);
+    expect(md["startup-script"] ?? md["user-data"])
+      .toMatch(md["startup-script"] ? /^#!\/bin\/bash\n/ : /^#cloud-config/);
     commonOutputs(r, 3);
   });
 });

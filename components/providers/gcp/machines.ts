@@ -1,7 +1,7 @@
 // GCE instances: masters get their planned `networkIp` and a static external address reserved before the
-// instance (so their user-data can advertise it: Mesos --hostname); user-data goes in metadata for
-// cloud-init; images come from the official image families unless overridden.
-import type * as pulumi from "@pulumi/pulumi";
+// instance (so their user-data can advertise it: Mesos --hostname); the bootstrap goes in metadata as the guest
+// agent's `startup-script` (bootMetadata); images come from the official image families unless overridden.
+import * as pulumi from "@pulumi/pulumi";
 import type { OsFamily } from "../../model";
 import type { ClusterModel } from "../../model";
 import type { Machine, MasterPublicIps, NodeSpec, ProviderArgs } from "../../contracts";
@@ -44,11 +44,26 @@ export function reserveInternalAddress(model: ClusterModel, node: NodeSpec, subn
 
 /**
  * Changes a running instance never gets from GCE: the image (a newer image in the family would replace the boot
- * disk, i.e. the instance) and the user-data (cloud-init reads it at the first boot only). Running hosts get
- * later changes over SSH; new instances boot with the current image and user-data. The rest of the metadata
- * (ssh-keys) still applies in place.
+ * disk, i.e. the instance) and the bootstrap (run at the first boot only, whichever key carries it). Running
+ * hosts get later changes over SSH; new instances boot with the current image and bootstrap. The rest of the
+ * metadata (ssh-keys) still applies in place.
  */
-export const GCP_IGNORED = ["bootDisk.initializeParams.image", 'metadata["user-data"]'];
+export const GCP_IGNORED = ["bootDisk.initializeParams.image", 'metadata["user-data"]', 'metadata["startup-script"]'];
+
+/**
+ * The metadata entry that delivers a rendered bootstrap: a startup script (render/startup-script.ts: `#!`), which
+ * the guest agent of every GCE image runs, under `startup-script`; a #cloud-config under `user-data`, which only
+ * images with cloud-init read (the program renders GCP's bootstrap as a startup script: providers/index.ts).
+ */
+export function bootMetadata(bootstrap: pulumi.Input<string>): pulumi.Output<Record<string, string>> {
+  return pulumi.output(bootstrap)
+    .apply((text): Record<string, string> => ({ [text.startsWith("#!") ? "startup-script" : "user-data"]: text }));
+}
+
+/** Logins: the cluster's SSH user and key only (the project's keys are blocked). */
+export function loginMetadata(model: ClusterModel): Record<string, string> {
+  return { "ssh-keys": `${model.ssh.user}:${model.ssh.publicKey}`, "block-project-ssh-keys": "true" };
+}
 
 /** `networkIp`: a master's reserved internal address; `dependsOn`: what the instance waits for (its pin...). */
 export function createInstance(
@@ -75,11 +90,7 @@ export function createInstance(
         networkIp: place.networkIp ?? node.plannedIp,
         accessConfigs: [reserved ? { natIp: reserved } : {}],
       }],
-      metadata: {
-        "user-data": args.userData(node, publicIps),
-        "ssh-keys": `${model.ssh.user}:${model.ssh.publicKey}`,
-        "block-project-ssh-keys": "true",
-      },
+      metadata: bootMetadata(args.userData(node, publicIps)).apply((boot) => ({ ...boot, ...loginMetadata(model) })),
       tags: [clusterTag(cluster), roleTag(cluster, node.role), ...(node.pool ? [poolTag(cluster, node.pool)] : [])],
       labels: nodeLabels(cluster, node),
       shieldedInstanceConfig: { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true },
