@@ -132,8 +132,10 @@ export function rolloutSpecs(model: Pick<ClusterModel, "rollout">, topology: Pic
 export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapOptions = {}): pulumi.Resource[] {
   const { name, model, topology, machines, parent } = input;
   // Agents of a group (DigitalOcean autoscale pools) boot with certificates that name no address (their user-data
-  // is rendered before they exist): no host can verify its peers' addresses then (HostInputs.unverifiedPeers).
-  const peers = input.groups?.length ? { unverifiedPeers: true as const } : {};
+  // is rendered before they exist): no host can verify its peers' addresses then (HostInputs.unverifiedPeers). Set
+  // for every provider that runs groups (MachineSet.groups given, even empty): a pool set to 0 and back must not
+  // restart the masters twice.
+  const peers = input.groups ? { unverifiedPeers: true as const } : {};
   const artifacts = resolveArtifacts(model.versions, model.artifacts, model.os);
   const byId = new Map(machines.map((m) => [m.node.id, m]));
   const masterMachines = topology.masters.map((n) => byId.get(n.id)!);

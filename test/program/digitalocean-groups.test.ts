@@ -216,6 +216,11 @@ describe("digitalocean: 3 masters, 2 pools", () => {
   it("a pool of 0 has no autoscale pool (the API takes 1 to 1000); a pool added adds its pool and tag", async () => {
     const none = await runProgram(pools({ count: 0 }));
     expect(of(none, POOL).map((p) => p.name)).toEqual(["prod-gpu-pool"]);
+    // No pool at all: the masters keep their inputs (peers unverified: a provider that runs groups), no restart.
+    const empty = await runProgram(pools({ count: 0 }, { count: 0 }));
+    expect(of(empty, POOL)).toEqual([]);
+    expect(diffRuns(r, empty).changed.filter((c) => c.key.startsWith(HOST))).toEqual([]);
+    expect(one(empty, READY, "prod-ready").inputs.pools).toBeUndefined();
     const more = await runProgram({ ...STACK,
       agentPools: [...(STACK.agentPools as object[]), { name: "db", count: 2 }] });
     const d = diffRuns(r, more);
