@@ -220,6 +220,8 @@ export interface SubnetDemand {
   masters: number;
   pools: { name: string; count: number }[];
   layout: AgentLayout;
+  /** DigitalOcean without network.cidr: the cloud picks the VPC's range, a /20 (`cidr` then stands for its size). */
+  rangePicked?: boolean;
   /** Pools are self-healing groups, which may run extra machines while they roll or rebalance. */
   groups: boolean;
 }
@@ -298,10 +300,12 @@ export function subnetProblem(d: SubnetDemand): string | undefined {
     ...(l.masters ? [`${l.masters} master${l.masters > 1 ? "s" : ""}`] : [])];
   const prefix = l.subnet.split("/")[1];
   const cloud = CLOUD_NAME[d.provider];
-  const where = d.layout === "vpc" ? `the VPC ${l.subnet}`
+  const where = d.rangePicked ? "the VPC (network.cidr is not set: DigitalOcean gives it a /20)"
+    : d.layout === "vpc" ? `the VPC ${l.subnet}`
     : d.layout === "upper-half" ? `the agents' subnet ${l.subnet}`
     : `${l.zone ? `zone ${l.zone}'s` : "the"} ${d.layout === "zone-agent-subnets" ? "agent " : ""}subnet ${l.subnet}`;
-  const fix = d.layout === "vpc" ? "lower agentPools[].count, or use a larger network.cidr (a /16 at most)"
+  const fix = d.layout === "vpc" ? `lower agentPools[].count, or ${d.rangePicked ? "set" : "use"} a larger ` +
+      "network.cidr (an RFC 1918 range, a /16 at most)"
     : d.layout === "upper-half"
       ? "lower agentPools[].count, or use a larger network.cidr (the agents get its upper half)"
       : `lower agentPools[].count, or spread the agents over more zones (${d.provider}.zones): each zone gets ` +
@@ -314,7 +318,9 @@ export function subnetProblem(d: SubnetDemand): string | undefined {
 function subnetCapacity(raw: Raw, add: Add): void {
   const provider = providerOf(raw);
   if (provider !== "aws" && provider !== "gcp" && provider !== "openstack" && provider !== "digitalocean") return;
-  const cidr = str(obj(raw.network)?.cidr) ?? DEFAULT_NETWORK_CIDR;
+  const given = str(obj(raw.network)?.cidr);
+  const rangePicked = provider === "digitalocean" && given === undefined;
+  const cidr = given ?? (rangePicked ? "10.0.0.0/20" : DEFAULT_NETWORK_CIDR);
   if (!parseCidrV4(cidr)) return; // the schema reports it
   const block = obj(raw[provider]);
   const zones = arr(block?.zones).filter((z): z is string => typeof z === "string");
@@ -324,11 +330,13 @@ function subnetCapacity(raw: Raw, add: Add): void {
     : provider === "aws" && egress !== "public" ? "zone-agent-subnets" : "zones";
   const problem = subnetProblem({
     provider, cidr, zones, masters: typeof masters === "number" ? masters : DEFAULT_MASTER_COUNT,
-    pools: poolCounts(raw), layout,
+    pools: poolCounts(raw), layout, ...(rangePicked ? { rangePicked } : {}),
     // The clouds that run pools as self-healing groups (issue 12): AWS, GCP, DigitalOcean.
     groups: provider !== "openstack",
   });
-  if (problem) add(["agentPools"], problem);
+  // On the largest pool's count (the problem names every pool of the subnet): its value is what the user sees first.
+  const counts = poolCounts(raw).map((p) => p.count);
+  if (problem) add(["agentPools", counts.indexOf(Math.max(...counts)), "count"], problem);
 }
 
 /** The pools' names and counts (a count the schema rejects, 0 to 1000 whole, counts as 0: it is reported there). */

@@ -2,7 +2,8 @@
 // (components/topology.ts planNetwork; AWS NAT egress: an agent subnet per zone after them; GCP: the agents
 // share the upper half; DigitalOcean: the VPC is the range), a cloud keeps a few addresses of each, and a pool
 // run as a self-healing group may run up to 10% more while it rolls. A stack whose counts cannot fit is refused
-// before any resource, naming agentPools, the subnet, the counts and the fix. The pool attribute is every agent's own.
+// before any resource, on the largest pool's count, naming the subnet, the counts and the fix. The pool attribute
+// is every agent's own.
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseModel, type Problem } from "../../components/config";
 import { busiestSubnet, subnetProblem, type SubnetDemand } from "../../components/config/rules";
@@ -80,8 +81,20 @@ describe("the busiest subnet (pure)", () => {
       subnetProblem(demand({ provider: "digitalocean", cidr, zones: [], layout: "vpc", pools }));
     expect(d("10.42.0.0/20")).toBe("the VPC 10.42.0.0/20 would need 4403 addresses (4000 agents (p1 1000, p2 1000, " +
       "p3 1000, p4 1000), 400 spare for the groups' rolling replacements, 3 masters) and DigitalOcean leaves 4088 of " +
-      "a /20 (it reserves 8); lower agentPools[].count, or use a larger network.cidr (a /16 at most)");
+      "a /20 (it reserves 8); lower agentPools[].count, or use a larger network.cidr (an RFC 1918 range, " +
+      "a /16 at most)");
     expect(d("10.42.0.0/19")).toBeUndefined();
+  });
+
+  it("DigitalOcean without network.cidr: the /20 it picks is judged, and setting a range is the fix", () => {
+    const raw = { ...validRaw("digitalocean"), agentPools: [{ name: "a", count: 1000 }, { name: "b", count: 1000 },
+      { name: "c", count: 1000 }, { name: "d", count: 1000 }] };
+    expect(raw).not.toHaveProperty("network");
+    expect(problemsOf(raw)).toEqual([{ key: "agentPools[0].count", message: expect.stringMatching(new RegExp(
+      "^1000 is not allowed; the VPC \\(network\\.cidr is not set: DigitalOcean gives it a /20\\) " +
+      "would need 4403 addresses .* " +
+      "or set a larger network\\.cidr")) }]);
+    expect(problemsOf({ ...raw, network: { cidr: "10.42.0.0/16" } })).toEqual([]);
   });
 
   it("the subnets it judges are the ones the clouds make", () => {
@@ -97,8 +110,9 @@ describe("the config check refuses counts that cannot fit, before any resource",
   it("aws, 3 zones, 1000 agents: refused on agentPools, naming the zone, the need and the fix", () => {
     const raw = { ...validRaw("aws"), aws: { region: "eu-west-1", zones: ZONES },
       agentPools: [{ name: "general", count: 1000 }] };
-    const p = problemsOf(raw).filter((x) => x.key === "agentPools");
-    expect(p).toHaveLength(1);
+    const p = problemsOf(raw);
+    expect(p.map((x) => x.key)).toEqual(["agentPools[0].count"]);
+    expect(p[0].message).toMatch(/^1000 is not allowed; zone eu-west-1a's/);
     expect(p[0].message).toMatch(/zone eu-west-1a's agent subnet 10\.42\.3\.0\/24 would need 368 addresses \(334 /);
     expect(p[0].message).toMatch(/34 spare for the groups' rolling replacements\) and AWS leaves 251 of a \/24/);
     expect(p[0].message).toMatch(/spread the agents over more zones \(aws\.zones\)/);
@@ -110,7 +124,7 @@ describe("the config check refuses counts that cannot fit, before any resource",
     // 1 zone: 3 masters + 225 agents + 23 spare = 251 of 251; one more agent does not fit.
     expect(problemsOf({ ...base, agentPools: [{ name: "general", count: 225 }] })).toEqual([]);
     expect(problemsOf({ ...base, agentPools: [{ name: "general", count: 226 }] }).map((x) => x.key))
-      .toEqual(["agentPools"]);
+      .toEqual(["agentPools[0].count"]);
   });
 
   it("the example sizes of every cloud fit", () => {
