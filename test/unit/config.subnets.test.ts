@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { ConfigError, parseModel, type Problem } from "../../components/config";
 import { busiestSubnet, subnetProblem, type SubnetDemand } from "../../components/config/rules";
 import { buildTopology, planNetwork } from "../../components/topology";
+import { agentSubnetCidr } from "../../components/providers/gcp/network";
 import { validRaw } from "../stackConfig";
 
 function problemsOf(raw: Record<string, any>): Problem[] {
@@ -73,6 +74,11 @@ describe("the busiest subnet (pure)", () => {
       pools: [{ name: "a", count: 5 }, { name: "b", count: 0 }] }))).toEqual({ subnet: "10.42.128.0/17", masters: 0,
       agents: { a: 5 }, spare: 3, need: 8, usable: 32764 });
     expect(gcp("10.42.0.0/16", [1000, 1000, 1000])).toBeUndefined();
+    // The subnet judged is the one the GCP module makes.
+    for (const cidr of ["10.42.0.0/16", "10.8.0.0/20", "172.16.0.0/12"]) {
+      expect(busiestSubnet(demand({ provider: "gcp", cidr, zones: ["b", "c", "d"], layout: "upper-half" }))!.subnet)
+        .toBe(agentSubnetCidr(planNetwork(cidr, 3)));
+    }
   });
 
   it("DigitalOcean: the VPC is network.cidr; a larger range is the fix", () => {
