@@ -18,7 +18,7 @@ import { deriveCredentials } from "../provisioning/credentials";
 import { renderSteps } from "../provisioning/steps";
 import { renderCloudConfig } from "../provisioning/render/cloud-config";
 import { nodeMaterial, sshHostKey } from "../provisioning/tls";
-import { poolTaskUsers } from "../provisioning/baremetal/bootstrap";
+import { mastersOf, poolTaskUsers } from "../provisioning/baremetal/bootstrap";
 
 /** What the SSH bootstrap receives: the machines exist, their addresses are Outputs. */
 export interface SshBootstrapInput {
@@ -184,23 +184,6 @@ export function withoutPromiseStackTraces<T>(build: () => T): T {
   } finally {
     Error.stackTraceLimit = previous;
   }
-}
-
-/**
- * The masters as the SSH bootstrap gives them to every host (provisioning/baremetal createSshBootstrap): private
- * address, and the public one where it differs (Mesos advertises it; the master's certificate names it).
- */
-export function mastersOf(topology: Topology, machines: Machine[]): pulumi.Output<BootstrapInput["masters"]> {
-  const byId = new Map(machines.map((m) => [m.node.id, m]));
-  const ms = topology.masters.map((n) => byId.get(n.id) ?? missing(n.id));
-  const addresses = pulumi.all(ms.map((m) => pulumi.all([m.privateIp, m.publicIp ?? ""])));
-  return addresses.apply((ips) => topology.masters.map((n, i) => ({
-    id: n.id, zkId: n.zkId!, ip: ips[i][0], hostname: n.hostname,
-    ...(ips[i][1] && ips[i][1] !== ips[i][0] ? { publicAddress: ips[i][1] } : {}) })));
-}
-
-function missing(id: string): never {
-  throw new Error(`master ${id}: no machine for it`);
 }
 
 /** A node's cloud-init user-data and its SHA-256, both computed in the one secret apply. */

@@ -128,6 +128,27 @@ export function rolloutSpecs(model: Pick<ClusterModel, "rollout">, topology: Pic
   return (n) => rolloutSpec(n.role, n.role === "master" ? topology.masters.length : (poolSize.get(n.pool ?? "") ?? 1), maxUnavailable, n.pool);
 }
 
+/**
+ * The masters as every host's steps name them: private address, and the public one where a master has one besides
+ * (DigitalOcean droplets; a bare-metal host's is its address): Mesos advertises it to browsers and the master's
+ * certificate names it. One Output for all hosts (thousands). The same list names the masters in the user-data of
+ * a group's agents on SSH-delivery clouds (components/cluster.ts), so those agents see the masters byte for byte
+ * as the SSH-installed hosts do.
+ */
+export function mastersOf(topology: Pick<Topology, "masters">,
+  machines: Machine[]): pulumi.Output<BootstrapInput["masters"]> {
+  const byId = new Map(machines.map((m) => [m.node.id, m]));
+  const ms = topology.masters.map((n) => {
+    const m = byId.get(n.id);
+    if (!m) throw new Error(`master ${n.id}: no machine for it`);
+    return m;
+  });
+  const addresses = pulumi.all(ms.map((m) => pulumi.all([m.privateIp, m.publicIp ?? ""])));
+  return addresses.apply((ips) => topology.masters.map((n, i) => ({
+    id: n.id, zkId: n.zkId!, ip: ips[i][0], hostname: n.hostname,
+    ...(ips[i][1] && ips[i][1] !== ips[i][0] ? { publicAddress: ips[i][1] } : {}) })));
+}
+
 /** The SshBootstrap seam: returns every host resource and the readiness resource. */
 export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapOptions = {}): pulumi.Resource[] {
   const { name, model, topology, machines, parent } = input;
@@ -146,12 +167,7 @@ export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapO
   // Each host's spec is hostInputsFor in one apply: no credential goes in (the provider derives them from
   // the stack config and renders the steps itself), so every input is plain, small and shown as it is by
   // previews and diffs. The masters' list is built once and shared (thousands of hosts).
-  // A master's public address where it has one besides its private one (DigitalOcean droplets; a bare-metal
-  // host's is its address): Mesos advertises it to browsers and the master's certificate names it.
-  const masterPublic = pulumi.all(masterMachines.map((m) => m.publicIp ?? ""));
-  const masters = pulumi.all([masterIps, masterPublic]).apply(([ips, pubs]) => topology.masters.map((n, i) => ({
-    id: n.id, zkId: n.zkId!, ip: ips[i], hostname: n.hostname,
-    ...(pubs[i] && pubs[i] !== ips[i] ? { publicAddress: pubs[i] } : {}) })));
+  const masters = mastersOf(topology, masterMachines);
   const firewall = hostFirewall(model, machines);
   const taskUsers = poolTaskUsers(model.agentPools);
   const rollouts = rolloutSpecs(model, topology);
