@@ -129,6 +129,8 @@ describe("digitalocean: 3 masters, 2 pools", () => {
       const text = unpacked(ud);
       for (const ip of masterIps) expect(text).toContain(ip);
       expect(text).toContain(`prod-${name}-group`);
+      // The attribute the readiness counts a group's agents by (probes.ts ExpectedPool).
+      expect(text).toMatch(new RegExp(`--attributes=pool:${name}(;|\\s|')`));
       // Agents' certificates name no address: libprocess does not verify peers' addresses (as on cloud-init clouds).
       expect(text).toContain("LIBPROCESS_SSL_VERIFY_SERVER_CERT=false");
       for (const m of ["prod-m1", "prod-m2", "prod-m3"]) expect(dependsOn(p, DROPLET, m)).toBe(true);
