@@ -13,6 +13,8 @@ import {
   POOL_HINT, evaluate, parseAgents, parseProbe, probeScript, type Check, type ExpectedAgent, type ExpectedPool,
 } from "../../provisioning/health/probes";
 import { failureText } from "../../provisioning/health/wait";
+import { ReadinessProvider } from "../../provisioning/health/readiness";
+import { fakeConfig, startSshServer, TEST_CLUSTER_SECRET, type TestSshServer } from "../fixtures/ssh-server";
 import { agentFlags } from "../../provisioning/steps/mesos-agent";
 import { buildContext } from "../../provisioning/steps/context";
 import { poolTemplateNode } from "../../components/topology";
@@ -170,4 +172,41 @@ describe.skipIf(!hasTools)("a group's agents counted on the stand-in mesos-maste
     expect(drain.status).toBe(200);
     expect(probe().detail).toMatch(/^pool "gpu" has 2 of the 3 agents .* \(also listed: 1 draining \(DRAINING\)\)/);
   }, 30_000);
+});
+
+describe("the readiness provider counts a group's agents (masters over real SSH, the ssh-server fixture)", () => {
+  const servers: TestSshServer[] = [];
+  afterAll(async () => { for (const s of servers) await s.close(); });
+
+  it("ready with the pool's desired count; too few: a timeout naming the pool; pools only in inputs that have them",
+    async () => {
+      let listed = ["10.0.1.21:5051 10.0.1.21 pool=general", "10.0.9.4:5051 10.0.9.4 pool=gpu"];
+      const leaderOut = () => `### zk\nMode: leader\n### metrics\n${METRICS}\n### agents\n` +
+        `${[...listed, "200 999"].join("\n")}\n### marathon\n{"leader":"10.0.0.11:8443"}\n200\n`;
+      const first = await startSshServer({
+        handler: async (_c, stdin) => ({ code: 0, stdout: stdin.includes("### zk") ? leaderOut() : "" }),
+      });
+      servers.push(first);
+      const p = new ReadinessProvider();
+      await p.configure(fakeConfig({ sshPrivateKey: first.clientKey, clusterSecret: TEST_CLUSTER_SECRET }));
+      const inputs = (pools?: ExpectedPool[]) => ({
+        cluster: "prod", quorum: 1, ports: { zookeeper: 2181, mesos: 5050, marathon: 8443 }, adminUser: "admin",
+        timeoutSeconds: 1, generation: "g1",
+        agents: [{ id: "general-1", pool: "general", hostname: "10.0.1.21", ip: "10.0.1.21" }],
+        masters: [{ id: "m1", ip: "10.0.0.11", connection: { host: first.host, port: first.port, user: "root" },
+          hostKeyFingerprint: first.fingerprint }],
+        ...(pools ? { pools } : {}),
+      });
+      const err = await p.create(inputs([{ pool: "gpu", desired: 2 }])).catch((e) => e);
+      expect(String(err.message)).toMatch(/agents registered failed: pool "gpu" has 1 of the 2 agents its group/);
+      listed = [...listed, "10.0.9.5:5051 10.0.9.5 pool=gpu"];
+      const r = await p.create(inputs([{ pool: "gpu", desired: 2 }]));
+      expect(r.outs!.checks.find((c: Check) => c.name === "agents registered")!.detail)
+        .toBe("3 active (2 in groups: gpu 2/2)");
+      expect((await p.diff(r.id, r.outs!, inputs([{ pool: "gpu", desired: 2 }]))).changes).toBe(false);
+      expect((await p.diff(r.id, r.outs!, inputs([{ pool: "gpu", desired: 3 }]))).changes).toBe(true);
+      const none = await p.create(inputs());
+      expect(none.outs).not.toHaveProperty("pools");
+      expect((await p.diff(none.id, none.outs!, inputs())).changes).toBe(false);
+    }, 30_000);
 });
