@@ -121,11 +121,20 @@ export interface ArtifactOverrides {
   docker?: { aptRepo?: string; yumRepo?: string; keyUrl?: string; keyFingerprint?: string };
 }
 
+/** How a cloud's agents reach the internet (packages, registries): AWS `aws.agentEgress`. */
+export const AWS_AGENT_EGRESS = ["nat-per-zone", "nat-single", "public"] as const;
+export type AwsAgentEgress = (typeof AWS_AGENT_EGRESS)[number];
+
 export interface AwsModel {
   region: string;
   zones: string[];
   /** Existing VPC to use instead of creating one. */
   vpcId?: string;
+  /**
+   * Agents' egress: private addresses behind a NAT gateway per zone or one for all zones, or public addresses.
+   * Default (providers/aws/network.ts agentEgressOf): nat-per-zone in a VPC of ours, public with `vpcId`.
+   */
+  agentEgress?: AwsAgentEgress;
 }
 export interface GcpModel {
   project: string;

@@ -1,7 +1,7 @@
 // One block per provider. Only the chosen provider's block is read and validated: a stack that moved
 // from aws to gcp may keep its old aws block without being blocked by it.
 import { z } from "zod";
-import type { ProviderName } from "../model";
+import { AWS_AGENT_EGRESS, type ProviderName } from "../model";
 import { DEFAULT_LOCAL_IMAGE_CACHE, DEFAULT_LOCAL_MAX_HOSTS, DEFAULT_LOCAL_STATE_DIR, DEFAULT_SSH_PORT } from "./defaults";
 import { dnsLabel, hostAddress, hostKeyFingerprint, strict, text, wholeNumber } from "./fields";
 
@@ -22,9 +22,20 @@ export const aws = strict(
     zones: zoneList("eu-west-1a, eu-west-1b, eu-west-1c"),
     /** Existing VPC to use instead of creating one. */
     vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, { error: "use a VPC id such as vpc-0123456789abcdef0" }).optional(),
+    /** Agents' egress: nat-per-zone (default), nat-single, or public (default with vpcId). */
+    agentEgress: z.enum(AWS_AGENT_EGRESS, { error: `use one of ${AWS_AGENT_EGRESS.join(", ")}` }).optional(),
   },
   "aws",
 ).superRefine((b, ctx) => {
+  // A VPC that is not ours keeps its own routing: no NAT gateway or route table of ours goes into it.
+  if (b.vpcId && b.agentEgress && b.agentEgress !== "public")
+    ctx.addIssue({
+      code: "custom",
+      path: ["agentEgress"],
+      message: "with aws.vpcId the VPC's own routing carries the agents' traffic, so no NAT gateway is made in it; " +
+        "use agentEgress public (the default there), or remove vpcId to get a VPC with " +
+        (b.agentEgress === "nat-single" ? "a NAT gateway" : "NAT gateways"),
+    });
   if (!AWS_REGION.test(b.region)) return; // reported on region; zones can't be judged against it
   b.zones.forEach((zone, i) => {
     if (!zone.startsWith(b.region))

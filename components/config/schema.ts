@@ -57,7 +57,9 @@
 // artifacts.docker              {aptRepo?, yumRepo?, keyUrl?, keyFingerprint?}  (derived)   aptRepo as for mesos
 // artifacts.testStandIns        boolean (local only, with mirror)      false                        set by `npm run up` on a machine with
 //                                                                                                    no package source: test stand-ins
-// aws                           {region, zones[>=1], vpcId?}           required if provider=aws
+// aws                           {region, zones[>=1], vpcId?,           required if provider=aws
+//                                agentEgress nat-per-zone|nat-single|public (nat-per-zone; public with vpcId)}:
+//                                agents' way out (private behind NAT gateways, or public addresses)
 // gcp                           {project, region, zones[>=1]}          required if provider=gcp
 // digitalocean                  {region}                               required if provider=digitalocean
 // openstack                     {externalNetwork, region?, zones?}     required if provider=openstack

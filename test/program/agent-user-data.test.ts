@@ -10,9 +10,18 @@ import { STACKS } from "./fixtures";
 import { runProgram } from "./harness";
 import { reveal } from "./mocks";
 
-/** Where each provider puts the user-data of an instance. */
+/** The #cloud-config part of an AWS agent group's user-data (gzip'ed MIME: providers/aws/groups.ts). */
+function awsGroupCloudConfig(lt: any): string {
+  const text = gunzipSync(Buffer.from(reveal(lt.userData), "base64")).toString();
+  const boundary = /boundary="([^"]+)"/.exec(text)![1];
+  const part = text.split(`--${boundary}`).find((p) => p.includes("Content-Type: text/cloud-config"))!;
+  return part.slice(part.indexOf("\n\n") + 2);
+}
+
+/** Where each provider puts the user-data of an instance (and of a pool's group template, where agents are groups). */
 const CLOUDS = [
-  { provider: "aws", type: "aws:ec2/instance:Instance", userData: (i: any) => gunzipSync(Buffer.from(reveal(i.userDataBase64), "base64")).toString() },
+  { provider: "aws", type: "aws:ec2/instance:Instance", userData: (i: any) => gunzipSync(Buffer.from(reveal(i.userDataBase64), "base64")).toString(),
+    agentType: "aws:ec2/launchTemplate:LaunchTemplate", agentUserData: awsGroupCloudConfig },
   { provider: "gcp", type: "gcp:compute/instance:Instance", userData: (i: any) => reveal(i.metadata)["user-data"] },
   { provider: "openstack", type: "openstack:compute/instance:Instance", userData: (i: any) => reveal(i.userData) },
 ] as const;
@@ -25,15 +34,19 @@ function unpacked(userData: string): string {
   return [userData, ...files].join("\n");
 }
 
-describe.each(CLOUDS)("$provider: agents' user-data", ({ provider, type, userData }) => {
+describe.each(CLOUDS)("$provider: agents' user-data", (cloud) => {
+  const { provider, type, userData } = cloud;
+  const agentType = "agentType" in cloud ? cloud.agentType : undefined;
+  const agentUserData = "agentUserData" in cloud ? cloud.agentUserData : userData;
   it("holds no admin password, Marathon secret, ZooKeeper password or JWT root; masters' does (the search works)", async () => {
     const r = await runProgram(STACKS[provider]);
     const c = deriveCredentials(STACKS[provider].clusterSecret as string, "prod");
     const nodes = r.resources.filter((x) => x.type === type);
-    const agents = nodes.filter((n) => !/-m\d$/.test(n.name));
+    const agents = agentType ? r.resources.filter((x) => x.type === agentType)
+      : nodes.filter((n) => !/-m\d$/.test(n.name));
     expect(agents.length).toBeGreaterThan(0);
     for (const a of agents) {
-      const text = unpacked(userData(a.inputs));
+      const text = unpacked(agentUserData(a.inputs));
       for (const k of ["adminPassword", "marathonSecret", "zkMesosPassword", "zkMarathonPassword", "agentJwtRoot"] as const) {
         expect(text.includes(c[k]), `${a.name}: ${k}`).toBe(false);
       }

@@ -1,8 +1,9 @@
-// The whole program under mocks for an AWS stack: the exact resource set, what a scale change does, and
-// that the firewall and secrets are what we promise users.
+// The whole program under mocks for an AWS stack: the exact resource set, the masters, and that the firewall
+// and secrets are what we promise users. The agent pools (Auto Scaling groups), what a count or template change
+// does to them and the agents' NAT egress: test/program/aws-groups.test.ts.
 import { gunzipSync } from "node:zlib";
 import { describe, it, expect, beforeAll } from "vitest";
-import { runProgram, diffRuns, countByType, type RunResult } from "./harness";
+import { runProgram, countByType, type RunResult } from "./harness";
 import { isSecretInput, reveal } from "./mocks";
 import { STACKS } from "./fixtures";
 import { plainLeaks } from "./secrets";
@@ -17,19 +18,6 @@ const withPools = (general: number, gpu = 1) => ({
 const of = (r: RunResult, type: string) => r.resources.filter((x) => x.type === type);
 const INSTANCE = "aws:ec2/instance:Instance";
 const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
-const READY = "pulumi-nodejs:dynamic/elastic-mesos/health:Readiness";
-// The readiness expects every agent and its generation hashes every node's user-data: it re-checks
-// the cluster whenever a node comes or goes.
-const READY_CHANGED = { key: `${READY}::prod-ready`, keys: ["agents", "generation"] };
-// One host resource per node: later changes reach the running machines over SSH (components/cloud-hosts.ts).
-const HOST = "pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host";
-const hostChanged = (id: string) => ({ key: `${HOST}::prod-${id}-bootstrap`, keys: ["spec"] });
-/** The members of a host's spec that differ between two runs. */
-const specDelta = (a: RunResult, b: RunResult, id: string) => {
-  const spec = (r: RunResult) => r.resources.find((x) => x.key === `${HOST}::prod-${id}-bootstrap`)!.inputs.spec;
-  const [x, y] = [spec(a), spec(b)];
-  return Object.keys({ ...x, ...y }).filter((k) => JSON.stringify(x[k]) !== JSON.stringify(y[k])).sort();
-};
 
 describe("AWS: 3 masters, pools general×3 and gpu×1", () => {
   let base: RunResult;
@@ -39,29 +27,31 @@ describe("AWS: 3 masters, pools general×3 and gpu×1", () => {
 
   it("registers exactly this resource set", () => {
     expect(countByType(base.resources)).toEqual({
-      "aws:ec2/eip:Eip": 3,
+      "aws:autoscaling/group:Group": 2,
+      "aws:autoscaling/lifecycleHook:LifecycleHook": 2,
+      "aws:ec2/eip:Eip": 6, // 3 masters', 3 NAT gateways'
       "aws:ec2/eipAssociation:EipAssociation": 3,
-      "aws:ec2/instance:Instance": 7,
+      "aws:ec2/instance:Instance": 3, // the masters: agents are the pools' groups' machines
       "aws:ec2/internetGateway:InternetGateway": 1,
       "aws:ec2/keyPair:KeyPair": 1,
-      "aws:ec2/routeTable:RouteTable": 1,
-      "aws:ec2/routeTableAssociation:RouteTableAssociation": 3,
+      "aws:ec2/launchTemplate:LaunchTemplate": 2,
+      "aws:ec2/natGateway:NatGateway": 3,
+      "aws:ec2/routeTable:RouteTable": 4,
+      "aws:ec2/routeTableAssociation:RouteTableAssociation": 6,
       "aws:ec2/securityGroup:SecurityGroup": 2,
-      "aws:ec2/subnet:Subnet": 3,
+      "aws:ec2/subnet:Subnet": 6,
       "aws:ec2/subnetCidrReservation:SubnetCidrReservation": 3,
       "aws:ec2/vpc:Vpc": 1,
       "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": 1,
       "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 4,
       "elastic-mesos:index:Cluster": 1,
-      "pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host": 7,
+      "pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host": 3,
       "pulumi-nodejs:dynamic/elastic-mesos/cloud:MasterPin": 3,
       "pulumi-nodejs:dynamic/elastic-mesos/health:Readiness": 1,
       "pulumi:providers:aws": 1,
       "pulumi:pulumi:Stack": 1,
     });
-    expect(of(base, INSTANCE).map((r) => r.name).sort()).toEqual(
-      ["prod-general-1", "prod-general-2", "prod-general-3", "prod-gpu-1", "prod-m1", "prod-m2", "prod-m3"].sort(),
-    );
+    expect(of(base, INSTANCE).map((r) => r.name).sort()).toEqual(["prod-m1", "prod-m2", "prod-m3"]);
     expect(base.resources.find((r) => r.type === "pulumi:providers:aws")!.inputs.region).toBe("eu-west-1");
   });
 
@@ -69,7 +59,6 @@ describe("AWS: 3 masters, pools general×3 and gpu×1", () => {
     const m = (n: string) => of(base, INSTANCE).find((r) => r.name === n)!.inputs;
     expect([m("prod-m1").privateIp, m("prod-m2").privateIp, m("prod-m3").privateIp]).toEqual(["10.20.0.11", "10.20.1.12", "10.20.2.13"]);
     expect(m("prod-m2").subnetId).toBe("prod-subnet-1-id");
-    expect(m("prod-general-1").privateIp).toBeUndefined();
     // Each planned address is reserved (explicit: EC2 never assigns it by itself) in its master's subnet.
     const reserved = of(base, "aws:ec2/subnetCidrReservation:SubnetCidrReservation").map((x) => x.inputs);
     expect(reserved.map((x) => [x.cidrBlock, x.subnetId, x.reservationType]).sort()).toEqual([
@@ -81,10 +70,10 @@ describe("AWS: 3 masters, pools general×3 and gpu×1", () => {
       expect(r.inputs.metadataOptions.httpTokens).toBe("required");
       expect(r.inputs.rootBlockDevice).toMatchObject({ encrypted: true, volumeType: "gp3" });
       expect(r.inputs.ami).toBe("ami-0mock");
-      expect(r.inputs.tags).toMatchObject({ "elastic-mesos-cluster": "prod", "elastic-mesos-node": r.name.replace("prod-", "") });
+      expect(r.inputs.instanceType).toBe("m6i.large");
+      expect(r.inputs.tags).toMatchObject({ "elastic-mesos-cluster": "prod", "elastic-mesos-role": "master",
+        "elastic-mesos-node": r.name.replace("prod-", "") });
     }
-    expect(m("prod-gpu-1").tags).toMatchObject({ "elastic-mesos-role": "agent", "elastic-mesos-pool": "gpu" });
-    expect(m("prod-gpu-1").instanceType).toBe("g5.xlarge");
   });
 
   it("ingress: SSH/5050/8443 only from admin CIDRs, everything else only from the cluster's own group", () => {
@@ -98,9 +87,10 @@ describe("AWS: 3 masters, pools general×3 and gpu×1", () => {
     // ZooKeeper ports are never opened to a CIDR.
     for (const r of fromCidr) for (const zk of [2181, 2888, 3888]) expect(zk >= r.fromPort && zk <= r.toPort).toBe(false);
     const m1 = of(base, INSTANCE).find((r) => r.name === "prod-m1")!.inputs;
-    const a1 = of(base, INSTANCE).find((r) => r.name === "prod-general-1")!.inputs;
     expect(m1.vpcSecurityGroupIds).toEqual(["prod-nodes-sg-id", "prod-masters-sg-id"]);
-    expect(a1.vpcSecurityGroupIds).toEqual(["prod-nodes-sg-id"]);
+    // Agents: their pool's launch template, the nodes group only.
+    for (const lt of of(base, "aws:ec2/launchTemplate:LaunchTemplate"))
+      expect(lt.inputs.vpcSecurityGroupIds).toEqual(["prod-nodes-sg-id"]);
   });
 
   it("user-data is a secret gzip'ed cloud-config on every instance, and no input carries the cluster secret in plain text", () => {
@@ -109,62 +99,27 @@ describe("AWS: 3 masters, pools general×3 and gpu×1", () => {
       expect(isSecretInput(r.inputs.userDataBase64)).toBe(true);
       expect(gunzipSync(Buffer.from(reveal(r.inputs.userDataBase64), "base64")).toString()).toMatch(/^#cloud-config/);
     }
-    const plain = JSON.stringify(base.resources.map((r) => ({ ...r.inputs, userDataBase64: undefined })));
+    const plain = JSON.stringify(base.resources.map((r) => ({ ...r.inputs, userDataBase64: undefined,
+      userData: undefined })));
     expect(plain).not.toContain(STACKS.aws.clusterSecret as string);
     expect(plainLeaks(base.resources)).toEqual([]);
   });
 
-  it("outputs: URLs, ZooKeeper string without credentials, addresses per pool, SSH hints; only the password is secret", () => {
+  it("outputs: URLs, ZooKeeper string without credentials, masters, SSH hints; only the password is secret", () => {
     const o = base.outputs;
     // The first master's Elastic IP (test/program/leader-url.test.ts checks which one).
     expect(o.mesosUrl).toMatch(/^https:\/\/198\.18\.0\.\d+:5050$/);
     expect(o.marathonUrl).toMatch(/^https:\/\/198\.18\.0\.\d+:8443$/);
     expect(o.zookeeper).toBe("zk://10.20.0.11:2181,10.20.1.12:2181,10.20.2.13:2181/mesos");
     expect(o.masters.map((m: any) => m.id)).toEqual(["m1", "m2", "m3"]);
-    expect(Object.keys(o.agents)).toEqual(["general", "gpu"]);
-    expect(o.agents.general.map((a: any) => a.id)).toEqual(["general-1", "general-2", "general-3"]);
-    expect(o.sshHints).toHaveLength(7);
+    // The pools' agents are their groups' machines: no address is known in advance.
+    expect(Object.values(o.agents).flat()).toEqual([]);
+    expect(o.sshHints).toHaveLength(3);
     expect(o.sshHints[0]).toMatch(/^ssh admin@198\.18\.0\.\d+$/);
     expect(o.adminUser).toBe("admin");
     expect(typeof o.adminPassword).toBe("string");
     expect(o.adminPassword.length).toBeGreaterThanOrEqual(16);
     expect(base.secretOutputs).toEqual(["adminPassword"]);
     expect(JSON.stringify({ ...o, adminPassword: undefined })).not.toContain(o.adminPassword);
-  });
-
-  // The pool's other hosts record the pool's new size (their rollout group's); their steps do not change, so
-  // the provider's diff sends them nothing (test/unit/rollout tests the group sizes).
-  it("raising one pool's count only adds that pool's new nodes (and the readiness re-checks)", async () => {
-    const grown = await runProgram(withPools(5));
-    expect(diffRuns(base, grown)).toEqual({
-      added: [`${INSTANCE}::prod-general-4`, `${INSTANCE}::prod-general-5`, `${HOST}::prod-general-4-bootstrap`, `${HOST}::prod-general-5-bootstrap`],
-      removed: [],
-      changed: [...[1, 2, 3].map((n) => hostChanged(`general-${n}`)), READY_CHANGED],
-    });
-    for (const n of [1, 2, 3]) expect(specDelta(base, grown, `general-${n}`)).toEqual(["rollout"]);
-  });
-
-  it("lowering a pool's count removes only its highest ordinals (and the readiness re-checks)", async () => {
-    const shrunk = await runProgram(withPools(1));
-    expect(diffRuns(base, shrunk)).toEqual({
-      added: [],
-      removed: [`${INSTANCE}::prod-general-2`, `${INSTANCE}::prod-general-3`, `${HOST}::prod-general-2-bootstrap`, `${HOST}::prod-general-3-bootstrap`],
-      changed: [hostChanged("general-1"), READY_CHANGED],
-    });
-    expect(specDelta(base, shrunk, "general-1")).toEqual(["rollout"]);
-  });
-
-  it("diffRuns reports changed inputs with their keys (a pool's size change)", async () => {
-    const resized = await runProgram({ ...withPools(3), agentPools: [{ name: "general", count: 3, size: "m6i.2xlarge" }, { name: "gpu", count: 1, size: "g5.xlarge", resources: { gpus: 1 } }] });
-    const d = diffRuns(base, resized);
-    expect(d.added).toEqual([]);
-    expect(d.removed).toEqual([]);
-    // The machine type is the cloud's to change. The hosts record the node's new size; it is in none of its
-    // steps (resources are auto-detected), so their provider sends nothing.
-    expect(d.changed).toEqual([
-      ...[1, 2, 3].map((n) => ({ key: `${INSTANCE}::prod-general-${n}`, keys: ["instanceType"] })),
-      ...[1, 2, 3].map((n) => hostChanged(`general-${n}`)),
-    ]);
-    for (const n of [1, 2, 3]) expect(specDelta(base, resized, `general-${n}`)).toEqual(["node"]);
   });
 });

@@ -24,6 +24,15 @@ const INSTANCE: Record<Cloud, string> = {
 };
 const PIN = "pulumi-nodejs:dynamic/elastic-mesos/cloud:MasterPin";
 const NODES = ["prod-m1", "prod-m2", "prod-m3", "prod-general-1", "prod-general-2", "prod-general-3", "prod-gpu-1"];
+/** The nodes that are instances: AWS runs agent pools as Auto Scaling groups (test/program/aws-groups.test.ts). */
+const MACHINES: Record<Cloud, string[]> = { aws: ["prod-m1", "prod-m2", "prod-m3"], gcp: NODES, openstack: NODES };
+/** AWS: a day-2 change rolls each pool through a new launch template version (its group's launchTemplate). */
+const GROUP_SIDE: Record<Cloud, string[]> = {
+  aws: ["general", "gpu"].flatMap((p) => [`aws:ec2/launchTemplate:LaunchTemplate::prod-${p}-template`,
+    `aws:autoscaling/group:Group::prod-${p}-group`]),
+  gcp: [],
+  openstack: [],
+};
 
 /** Secrets unwrapped at any depth (the engine's ignoreChanges paths go through secrets too). */
 function revealAll(v: any): any {
@@ -88,7 +97,7 @@ for (const cloud of CLOUDS) {
 
     it("every changed input of every master and agent instance is one it ignores", () => {
       const instances = of(changed, INSTANCE[cloud]);
-      expect(instances.map((i) => i.name).sort()).toEqual([...NODES].sort());
+      expect(instances.map((i) => i.name).sort()).toEqual([...MACHINES[cloud]].sort());
       for (const after of instances) {
         const before = byName(base, INSTANCE[cloud], after.name);
         // The runs do differ for every machine (user-data, image): the check below is not vacuous.
@@ -115,7 +124,8 @@ for (const cloud of CLOUDS) {
       expect(d.removed).toEqual([]);
       const cloudSide = d.changed.filter((c) => !c.key.startsWith("pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host")
         && !c.key.startsWith("pulumi-nodejs:dynamic/elastic-mesos/health:Readiness"));
-      expect(cloudSide.map((c) => c.key).sort()).toEqual(NODES.map((n) => `${INSTANCE[cloud]}::${n}`).sort());
+      expect(cloudSide.map((c) => c.key).sort())
+        .toEqual([...MACHINES[cloud].map((n) => `${INSTANCE[cloud]}::${n}`), ...GROUP_SIDE[cloud]].sort());
     });
 
     it("each master's instance depends on its pin; the pins come before the network", () => {
@@ -132,15 +142,14 @@ for (const cloud of CLOUDS) {
 }
 
 describe("the masters' planned addresses are reserved before any instance", () => {
-  it("aws: an explicit /32 reservation per master in its zone's subnet; every instance waits for them", async () => {
+  it("aws: an explicit /32 reservation per master in its zone's subnet; masters and groups wait for them", async () => {
     const r = await runProgram(STACKS.aws);
     const rsv = of(r, "aws:ec2/subnetCidrReservation:SubnetCidrReservation");
     expect(rsv.map((x) => x.name).sort()).toEqual(["prod-m1-private-ip", "prod-m2-private-ip", "prod-m3-private-ip"]);
-    for (const name of NODES) {
-      const inst = byName(r, INSTANCE.aws, name);
-      const wanted = name.includes("-m") ? [`${name}-private-ip`] : rsv.map((x) => x.name);
-      for (const w of wanted) expect(dependsOn(inst, w), `${name} after ${w}`).toBe(true);
-    }
+    for (const name of MACHINES.aws)
+      expect(dependsOn(byName(r, INSTANCE.aws, name), `${name}-private-ip`), name).toBe(true);
+    for (const g of of(r, "aws:autoscaling/group:Group"))
+      for (const w of rsv) expect(dependsOn(g, w.name), `${g.name} after ${w.name}`).toBe(true);
   });
 
   it("gcp: a static INTERNAL address per master, its instance's networkIp; agents after them", async () => {
@@ -161,7 +170,12 @@ describe("SSH from a master to the agents (the step runner's jump host) is open 
     const intra = byName(r, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "prod-intra-cluster");
     expect(intra.inputs).toMatchObject({ ipProtocol: "-1", securityGroupId: "prod-nodes-sg-id",
       referencedSecurityGroupId: "prod-nodes-sg-id" });
-    for (const n of NODES) expect(byName(r, INSTANCE.aws, n).inputs.vpcSecurityGroupIds).toContain("prod-nodes-sg-id");
+    for (const n of MACHINES.aws)
+      expect(byName(r, INSTANCE.aws, n).inputs.vpcSecurityGroupIds).toContain("prod-nodes-sg-id");
+    // The agents: every pool's launch template.
+    const templates = of(r, "aws:ec2/launchTemplate:LaunchTemplate");
+    expect(templates).toHaveLength(2);
+    for (const t of templates) expect(t.inputs.vpcSecurityGroupIds).toEqual(["prod-nodes-sg-id"]);
   });
 
   it("gcp: every TCP port from the cluster tag to the cluster tag, which every instance carries", async () => {

@@ -65,6 +65,10 @@ function recordDependencies(registered: Registered[]): void {
       if (r) r.dependencies = deps;
       if (r) r.aliases = aliases;
       if (r) r.ignoreChanges = req.getIgnorechangesList();
+      const timeouts = req.getCustomtimeouts?.();
+      if (r && timeouts)
+        r.customTimeouts = { create: timeouts.getCreate(), update: timeouts.getUpdate(), delete: timeouts.getDelete() };
+      if (r) r.deletedWith = req.getDeletedwith?.() || undefined;
       if (r && req.getImportid()) r.importId = req.getImportid();
       if (r) r.deleteBeforeReplace = req.getDeletebeforereplace();
       callback(err, resp);

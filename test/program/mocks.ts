@@ -16,6 +16,10 @@ export interface Registered {
   aliases?: string[];
   /** Its ignoreChanges property paths, from the registration request (what the engine is told). */
   ignoreChanges?: string[];
+  /** Its customTimeouts ("" where not set), from the registration request. */
+  customTimeouts?: { create: string; update: string; delete: string };
+  /** The URN of its deletedWith resource, from the registration request. */
+  deletedWith?: string;
   /** Its deleteBeforeReplace option, from the registration request. */
   deleteBeforeReplace?: boolean;
   /** The id its `import` option names, from the registration request (absent: none). */
@@ -46,6 +50,13 @@ function fabricate(type: string, name: string, inputs: Record<string, any>): Rec
       return { address: inputs.address ?? fakeIp("198.18.0", name) };
     case "aws:ec2/keyPair:KeyPair":
       return { keyName: inputs.keyName ?? `${name}-key` };
+    case "aws:ec2/launchTemplate:LaunchTemplate": {
+      // EC2 makes a new version on every change of the template: a number from the inputs' hash stands in.
+      const hash = createHash("sha256").update(JSON.stringify(inputs)).digest("hex");
+      return { latestVersion: parseInt(hash.slice(0, 6), 16) };
+    }
+    case "aws:autoscaling/group:Group":
+      return { name: inputs.name ?? `${name}-asg`, arn: `arn:aws:autoscaling:mock:${name}` };
     case "gcp:compute/instance:Instance": {
       const nic = inputs.networkInterfaces?.[0] ?? {};
       // A reserved address given as natIp is the instance's; otherwise GCE picks an ephemeral one.
@@ -119,7 +130,7 @@ export function recordingMocks(opts: MockOptions = {}): { mocks: pulumi.runtime.
       switch (args.token) {
         case "aws:ec2/getAmi:getAmi":
           return { id: opts.amiId ?? "ami-0mock", imageId: opts.amiId ?? "ami-0mock",
-            name: args.inputs.filters?.[0]?.values?.[0] };
+            name: args.inputs.filters?.[0]?.values?.[0], rootDeviceName: "/dev/xvda" };
         case "digitalocean:index/getSshKeys:getSshKeys": {
           // As the data source filters: a key matches when its field (name, fingerprint, publicKey) is one of the values.
           const filters: { key: string; values: string[] }[] = args.inputs.filters ?? [];

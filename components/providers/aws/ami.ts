@@ -11,12 +11,22 @@ export const AMI_FILTERS: Record<OsFamily, { owner: string; name: string }> = {
   "rocky-9": { owner: "792107900819", name: "Rocky-9-EC2-Base-9.*x86_64*" },
 };
 
-export function lookupAmi(os: OsFamily, opts: pulumi.InvokeOptions): pulumi.Output<string> {
+/** What a launch template needs of its image: the id, and the device name of its root volume. */
+export interface AwsImage {
+  id: string;
+  rootDeviceName: string;
+}
+
+/**
+ * The image of an OS (its publisher's newest) or the image `imageId` names (a pool's `image`): a launch template
+ * maps its root volume by the image's own root device name (Debian's is /dev/xvda, Ubuntu's /dev/sda1).
+ */
+export function lookupImage(os: OsFamily, imageId: string | undefined,
+  opts: pulumi.InvokeOptions): pulumi.Output<AwsImage> {
   const f = AMI_FILTERS[os];
-  return awsSdk
-    .ec2()
-    .getAmiOutput(
-      {
+  const args = imageId
+    ? { filters: [{ name: "image-id", values: [imageId] }] }
+    : {
         mostRecent: true,
         owners: [f.owner],
         filters: [
@@ -24,8 +34,7 @@ export function lookupAmi(os: OsFamily, opts: pulumi.InvokeOptions): pulumi.Outp
           { name: "architecture", values: ["x86_64"] },
           { name: "virtualization-type", values: ["hvm"] },
         ],
-      },
-      opts,
-    )
-    .apply((ami) => ami.id);
+      };
+  return awsSdk.ec2().getAmiOutput(args, opts)
+    .apply((ami) => ({ id: imageId ?? ami.id, rootDeviceName: ami.rootDeviceName }));
 }

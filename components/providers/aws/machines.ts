@@ -8,7 +8,7 @@ import type { ClusterModel } from "../../model";
 import type { Machine, MasterPublicIps, NodeSpec, ProviderArgs } from "../../contracts";
 import { nodeLabels } from "../../naming";
 import { awsSdk } from "./sdk";
-import { lookupAmi } from "./ami";
+import { lookupImage, type AwsImage } from "./ami";
 
 export interface AwsMachineDeps {
   subnetIdByZone: Map<string, pulumi.Input<string>>;
@@ -74,8 +74,13 @@ export function createInstance(args: ProviderArgs, node: NodeSpec, deps: AwsMach
   return { node, privateIp: instance.privateIp, publicIp, resource: instance };
 }
 
-/** One AMI lookup per run, and only if some node has no image override. */
-export function amiResolver(model: ClusterModel, opts: pulumi.InvokeOptions): () => pulumi.Output<string> {
-  let cached: pulumi.Output<string> | undefined;
-  return () => (cached ??= lookupAmi(model.os, opts));
+/** One lookup per image per run: the OS's newest (`undefined`) or an override; the masters' and groups' share it. */
+export function imageResolver(model: ClusterModel,
+  opts: pulumi.InvokeOptions): (image?: string) => pulumi.Output<AwsImage> {
+  const cached = new Map<string, pulumi.Output<AwsImage>>();
+  return (image) => {
+    const key = image ?? "";
+    if (!cached.has(key)) cached.set(key, lookupImage(model.os, image, opts));
+    return cached.get(key)!;
+  };
 }
