@@ -11,23 +11,27 @@ import { shimText } from "../../provisioning/dynamic/shim-text";
 
 const READY = "pulumi-nodejs:dynamic/elastic-mesos/health:Readiness";
 const INSTANCE = "aws:ec2/instance:Instance";
-const NODES = ["prod-m1", "prod-m2", "prod-m3", "prod-general-1", "prod-general-2", "prod-general-3", "prod-gpu-1"];
+const ASG = "aws:autoscaling/group:Group";
+const MASTERS = ["prod-m1", "prod-m2", "prod-m3"];
 const of = (r: RunResult, type: string) => r.resources.filter((x) => x.type === type);
 const ready = (r: RunResult) => of(r, READY)[0];
 
-describe("aws: readiness after the instances", () => {
+describe("aws: readiness after the masters' instances and the pools' Auto Scaling groups", () => {
   let base: RunResult;
   beforeAll(async () => {
     base = await runProgram(STACKS.aws);
   });
 
-  it("one readiness, registered after every instance", () => {
+  it("one readiness, registered after every master's instance and every pool's group", () => {
     expect(of(base, READY)).toHaveLength(1);
     const deps = ready(base).dependencies;
-    for (const n of NODES) expect(deps.some((u) => u.endsWith(`${INSTANCE}::${n}`)), n).toBe(true);
+    for (const n of MASTERS) expect(deps.some((u) => u.endsWith(`${INSTANCE}::${n}`)), n).toBe(true);
+    for (const n of ["prod-general-group", "prod-gpu-group"]) {
+      expect(deps.some((u) => u.endsWith(`${ASG}::${n}`)), n).toBe(true);
+    }
   });
 
-  it("probes each master at its public address as ssh.user, expects every agent at its private address", () => {
+  it("probes each master at its public address as ssh.user, counts each pool's agents (no names: groups)", () => {
     const r = ready(base).inputs;
     const publicIp = (n: string) => of(base, INSTANCE).find((i) => i.name === n)!;
     expect(r.masters).toHaveLength(3);
@@ -39,8 +43,8 @@ describe("aws: readiness after the instances", () => {
         hostKeyFingerprint: key.fingerprint, hostKeyAlgorithm: "ecdsa-sha2-nistp256" });
       expect(publicIp(`prod-${m.id}`)).toBeDefined();
     }
-    expect(r.agents.map((a: any) => a.id)).toEqual(["general-1", "general-2", "general-3", "gpu-1"]);
-    for (const a of r.agents) expect(a.ip).toMatch(/^10\.20\.9\.\d+$/);
+    expect(r.agents).toEqual([]);
+    expect(r.pools).toEqual([{ pool: "general", desired: 3 }, { pool: "gpu", desired: 1 }]);
     expect(r).toMatchObject({ quorum: 2, timeoutSeconds: 1200, adminUser: "admin", ports: { zookeeper: 2181, mesos: 5050, marathon: 8443 } });
   });
 
@@ -59,7 +63,7 @@ describe("aws: readiness after the instances", () => {
     expect(diffRuns(base, again)).toEqual({ added: [], removed: [], changed: [] });
   });
 
-  it("a change to one node's user-data changes that instance and the readiness generation, nothing else", async () => {
+  it("a change to one pool's user-data: that pool's launch template and group, the readiness generation", async () => {
     const pools = [
       { name: "general", count: 3, size: "m6i.xlarge" },
       { name: "gpu", count: 1, size: "g5.xlarge", resources: { gpus: 1 }, attributes: { accelerator: "a10g" } },
@@ -69,12 +73,24 @@ describe("aws: readiness after the instances", () => {
       added: [],
       removed: [],
       changed: [
-        { key: `${INSTANCE}::prod-gpu-1`, keys: ["userDataBase64"] },
-        // The running machine gets it over SSH (the instance ignores later user-data: aws.test.ts).
-        { key: `pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host::prod-gpu-1-bootstrap`, keys: ["spec"] },
+        // The group rolls it (instance refresh: aws.test.ts); no host resource reaches a group's agents.
+        { key: "aws:ec2/launchTemplate:LaunchTemplate::prod-gpu-template", keys: ["userData"] },
+        { key: `${ASG}::prod-gpu-group`, keys: ["launchTemplate"] }, // the template's new version
         { key: `${READY}::prod-ready`, keys: ["generation"] },
       ],
     });
+  });
+
+  it("a pool's count: that group's size and the readiness' pools and generation, nothing else", async () => {
+    const pools = [{ name: "general", count: 3, size: "m6i.xlarge" }, { name: "gpu", count: 4, size: "g5.xlarge",
+      resources: { gpus: 1 } }];
+    const grown = await runProgram({ ...STACKS.aws, agentPools: pools });
+    const d = diffRuns(base, grown);
+    expect(d.added).toEqual([]);
+    expect(d.removed).toEqual([]);
+    expect(d.changed.map((c) => c.key)).toEqual([`${ASG}::prod-gpu-group`, `${READY}::prod-ready`]);
+    expect(d.changed[1].keys).toEqual(["generation", "pools"]);
+    expect(ready(grown).inputs.pools).toEqual([{ pool: "general", desired: 3 }, { pool: "gpu", desired: 4 }]);
   });
 
   it("the user-facing outputs resolve only after the readiness is through", async () => {

@@ -9,6 +9,7 @@ import { ConfigError, parseModel, type Problem } from "../../components/config";
 import { busiestSubnet, subnetProblem, type SubnetDemand } from "../../components/config/rules";
 import { buildTopology, planNetwork } from "../../components/topology";
 import { agentSubnetCidr } from "../../components/providers/gcp/network";
+import { privateSubnetCidrs } from "../../components/providers/aws/network";
 import { validRaw } from "../stackConfig";
 
 function problemsOf(raw: Record<string, any>): Problem[] {
@@ -106,8 +107,11 @@ describe("the busiest subnet (pure)", () => {
   it("the subnets it judges are the ones the clouds make", () => {
     const zonesLayout = demand({ cidr: "10.8.0.0/20", zones: ZONES, layout: "zones" });
     expect(busiestSubnet(zonesLayout)!.subnet).toBe(planNetwork("10.8.0.0/20", 3).subnets[0].cidr);
-    // AWS NAT egress: the agents' subnets right after the zones' (aws/network.ts privateSubnetCidrs).
+    // AWS NAT egress: the agents' subnets right after the zones' (the AWS module's privateSubnetCidrs).
     expect(busiestSubnet(demand({ cidr: "10.8.0.0/20", zones: ZONES }))!.subnet).toBe("10.8.3.0/24");
+    const model = parseModel({ ...validRaw("aws"), aws: { region: "eu-west-1", zones: ZONES },
+      network: { cidr: "10.8.0.0/20" } }, {});
+    expect(privateSubnetCidrs(model, planNetwork("10.8.0.0/20", 3))[0]).toBe("10.8.3.0/24");
     expect(busiestSubnet(demand({ cidr: "10.8.0.0/30" }))).toBeUndefined(); // too small: network.cidr's rule says so
   });
 });
