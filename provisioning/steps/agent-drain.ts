@@ -29,6 +29,12 @@ export const DRAIN_UNIT = "/etc/systemd/system/mesos-agent-drain.service";
 export const DRAIN_MARK = "/var/lib/elastic-mesos/self-drained";
 /** How long a shutdown waits for this agent's tasks to leave (clouds give a stopping machine a few minutes). */
 export const DRAIN_TIMEOUT_S = 120;
+/**
+ * No master answering at all (no connection) for this long ends the wait early: the whole cluster going away
+ * (`pulumi destroy`, `npm run down`) stops its agents and masters at once, and an agent must not hold its machine
+ * for DRAIN_TIMEOUT_S then. A master restarting or an election answers (503, 307) or is back within it.
+ */
+export const NO_MASTER_S = 20;
 /** DRAIN_AGENT's max_grace_period: tasks get at most this long to stop, so they can leave within the timeout. */
 export const DRAIN_MAX_GRACE_S = 60;
 
@@ -45,6 +51,7 @@ RC=\${EM_DRAIN_CURLRC:-${DRAIN_CURLRC}}
 W=\${EM_AGENT_WORK_DIR:-${workDir}}/meta/slaves/latest
 MARK=\${EM_DRAIN_MARK:-${DRAIN_MARK}}
 T=\${EM_DRAIN_TIMEOUT:-${DRAIN_TIMEOUT_S}}
+Q=\${EM_DRAIN_QUIET:-${NO_MASTER_S}}
 log() { echo "mesos-agent-drain: $*"; }
 aid() { local l; l=$(readlink "$W") && basename "$l"; }
 o=$(mktemp) || exit 0
@@ -56,7 +63,7 @@ call() {
   curl "\${a[@]}" "${tls ? "https" : "http"}://$m$1" 2>/dev/null
 }
 drain() {
-  local id m c lead="" why st="" end=$((SECONDS + T))
+  local id m c lead="" why st="" end=$((SECONDS + T)) heard=$SECONDS
   id=$(aid) || { log "no agent id in $W: nothing to drain"; return; }
   local b='{"type":"DRAIN_AGENT","drain_agent":{"agent_id":{"value":"'"$id"'"},'
   b+='"max_grace_period":{"nanoseconds":${DRAIN_MAX_GRACE_S}000000000}}}'
@@ -64,6 +71,7 @@ drain() {
     why=""
     for m in $MASTERS; do
       c=$(call /api/v1 "$b")
+      [ "$c" = 000 ] || heard=$SECONDS
       case $c in
         2??) lead=$m; break ;;
         400) if grep -Eqi 'unknown|not found|not registered' "$o"; then
@@ -74,6 +82,7 @@ drain() {
     done
     [ -n "$lead" ] && break
     [ $SECONDS -ge $end ] && { log "no master drained agent $id in $T s ($why): not drained"; return; }
+    [ $((SECONDS - heard)) -ge "$Q" ] && { log "no master answered for $Q s ($why): not drained"; return; }
     sleep 2
   done
   echo "$id" >"$MARK"

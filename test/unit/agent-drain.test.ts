@@ -254,6 +254,16 @@ describe.skipIf(!hasTools)("the drain script against the stand-in mesos-master (
     expect(await stateOf(ids[1])).toBe("ACTIVE");
   }, 20_000);
 
+  it("no master answering at all (the whole cluster going away) ends the wait before the timeout", async () => {
+    pointAt(ids[1]);
+    const closed = await freePort();
+    const r = await run("drain", { EM_DRAIN_MASTERS: `127.0.0.1:${closed}`, EM_DRAIN_TIMEOUT: "60",
+      EM_DRAIN_QUIET: "3" });
+    const why = `no master answered for 3 s \\(.*127\\.0\\.0\\.1:${closed}: 000.*\\): not drained`;
+    expect(r.out).toMatch(new RegExp(why));
+    expect(r.seconds).toBeLessThan(10);
+  }, 20_000);
+
   it("a wrong drain credential is refused by the master: stops at once, drains nothing", async () => {
     pointAt(ids[1]);
     const bad = join(dir, "bad.curlrc");
