@@ -9,6 +9,7 @@ import { deriveCredentials } from "../../provisioning/credentials";
 import { STACKS } from "./fixtures";
 import { runProgram } from "./harness";
 import { reveal } from "./mocks";
+import { bootUnpacked, gcpBootText } from "../fixtures/boot-text";
 
 /** The #cloud-config part of an AWS agent group's user-data (gzip'ed MIME: providers/aws/groups.ts). */
 function awsGroupCloudConfig(lt: any): string {
@@ -22,12 +23,16 @@ function awsGroupCloudConfig(lt: any): string {
 const CLOUDS = [
   { provider: "aws", type: "aws:ec2/instance:Instance", userData: (i: any) => gunzipSync(Buffer.from(reveal(i.userDataBase64), "base64")).toString(),
     agentType: "aws:ec2/launchTemplate:LaunchTemplate", agentUserData: awsGroupCloudConfig },
-  { provider: "gcp", type: "gcp:compute/instance:Instance", userData: (i: any) => reveal(i.metadata)["user-data"] },
+  // GCP: the guest agent's startup script (or a #cloud-config where one is rendered); pools: their instance templates.
+  { provider: "gcp", type: "gcp:compute/instance:Instance", userData: (i: any) => gcpBootText(reveal(i.metadata)),
+    agentType: "gcp:compute/instanceTemplate:InstanceTemplate",
+    agentUserData: (t: any) => gcpBootText(reveal(t.metadata)) },
   { provider: "openstack", type: "openstack:compute/instance:Instance", userData: (i: any) => reveal(i.userData) },
 ] as const;
 
 /** The #cloud-config with its step bundle unpacked: everything the machine receives, as text. */
 function unpacked(userData: string): string {
+  if (userData.startsWith("#!")) return bootUnpacked(userData); // a GCE startup script
   const doc = parse(userData);
   const files = (doc.write_files ?? []).map((f: { encoding?: string; content: string }) =>
     f.encoding === "gz+b64" ? gunzipSync(Buffer.from(f.content, "base64")).toString("latin1") : f.content);

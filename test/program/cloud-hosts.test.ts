@@ -15,24 +15,25 @@ import { changedSteps } from "../../provisioning/baremetal/plan";
 import { disruptive } from "../../provisioning/rollout/plan";
 import { sshHostKey } from "../../provisioning/tls";
 import { untar } from "../fixtures/ustar";
+import { bootBundle, bootHostKey, gcpBootText } from "../fixtures/boot-text";
 import type { HostInputs } from "../../provisioning/baremetal/types";
 
 const HOST = "pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host";
 const SECRET = STACKS.aws.clusterSecret as string;
 const CLOUDS = ["aws", "gcp", "openstack"] as const;
-/** Clouds that run agent pools as self-healing groups: their agents have no host resource (aws-groups.test.ts). */
-const GROUPED: ReadonlySet<string> = new Set(["aws"]);
+/** Clouds that run agent pools as self-healing groups: their agents have no host resource (<cloud>-groups.test.ts). */
+const GROUPED: ReadonlySet<string> = new Set(["aws", "gcp"]);
 
 const INSTANCE: Record<(typeof CLOUDS)[number], { type: string; userData: (inputs: any) => string }> = {
   aws: { type: "aws:ec2/instance:Instance", userData: (i) => gunzipSync(Buffer.from(reveal(i.userDataBase64), "base64")).toString() },
-  gcp: { type: "gcp:compute/instance:Instance", userData: (i) => reveal(i.metadata)["user-data"] },
+  // GCP: the guest agent's startup script (every GCE image runs it), or a #cloud-config where one is rendered.
+  gcp: { type: "gcp:compute/instance:Instance", userData: (i) => gcpBootText(reveal(i.metadata)) },
   openstack: { type: "openstack:compute/instance:Instance", userData: (i) => reveal(i.userData) },
 };
 
-/** The step scripts a user-data's first boot runs: { "2-zookeeper.sh": script }. */
+/** The step scripts a user-data's (or startup script's) first boot runs: { "2-zookeeper.sh": script }. */
 function userDataScripts(userData: string): Record<string, string> {
-  const doc = parse(userData);
-  return untar(gunzipSync(Buffer.from(doc.write_files[0].content, "base64")));
+  return untar(bootBundle(userData));
 }
 
 /** The scripts the host's provider renders from its spec (with the credentials it derives from the stack config). */
@@ -74,6 +75,9 @@ for (const cloud of CLOUDS) {
       const m1 = specOf(base, "m1").connection;
       expect(m1).toEqual({ host: base.outputs.masters[0].publicIp, port: 22, user: "admin", ...pin("m1") });
       expect(m1.host).not.toBe(base.outputs.masters[0].privateIp);
+      // The machine boots with exactly that key (cloud-init ssh_keys, or the startup script's copy of it).
+      const m1Machine = base.resources.find((x) => x.type === INSTANCE[cloud].type && x.name === "prod-m1")!;
+      expect(bootHostKey(INSTANCE[cloud].userData(m1Machine.inputs))).toBe(sshHostKey(SECRET, "prod", "m1").privatePem);
       if (GROUPED.has(cloud)) return;
       const a = specOf(base, "general-2").connection;
       expect(a).toMatchObject({ host: base.outputs.agents.general[1].privateIp, ...pin("general-2") });

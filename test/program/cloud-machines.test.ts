@@ -24,13 +24,16 @@ const INSTANCE: Record<Cloud, string> = {
 };
 const PIN = "pulumi-nodejs:dynamic/elastic-mesos/cloud:MasterPin";
 const NODES = ["prod-m1", "prod-m2", "prod-m3", "prod-general-1", "prod-general-2", "prod-general-3", "prod-gpu-1"];
-/** The nodes that are instances: AWS runs agent pools as Auto Scaling groups (test/program/aws-groups.test.ts). */
-const MACHINES: Record<Cloud, string[]> = { aws: ["prod-m1", "prod-m2", "prod-m3"], gcp: NODES, openstack: NODES };
+/** The nodes that are instances: AWS and GCP run agent pools as groups (test/program/<cloud>-groups.test.ts). */
+const MASTERS = ["prod-m1", "prod-m2", "prod-m3"];
+const MACHINES: Record<Cloud, string[]> = { aws: MASTERS, gcp: MASTERS, openstack: NODES };
 /** AWS: a day-2 change rolls each pool through a new launch template version (its group's launchTemplate). */
 const GROUP_SIDE: Record<Cloud, string[]> = {
   aws: ["general", "gpu"].flatMap((p) => [`aws:ec2/launchTemplate:LaunchTemplate::prod-${p}-template`,
     `aws:autoscaling/group:Group::prod-${p}-group`]),
-  gcp: [],
+  // GCP: a new instance template per pool (immutable in GCE), its regional group's version.
+  gcp: ["general", "gpu"].flatMap((p) => [`gcp:compute/instanceTemplate:InstanceTemplate::prod-${p}-template`,
+    `gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager::prod-${p}-group`]),
   openstack: [],
 };
 
@@ -112,7 +115,9 @@ for (const cloud of CLOUDS) {
           .map((p) => p.join("."))));
       const expected: Record<Cloud, string[]> = {
         aws: ["ami", "userDataBase64"],
-        gcp: ["bootDisk.initializeParams.image", "metadata.user-data"],
+        // The bootstrap's entry: the startup script (or a #cloud-config's user-data where one is rendered).
+        gcp: ["bootDisk.initializeParams.image", `metadata.${cloud === "gcp" && "startup-script" in
+          revealAll(byName(changed, INSTANCE.gcp, "prod-m1").inputs.metadata) ? "startup-script" : "user-data"}`],
         openstack: ["blockDevices.0.uuid", "userData"],
       };
       expect([...changes].sort()).toEqual(expected[cloud]);
@@ -152,7 +157,7 @@ describe("the masters' planned addresses are reserved before any instance", () =
       for (const w of rsv) expect(dependsOn(g, w.name), `${g.name} after ${w.name}`).toBe(true);
   });
 
-  it("gcp: a static INTERNAL address per master, its instance's networkIp; agents after them", async () => {
+  it("gcp: a static INTERNAL address per master, its instance's networkIp; pools' templates after them", async () => {
     const r = await runProgram(STACKS.gcp);
     const internal = of(r, "gcp:compute/address:Address").filter((x) => x.inputs.addressType === "INTERNAL");
     expect(internal).toHaveLength(3);
@@ -160,7 +165,8 @@ describe("the masters' planned addresses are reserved before any instance", () =
     const m1 = byName(r, INSTANCE.gcp, "prod-m1");
     expect(m1.inputs.networkInterfaces[0].networkIp).toBe("10.20.0.11");
     expect(dependsOn(m1, "prod-m1-internal-ip")).toBe(true);
-    for (const a of internal) expect(dependsOn(byName(r, INSTANCE.gcp, "prod-general-1"), a.name)).toBe(true);
+    for (const t of of(r, "gcp:compute/instanceTemplate:InstanceTemplate"))
+      for (const a of internal) expect(dependsOn(t, a.name), `${t.name} after ${a.name}`).toBe(true);
   });
 });
 
@@ -183,7 +189,11 @@ describe("SSH from a master to the agents (the step runner's jump host) is open 
     const intra = byName(r, "gcp:compute/firewall:Firewall", "prod-intra-cluster").inputs;
     expect(intra).toMatchObject({ sourceTags: ["elastic-mesos-prod"], targetTags: ["elastic-mesos-prod"] });
     expect(intra.allows).toContainEqual({ protocol: "tcp" }); // no ports: every port, 22 included
-    for (const n of NODES) expect(byName(r, INSTANCE.gcp, n).inputs.tags).toContain("elastic-mesos-prod");
+    for (const n of MACHINES.gcp) expect(byName(r, INSTANCE.gcp, n).inputs.tags).toContain("elastic-mesos-prod");
+    // The agents: every pool's instance template.
+    const templates = of(r, "gcp:compute/instanceTemplate:InstanceTemplate");
+    expect(templates).toHaveLength(2);
+    for (const t of templates) expect(t.inputs.tags).toContain("elastic-mesos-prod");
   });
 
   it("openstack: every TCP port from the nodes group, which every port is in", async () => {

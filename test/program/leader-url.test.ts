@@ -10,6 +10,7 @@ import { parse } from "yaml";
 import { STACKS } from "./fixtures";
 import { diffRuns, runProgram, type RunResult } from "./harness";
 import { fakeIp, reveal } from "./mocks";
+import { bootUnpacked, gcpBootText } from "../fixtures/boot-text";
 
 const of = (r: RunResult, type: string) => r.resources.filter((x) => x.type === type);
 const one = (r: RunResult, type: string, name: string) => {
@@ -21,6 +22,7 @@ const MASTERS = ["prod-m1", "prod-m2", "prod-m3"];
 
 /** The #cloud-config with its step bundle unpacked: everything the machine receives, as text. */
 function unpacked(userData: string): string {
+  if (userData.startsWith("#!")) return bootUnpacked(userData); // a GCE startup script
   const doc = parse(userData);
   const files = (doc.write_files ?? []).map((f: { encoding?: string; content: string }) =>
     f.encoding === "gz+b64" ? gunzipSync(Buffer.from(f.content, "base64")).toString("latin1") : f.content);
@@ -51,6 +53,8 @@ interface Cloud {
   association?: string;
   instance: string;
   userData(inputs: any): string;
+  /** Where agent pools are groups: the type of a pool's template and its boot text. */
+  groups?: { template: string; userData(inputs: any): string };
   /** The address each master's reservation resolves to under the mocks (mocks.ts: from its resource name). */
   reserved(master: string): string;
   /** Asserts the reservation is bound to the master's instance (or port). */
@@ -77,7 +81,9 @@ const CLOUDS: Cloud[] = [
     provider: "gcp",
     address: "gcp:compute/address:Address",
     instance: "gcp:compute/instance:Instance",
-    userData: (i) => reveal(i.metadata)["user-data"],
+    userData: (i) => gcpBootText(reveal(i.metadata)),
+    groups: { template: "gcp:compute/instanceTemplate:InstanceTemplate",
+      userData: (t) => gcpBootText(reveal(t.metadata)) },
     reserved: (m) => fakeIp("198.18.0", `${m}-ip`),
     bound: (r, m) => {
       expect(one(r, "gcp:compute/address:Address", `${m}-ip`).inputs)
@@ -144,8 +150,13 @@ describe.each(CLOUDS)("$provider: each master's public address is reserved befor
   });
 
   it("agents' user-data names no master's public address", () => {
-    for (const a of of(base, cloud.instance).filter((x) => !MASTERS.includes(x.name))) {
-      const text = unpacked(cloud.userData(a.inputs));
+    const groups = cloud.groups;
+    const agents = [...of(base, cloud.instance).filter((x) => !MASTERS.includes(x.name))
+      .map((a) => ({ name: a.name, boot: cloud.userData(a.inputs) })),
+    ...(groups ? of(base, groups.template).map((t) => ({ name: t.name, boot: groups.userData(t.inputs) })) : [])];
+    if (groups) expect(agents.length).toBeGreaterThan(0);
+    for (const a of agents) {
+      const text = unpacked(a.boot);
       for (const m of MASTERS) expect(text.includes(cloud.reserved(m)), `${a.name} names ${m}`).toBe(false);
     }
   });
