@@ -278,6 +278,8 @@ describe("digitalocean VPC: a range the API takes", () => {
     const vpc = one(r, "digitalocean:index/vpc:Vpc", "prod-vpc");
     expect(vpc.inputs).toEqual({ name: "prod-vpc", region: "ams3", ipRange: "10.20.0.0/16" });
     expect(vpc.ignoreChanges).toEqual([]);
+    // The provider retries DigitalOcean's 403 (members left) until this timeout; its own default is 2 minutes.
+    expect(vpc.customTimeouts).toMatchObject({ delete: "20m" });
   });
 
   it("network.cidr not set: DigitalOcean picks the range (no ipRange); an earlier release's is kept", async () => {
