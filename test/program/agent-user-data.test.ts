@@ -11,18 +11,12 @@ import { runProgram } from "./harness";
 import { reveal } from "./mocks";
 import { bootUnpacked, gcpBootText } from "../fixtures/boot-text";
 
-/** The #cloud-config part of an AWS agent group's user-data (gzip'ed MIME: providers/aws/groups.ts). */
-function awsGroupCloudConfig(lt: any): string {
-  const text = gunzipSync(Buffer.from(reveal(lt.userData), "base64")).toString();
-  const boundary = /boundary="([^"]+)"/.exec(text)![1];
-  const part = text.split(`--${boundary}`).find((p) => p.includes("Content-Type: text/cloud-config"))!;
-  return part.slice(part.indexOf("\n\n") + 2);
-}
-
 /** Where each provider puts the user-data of an instance (and of a pool's group template, where agents are groups). */
 const CLOUDS = [
   { provider: "aws", type: "aws:ec2/instance:Instance", userData: (i: any) => gunzipSync(Buffer.from(reveal(i.userDataBase64), "base64")).toString(),
-    agentType: "aws:ec2/launchTemplate:LaunchTemplate", agentUserData: awsGroupCloudConfig },
+    // A pool's agents: its group's launch template, gzip'ed too (providers/aws/groups.ts).
+    agentType: "aws:ec2/launchTemplate:LaunchTemplate",
+    agentUserData: (lt: any) => gunzipSync(Buffer.from(reveal(lt.userData), "base64")).toString() },
   // GCP: the guest agent's startup script (or a #cloud-config where one is rendered); pools: their instance templates.
   { provider: "gcp", type: "gcp:compute/instance:Instance", userData: (i: any) => gcpBootText(reveal(i.metadata)),
     agentType: "gcp:compute/instanceTemplate:InstanceTemplate",

@@ -2,20 +2,22 @@
 // (network.ts), the whole program under mocks: the resource set of a 3-master, 2-pool cluster, every argument
 // of the new resources against what the SDK (@pulumi/aws 7.48 .d.ts) and the AWS API references say, what a
 // count change, a template change and a newer AMI do, and that no change ever replaces a master.
-// What the mocks cannot show: that AWS accepts these (none of this has run against the real API).
-import { execFileSync, spawnSync } from "node:child_process";
+// What the mocks cannot show: that AWS accepts these (none of this has run against the real API). The watcher's
+// script runs here against a stand-in metadata service; systemd-analyze checks its unit.
+import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
+import { parse, stringify } from "yaml";
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { runProgram, runProgramExpectingError, diffRuns, countByType, type RunResult } from "./harness";
 import { isSecretInput, reveal } from "./mocks";
 import { STACKS, type ConfigMap } from "./fixtures";
 import { plainLeaks } from "./secrets";
 import {
-  AGENT_DRAIN_SECONDS, AGENT_WARMUP_SECONDS, TERMINATE_HOOK_SECONDS, TERMINATE_WATCH_SCRIPT, TERMINATE_WATCH_UNIT, groupUserData,
-  refreshPreferences, surgeOf, terminateWatchScript,
+  AGENT_DRAIN_SECONDS, AGENT_WARMUP_SECONDS, TERMINATE_HOOK_SECONDS, TERMINATE_WATCH_UNIT, groupUserData,
+  refreshPreferences, surgeOf, terminateWatchScript, terminateWatchUnit,
 } from "../../components/providers/aws/groups";
 import { AWS_IGNORED } from "../../components/providers/aws/machines";
 import { awsUserData } from "../../provisioning/render/cloud-config";
@@ -58,20 +60,17 @@ const PUBLIC = ["prod-subnet-0-id", "prod-subnet-1-id", "prod-subnet-2-id"];
 const exceptReadiness = (changed: { key: string; keys: string[] }[]) =>
   changed.filter((c) => !c.key.startsWith(T.ready));
 
-/** The parts of a group's user-data: gunzip, then the MIME multi-part cloud-init reads. */
-function mimeParts(userDataBase64: string): { headers: string; parts: { type: string; body: string }[] } {
+/** A group's user-data as cloud-init reads it: gunzip'ed, its YAML document. */
+function cloudConfigOf(userDataBase64: string): { text: string; doc: any } {
   const text = gunzipSync(Buffer.from(userDataBase64, "base64")).toString("utf8");
-  const boundary = /boundary="([^"]+)"/.exec(text)![1];
-  const [headers, ...rest] = text.split(`--${boundary}`);
-  expect(rest.pop()).toBe("--\n"); // the closing delimiter, then nothing
-  return {
-    headers,
-    parts: rest.map((p) => {
-      const [h, ...body] = p.replace(/^\n/, "").split("\n\n");
-      // The line break before a delimiter belongs to the delimiter (RFC 2046).
-      return { type: /Content-Type: ([^;\n]+)/.exec(h)![1], body: body.join("\n\n").replace(/\n$/, "") };
-    }),
-  };
+  return { text, doc: parse(text) };
+}
+
+/** What systemd runs for ExecStart=/bin/sh -c '<script>' (`$$` is a literal `$` there). */
+function execStartScript(unit: string): string {
+  const m = /^ExecStart=\/bin\/sh -c '([^']*)'$/m.exec(unit);
+  if (!m) throw new Error(`no ExecStart=/bin/sh -c '...' in ${unit}`);
+  return m[1].replace(/\$\$/g, "$");
 }
 
 describe("AWS groups: 3 masters, pools general×3 and gpu×1, default egress (NAT gateway per zone)", () => {
@@ -124,27 +123,33 @@ describe("AWS groups: 3 masters, pools general×3 and gpu×1, default egress (NA
     }
   });
 
-  it("template user-data: secret gzip'ed MIME of the pool's cloud-config and the terminate watcher, < 16 KB", () => {
-    const bodies: string[] = [];
+  it("template user-data: the pool's secret gzip'ed cloud-config plus the terminate watcher, under 16 KB", () => {
+    const texts: string[] = [];
     for (const pool of ["general", "gpu"]) {
       const ud = one(base, T.template, `prod-${pool}-template`).inputs.userData;
       expect(isSecretInput(ud)).toBe(true);
-      const { headers, parts } = mimeParts(reveal(ud));
+      const { text, doc } = cloudConfigOf(reveal(ud));
+      expect(text).toMatch(/^#cloud-config\n/);
+      // The watcher: its unit among the files, enabled and started first (before the first-boot unit's run).
+      const unit = doc.write_files.find((f: any) => f.path === `/etc/systemd/system/${TERMINATE_WATCH_UNIT}`);
+      expect(unit.content).toBe(terminateWatchUnit());
+      expect(doc.runcmd[0]).toBe(`systemctl enable --now ${TERMINATE_WATCH_UNIT}`);
+      // The rest is the pool's rendering: its step bundle and first-boot unit, its derived host key.
+      expect(doc.write_files.map((f: any) => f.path)).toEqual(["/var/lib/elastic-mesos/steps.tar",
+        "/etc/systemd/system/elastic-mesos-firstboot.service", `/etc/systemd/system/${TERMINATE_WATCH_UNIT}`]);
+      expect(doc.runcmd).toHaveLength(2);
+      expect(Object.keys(doc.ssh_keys)).toEqual(["ecdsa_private"]);
       // EC2 takes 16 KB of user-data before base64 (RequestLaunchTemplateData.UserData), else refuses the template.
       const size = Buffer.from(reveal(ud), "base64").length;
-      const ownPart = size - Buffer.from(awsUserData(parts[0].body), "base64").length;
-      expect(size, `${pool}: ${size} bytes gzip'ed, of which the watcher part ${ownPart}`).toBeLessThan(16 * 1024);
-      expect(headers).toMatch(/^Content-Type: multipart\/mixed; boundary="[^"]+"\nMIME-Version: 1\.0\n/);
-      expect(parts.map((p) => p.type)).toEqual(["text/cloud-config", "text/x-shellscript"]);
-      expect(parts[0].body).toMatch(/^#cloud-config\n/);
-      expect(parts[1].body).toContain(`systemctl enable --now ${TERMINATE_WATCH_UNIT}`);
-      // The shell part is valid sh, and installs exactly the watcher script.
-      execFileSync("sh", ["-n"], { input: parts[1].body });
-      expect(parts[1].body).toContain(terminateWatchScript().trimEnd());
-      bodies.push(parts[0].body);
+      const head = text.split("\n").filter((l) => l.startsWith("#")).join("\n");
+      const without = stringify({ ...doc, write_files: doc.write_files.slice(0, -1), runcmd: doc.runcmd.slice(1) },
+        { lineWidth: 0 });
+      const own = size - Buffer.from(awsUserData(`${head}\n${without}`), "base64").length;
+      expect(size, `${pool}: ${size} bytes gzip'ed, of which the watcher about ${own}`).toBeLessThan(16 * 1024);
+      texts.push(text);
     }
     // Each pool boots from its own rendering (its template node `<pool>-group`).
-    expect(bodies[0]).not.toEqual(bodies[1]);
+    expect(texts[0]).not.toEqual(texts[1]);
     expect(plainLeaks(base.resources)).toEqual([]);
   });
 
@@ -434,18 +439,27 @@ exit 22
     expect(readFileSync(join(dir, "sleep.log"), "utf8")).toContain("sleep 5\n");
   });
 
-  it("the user-data's shell part writes the watcher's unit as systemd reads it, and starts it", () => {
-    const { parts } = mimeParts(groupUserData("#cloud-config\n{}\n"));
-    const lines = parts[1].body.split("\n");
-    const printf = lines.find((l) => l.startsWith("printf "))!;
-    expect(printf).toMatch(new RegExp(`>/etc/systemd/system/${TERMINATE_WATCH_UNIT}$`));
-    const unit = join(dir, "unit");
-    execFileSync("sh", ["-c", printf.replace(/>\S+$/, `>${unit}`)]);
-    expect(readFileSync(unit, "utf8")).toBe(
-      `[Service]\nExecStart=${TERMINATE_WATCH_SCRIPT}\nRestart=always\n[Install]\nWantedBy=multi-user.target\n`);
-    expect(lines.at(-1)).toBe(`systemctl enable --now ${TERMINATE_WATCH_UNIT}`);
-    // The script the part writes is the watcher, verbatim.
-    const start = lines.indexOf(`cat >${TERMINATE_WATCH_SCRIPT}<<'E'`);
-    expect(lines.slice(start + 1, lines.indexOf("E", start)).join("\n") + "\n").toBe(terminateWatchScript());
+  it("the unit runs that script under sh, systemd accepts it; the user-data keeps the pool's document", () => {
+    const unit = terminateWatchUnit();
+    expect(execStartScript(unit)).toBe(terminateWatchScript());
+    expect(unit).toContain("\nRestart=always\n");
+    expect(unit).toContain("\n[Install]\nWantedBy=multi-user.target\n");
+    const file = join(dir, TERMINATE_WATCH_UNIT);
+    writeFileSync(file, unit);
+    const verify = spawnSync("systemd-analyze", ["verify", file], { encoding: "utf8" });
+    expect(verify.error, "systemd-analyze (systemd) is needed for this test").toBeUndefined();
+    expect(`${verify.stdout}${verify.stderr}`).toBe("");
+    expect(verify.status).toBe(0);
+    // Added to any pool document without changing the rest (comment lines, keys, their order).
+    const pool = "#cloud-config\n# a comment\nwrite_files:\n  - path: /a\n    content: x\n" +
+      "runcmd:\n  - - bash\n    - -c\n    - echo hi\nssh_keys:\n  ecdsa_private: k\n";
+    const { text, doc } = cloudConfigOf(groupUserData(pool));
+    expect(text.startsWith("#cloud-config\n# a comment\nwrite_files:\n  - path: /a\n    content: x\n")).toBe(true);
+    expect(doc).toEqual({
+      write_files: [{ path: "/a", content: "x" },
+        { path: `/etc/systemd/system/${TERMINATE_WATCH_UNIT}`, content: unit }],
+      runcmd: [`systemctl enable --now ${TERMINATE_WATCH_UNIT}`, ["bash", "-c", "echo hi"]],
+      ssh_keys: { ecdsa_private: "k" },
+    });
   });
 });

@@ -23,6 +23,7 @@
 //   takes TERMINATE_HOOK_SECONDS, however fast it drained (a refresh of N agents one at a time: about N times
 //   that, plus each new agent's warm-up).
 import * as pulumi from "@pulumi/pulumi";
+import { parse, stringify } from "yaml";
 import type { AgentGroup, MasterPublicIps, ProviderArgs } from "../../contracts";
 import type { AgentPoolModel, ClusterModel } from "../../model";
 import { resourceName } from "../../naming";
@@ -43,7 +44,6 @@ export const AGENT_WARMUP_SECONDS = 600;
 /** How often the watcher reads the target lifecycle state. */
 export const TERMINATE_WATCH_POLL_SECONDS = 5;
 export const TERMINATE_WATCH_UNIT = "em-asg-watch.service";
-export const TERMINATE_WATCH_SCRIPT = "/usr/local/sbin/em-asg-watch";
 
 export interface AwsGroupDeps {
   /** The agents' subnets, one per zone (private behind NAT, or public: network.ts). */
@@ -88,60 +88,43 @@ export function surgeOf(prefs: RefreshPercentages, desired: number): number {
 }
 
 /**
- * The watcher's script: polls the target lifecycle state (IMDSv2: a token first) and powers off on "Terminated".
- * Terse on purpose: it travels in the pool's user-data, next to a cloud-config that nearly fills EC2's 16 KB.
+ * The watcher's script, one line: polls the target lifecycle state (IMDSv2: a token first) and powers off on
+ * "Terminated". Terse on purpose: it travels in the pool's user-data, whose cloud-config nearly fills EC2's 16 KB.
  */
 export function terminateWatchScript(): string {
-  return `#!/bin/sh
-u=http://169.254.169.254/latest
-while sleep ${TERMINATE_WATCH_POLL_SECONDS};do
-t=$(curl -sfm2 -XPUT -H'X-aws-ec2-metadata-token-ttl-seconds: 300' $u/api/token)
-s=$(curl -sfm2 -H"X-aws-ec2-metadata-token: $t" $u/meta-data/autoscaling/target-lifecycle-state)
-[ "$s" = Terminated ]&&exec systemctl poweroff
-done
-`;
+  const u = "http://169.254.169.254/latest";
+  const state = "$u/meta-data/autoscaling/target-lifecycle-state";
+  return `u=${u};while sleep ${TERMINATE_WATCH_POLL_SECONDS};do ` +
+    `t=$(curl -sfm2 -XPUT -H"X-aws-ec2-metadata-token-ttl-seconds: 300" $u/api/token);` +
+    `[ "$(curl -sfm2 -H"X-aws-ec2-metadata-token: $t" ${state})" = Terminated ]` +
+    "&&exec systemctl poweroff;done";
 }
-
-/** The watcher's unit, as the printf format the user-data's shell part writes it with (\\n: newlines). */
-export function terminateWatchUnit(): string {
-  return `[Service]\\nExecStart=${TERMINATE_WATCH_SCRIPT}\\nRestart=always\\n[Install]\\nWantedBy=multi-user.target\\n`;
-}
-
-const BOUNDARY = "=EM=";
 
 /**
- * A group's user-data: the pool's #cloud-config and a shell part that installs and starts the watcher, as a MIME
- * multi-part archive (cloud-init recognises it by its MIME-Version header, after unpacking the gzip), gzip'ed
- * and base64'ed as every AWS user-data here (EC2 takes 16 KB before base64).
+ * The watcher's unit: the script inline (systemd reads `$$` as `$` in ExecStart; the script has no `'` or `%`,
+ * which the quoting and systemd's specifiers would take), restarted if it ever stops, started at every boot.
+ */
+export function terminateWatchUnit(): string {
+  const script = terminateWatchScript();
+  if (/['%\\]/.test(script)) throw new Error("terminate watcher: the script may not hold ', % or \\");
+  return `[Service]\nExecStart=/bin/sh -c '${script.replace(/\$/g, "$$$$")}'\nRestart=always\n` +
+    "[Install]\nWantedBy=multi-user.target\n";
+}
+
+/**
+ * A group's user-data: the pool's #cloud-config with the watcher's unit added (a write_files entry, and its
+ * enabling first in runcmd, before the first-boot unit), gzip'ed and base64'ed as every AWS user-data here (EC2
+ * takes 16 KB before base64). The document is re-serialized as the renderer writes it (yaml, lineWidth 0), its
+ * leading comment lines kept.
  */
 export function groupUserData(cloudConfig: string): string {
-  const install = [
-    "#!/bin/sh",
-    `cat >${TERMINATE_WATCH_SCRIPT}<<'E'`,
-    terminateWatchScript().trimEnd(),
-    "E",
-    `chmod 755 ${TERMINATE_WATCH_SCRIPT}`,
-    `printf '${terminateWatchUnit()}'>/etc/systemd/system/${TERMINATE_WATCH_UNIT}`,
-    `systemctl enable --now ${TERMINATE_WATCH_UNIT}`,
-  ].join("\n");
-  for (const part of [cloudConfig, install])
-    if (part.split("\n").some((l) => l.startsWith(`--${BOUNDARY}`)))
-      throw new Error(`group user-data: a line of a part starts with the MIME boundary --${BOUNDARY}`);
-  return awsUserData([
-    `Content-Type: multipart/mixed; boundary="${BOUNDARY}"`,
-    "MIME-Version: 1.0",
-    "",
-    `--${BOUNDARY}`,
-    "Content-Type: text/cloud-config",
-    "",
-    cloudConfig.trimEnd(),
-    `--${BOUNDARY}`,
-    "Content-Type: text/x-shellscript",
-    "",
-    install,
-    `--${BOUNDARY}--`,
-    "",
-  ].join("\n"));
+  const lines = cloudConfig.split("\n");
+  const first = lines.findIndex((l) => !l.startsWith("#"));
+  const doc = parse(lines.slice(first).join("\n")) as { write_files?: object[]; runcmd?: unknown[] };
+  doc.write_files = [...(doc.write_files ?? []),
+    { path: `/etc/systemd/system/${TERMINATE_WATCH_UNIT}`, content: terminateWatchUnit() }];
+  doc.runcmd = [`systemctl enable --now ${TERMINATE_WATCH_UNIT}`, ...(doc.runcmd ?? [])];
+  return awsUserData(`${lines.slice(0, first).join("\n")}\n${stringify(doc, { lineWidth: 0 })}`);
 }
 
 /** Tags of a pool's group, template and the instances and volumes it launches (no node id: they have none). */
