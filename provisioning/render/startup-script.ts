@@ -7,9 +7,11 @@
 // the steps by itself until they pass, as on the cloud-init clouds. Adoption (provisioning/baremetal/adopt.ts)
 // waits for that unit's FIRSTBOOT_DONE, whichever delivered it.
 //
-// Where cloud-init writes the host key before sshd starts, this script runs after the guest agent made the
-// instance's own keys (at its first boot, before sshd): it waits for the agent to finish that, writes ours, and
-// has a running sshd re-read its keys (SIGHUP), so every connection after the first boot pins the derived key.
+// Where cloud-init writes the host key before sshd starts, this script runs while or after the guest agent makes
+// the instance's own keys (at its first boot): it waits for the agent to say that is done, writes ours, has a
+// running sshd re-read its keys (SIGHUP), and after the first attempt (minutes) puts ours back if the agent
+// replaced it meanwhile (its instance-id file is written before its keys in some versions), so every connection
+// after the first boot pins the derived key.
 import { sq } from "../steps/shell";
 import type { Step } from "../steps/types";
 import { BUNDLE, FIRSTBOOT_UNIT, firstBoot, gzip } from "./cloud-config";
@@ -67,23 +69,36 @@ export function renderStartupScript(steps: Step[], hostKey?: { privatePem: strin
     heredoc(`em_write ${unitPath} 0644`, boot.unit, EOF.unit),
   ];
   if (hostKey) {
+    const pem = hostKey.privatePem;
+    if (pem.split("\n").includes(EOF.key)) throw new Error(`startup script: a file contains a line "${EOF.key}"`);
+    const body = pem.endsWith("\n") ? pem.slice(0, -1) : pem;
     lines.push(
-      "# The derived SSH host key, as cloud-init's ssh_keys leaves it; after the guest agent's own first-boot keys.",
+      // In a variable (printf is a builtin: never in a process's arguments), written again below if replaced.
+      `EM_HOST_KEY=$(cat <<'${EOF.key}'\n${body}\n${EOF.key}\n)`,
+      // The derived SSH host key, as cloud-init's ssh_keys leaves it: the private half 0600, the public one derived
+      // next to it; nothing when it is in place already. A running sshd re-reads its host keys on SIGHUP (sessions
+      // stay); one not started yet reads them at its start.
+      "em_host_key() {",
+      `  if printf '${pem.endsWith("\n") ? "%s\\n" : "%s"}' "$EM_HOST_KEY" | cmp -s - ${HOST_KEY}; then return 0; fi`,
+      `  printf '${pem.endsWith("\n") ? "%s\\n" : "%s"}' "$EM_HOST_KEY" | em_write ${HOST_KEY} 0600`,
+      `  o=$(ssh-keygen -yf ${HOST_KEY}) && echo "$o" root@localhost | em_write ${HOST_KEY}.pub 0644`,
+      "  for u in ssh sshd; do",
+      '    if systemctl -q is-active "$u.service" 2>/dev/null; then systemctl reload "$u.service"; break; fi',
+      "  done",
+      "}",
+      // The guest agent makes the instance's own host keys at its first boot, maybe while this script runs: the key
+      // goes in once the agent says its first boot is done, and again after the first attempt if it was replaced.
       "if systemctl cat google-guest-agent.service >/dev/null 2>&1 ||",
       "  systemctl cat google-guest-agent-manager.service >/dev/null 2>&1; then",
       `  for _ in $(seq ${GUEST_AGENT_WAIT_SECONDS}); do [ -s ${GUEST_AGENT_INSTANCE_ID} ] && break; sleep 1; done`,
       "fi",
-      heredoc(`em_write ${HOST_KEY} 0600`, hostKey.privatePem, EOF.key),
-      `o=$(ssh-keygen -yf ${HOST_KEY}) && echo "$o" root@localhost | em_write ${HOST_KEY}.pub 0644`,
-      // A running sshd re-reads its host keys on SIGHUP (sessions stay); one not started yet reads them at start.
-      "for u in ssh sshd; do",
-      '  if systemctl -q is-active "$u.service" 2>/dev/null; then systemctl reload "$u.service"; break; fi',
-      "done",
+      "em_host_key",
     );
   }
   lines.push(
     // cloud-init's runcmd, the same command: unpack, enable and start the unit, print its first attempt.
     `r=0; bash -c ${sq(boot.run)} || r=$?`,
+    ...(hostKey ? ["em_host_key"] : []),
     `touch ${STARTUP_DONE}`,
     'exit "$r"',
     "",

@@ -14,6 +14,7 @@ import { HOST_KEY, renderStartupScript, STARTUP_DONE } from "../../provisioning/
 import { renderSteps } from "../../provisioning/steps";
 import { sshHostKey } from "../../provisioning/tls";
 import { clusterInputs, SECRET } from "./bootstrap-input";
+import { startupScriptHostKey } from "../fixtures/boot-text";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "em-startup-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -35,8 +36,7 @@ function pieces(script: string) {
     bundle: gunzipSync(Buffer.from(b64.replace(/\n/g, ""), "base64")),
     unit: heredoc(script, `em_write /etc/systemd/system/${FIRSTBOOT_UNIT} 0644`, "EM_UNIT_EOF"),
     run: execFileSync("bash", ["-c", `printf %s ${run}`], { encoding: "utf8" }),
-    key: script.includes(`em_write ${HOST_KEY} 0600`)
-      ? heredoc(script, `em_write ${HOST_KEY} 0600`, "EM_HOST_KEY_EOF") : undefined,
+    key: startupScriptHostKey(script),
   };
 }
 
@@ -89,6 +89,19 @@ describe("GCE startup script", () => {
     const check = spawnSync("shellcheck", ["-s", "bash", ...files], { encoding: "utf8" });
     expect(check.stdout + check.stderr).toBe("");
     for (const f of files) expect(spawnSync("bash", ["-n", f]).status).toBe(0);
+  });
+
+  it("writes the key before the first attempt and puts it back after it (the guest agent may replace it)", () => {
+    const s = renderStartupScript(renderSteps(input[0]), sshHostKey(SECRET, "c", "m1"));
+    const lines = s.split("\n");
+    const run = lines.findIndex((l) => l.startsWith("r=0; bash -c "));
+    expect(lines.map((l, i) => (l === "em_host_key" ? i : -1)).filter((i) => i >= 0))
+      .toEqual([run - 1, run + 1]);
+    // Only em_host_key writes it, and only when it differs.
+    expect(lines.filter((l) => l.includes(`em_write ${HOST_KEY} `))).toHaveLength(1);
+    expect(s).toContain(`| cmp -s - ${HOST_KEY}; then return 0; fi`);
+    // A key without a final newline travels byte for byte too.
+    expect(startupScriptHostKey(renderStartupScript([], { privatePem: "-----X-----\nabc" }))).toBe("-----X-----\nabc");
   });
 
   it("refuses a file whose text would end its here-doc", () => {
