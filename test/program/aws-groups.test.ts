@@ -173,6 +173,7 @@ describe("AWS groups: 3 masters, pools general×3 and gpu×1, default egress (NA
       expect(g.inputs.instanceRefresh).toEqual({
         strategy: "Rolling",
         preferences: { minHealthyPercentage: count === 3 ? 66 : 0, maxHealthyPercentage: 100, skipMatching: true },
+        triggers: ["vpc_zone_identifier"],
       });
       expect(g.ignoreChanges).toEqual([]);
       // Deleting the group waits for every instance's drain hook (the provider's default is 10 minutes).
@@ -323,6 +324,17 @@ describe("AWS agents' egress", () => {
       expect(one(r, T.routeTable, `prod-agents-rt-${i}`).inputs.routes)
         .toEqual([{ cidrBlock: "0.0.0.0/0", natGatewayId: "prod-nat-0-id" }]);
     expect(one(r, T.group, "prod-general-group").inputs.vpcZoneIdentifiers).toEqual(PRIVATE);
+  });
+
+  it("a running cluster switched to NAT egress: only the groups' subnets change, which rolls them", async () => {
+    const [pub, nat] = [await runProgram(stack(pools(), { agentEgress: "public" })), await runProgram(stack(pools()))];
+    const d = diffRuns(pub, nat);
+    expect(d.removed).toEqual([]);
+    expect(d.added.every((k) => /::prod-(nat|agents)-/.test(k)), d.added.join(" ")).toBe(true);
+    expect(exceptReadiness(d.changed)).toEqual(["general", "gpu"].map((p) =>
+      ({ key: `${T.group}::prod-${p}-group`, keys: ["vpcZoneIdentifiers"] })));
+    // terraform-provider-aws starts a refresh when a listed trigger attribute changes (d.HasChanges(triggers...)).
+    expect(one(nat, T.group, "prod-general-group").inputs.instanceRefresh.triggers).toEqual(["vpc_zone_identifier"]);
   });
 
   it("public: no NAT, no private subnet; the groups launch into the public subnets", async () => {

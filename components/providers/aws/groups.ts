@@ -186,6 +186,9 @@ export function createAgentGroup(args: ProviderArgs, pool: AgentPoolModel, deps:
       instanceRefresh: {
         strategy: "Rolling",
         preferences: { ...prefs, skipMatching: true },
+        // Terraform attribute names (the provider's d.HasChanges): new subnets (aws.agentEgress changed) roll the
+        // agents into them; a new template version always starts a refresh without being listed.
+        triggers: ["vpc_zone_identifier"],
       },
       tags: Object.entries(tags).map(([key, value]) => ({ key, value, propagateAtLaunch: false })),
     },
