@@ -42,13 +42,16 @@ describe("admin CIDRs of both families", () => {
     expect(fw["prod-admin-ui-ipv6"]).toMatchObject({ sourceRanges: [V6, V6B], targetTags: ["elastic-mesos-prod-master"] });
     expect(fw["prod-admin-ssh-ipv6"].allows).toEqual(fw["prod-admin-ssh"].allows);
     expect(fw["prod-admin-ui-ipv6"].allows).toEqual(fw["prod-admin-ui"].allows);
-    expect(Object.keys(fw).sort()).toEqual(["prod-admin-ssh", "prod-admin-ssh-ipv6", "prod-admin-ui", "prod-admin-ui-ipv6", "prod-intra-cluster"]);
+    // And Google's health checkers (IPv4 ranges) to the agents' port, whatever the admin CIDRs (gcp-groups.test.ts).
+    expect(Object.keys(fw).sort()).toEqual(["prod-admin-ssh", "prod-admin-ssh-ipv6", "prod-admin-ui",
+      "prod-admin-ui-ipv6", "prod-agent-health-checks", "prod-intra-cluster"]);
   });
 
   it("GCP: IPv6-only admin CIDRs make only IPv6 rules (no rule with empty sourceRanges)", async () => {
     const r = await runProgram({ ...STACKS.gcp, adminCidrs: [V6] });
     const names = of(r, "gcp:compute/firewall:Firewall").map((f) => f.name).sort();
-    expect(names).toEqual(["prod-admin-ssh-ipv6", "prod-admin-ui-ipv6", "prod-intra-cluster"]);
+    expect(names)
+      .toEqual(["prod-admin-ssh-ipv6", "prod-admin-ui-ipv6", "prod-agent-health-checks", "prod-intra-cluster"]);
   });
 
   it("OpenStack: every rule's ethertype matches its remoteIpPrefix", async () => {
