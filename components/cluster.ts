@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterModel } from "./model";
 import type { AgentGroup, Machine, MachineSet, MasterPublicIps, NodeSpec, Topology } from "./contracts";
-import type { BootstrapInput, Credentials, NodeTls } from "../provisioning/steps/types";
+import type { BootstrapInput, Credentials, NodeTls, Step } from "../provisioning/steps/types";
 import { buildTopology, poolTemplateNode } from "./topology";
 import { PROVIDER_MODULES } from "./providers";
 import { clusterOutputs, type AgentGroupOutput, type ClusterOutputs, type NodeAddress } from "./outputs";
@@ -101,7 +101,7 @@ export class MesosCluster extends pulumi.ComponentResource {
 
     let ready: pulumi.Resource[] = [];
     if (entry.delivery === "cloud-init") {
-      const render = cloudInitUserData(model, topology, credentials);
+      const render = cloudInitUserData(model, topology, credentials, undefined, entry.render);
       // Providers pass one map of the masters' reserved addresses to every node: the hosts' steps name them too.
       let masterPublicIps: MasterPublicIps = {};
       const userData = (n: NodeSpec, ips?: MasterPublicIps) => {
@@ -207,6 +207,8 @@ export function cloudInitUserData(
   credentials: pulumi.Output<Credentials>,
   /** The masters as their machines came up (SSH-delivery clouds' pools), instead of their planned addresses. */
   actualMasters?: pulumi.Output<BootstrapInput["masters"]>,
+  /** How a node's steps become the text it boots from (the registry's ProviderEntry.render); default #cloud-config. */
+  format: (steps: Step[], hostKey?: { privatePem: string }) => string = renderCloudConfig,
 ): (node: NodeSpec, masterPublicIps?: MasterPublicIps) => pulumi.Output<RenderedUserData> {
   const artifacts = resolveArtifacts(model.versions, model.artifacts, model.os);
   const masters: pulumi.Input<BootstrapInput["masters"]> = actualMasters ?? topology.masters.map((m) => {
@@ -235,7 +237,7 @@ export function cloudInitUserData(
         };
         // Agents' certificates name no address here, so no node can verify its libprocess peers by address.
         const tls: NodeTls = { ...nodeMaterial(secret, model.cluster.name, subject, node.role), unverifiedPeers: true };
-        const userData = renderCloudConfig(
+        const userData = format(
           renderSteps({
             cluster: model.cluster.name, os: model.os, node, masters: withPublic, quorum: topology.quorum, artifacts,
             credentials: c, tls, taskUsers,
