@@ -8,6 +8,7 @@ import { digitalocean } from "./digitalocean";
 import { openstack } from "./openstack";
 import { baremetal } from "./baremetal";
 import { local } from "./local";
+import { renderAwsCloudConfig } from "../../provisioning/render/cloud-config";
 import { renderStartupScript } from "../../provisioning/render/startup-script";
 import type { Step } from "../../provisioning/steps/types";
 
@@ -24,14 +25,15 @@ export interface ProviderEntry {
   delivery: BootstrapDelivery;
   /**
    * "cloud-init" delivery: how a node's steps become the text its machine boots from, when not a #cloud-config
-   * (render/cloud-config.ts renderCloudConfig). GCP: a startup script, which the guest agent of every GCE image
-   * runs (the default Debian 12 and Rocky 9 images have no cloud-init).
+   * (render/cloud-config.ts renderCloudConfig). AWS: a #cloud-config whose pieces travel as plain files (its
+   * user-data is gzip'ed whole). GCP: a startup script, which the guest agent of every GCE image runs (the default
+   * Debian 12 and Rocky 9 images have no cloud-init).
    */
   render?: (steps: Step[], hostKey?: { privatePem: string }) => string;
 }
 
 export const PROVIDER_MODULES: Record<ProviderName, ProviderEntry> = {
-  aws: { module: aws, delivery: "cloud-init" },
+  aws: { module: aws, delivery: "cloud-init", render: renderAwsCloudConfig },
   gcp: { module: gcp, delivery: "cloud-init", render: renderStartupScript },
   openstack: { module: openstack, delivery: "cloud-init" },
   digitalocean: { module: digitalocean, delivery: "ssh" },

@@ -7,14 +7,15 @@
 // host (root-only) so an operator can re-run one: `sudo bash /var/lib/elastic-mesos/steps/2-zookeeper.sh`
 // (SSH-managed hosts keep them at the same path: ssh-plan.ts sshDelivery).
 //
-// Size: the three scripts share their helper library, so they travel as ONE gzip'ed tar (one write_files
-// entry, `gz+b64`): the repeated text compresses away. On AWS, whose limit is 16 KB, the whole user-data
+// Size: the scripts travel as ONE gzip'ed tar (one write_files entry, `gz+b64`) holding their shared helper
+// library once and each script's own head and body, put back together on the machine (assembleScripts). On AWS, whose limit is 16 KB, the whole user-data
 // travels gzip'ed once more (cloud-init unpacks it), which takes back most of base64's third; the other
 // clouds allow 64 KB or more of text (test/unit/render.test.ts measures both).
 import { gzipSync } from "node:zlib";
 import { stringify } from "yaml";
 import type { Step } from "../steps/types";
-import { renderStepScripts, STEPS_DIR, stepFileName } from "./ssh-plan";
+import { renderStepScripts, STEPS_DIR, stepFileName, stepScriptParts } from "./ssh-plan";
+import { shellLib } from "./shell-lib";
 
 export { STEPS_DIR, stepFileName };
 export const BUNDLE = "/var/lib/elastic-mesos/steps.tar";
@@ -50,33 +51,56 @@ export function firstbootUnit(names: string[]): string {
   ].join("\n");
 }
 
+/** The pieces of the step scripts, as the first boot receives them (see assembleScripts). */
+export interface BootPart {
+  name: string;
+  content: string;
+}
+
 /**
  * What a cloud machine's first boot installs and runs, whatever delivers it: this file's #cloud-config, or a GCE
  * startup script (render/startup-script.ts) on images without cloud-init. Both render from this one value.
  */
 export interface FirstBoot {
-  /** The step scripts as one ustar archive (installed at BUNDLE, root-only). */
+  /** The step scripts' pieces: the helper library once, then each script's head and body. */
+  parts: BootPart[];
+  /** The same pieces as one ustar archive (installed at BUNDLE, root-only). */
   bundle: Buffer;
   /** The first-boot unit's text (installed at /etc/systemd/system/FIRSTBOOT_UNIT). */
   unit: string;
-  /** What runs once the files are in place (bash -c): unpack, enable and start the unit, print its first attempt. */
+  /**
+   * What runs once the files are in place (bash -c): put the scripts together (from BUNDLE, or from PARTS_DIR
+   * with `firstBoot(steps, "files")`), enable and start the unit, print its first attempt.
+   */
   run: string;
   /** "1/3 install, 2/3 zookeeper, ...". */
   summary: string;
 }
 
-/** Pure: the first boot of a machine whose steps are `steps`. */
-export function firstBoot(steps: Step[]): FirstBoot {
+/** The helper library's piece: shipped once, put back into every script (see assembleScripts). */
+export const LIB_PART = "em-lib.part";
+/** Where the pieces go when they travel as plain files (renderCloudConfig's "files" form). */
+export const PARTS_DIR = "/var/lib/elastic-mesos/boot";
+
+/** Pure: the first boot of a machine whose steps are `steps`, its pieces in BUNDLE or as files in PARTS_DIR. */
+export function firstBoot(steps: Step[], from: "bundle" | "files" = "bundle"): FirstBoot {
   const scripts = renderStepScripts(steps);
   const names = scripts.map((s) => stepFileName(s.index, s.step));
-  const bundle = ustar(scripts.map((s, i) => ({ name: names[i], mode: 0o700,
-    content: Buffer.from(s.script, "utf8") })));
+  // Every script starts with the same helper library (~21 KB): shipped once, not once per step.
+  const pieces = steps.map((step) => stepScriptParts(step, steps.length));
+  const parts: BootPart[] = [
+    { name: LIB_PART, content: shellLib() },
+    ...pieces.flatMap((p, i) => [{ name: `${names[i]}.head`, content: p.head }, { name: `${names[i]}.body`, content: p.body }]),
+  ];
+  const bundle = ustar(parts.map((p) => ({ name: p.name, mode: 0o600, content: Buffer.from(p.content, "utf8") })));
   const unit = FIRSTBOOT_UNIT;
   const run = [
     "set -e",
     `d=${STEPS_DIR}`,
     `install -d -m 0700 "$d"`,
-    `tar -xmf ${BUNDLE} --no-same-owner -C "$d"`,
+    ...(from === "bundle"
+      ? [`t=$(mktemp -d "$d/.bundle-XXXXXX")`, `tar -xmf ${BUNDLE} --no-same-owner -C "$t"`, assembleScripts(names, "$t"), `rm -rf "$t"`]
+      : [assembleScripts(names, PARTS_DIR)]),
     "systemctl daemon-reload",
     `systemctl enable -q ${unit}`,
     // Waits for the first attempt; its report goes to cloud-init's log. A failed attempt fails this command
@@ -86,27 +110,55 @@ export function firstBoot(steps: Step[]): FirstBoot {
     'exit "$r"',
   ].join("; ");
   const summary = scripts.map((s) => `${s.index}/${scripts.length} ${s.step}`).join(", ");
-  return { bundle, unit: firstbootUnit(names), run, summary };
+  return { parts, bundle, unit: firstbootUnit(names), run, summary };
+}
+
+/**
+ * Shell (needs `d`, the steps' directory): puts each step script back together from the pieces in `src` as
+ * head + library + body, byte for byte what ssh-plan.ts renders (the SSH runner's hashes of them then match
+ * what ran: baremetal/adopt.ts), root-only, each written whole.
+ */
+export function assembleScripts(names: string[], src: string): string {
+  const dir = src.startsWith("$") ? `"${src}"` : src;
+  return `for s in ${names.join(" ")}; do cat ${dir}/$s.head ${dir}/${LIB_PART} ${dir}/$s.body >"$d/.$s.new"; ` +
+    `chmod 0700 "$d/.$s.new"; mv -f "$d/.$s.new" "$d/$s"; done`;
 }
 
 /**
  * `hostKey`: the machine's SSH host key (tls sshHostKey, derived from clusterSecret), written by cloud-init's
  * `ssh_keys` before sshd starts, so every later connection pins it. Only the private half travels (sshd derives
  * the public one; AWS's 16 KB are tight); the image's own keys of other types stay, the client asks for this one.
+ *
+ * `files`: how the scripts' pieces travel. "bundle" (default): one gzip'ed tar (`gz+b64`), for clouds that take
+ * the user-data as text (OpenStack's 64 KB are of base64). "plain": each piece a plain file in PARTS_DIR, for
+ * AWS, whose whole user-data travels gzip'ed (awsUserData): compressed once, not base64 compressed again, it
+ * keeps ~900 bytes of the 16 KB limit (test/unit/render.test.ts).
  */
-export function renderCloudConfig(steps: Step[], hostKey?: { privatePem: string }): string {
-  const boot = firstBoot(steps);
+export function renderCloudConfig(
+  steps: Step[],
+  hostKey?: { privatePem: string },
+  files: "bundle" | "plain" = "bundle",
+): string {
+  const boot = firstBoot(steps, files === "plain" ? "files" : "bundle");
+  const pieces = files === "plain"
+    ? boot.parts.map((p) => ({ path: `${PARTS_DIR}/${p.name}`, owner: "root:root", permissions: "0600", content: p.content }))
+    : [{ path: BUNDLE, owner: "root:root", permissions: "0600", encoding: "gz+b64", content: gzip(boot.bundle).toString("base64") }];
   const doc = {
     write_files: [
-      { path: BUNDLE, owner: "root:root", permissions: "0600", encoding: "gz+b64",
-        content: gzip(boot.bundle).toString("base64") },
+      ...pieces,
       { path: `/etc/systemd/system/${FIRSTBOOT_UNIT}`, owner: "root:root", permissions: "0644", content: boot.unit },
     ],
     runcmd: [["bash", "-c", boot.run]],
     ...(hostKey ? { ssh_keys: { ecdsa_private: hostKey.privatePem } } : {}),
   };
-  const head = `#cloud-config\n# elastic-mesos bootstrap (${boot.summary}); the step scripts are in ${BUNDLE}.\n`;
+  const where = files === "plain" ? PARTS_DIR : BUNDLE;
+  const head = `#cloud-config\n# elastic-mesos bootstrap (${boot.summary}); the step scripts' pieces are in ${where}.\n`;
   return `${head}${stringify(doc, { lineWidth: 0 })}`;
+}
+
+/** AWS's user-data: the plain form, gzip'ed whole by awsUserData. */
+export function renderAwsCloudConfig(steps: Step[], hostKey?: { privatePem: string }): string {
+  return renderCloudConfig(steps, hostKey, "plain");
 }
 
 /** Deterministic gzip (mtime 0, OS byte fixed), so the same steps always give the same user-data bytes. */
@@ -116,9 +168,21 @@ export function gzip(data: Buffer): Buffer {
   return gz;
 }
 
-/** What AWS receives as userDataBase64: the user-data gzip'ed (cloud-init recognises and unpacks it). */
-export function awsUserData(userData: string): string {
-  return gzip(Buffer.from(userData, "utf8")).toString("base64");
+/** EC2's limit on user-data, before base64 (RunInstances and RequestLaunchTemplateData UserData). */
+export const AWS_USER_DATA_LIMIT = 16 * 1024;
+
+/**
+ * What AWS receives as userDataBase64: the user-data gzip'ed (cloud-init recognises and unpacks it). Over EC2's
+ * limit it throws, naming `what` (the node or pool), during the preview instead of an API error at create.
+ */
+export function awsUserData(userData: string, what = "a node"): string {
+  const gz = gzip(Buffer.from(userData, "utf8"));
+  if (gz.length > AWS_USER_DATA_LIMIT) {
+    throw new Error(`the user-data of ${what} is ${gz.length} bytes gzip'ed, over EC2's ${AWS_USER_DATA_LIMIT}; ` +
+      "fewer or shorter agentPools[i].attributes and resources shrink it (a 5-master cluster's largest node " +
+      "stays ~800 bytes under: test/unit/render.test.ts)");
+  }
+  return gz.toString("base64");
 }
 
 /** A minimal POSIX ustar archive of regular files owned by root, mtime 0 (deterministic bytes). */

@@ -45,12 +45,20 @@ export function renderStepScripts(steps: Step[]): StepScript[] {
 }
 
 export function renderStepScript(step: Step, total = STEP_COUNT): string {
+  const { head, body } = stepScriptParts(step, total);
+  return `${head}${shellLib()}${body}`;
+}
+
+/**
+ * A step script around its helper library: the script is `head + shellLib() + body`. Cloud first boots ship the
+ * library once for all steps and put each script back together on the machine (render/cloud-config.ts).
+ */
+export function stepScriptParts(step: Step, total = STEP_COUNT): { head: string; body: string } {
   const label = `${step.index}/${total} ${step.name}`;
   const g = step.gate;
   if (!Number.isInteger(g.timeoutSeconds) || g.timeoutSeconds <= 0) throw new Error(`step ${label}: gate timeout must be a positive number of seconds`);
-  return [
-    scriptHeader(label, step.title),
-    shellLib(),
+  const body = [
+    "",
     // Before anything is changed, whoever runs the step (SSH, cloud-init, an operator): one run at a time,
     // a host of another cluster refused, and the script kept where the README says it is.
     "em_host_lock",
@@ -68,6 +76,7 @@ export function renderStepScript(step: Step, total = STEP_COUNT): string {
     "em_done",
     "",
   ].join("\n");
+  return { head: `${scriptHeader(label, step.title)}\n`, body };
 }
 
 /**

@@ -35,7 +35,7 @@ import { MesosHostProvider } from "../../provisioning/baremetal/provider";
 import { bootstrapInputOf, hostTls } from "../../provisioning/baremetal/render";
 import type { HostInputs } from "../../provisioning/baremetal/types";
 import { deriveCredentials } from "../../provisioning/credentials";
-import { FIRSTBOOT_DONE, FIRSTBOOT_UNIT, renderCloudConfig } from "../../provisioning/render/cloud-config";
+import { FIRSTBOOT_DONE, FIRSTBOOT_UNIT, renderAwsCloudConfig } from "../../provisioning/render/cloud-config";
 import { renderSteps } from "../../provisioning/steps";
 import type { Step } from "../../provisioning/steps/types";
 import { caCertificate, nodeMaterial, sshHostKey } from "../../provisioning/tls";
@@ -156,13 +156,14 @@ describe.skipIf(skip)("self-joining pool agents on lab hosts (h8 master, h9 and 
       // The pool's agents boot from user-data: their certificates name no address (as on a cloud).
       unverifiedPeers: true,
     };
-    // The pool's one user-data, as components/cluster.ts cloudInitUserData renders it for the template node.
+    // The pool's one user-data, as components/cluster.ts cloudInitUserData renders it for the template node, in
+    // AWS's form (the one cloud whose pools boot from #cloud-config): its pieces as plain files.
     poolNode = poolTemplateNode(CLUSTER, POOL);
     const subject = { id: poolNode.id, hostname: poolNode.hostname };
     const tls = { ...nodeMaterial(SECRET, CLUSTER, subject, "agent"), unverifiedPeers: true as const };
     poolSteps = renderSteps({ cluster: CLUSTER, os: "debian-12", node: poolNode, masters, quorum: 1, artifacts,
       credentials, tls, taskUsers: [POOL.taskUser] });
-    userData = renderCloudConfig(poolSteps, sshHostKey(SECRET, CLUSTER, poolNode.id));
+    userData = renderAwsCloudConfig(poolSteps, sshHostKey(SECRET, CLUSTER, poolNode.id));
     const key = labInfo().sshKey;
     const get = (k: string) =>
       ({ sshPrivateKey: readFileSync(key, "utf8"), clusterSecret: SECRET })[k as "clusterSecret"];

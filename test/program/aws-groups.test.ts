@@ -20,7 +20,7 @@ import {
   refreshPreferences, surgeOf, terminateWatchScript, terminateWatchUnit,
 } from "../../components/providers/aws/groups";
 import { AWS_IGNORED } from "../../components/providers/aws/machines";
-import { awsUserData } from "../../provisioning/render/cloud-config";
+import { LIB_PART, PARTS_DIR, awsUserData } from "../../provisioning/render/cloud-config";
 
 const T = {
   group: "aws:autoscaling/group:Group",
@@ -135,7 +135,11 @@ describe("AWS groups: 3 masters, pools general×3 and gpu×1, default egress (NA
       expect(unit.content).toBe(terminateWatchUnit());
       expect(doc.runcmd[0]).toBe(`systemctl enable --now ${TERMINATE_WATCH_UNIT}`);
       // The rest is the pool's rendering: its step bundle and first-boot unit, its derived host key.
-      expect(doc.write_files.map((f: any) => f.path)).toEqual(["/var/lib/elastic-mesos/steps.tar",
+      // AWS's form: the pieces as plain files (the library once, each step's head and body), the whole gzip'ed.
+      const paths: string[] = doc.write_files.map((f: any) => f.path);
+      expect(paths.filter((p) => p.startsWith(`${PARTS_DIR}/`))).toEqual([`${PARTS_DIR}/${LIB_PART}`,
+        ...["1-firewall", "2-install", "3-zookeeper", "4-mesos"].flatMap((s) => [`${PARTS_DIR}/${s}.sh.head`, `${PARTS_DIR}/${s}.sh.body`])]);
+      expect(paths.filter((p) => !p.startsWith(`${PARTS_DIR}/`))).toEqual([
         "/etc/systemd/system/elastic-mesos-firstboot.service", `/etc/systemd/system/${TERMINATE_WATCH_UNIT}`]);
       expect(doc.runcmd).toHaveLength(2);
       expect(Object.keys(doc.ssh_keys)).toEqual(["ecdsa_private"]);

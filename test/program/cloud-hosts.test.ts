@@ -14,8 +14,8 @@ import { hostTls, renderHost } from "../../provisioning/baremetal/render";
 import { changedSteps } from "../../provisioning/baremetal/plan";
 import { disruptive } from "../../provisioning/rollout/plan";
 import { sshHostKey } from "../../provisioning/tls";
-import { untar } from "../fixtures/ustar";
-import { bootBundle, bootHostKey, gcpBootText } from "../fixtures/boot-text";
+
+import { bootHostKey, bootScripts, gcpBootText } from "../fixtures/boot-text";
 import type { HostInputs } from "../../provisioning/baremetal/types";
 
 const HOST = "pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host";
@@ -33,7 +33,7 @@ const INSTANCE: Record<(typeof CLOUDS)[number], { type: string; userData: (input
 
 /** The step scripts a user-data's (or startup script's) first boot runs: { "2-zookeeper.sh": script }. */
 function userDataScripts(userData: string): Record<string, string> {
-  return untar(bootBundle(userData));
+  return bootScripts(userData);
 }
 
 /** The scripts the host's provider renders from its spec (with the credentials it derives from the stack config). */

@@ -3,7 +3,7 @@
 // cluster's user-data must fit AWS's 16 KB. Both tools are Debian packages installed by lab/host-deps.sh;
 // if one is missing the test fails (it never skips).
 import { execFileSync, spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -11,13 +11,17 @@ import { gunzipSync } from "node:zlib";
 import { parse } from "yaml";
 import { afterAll, describe, expect, it } from "vitest";
 import type { OsFamily } from "../../components/model";
-import { BUNDLE, FIRSTBOOT_DONE, FIRSTBOOT_UNIT, awsUserData, firstbootUnit, renderCloudConfig } from "../../provisioning/render/cloud-config";
+import {
+  BUNDLE, FIRSTBOOT_DONE, FIRSTBOOT_UNIT, LIB_PART, PARTS_DIR, assembleScripts, awsUserData, firstbootUnit,
+  renderAwsCloudConfig, renderCloudConfig,
+} from "../../provisioning/render/cloud-config";
 import { renderStepScripts } from "../../provisioning/render/ssh-plan";
 import { renderSteps } from "../../provisioning/steps";
 import type { BootstrapInput } from "../../provisioning/steps/types";
 import { clusterInputs, SECRET, type Shape } from "./bootstrap-input";
 import { nodeMaterial, sshHostKey } from "../../provisioning/tls";
 import { untar } from "../fixtures/ustar";
+import { bootScripts } from "../fixtures/boot-text";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "em-render-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -104,12 +108,23 @@ describe("SSH step scripts", () => {
 });
 
 describe("#cloud-config user-data", () => {
-  it("carries exactly the SSH scripts (one source of truth) and runs them in order", () => {
+  it.each(["bundle", "plain"] as const)("carries exactly the SSH scripts (one source of truth) and runs them in order (%s)", (form) => {
     for (const input of clusterInputs({ masters: 3 })) {
       const steps = renderSteps(input);
-      const ud = renderCloudConfig(steps);
+      const ud = renderCloudConfig(steps, undefined, form);
       expect(ud.startsWith("#cloud-config\n")).toBe(true);
-      const files = untar(bundleOf(ud));
+      // The library once, each script's head and body: the machine puts them back together (bootScripts).
+      const written = parse(ud).write_files as { path: string; permissions: string; encoding?: string }[];
+      const parts = form === "bundle" ? Object.keys(untar(bundleOf(ud)))
+        : written.filter((f) => f.path.startsWith(`${PARTS_DIR}/`)).map((f) => f.path.slice(PARTS_DIR.length + 1));
+      expect(parts.filter((n) => !/\.(head|body)$/.test(n))).toEqual([LIB_PART]);
+      expect(parts).toHaveLength(1 + 2 * steps.length);
+      // Root-only either way: the pieces carry credentials.
+      for (const f of written.filter((w) => w.path.startsWith(`${PARTS_DIR}/`) || w.path === BUNDLE)) {
+        expect(f.permissions, f.path).toBe("0600");
+      }
+      expect(written.some((f) => f.encoding !== undefined)).toBe(form === "bundle");
+      const files = bootScripts(ud);
       const scripts = renderStepScripts(steps);
       expect(Object.keys(files)).toEqual(scripts.map((s) => `${s.index}-${s.step}.sh`));
       expect(scripts.map((s) => s.step)).toEqual([...(input.node.role === "agent" ? ["firewall"] : []), "install", "zookeeper", "mesos"]);
@@ -127,16 +142,17 @@ describe("#cloud-config user-data", () => {
     }
   });
 
-  it("holds a tar that GNU tar extracts as root-only executables", () => {
+  it("holds a tar that GNU tar lists as root-only files, from which the first boot assembles each SSH script", () => {
     const ud = renderCloudConfig(renderSteps(clusterInputs({ masters: 3 })[0]));
     const p = path.join(tmp, "steps.tar");
     fs.writeFileSync(p, bundleOf(ud));
     const list = execFileSync("tar", ["-tvf", p], { encoding: "utf8" });
-    expect(list).toMatch(/^-rwx------ root\/root\s+\d+ 1970-01-01 00:00 1-install\.sh$/m);
-    const out = path.join(tmp, "x");
-    fs.mkdirSync(out);
-    execFileSync("tar", ["-xf", p, "--no-same-owner", "-C", out]);
-    expect(fs.readFileSync(path.join(out, "3-mesos.sh"), "utf8")).toBe(renderStepScripts(renderSteps(clusterInputs({ masters: 3 })[0]))[2].script);
+    expect(list).toMatch(/^-rw------- root\/root\s+\d+ 1970-01-01 00:00 em-lib\.part$/m);
+    expect(list).toMatch(/^-rw------- root\/root\s+\d+ 1970-01-01 00:00 3-mesos\.sh\.body$/m);
+    // The run command itself (assembleScripts inside it), with the bundle where cloud-init writes it.
+    const run = parse(ud).runcmd[0][2] as string;
+    expect(run).toContain(assembleScripts(["1-install.sh", "2-zookeeper.sh", "3-mesos.sh"], "$t"));
+    expect(bootScripts(ud)["3-mesos.sh"]).toBe(renderStepScripts(renderSteps(clusterInputs({ masters: 3 })[0]))[2].script);
   });
 
   it("passes `cloud-init schema`", () => {
@@ -145,10 +161,12 @@ describe("#cloud-config user-data", () => {
     for (const [i, input] of picks.entries()) {
       const p = path.join(tmp, `user-data-${i}.yaml`);
       // With a derived SSH host key (ssh_keys), as the program renders every cloud node's.
-      fs.writeFileSync(p, renderCloudConfig(renderSteps(input), sshHostKey(SECRET, input.cluster, input.node.id)));
-      const r = spawnSync("cloud-init", ["schema", "--config-file", p], { encoding: "utf8" });
-      expect(`${r.stdout}${r.stderr}`, `${input.node.id}`).toContain("Valid cloud-config");
-      expect(r.status).toBe(0);
+      for (const form of ["bundle", "plain"] as const) {
+        fs.writeFileSync(p, renderCloudConfig(renderSteps(input), sshHostKey(SECRET, input.cluster, input.node.id), form));
+        const r = spawnSync("cloud-init", ["schema", "--config-file", p], { encoding: "utf8" });
+        expect(`${r.stdout}${r.stderr}`, `${input.node.id} ${form}`).toContain("Valid cloud-config");
+        expect(r.status).toBe(0);
+      }
     }
   });
 
@@ -161,9 +179,13 @@ describe("#cloud-config user-data", () => {
           ? { ip: input.masters.find((m) => m.id === input.node.id)!.ip, extraIps: ["203.0.113.10"] } : {}) };
         const tls = { ...nodeMaterial(SECRET, input.cluster, subject, input.node.role), unverifiedPeers: true };
         // With its derived SSH host key, as the program renders it (components/cluster.ts).
-        const text = renderCloudConfig(renderSteps({ ...input, tls }), sshHostKey(SECRET, input.cluster, input.node.id));
-        const aws = Buffer.from(awsUserData(text), "base64");
-        expect(gunzipSync(aws).toString("utf8"), input.node.id).toBe(text);
+        const steps = renderSteps({ ...input, tls });
+        const key = sshHostKey(SECRET, input.cluster, input.node.id);
+        const text = renderCloudConfig(steps, key);
+        // AWS's own form (its registry render): the pieces as plain files, the whole gzip'ed once.
+        const awsText = renderAwsCloudConfig(steps, key);
+        const aws = Buffer.from(awsUserData(awsText), "base64");
+        expect(gunzipSync(aws).toString("utf8"), input.node.id).toBe(awsText);
         return { node: input.node.id, text: Buffer.byteLength(text), aws: aws.length };
       }),
     );
@@ -172,5 +194,13 @@ describe("#cloud-config user-data", () => {
       sizes.map((s) => `${s.node}=${s.text}/${s.aws}`).join(" "));
     expect(max("aws")).toBeLessThan(16 * 1024);
     expect(max("text")).toBeLessThan(64 * 1024);
+  });
+
+  it("over AWS's 16 KB: refused while rendering, naming the node and what shrinks it", () => {
+    // Random bytes do not compress: 20,000 of them in base64 stay over the limit gzip'ed.
+    const big = `#cloud-config\n# ${randomBytes(20000).toString("base64")}\n`;
+    expect(() => awsUserData(big, "prod-general-1")).toThrow(
+      /^the user-data of prod-general-1 is \d+ bytes gzip'ed, over EC2's 16384; fewer or shorter agentPools\[i\]\.attributes/);
+    expect(Buffer.from(awsUserData("#cloud-config\n"), "base64").length).toBeLessThan(100);
   });
 });

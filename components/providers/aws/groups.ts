@@ -117,14 +117,14 @@ export function terminateWatchUnit(): string {
  * takes 16 KB before base64). The document is re-serialized as the renderer writes it (yaml, lineWidth 0), its
  * leading comment lines kept.
  */
-export function groupUserData(cloudConfig: string): string {
+export function groupUserData(cloudConfig: string, pool = "a pool"): string {
   const lines = cloudConfig.split("\n");
   const first = lines.findIndex((l) => !l.startsWith("#"));
   const doc = parse(lines.slice(first).join("\n")) as { write_files?: object[]; runcmd?: unknown[] };
   doc.write_files = [...(doc.write_files ?? []),
     { path: `/etc/systemd/system/${TERMINATE_WATCH_UNIT}`, content: terminateWatchUnit() }];
   doc.runcmd = [`systemctl enable --now ${TERMINATE_WATCH_UNIT}`, ...(doc.runcmd ?? [])];
-  return awsUserData(`${lines.slice(0, first).join("\n")}\n${stringify(doc, { lineWidth: 0 })}`);
+  return awsUserData(`${lines.slice(0, first).join("\n")}\n${stringify(doc, { lineWidth: 0 })}`, `pool ${pool}`);
 }
 
 /** Tags of a pool's group, template and the instances and volumes it launches (no node id: they have none). */
@@ -154,7 +154,7 @@ export function createAgentGroup(args: ProviderArgs, pool: AgentPoolModel, deps:
       instanceType: pool.size,
       keyName: deps.keyName,
       vpcSecurityGroupIds: [deps.nodesSgId],
-      userData: pulumi.output(args.poolUserData(pool.name, masterPublicIps)).apply(groupUserData),
+      userData: pulumi.output(args.poolUserData(pool.name, masterPublicIps)).apply((u) => groupUserData(u, pool.name)),
       metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
       blockDeviceMappings: [{
         deviceName: image.apply((i) => i.rootDeviceName),

@@ -59,7 +59,7 @@ export function createInstance(args: ProviderArgs, node: NodeSpec, deps: AwsMach
       vpcSecurityGroupIds: node.role === "master" ? [deps.nodesSgId, deps.mastersSgId] : [deps.nodesSgId],
       keyName: deps.keyName,
       // Gzip'ed: a 5-master cluster's master carries more than AWS's 16 KB of text (render.test.ts).
-      userDataBase64: pulumi.output(args.userData(node, publicIps)).apply(awsUserData),
+      userDataBase64: pulumi.output(args.userData(node, publicIps)).apply((u) => awsUserData(u, node.hostname)),
       metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
       rootBlockDevice: { encrypted: true, volumeSize: node.diskGb, volumeType: "gp3", deleteOnTermination: true },
       tags: { Name: node.hostname, ...nodeLabels(model.cluster.name, node) },
