@@ -30,7 +30,8 @@ export function masterFacts(model: ClusterModel, cloud: PinnedCloud, node: NodeS
     case "gcp":
       return { region: `${model.gcp!.project}/${model.gcp!.region}`, ...common, diskGb: node.diskGb };
     case "openstack":
-      // The flavor decides the disk; the key pair keeps its name, so a new key replaces no server.
+      // diskGb is the boot volume's size, which running servers ignore (openstack/machines.ts OPENSTACK_IGNORED);
+      // the key pair keeps its name, so a new key replaces no server.
       return { region: model.openstack!.region ?? "", ...common };
   }
 }
