@@ -11,6 +11,7 @@ import { AUTOHEAL_DELAY_SECONDS, HEALTH_CHECK_RANGES, updateLimits } from "../..
 import { bootMetadata } from "../../components/providers/gcp/machines";
 import { PROVIDER_MODULES } from "../../components/providers";
 import { renderStartupScript } from "../../provisioning/render/startup-script";
+import { renderAwsCloudConfig } from "../../provisioning/render/cloud-config";
 import { planNetwork } from "../../components/topology";
 import { sshHostKey } from "../../provisioning/tls";
 import * as pulumi from "@pulumi/pulumi";
@@ -232,7 +233,9 @@ describe("gcp groups: pure rules", () => {
     expect(await md("#cloud-config\n{}\n")).toEqual({ "user-data": "#cloud-config\n{}\n" });
     // The registry renders GCP's bootstrap as the startup script every GCE image runs.
     expect(PROVIDER_MODULES.gcp.render).toBe(renderStartupScript);
-    expect(PROVIDER_MODULES.aws.render).toBeUndefined();
+    // AWS: a #cloud-config with its pieces as plain files (gzip'ed whole); OpenStack: the default one, its bundle.
+    expect(PROVIDER_MODULES.aws.render).toBe(renderAwsCloudConfig);
+    expect(PROVIDER_MODULES.openstack.render).toBeUndefined();
     void pulumi;
   });
 });

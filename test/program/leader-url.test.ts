@@ -33,7 +33,8 @@ function unpacked(userData: string): string {
 function advertised(text: string): { hostnames: string[]; sans: string } {
   const hostnames = [...text.matchAll(/--hostname=([0-9.]+)/g)].map((m) => m[1]);
   const pems = [...text.matchAll(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g)];
-  const certs = pems.map((m) => new X509Certificate(m[0]));
+  // A plain-file piece's PEM is indented in the YAML text itself (AWS's form): the lines' own indentation goes.
+  const certs = pems.map((m) => new X509Certificate(m[0].replace(/^[ \t]+/gm, "")));
   const leaf = certs.find((c) => !c.ca);
   return { hostnames: [...new Set(hostnames)], sans: leaf?.subjectAltName ?? "" };
 }
