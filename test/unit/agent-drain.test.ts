@@ -9,7 +9,6 @@ import { createHmac } from "node:crypto";
 import {
   chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync,
 } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -20,6 +19,7 @@ import { renderSteps } from "../../provisioning/steps";
 import type { BootstrapInput, FileSpec, Step } from "../../provisioning/steps/types";
 import { nodeTls } from "../../provisioning/tls";
 import { agentInput, masterInput, SECRET } from "./bootstrap-input";
+import { basicAuth, freePort, postJson } from "../fixtures/loopback";
 
 const files = (steps: Step[]) => steps.flatMap((s) => s.files);
 const fileOf = (steps: Step[], path: string): FileSpec => {
@@ -107,19 +107,10 @@ describe.skipIf(!hasTools)("the drain script against the stand-in mesos-master (
   const mark = join(dir, "self-drained");
   const fakeBin = join(dir, "bin");
 
-  const freePort = () => new Promise<number>((r) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => r(p));
-    });
-  });
-  const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString("base64")}`;
+  const basic = basicAuth;
   const drainAuth = basic(DRAIN_USER, c.drainPassword);
   const adminAuth = basic("admin", c.adminPassword);
-  const post = (path: string, body: object, auth?: string) => fetch(`http://127.0.0.1:${port}${path}`, {
-    method: "POST", body: JSON.stringify(body),
-    headers: { "Content-Type": "application/json", ...(auth ? { Authorization: auth } : {}) },
-  });
+  const post = (path: string, body: object, auth?: string) => postJson(port, path, body, auth);
   type Agents = { get_agents: { agents: { agent_info: { id: { value: string } }; drain_info?: { state: string } }[] } };
   const agents = async () =>
     ((await (await post("/api/v1", { type: "GET_AGENTS" }, adminAuth)).json()) as Agents).get_agents.agents;

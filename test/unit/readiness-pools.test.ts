@@ -6,7 +6,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import {
@@ -20,6 +19,7 @@ import { buildContext } from "../../provisioning/steps/context";
 import { poolTemplateNode } from "../../components/topology";
 import { agentInput } from "./bootstrap-input";
 import type { AgentPoolModel } from "../../components/model";
+import { basicAuth, freePort, postJson } from "../fixtures/loopback";
 
 const FW = "master/frameworks/marathon/f00-0000/subscribed";
 const METRICS = `"master/elected": 1.0\n"registrar/log/recovered": 1.0\n"${FW}": 1.0\n200 4321`;
@@ -105,17 +105,8 @@ describe.skipIf(!hasTools)("a group's agents counted on the stand-in mesos-maste
     for (const p of procs) p.kill("SIGTERM");
     rmSync(dir, { recursive: true, force: true });
   });
-  const freePort = () => new Promise<number>((r) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => r(p));
-    });
-  });
-  const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString("base64")}`;
-  const post = (port: number, path: string, body: object, auth?: string) => fetch(`http://127.0.0.1:${port}${path}`, {
-    method: "POST", body: JSON.stringify(body),
-    headers: { "Content-Type": "application/json", ...(auth ? { Authorization: auth } : {}) },
-  });
+  const basic = basicAuth;
+  const post = postJson;
 
   /** What a group's agent registers with: its --attributes flag as the agent step renders it, parsed as an agent. */
   function groupAgentAttributes(pool: AgentPoolModel): Record<string, unknown> {

@@ -4,13 +4,13 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import {
   evaluate, parseAgents, parseProbe, probeScript, unreachableProbe, type Check, type ExpectedAgent,
 } from "../../provisioning/health/probes";
 import { ReadinessTimeout, failureText } from "../../provisioning/health/wait";
+import { basicAuth, freePort, postJson } from "../fixtures/loopback";
 
 const FW = "master/frameworks/marathon/f00-0000/subscribed";
 const metrics = (elected: boolean) => `"master/elected": ${elected ? "1.0" : "0.0"}\n"registrar/log/recovered": 1.0\n` +
@@ -143,18 +143,8 @@ describe.skipIf(!hasCurl)("the probe script against the stand-in mesos-master (l
     for (const p of procs) p.kill("SIGTERM");
     rmSync(dir, { recursive: true, force: true });
   });
-
-  const freePort = () => new Promise<number>((r) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => r(p));
-    });
-  });
-  const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString("base64")}`;
-  const post = async (port: number, path: string, body: object, auth?: string) => {
-    const headers = { "Content-Type": "application/json", ...(auth ? { Authorization: auth } : {}) };
-    return fetch(`http://127.0.0.1:${port}${path}`, { method: "POST", body: JSON.stringify(body), headers });
-  };
+  const basic = basicAuth;
+  const post = postJson;
   const bash = (script: string) =>
     spawnSync("bash", ["-s"], { input: script, encoding: "utf8", timeout: 20_000 }).stdout;
 

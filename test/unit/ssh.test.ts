@@ -3,7 +3,6 @@
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { execFileSync } from "child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "fs";
-import { createServer, type AddressInfo } from "net";
 import { tmpdir } from "os";
 import { join } from "path";
 import { utils } from "ssh2";
@@ -12,18 +11,11 @@ import {
   SudoPasswordRequired, connect, exec, fingerprintOf, isFingerprint, mapSettled, runScript, type SshTarget,
 } from "../../provisioning/ssh";
 import { newKeyPair, startSshServer, type TestSshServer } from "../fixtures/ssh-server";
+import { freePort } from "../fixtures/loopback";
 
 const fast = { retries: 2, backoffMs: 50, readyTimeoutMs: 5_000 };
 const targetOf = (s: TestSshServer, extra: Partial<SshTarget> = {}): SshTarget =>
   ({ name: "h1", host: s.host, port: s.port, user: "root", privateKey: s.clientKey, ...extra });
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
-  const port = (srv.address() as AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 describe("host key fingerprints", () => {
   it("match what ssh-keygen -lf prints for the same key", () => {
