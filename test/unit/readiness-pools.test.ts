@@ -4,8 +4,8 @@
 // Mesos' field order, and the probe script run for real (bash + curl) against the stand-in mesos-master
 // (test/fixtures/standins: a TEST FIXTURE, as strict as Mesos 1.11 about /master/slaves; not Apache Mesos).
 import { afterAll, describe, expect, it } from "vitest";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import {
@@ -20,6 +20,7 @@ import { poolTemplateNode } from "../../components/topology";
 import { agentInput } from "./bootstrap-input";
 import type { AgentPoolModel } from "../../components/model";
 import { basicAuth, freePort, postJson } from "../fixtures/loopback";
+import { startStandinMaster } from "../fixtures/standin-master";
 
 const FW = "master/frameworks/marathon/f00-0000/subscribed";
 const METRICS = `"master/elected": 1.0\n"registrar/log/recovered": 1.0\n"${FW}": 1.0\n200 4321`;
@@ -94,7 +95,6 @@ describe("the master's awk keeps each agent's pool attribute, and only that", ()
   });
 });
 
-const STANDIN = resolve(__dirname, "../fixtures/standins/bin/mesos-master");
 const STANDIN_LIB = resolve(__dirname, "../fixtures/standins");
 const hasTools = spawnSync("curl", ["--version"]).status === 0 && spawnSync("python3", ["--version"]).status === 0;
 
@@ -124,17 +124,7 @@ describe.skipIf(!hasTools)("a group's agents counted on the stand-in mesos-maste
       attributes: { accelerator: "a10g", hostname: "not-this" }, containerizers: ["mesos"], taskUser: "mesos-task" };
     const attributes = groupAgentAttributes(gpu);
     expect(attributes).toEqual({ pool: "gpu", accelerator: "a10g", hostname: "not-this" });
-    const port = await freePort();
-    const creds = join(dir, "creds.json");
-    const principals = [{ principal: "health", secret: "h-pw" }, { principal: "admin", secret: "a-pw" }];
-    writeFileSync(creds, JSON.stringify({ credentials: principals }));
-    procs.push(spawn("python3", [STANDIN, "--ip=127.0.0.1", `--port=${port}`, "--registry=in_memory",
-      `--credentials=${creds}`, "--authenticate_http_readonly=true", "--authenticate_http_readwrite=true"],
-    { stdio: "ignore" }));
-    for (let i = 0; i < 100; i++) {
-      if (await post(port, "/standin/v1/challenge", {}).then((r) => r.ok, () => false)) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const port = await startStandinMaster(dir, procs);
     // An agent's hostname is its address (--hostname=${SELF_IP}): a group's are whatever the cloud gave it.
     const register = async (ip: string, attrs: Record<string, unknown>) => {
       const r = await post(port, "/standin/v1/register-agent", { pid: `slave(1)@${ip}:5051`, hostname: ip,

@@ -2,15 +2,16 @@
 // verdict that counts every master and says which checks could not be judged, and the probe script run for
 // real (bash + curl) against the stand-in mesos-master (test/fixtures/standins: a TEST FIXTURE, not Apache Mesos).
 import { afterAll, describe, expect, it } from "vitest";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import {
   evaluate, parseAgents, parseProbe, probeScript, unreachableProbe, type Check, type ExpectedAgent,
 } from "../../provisioning/health/probes";
 import { ReadinessTimeout, failureText } from "../../provisioning/health/wait";
 import { basicAuth, freePort, postJson } from "../fixtures/loopback";
+import { startStandinMaster } from "../fixtures/standin-master";
 
 const FW = "master/frameworks/marathon/f00-0000/subscribed";
 const metrics = (elected: boolean) => `"master/elected": ${elected ? "1.0" : "0.0"}\n"registrar/log/recovered": 1.0\n` +
@@ -133,7 +134,6 @@ describe("the verdict counts every master and says what it could not judge", () 
   });
 });
 
-const STANDIN = resolve(__dirname, "../fixtures/standins/bin/mesos-master");
 const hasCurl = spawnSync("curl", ["--version"]).status === 0;
 
 describe.skipIf(!hasCurl)("the probe script against the stand-in mesos-master (loopback, HTTP auth on)", () => {
@@ -149,17 +149,7 @@ describe.skipIf(!hasCurl)("the probe script against the stand-in mesos-master (l
     spawnSync("bash", ["-s"], { input: script, encoding: "utf8", timeout: 20_000 }).stdout;
 
   it("reads the leader's metrics and agents, refuses wrong credentials, sees a drained agent", async () => {
-    const port = await freePort();
-    const creds = join(dir, "creds.json");
-    const principals = [{ principal: "health", secret: "h-pw" }, { principal: "admin", secret: "a-pw" }];
-    writeFileSync(creds, JSON.stringify({ credentials: principals }));
-    procs.push(spawn("python3", [STANDIN, "--ip=127.0.0.1", `--port=${port}`, "--registry=in_memory",
-      `--credentials=${creds}`, "--authenticate_http_readonly=true", "--authenticate_http_readwrite=true"],
-    { stdio: "ignore" }));
-    for (let i = 0; i < 100; i++) {
-      if (await post(port, "/standin/v1/challenge", {}).then((r) => r.ok, () => false)) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const port = await startStandinMaster(dir, procs);
     const ids: string[] = [];
     for (const [i, a] of agents.entries()) {
       const r = await post(port, "/standin/v1/register-agent", { pid: `slave(1)@${a.ip}:5051`,
