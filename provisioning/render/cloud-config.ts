@@ -7,14 +7,14 @@
 // host (root-only) so an operator can re-run one: `sudo bash /var/lib/elastic-mesos/steps/2-zookeeper.sh`
 // (SSH-managed hosts keep them at the same path: ssh-plan.ts sshDelivery).
 //
-// Size: the scripts travel as ONE gzip'ed tar (one write_files entry, `gz+b64`) holding their shared helper
-// library once and each script's own head and body, put back together on the machine (assembleScripts). On AWS, whose limit is 16 KB, the whole user-data
-// travels gzip'ed once more (cloud-init unpacks it), which takes back most of base64's third; the other
-// clouds allow 64 KB or more of text (test/unit/render.test.ts measures both).
+// Size: the scripts travel as pieces, their shared helper library once and each script's own head and body,
+// put back together on the machine (assembleScripts): as ONE gzip'ed tar (one write_files entry, `gz+b64`) on
+// clouds that take 64 KB or more of text, or as plain files on AWS, whose limit is 16 KB and whose whole
+// user-data travels gzip'ed (cloud-init unpacks it) (test/unit/render.test.ts measures both).
 import { gzipSync } from "node:zlib";
 import { stringify } from "yaml";
 import type { Step } from "../steps/types";
-import { renderStepScripts, STEPS_DIR, stepFileName, stepScriptParts } from "./ssh-plan";
+import { STEPS_DIR, stepFileName, stepScriptParts } from "./ssh-plan";
 import { shellLib } from "./shell-lib";
 
 export { STEPS_DIR, stepFileName };
@@ -70,7 +70,7 @@ export interface FirstBoot {
   unit: string;
   /**
    * What runs once the files are in place (bash -c): put the scripts together (from BUNDLE, or from PARTS_DIR
-   * with `firstBoot(steps, "files")`), enable and start the unit, print its first attempt.
+   * with `firstBoot(steps, "plain")`), enable and start the unit, print its first attempt.
    */
   run: string;
   /** "1/3 install, 2/3 zookeeper, ...". */
@@ -79,27 +79,30 @@ export interface FirstBoot {
 
 /** The helper library's piece: shipped once, put back into every script (see assembleScripts). */
 export const LIB_PART = "em-lib.part";
-/** Where the pieces go when they travel as plain files (renderCloudConfig's "files" form). */
+/** Where the pieces go when they travel as plain files (the "plain" PieceForm). */
 export const PARTS_DIR = "/var/lib/elastic-mesos/boot";
 
+/** How the pieces travel: one gzip'ed tar at BUNDLE, or each a plain file in PARTS_DIR (see renderCloudConfig). */
+export type PieceForm = "bundle" | "plain";
+
 /** Pure: the first boot of a machine whose steps are `steps`, its pieces in BUNDLE or as files in PARTS_DIR. */
-export function firstBoot(steps: Step[], from: "bundle" | "files" = "bundle"): FirstBoot {
-  const scripts = renderStepScripts(steps);
-  const names = scripts.map((s) => stepFileName(s.index, s.step));
+export function firstBoot(steps: Step[], form: PieceForm = "bundle"): FirstBoot {
+  const names = steps.map((step) => stepFileName(step.index, step.name));
   // Every script starts with the same helper library (~21 KB): shipped once, not once per step.
-  const pieces = steps.map((step) => stepScriptParts(step, steps.length));
-  const parts: BootPart[] = [
-    { name: LIB_PART, content: shellLib() },
-    ...pieces.flatMap((p, i) => [{ name: `${names[i]}.head`, content: p.head }, { name: `${names[i]}.body`, content: p.body }]),
-  ];
+  const parts: BootPart[] = [{ name: LIB_PART, content: shellLib() }];
+  steps.forEach((step, i) => {
+    const { head, body } = stepScriptParts(step, steps.length);
+    parts.push({ name: `${names[i]}.head`, content: head }, { name: `${names[i]}.body`, content: body });
+  });
   const bundle = ustar(parts.map((p) => ({ name: p.name, mode: 0o600, content: Buffer.from(p.content, "utf8") })));
   const unit = FIRSTBOOT_UNIT;
   const run = [
     "set -e",
     `d=${STEPS_DIR}`,
     `install -d -m 0700 "$d"`,
-    ...(from === "bundle"
-      ? [`t=$(mktemp -d "$d/.bundle-XXXXXX")`, `tar -xmf ${BUNDLE} --no-same-owner -C "$t"`, assembleScripts(names, "$t"), `rm -rf "$t"`]
+    ...(form === "bundle"
+      ? [`t=$(mktemp -d "$d/.bundle-XXXXXX")`, `tar -xmf ${BUNDLE} --no-same-owner -C "$t"`,
+        assembleScripts(names, "$t"), `rm -rf "$t"`]
       : [assembleScripts(names, PARTS_DIR)]),
     "systemctl daemon-reload",
     `systemctl enable -q ${unit}`,
@@ -109,7 +112,7 @@ export function firstBoot(steps: Step[], from: "bundle" | "files" = "bundle"): F
     `journalctl -q -u ${unit} -o cat --no-pager || true`,
     'exit "$r"',
   ].join("; ");
-  const summary = scripts.map((s) => `${s.index}/${scripts.length} ${s.step}`).join(", ");
+  const summary = steps.map((s) => `${s.index}/${steps.length} ${s.name}`).join(", ");
   return { parts, bundle, unit: firstbootUnit(names), run, summary };
 }
 
@@ -129,20 +132,19 @@ export function assembleScripts(names: string[], src: string): string {
  * `ssh_keys` before sshd starts, so every later connection pins it. Only the private half travels (sshd derives
  * the public one; AWS's 16 KB are tight); the image's own keys of other types stay, the client asks for this one.
  *
- * `files`: how the scripts' pieces travel. "bundle" (default): one gzip'ed tar (`gz+b64`), for clouds that take
+ * `form`: how the scripts' pieces travel. "bundle" (default): one gzip'ed tar (`gz+b64`), for clouds that take
  * the user-data as text (OpenStack's 64 KB are of base64). "plain": each piece a plain file in PARTS_DIR, for
  * AWS, whose whole user-data travels gzip'ed (awsUserData): compressed once, not base64 compressed again, it
- * keeps ~900 bytes of the 16 KB limit (test/unit/render.test.ts).
+ * keeps ~800 bytes of the 16 KB limit (test/unit/render.test.ts).
  */
 export function renderCloudConfig(
-  steps: Step[],
-  hostKey?: { privatePem: string },
-  files: "bundle" | "plain" = "bundle",
+  steps: Step[], hostKey?: { privatePem: string }, form: PieceForm = "bundle",
 ): string {
-  const boot = firstBoot(steps, files === "plain" ? "files" : "bundle");
-  const pieces = files === "plain"
-    ? boot.parts.map((p) => ({ path: `${PARTS_DIR}/${p.name}`, owner: "root:root", permissions: "0600", content: p.content }))
-    : [{ path: BUNDLE, owner: "root:root", permissions: "0600", encoding: "gz+b64", content: gzip(boot.bundle).toString("base64") }];
+  const boot = firstBoot(steps, form);
+  const root = { owner: "root:root", permissions: "0600" };
+  const pieces = form === "plain"
+    ? boot.parts.map((p) => ({ path: `${PARTS_DIR}/${p.name}`, ...root, content: p.content }))
+    : [{ path: BUNDLE, ...root, encoding: "gz+b64", content: gzip(boot.bundle).toString("base64") }];
   const doc = {
     write_files: [
       ...pieces,
@@ -151,7 +153,7 @@ export function renderCloudConfig(
     runcmd: [["bash", "-c", boot.run]],
     ...(hostKey ? { ssh_keys: { ecdsa_private: hostKey.privatePem } } : {}),
   };
-  const where = files === "plain" ? PARTS_DIR : BUNDLE;
+  const where = form === "plain" ? PARTS_DIR : BUNDLE;
   const head = `#cloud-config\n# elastic-mesos bootstrap (${boot.summary}); the step scripts' pieces are in ${where}.\n`;
   return `${head}${stringify(doc, { lineWidth: 0 })}`;
 }
