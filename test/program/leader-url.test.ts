@@ -6,7 +6,6 @@
 import { X509Certificate } from "node:crypto";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it, beforeAll } from "vitest";
-import { parse } from "yaml";
 import { STACKS } from "./fixtures";
 import { diffRuns, runProgram, type RunResult } from "./harness";
 import { fakeIp, reveal } from "./mocks";
@@ -19,15 +18,6 @@ const one = (r: RunResult, type: string, name: string) => {
   return found;
 };
 const MASTERS = ["prod-m1", "prod-m2", "prod-m3"];
-
-/** The #cloud-config with its step bundle unpacked: everything the machine receives, as text. */
-function unpacked(userData: string): string {
-  if (userData.startsWith("#!")) return bootUnpacked(userData); // a GCE startup script
-  const doc = parse(userData);
-  const files = (doc.write_files ?? []).map((f: { encoding?: string; content: string }) =>
-    f.encoding === "gz+b64" ? gunzipSync(Buffer.from(f.content, "base64")).toString("latin1") : f.content);
-  return [userData, ...files].join("\n");
-}
 
 /** Every --hostname= value in a node's user-data, and the IP SANs of the node certificate it carries. */
 function advertised(text: string): { hostnames: string[]; sans: string } {
@@ -134,7 +124,7 @@ describe.each(CLOUDS)("$provider: each master's public address is reserved befor
 
   it("each master's user-data advertises its own reserved address (--hostname) and its certificate names it", () => {
     MASTERS.forEach((m, k) => {
-      const text = unpacked(cloud.userData(one(base, cloud.instance, m).inputs));
+      const text = bootUnpacked(cloud.userData(one(base, cloud.instance, m).inputs));
       const ip = cloud.reserved(m);
       const privateIp = base.outputs.masters[k].privateIp;
       expect(privateIp).toMatch(/^10\.20\.\d+\.1\d$/); // its planned address
@@ -157,7 +147,7 @@ describe.each(CLOUDS)("$provider: each master's public address is reserved befor
     ...(groups ? of(base, groups.template).map((t) => ({ name: t.name, boot: groups.userData(t.inputs) })) : [])];
     if (groups) expect(agents.length).toBeGreaterThan(0);
     for (const a of agents) {
-      const text = unpacked(a.boot);
+      const text = bootUnpacked(a.boot);
       for (const m of MASTERS) expect(text.includes(cloud.reserved(m)), `${a.name} names ${m}`).toBe(false);
     }
   });

@@ -20,8 +20,7 @@ import { renderSteps } from "../../provisioning/steps";
 import type { BootstrapInput } from "../../provisioning/steps/types";
 import { clusterInputs, SECRET, type Shape } from "./bootstrap-input";
 import { nodeMaterial, sshHostKey } from "../../provisioning/tls";
-import { untar } from "../fixtures/ustar";
-import { bootScripts } from "../fixtures/boot-text";
+import { bootParts, bootScripts } from "../fixtures/boot-text";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "em-render-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -115,8 +114,7 @@ describe("#cloud-config user-data", () => {
       expect(ud.startsWith("#cloud-config\n")).toBe(true);
       // The library once, each script's head and body: the machine puts them back together (bootScripts).
       const written = parse(ud).write_files as { path: string; permissions: string; encoding?: string }[];
-      const parts = form === "bundle" ? Object.keys(untar(bundleOf(ud)))
-        : written.filter((f) => f.path.startsWith(`${PARTS_DIR}/`)).map((f) => f.path.slice(PARTS_DIR.length + 1));
+      const parts = Object.keys(bootParts(ud));
       expect(parts.filter((n) => !/\.(head|body)$/.test(n))).toEqual([LIB_PART]);
       expect(parts).toHaveLength(1 + 2 * steps.length);
       // Root-only either way: the pieces carry credentials.
