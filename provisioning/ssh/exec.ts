@@ -20,6 +20,8 @@ export interface ExecOptions {
   okCodes?: number[] | "any";
   /** Lines of output kept for error messages. Default 20. */
   tailLines?: number;
+  /** Takes stdout's bytes as they arrive (a download: binary, any size); stdout is then neither kept nor split. */
+  stdoutSink?: (chunk: Buffer) => void;
 }
 
 export interface ExecResult {
@@ -129,7 +131,12 @@ export function exec(conn: SshConnection, command: string, opts: ExecOptions = {
         let code: number | null | undefined;
         let signal: string | undefined;
         ch.on("exit", (c: number | null, sig?: string) => { code = c; signal = sig ?? undefined; });
-        ch.on("data", (d: Buffer) => { const s = d.toString("utf8"); if (out.stdout.length < MAX_CAPTURE) out.stdout += s; splitters.stdout.push(s); });
+        ch.on("data", (d: Buffer) => {
+          if (opts.stdoutSink) return opts.stdoutSink(d);
+          const s = d.toString("utf8");
+          if (out.stdout.length < MAX_CAPTURE) out.stdout += s;
+          splitters.stdout.push(s);
+        });
         ch.stderr.on("data", (d: Buffer) => { const s = d.toString("utf8"); if (out.stderr.length < MAX_CAPTURE) out.stderr += s; splitters.stderr.push(s); });
         ch.on("close", () => {
           splitters.stdout.flush(); splitters.stderr.flush();
