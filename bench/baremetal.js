@@ -242,11 +242,7 @@ function ensureLab(n) {
 async function main() {
   const root = require("path").resolve(__dirname, "..");
   process.chdir(root);
-  const tsutils = require("@pulumi/pulumi/tsutils");
-  const { tsnodeRequire, typescriptRequire } = tsutils.typeScriptRequireStrings();
-  const compilerOptions = tsutils.loadTypeScriptCompilerOptions("tsconfig.json");
-  require(tsnodeRequire).register({ compiler: typescriptRequire, transpileOnly: true, project: "tsconfig.json", skipProject: false,
-    compilerOptions: { target: "ES2020", module: "nodenext", moduleResolution: "nodenext", ...compilerOptions } });
+  require("../scripts/lib/ts.js").registerTs();
   const m = {
     ...require("../provisioning/artifacts.ts"), ...require("../provisioning/credentials.ts"), ...require("../provisioning/baremetal/bootstrap.ts"),
     ...require("../provisioning/baremetal/render.ts"), shimText: require("../provisioning/dynamic/shim-text.ts").shimText,

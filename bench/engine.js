@@ -20,11 +20,7 @@ const range = (xs) => `${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed
 /** Loads the TypeScript modules the way bench/baremetal.js does (Pulumi's ts-node, transpile only). */
 function loadTs() {
   process.chdir(path.resolve(__dirname, ".."));
-  const tsutils = require("@pulumi/pulumi/tsutils");
-  const { tsnodeRequire, typescriptRequire } = tsutils.typeScriptRequireStrings();
-  const compilerOptions = tsutils.loadTypeScriptCompilerOptions("tsconfig.json");
-  require(tsnodeRequire).register({ compiler: typescriptRequire, transpileOnly: true, project: "tsconfig.json", skipProject: false,
-    compilerOptions: { target: "ES2020", module: "nodenext", moduleResolution: "nodenext", ...compilerOptions } });
+  require("../scripts/lib/ts.js").registerTs();
   return {
     cli: require("../test/fixtures/pulumi-cli.ts"),
     m: {

@@ -356,12 +356,7 @@ function parseArgs(argv) {
 /** The image constants of the local provider (TypeScript, loaded the way bench/baremetal.js loads its modules). */
 function loadPlan() {
   process.chdir(ROOT);
-  const tsutils = require("@pulumi/pulumi/tsutils");
-  const { tsnodeRequire, typescriptRequire } = tsutils.typeScriptRequireStrings();
-  const compilerOptions = tsutils.loadTypeScriptCompilerOptions("tsconfig.json");
-  require(tsnodeRequire).register({
-    compiler: typescriptRequire, transpileOnly: true, project: "tsconfig.json", skipProject: false,
-    compilerOptions: { target: "ES2020", module: "nodenext", moduleResolution: "nodenext", ...compilerOptions } });
+  require("../scripts/lib/ts.js").registerTs();
   return require("../provisioning/local/plan.ts");
 }
 

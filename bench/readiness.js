@@ -30,12 +30,7 @@ const kb = (b) => `${(b / 1024).toFixed(1)} KB`;
 
 function loadTs() {
   process.chdir(ROOT);
-  const tsutils = require("@pulumi/pulumi/tsutils");
-  const { tsnodeRequire, typescriptRequire } = tsutils.typeScriptRequireStrings();
-  const compilerOptions = tsutils.loadTypeScriptCompilerOptions("tsconfig.json");
-  require(tsnodeRequire).register({ compiler: typescriptRequire, transpileOnly: true, project: "tsconfig.json",
-    skipProject: false,
-    compilerOptions: { target: "ES2020", module: "nodenext", moduleResolution: "nodenext", ...compilerOptions } });
+  require("../scripts/lib/ts.js").registerTs();
   return { ...require("../provisioning/health/probes.ts"), ...require("../provisioning/baremetal/runner.ts") };
 }
 
