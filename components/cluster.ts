@@ -9,6 +9,7 @@ import type { ClusterModel } from "./model";
 import type { AgentGroup, Machine, MachineSet, MasterPublicIps, NodeSpec, Topology } from "./contracts";
 import type { BootstrapInput, Credentials, NodeTls, Step } from "../provisioning/steps/types";
 import { buildTopology, poolTemplateNode } from "./topology";
+import { MastersPin } from "../provisioning/membership/pin";
 import { PROVIDER_MODULES } from "./providers";
 import { clusterOutputs, type AgentGroupOutput, type ClusterOutputs, type NodeAddress } from "./outputs";
 import { cloudGeneration, createCloudReadiness, userDataHash } from "./readiness";
@@ -87,8 +88,7 @@ export class MesosCluster extends pulumi.ComponentResource {
 
   constructor(name: string, args: MesosClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     // No inputs are sent for the component itself: the model holds secrets and is large at scale.
-    super("elastic-mesos:index:Cluster", name, {}, opts);
-    const { model } = args;
+    super("elastic-mesos:index:Cluster", name, {}, { ...opts, transformations: [...(opts?.transformations ?? []), afterPins()] });
     const outputs = withoutPromiseStackTraces(() => this.build(name, args));
     this.registerOutputs(outputs);
   }
@@ -96,6 +96,11 @@ export class MesosCluster extends pulumi.ComponentResource {
   private build(name: string, args: MesosClusterArgs): ClusterOutputs {
     const { model } = args;
     const topology = buildTopology(model);
+    new MastersPin(`${model.cluster.name}-masters`, {
+      cluster: model.cluster.name,
+      masters: topology.masters.map((m) => m.id),
+      key: model.provider === "baremetal" ? "baremetal.hosts (its master entries)" : "masters.count",
+    }, { parent: this });
     const entry = PROVIDER_MODULES[model.provider];
     const credentials = pulumi.secret(model.clusterSecret.apply((s) => deriveCredentials(s, model.cluster.name)));
 
@@ -165,6 +170,25 @@ function poolSpec(model: ClusterModel, pool: string): ClusterModel["agentPools"]
   const spec = model.agentPools.find((p) => p.name === pool);
   if (!spec) throw new Error(`poolUserData: no agent pool "${pool}"`);
   return spec;
+}
+
+/** The refusals that must keep everything else back: the masters pin, then the cloud master pins. */
+const PIN_TYPES = new Set(["pulumi-nodejs:dynamic/elastic-mesos/cluster:Masters", "pulumi-nodejs:dynamic/elastic-mesos/cloud:MasterPin"]);
+
+/**
+ * A transformation making every resource of the cluster depend on the pins registered before it (the masters pin,
+ * membership/pin.ts, comes first; a cloud module makes its master pins before its network). A pin whose check
+ * fails never resolves, so nothing that depends on it is registered: nothing changes. Registering the pins first
+ * is not enough, because the engine checks and runs registrations concurrently (seen through the CLI: hosts
+ * rolled while the pin's refusal was being reported).
+ */
+function afterPins(): pulumi.ResourceTransformation {
+  const pins: pulumi.Resource[] = [];
+  return (a) => {
+    const before = [...pins];
+    if (PIN_TYPES.has(a.type)) pins.push(a.resource);
+    return before.length === 0 ? undefined : { props: a.props, opts: pulumi.mergeOptions(a.opts, { dependsOn: before }) };
+  };
 }
 
 /**

@@ -1,7 +1,7 @@
 // One master pin per cloud master (provisioning/cloud/master-pin.ts): the facts of a running master the cloud
 // would change only by replacing or stopping it, taken from the config alone. Each cloud's module makes the pins
-// first (before its network and instances, so a refused change stops the engine before it reaches anything) and
-// makes every master's instance depend on its pin.
+// first (before its network and instances, which the cluster then makes depend on them: a refused change leaves
+// them unregistered) and makes every master's instance depend on its pin.
 import type * as pulumi from "@pulumi/pulumi";
 import type { ClusterModel } from "../model";
 import type { NodeSpec, Topology } from "../contracts";

@@ -5,9 +5,10 @@
 // master at once, and the cluster loses its quorum (replaced: its data too).
 //
 // How it stops the engine: the pins are registered before the provider module's network and instances, and every
-// master's instance depends on its pin. The engine checks a resource's inputs when it is registered, in the order
-// of registration, and stops the whole `up` (and `preview`) at the first failed check: no later resource is
-// reached. The inputs are plain facts taken from the config (no cloud output), so the check knows them at once.
+// resource made after them depends on them (components/cluster.ts afterPins). A pin whose check fails never
+// resolves, so nothing depending on it is registered. (Being registered first alone would not do: the engine
+// checks and runs registrations concurrently, seen through the real CLI.) The inputs are plain facts taken from the
+// config (no cloud output), so the check knows them at once.
 // Images and user-data are not facts: the instances ignore changes of them (running hosts get changes over SSH).
 //
 // create/update/delete do nothing remote: no SSH, no cloud API. Like every dynamic resource here, its stored

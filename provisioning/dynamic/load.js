@@ -13,6 +13,7 @@ const IMPLEMENTATIONS = {
   "elastic-mesos/baremetal:Host": ["../baremetal/provider", "MesosHostProvider"],
   "elastic-mesos/health:Readiness": ["../health/readiness", "ReadinessProvider"],
   "elastic-mesos/cloud:MasterPin": ["../cloud/master-pin", "MasterPinProvider"],
+  "elastic-mesos/cluster:Masters": ["../membership/pin", "MastersPinProvider"],
   "elastic-mesos/local:Image": ["../local/provider", "LocalImageProvider"],
   "elastic-mesos/local:Network": ["../local/provider", "LocalNetworkProvider"],
   "elastic-mesos/local:Machine": ["../local/provider", "LocalMachineProvider"],

@@ -6,6 +6,7 @@ export type DynamicKind =
   | "elastic-mesos/baremetal:Host"
   | "elastic-mesos/health:Readiness"
   | "elastic-mesos/cloud:MasterPin"
+  | "elastic-mesos/cluster:Masters"
   | "elastic-mesos/local:Image"
   | "elastic-mesos/local:Network"
   | "elastic-mesos/local:Machine";

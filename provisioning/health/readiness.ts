@@ -122,9 +122,10 @@ export function keysToRecord(targets: SshTarget[], recorded: Record<string, stri
 
 /**
  * Pure: why a change of the masters is refused ([] = none). Masters hold the ZooKeeper votes and the Mesos
- * replicated log, so removing one is a membership change, not a clean-up. This is the one place that can
- * tell it from `pulumi destroy`: only an `up` checks this resource's new inputs against its old ones, and it
- * does so before the engine deletes anything, so the host provider removes masters without any flag.
+ * replicated log, so removing one is a membership change, not a clean-up. The masters pin (membership/pin.ts)
+ * refuses it first, before any resource; this is the second net, for state the pin has not recorded yet. Only an
+ * `up` checks new inputs against old ones, before the engine deletes anything, so `pulumi destroy` is never
+ * refused and the host provider removes masters without any flag.
  */
 export function masterChanges(olds: Partial<Pick<ReadinessInputs, "masters">> | undefined, news: Pick<ReadinessInputs, "masters">): string[] {
   if (!Array.isArray(olds?.masters) || !Array.isArray(news.masters)) return [];

@@ -27,6 +27,7 @@ describe("AWS: 3 masters, pools general×3 and gpu×1", () => {
 
   it("registers exactly this resource set", () => {
     expect(countByType(base.resources)).toEqual({
+      "pulumi-nodejs:dynamic/elastic-mesos/cluster:Masters": 1, // the masters pin, first of all (membership/pin.ts)
       "aws:autoscaling/group:Group": 2,
       "aws:autoscaling/lifecycleHook:LifecycleHook": 2,
       "aws:ec2/eip:Eip": 6, // 3 masters', 3 NAT gateways'

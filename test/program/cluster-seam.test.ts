@@ -23,7 +23,9 @@ describe("the sshBootstrap seam", () => {
     await pulumi.runtime.setMocks(mocks, "elastic-mesos", "dev", false);
     const c = new MesosCluster("lib", { model: parseModel(validRaw("baremetal"), {}) });
     await settle();
-    expect(registered.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic"))).toEqual([]);
+    // The masters pin alone (a plain record, nothing remote): no bootstrap, no readiness.
+    expect(registered.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic")).map((r) => r.type))
+      .toEqual(["pulumi-nodejs:dynamic/elastic-mesos/cluster:Masters"]);
     expect(c.ready).toEqual([]);
     expect(await (c.mesosUrl as any).promise()).toBe("https://10.0.0.11:5050");
   });

@@ -87,6 +87,7 @@ describe("openstack: a 3-master, 2-pool cluster over three zones", () => {
 
   it("the resource set: one instance, port and host per node; floating IPs for the masters alone", () => {
     expect(countByType(r.resources)).toEqual({
+      "pulumi-nodejs:dynamic/elastic-mesos/cluster:Masters": 1, // the masters pin, first of all (membership/pin.ts)
       "elastic-mesos:index:Cluster": 1,
       "openstack:compute/instance:Instance": 7,
       "openstack:compute/keypair:Keypair": 1,

@@ -121,6 +121,7 @@ describe("baremetal and local", () => {
   it("baremetal: one host record and one SSH bootstrap per configured host, a readiness, no cloud resources", async () => {
     const r = await runProgram(STACKS.baremetal);
     expect(countByType(r.resources)).toEqual({
+      "pulumi-nodejs:dynamic/elastic-mesos/cluster:Masters": 1, // the masters pin, first of all (membership/pin.ts)
       "elastic-mesos:baremetal:Host": 5,
       "elastic-mesos:index:Cluster": 1,
       "pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host": 5,
@@ -136,6 +137,7 @@ describe("baremetal and local", () => {
   it("local: an image, a network and one machine per node it creates, then the same SSH bootstrap", async () => {
     const r = await runProgram(STACKS.local);
     expect(countByType(r.resources)).toEqual({
+      "pulumi-nodejs:dynamic/elastic-mesos/cluster:Masters": 1, // the masters pin, first of all (membership/pin.ts)
       "elastic-mesos:index:Cluster": 1,
       "pulumi-nodejs:dynamic/elastic-mesos/local:Image": 1,
       "pulumi-nodejs:dynamic/elastic-mesos/local:Network": 1,

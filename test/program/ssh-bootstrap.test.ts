@@ -37,6 +37,7 @@ describe("baremetal: SSH bootstrap, then readiness, then outputs", () => {
 
   it("one MesosHost per node and one readiness", () => {
     expect(countByType(base.resources)).toEqual({
+      "pulumi-nodejs:dynamic/elastic-mesos/cluster:Masters": 1, // the masters pin, first of all (membership/pin.ts)
       [MACHINE]: 5,
       "elastic-mesos:index:Cluster": 1,
       [HOST]: 5,
