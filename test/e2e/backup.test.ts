@@ -6,7 +6,8 @@
 // nothing; `npm run restore --yes` puts the backup back on every master. Asserted: the backed-up app is back
 // (and the later one gone), the agent registered again, every master holds the backup's replica, the data each
 // master had is kept aside, and the next `pulumi up` changes no host. Then growing the masters 3 → 5 (two more
-// hosts in baremetal.hosts) is refused by the masters pin before anything runs.
+// hosts in baremetal.hosts) is refused by the masters pin before anything runs, and the offline way to another
+// size (backup, destroy, a one-master stack, restore) brings the app back.
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -173,6 +174,25 @@ describe.skipIf(skip)("the masters' state through the real pulumi CLI (3 masters
     expect(again.code, again.output.slice(-3000)).toBe(0);
     expect(steps(again.events).filter((s) => s.op !== "same")).toEqual([]);
   }, 1_200_000);
+
+  it("the offline way to another size: backup, destroy, one master, restore: the apps come back", async () => {
+    const b = await npm("backup", ["--stack", STACK, "--to", dir]);
+    expect(b.code, b.output).toBe(0);
+    const path = /\[backup\] backup: (\S+)/.exec(b.output)![1];
+    const t0 = Date.now();
+    await ws.ok(["destroy", "--yes", "--skip-preview"], { timeoutMs: 1_200_000 });
+    // m2 and m3 out of the host list: one master (h5) and the agent.
+    await ws.ok(["config", "rm", "--path", "elastic-mesos:baremetal.hosts[2]"]);
+    await ws.ok(["config", "rm", "--path", "elastic-mesos:baremetal.hosts[1]"]);
+    await ws.ok(["up", "--yes", "--skip-preview"], { timeoutMs: 1_500_000 });
+    out = JSON.parse((await ws.ok(["stack", "output", "--json", "--show-secrets"])).stdout);
+    expect(await apps()).toEqual([]); // a new cluster knows no app
+    const r = await npm("restore", ["--stack", STACK, "--from", path, "--yes"]);
+    expect(r.code, r.output).toBe(0);
+    console.log(`[backup] 3 → 1 master offline (backup, destroy, up, restore): ${((Date.now() - t0) / 1000).toFixed(1)} s\n` +
+      r.output.split("\n").filter((l) => l.includes("ready on")).join("\n"));
+    expect(await apps()).toEqual(["/kept"]);
+  }, 1_800_000);
 });
 
 /** ZooKeeper's mode on a master, asked there (2181 is open to the cluster's hosts only). */
