@@ -14,7 +14,7 @@ async function main() {
   const { restore } = require("../provisioning/backup/restore.ts");
   const say = (l) => console.log(`[restore] ${l}`);
   const { manifest } = readBackup(values.from);
-  const facts = await stackFacts(values.stack);
+  const facts = await stackFacts(values.stack, true);
   if (!values.yes) {
     throw new Error(`a restore stops Marathon, Mesos and ZooKeeper on every master of stack ${facts.stack} and replaces ` +
       `their data with the backup of ${manifest.takenAt} (the current data is moved aside, not deleted); ` +

@@ -55,6 +55,9 @@ async function untilZkQuorum(pool: SshPool, masters: MasterRef[], log: (l: strin
 export async function restore(facts: StackFacts, from: string, log: (line: string) => void = () => {}): Promise<RestoreResult> {
   const { manifest, files } = readBackup(from);
   const r = facts.readiness;
+  // Checked before anything is sent or stopped: the readiness check at the end needs it.
+  const clusterSecret = facts.clusterSecret;
+  if (!clusterSecret) throw new Error("restore: the stack's clusterSecret was not read (stackFacts(stack, true))");
   if (manifest.cluster !== r.cluster) {
     throw new Error(`--from ${from} is a backup of cluster "${manifest.cluster}", and stack ${facts.stack} runs cluster ` +
       `"${r.cluster}": pass a backup of this cluster, or the stack it came from (--stack ${manifest.stack})`);
@@ -91,7 +94,7 @@ export async function restore(facts: StackFacts, from: string, log: (line: strin
     log(`ZooKeeper serves the restored data after ${zkSeconds} s; starting mesos-master, then Marathon`);
     await onEvery(pool, masters, "start of mesos-master", () => startScript(["mesos-master"]));
     await onEvery(pool, masters, "start of marathon", () => startScript(["marathon"]));
-    const c = deriveCredentials(facts.clusterSecret, r.cluster);
+    const c = deriveCredentials(clusterSecret, r.cluster);
     await waitForReadiness(pool, {
       masters, agents: r.agents, pools: r.pools ?? [], quorum: r.quorum, ports: r.ports, timeoutSeconds: r.timeoutSeconds,
       auth: { mesos: { user: HEALTH_USER, password: c.healthPassword }, marathon: { user: r.adminUser ?? ADMIN_USER, password: c.adminPassword } },

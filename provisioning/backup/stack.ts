@@ -1,7 +1,7 @@
 // What a backup or a restore needs to know about a stack, read through the Pulumi CLI: the masters and their
-// pinned host keys (the readiness resource's state: the same targets `pulumi up` checks), and the two secrets
-// from the stack config (the SSH key to reach the masters, the cluster secret the health probes' password is
-// derived from). Nothing is taken from the environment or the command line.
+// pinned host keys (the readiness resource's state: the same targets `pulumi up` checks), and secrets from the
+// stack config: the SSH key to reach the masters, and for a restore the cluster secret its readiness check derives
+// the probes' passwords from. Nothing is taken from the environment or the command line.
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import type { ReadinessOutputs } from "../health/readiness";
@@ -11,7 +11,8 @@ export interface StackFacts {
   /** The readiness resource's outputs: cluster, masters (connections), agents, pools, ports, recorded host keys. */
   readiness: ReadinessOutputs;
   privateKey: string;
-  clusterSecret: string;
+  /** Only when asked for (a restore's readiness check derives the health and admin passwords from it). */
+  clusterSecret?: string;
 }
 
 /** Runs the project's Pulumi CLI (`npm run pulumi`); resolves with stdout. */
@@ -49,8 +50,8 @@ export function readinessOf(exported: unknown, stack: string): ReadinessOutputs 
   return outs;
 }
 
-/** The stack's facts: `stack` or the selected stack. */
-export async function stackFacts(stack: string | undefined, cli: PulumiCli = projectCli): Promise<StackFacts> {
+/** The stack's facts: `stack` or the selected stack; the cluster secret only with `withClusterSecret`. */
+export async function stackFacts(stack: string | undefined, withClusterSecret = false, cli: PulumiCli = projectCli): Promise<StackFacts> {
   const name = stack ?? (await cli(["stack", "--show-name"])).trim();
   const exported = JSON.parse(await cli(["stack", "export", "--stack", name]));
   const readiness = readinessOf(exported, name);
@@ -64,6 +65,8 @@ export async function stackFacts(stack: string | undefined, cli: PulumiCli = pro
     readiness,
     privateKey: await secret("sshPrivateKey", "the key `pulumi up` reached the masters with; set it again with " +
       "`cat ~/.ssh/id_ed25519 | npm run pulumi -- config set --secret elastic-mesos:sshPrivateKey`"),
-    clusterSecret: await secret("clusterSecret", "the cluster's credentials derive from it; without it the cluster cannot be checked"),
+    ...(withClusterSecret
+      ? { clusterSecret: await secret("clusterSecret", "the cluster's credentials derive from it; without it the cluster cannot be checked") }
+      : {}),
   };
 }
