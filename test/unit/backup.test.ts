@@ -13,6 +13,7 @@ import type { MasterSeen } from "../../provisioning/backup/masters";
 import { parseSeen } from "../../provisioning/backup/masters";
 import { MESOS_WORK_DIR, RESTORE_DIR, ZK_DATA, mesosLogCopyScript, swapScript, zkCopyScript } from "../../provisioning/backup/scripts";
 import { readinessOf } from "../../provisioning/backup/stack";
+import { restore } from "../../provisioning/backup/restore";
 
 const target = { host: "10.0.0.11", port: 22, user: "root", privateKey: "k" };
 const seen = (id: string, zk: string, mesos: number | undefined, extra: Partial<MasterSeen> = {}): MasterSeen =>
@@ -81,6 +82,14 @@ describe("the manifest a restore checks first", () => {
   it("reads a sound backup", () => {
     write(Buffer.from("zk data"));
     expect(readBackup(dir).files["zookeeper.tar.gz"].toString()).toBe("zk data");
+  });
+
+  it("a restore refuses another cluster's backup, and a stack read without its cluster secret, before any SSH", async () => {
+    write(Buffer.from("zk data"));
+    const readiness = { cluster: "staging", masters: [{ id: "m1", ip: "10.0.0.11", connection: { host: "10.0.0.11", port: 22, user: "root" } }] };
+    const facts = { stack: "staging", readiness: readiness as never, privateKey: "k", clusterSecret: "0123456789abcdef" };
+    await expect(restore(facts, dir)).rejects.toThrow(/is a backup of cluster "prod", and stack staging runs cluster "staging": .*--stack prod/);
+    await expect(restore({ ...facts, clusterSecret: undefined }, dir)).rejects.toThrow(/clusterSecret was not read/);
   });
 
   it("refuses a damaged file, and a manifest of another shape", () => {
