@@ -170,8 +170,15 @@ describe.skipIf(skip)("package version bumps through the real pulumi CLI (1 mast
     expect(stops[1 - first], JSON.stringify({ stops, firstBack: firstBack!.t })).toBeGreaterThan(firstBack!.t);
     expect(samples.length).toBeGreaterThan(50);
     expect(samples.some((s) => !s.agentsUp[0] && !s.agentsUp[1])).toBe(false);
-    expect(samples.filter((s) => !s.agentsUp[0]).length + samples.filter((s) => !s.agentsUp[1]).length)
-      .toBeGreaterThan(0);
+    // The monitor watched each agent's restart (a sample before it stopped and one after it started, none more than
+    // 1.5 s apart in between). Whether a sample falls inside the stand-in's sub-second restart is chance (CI once saw
+    // none), so being down is not required of the samples.
+    after.agents.forEach((a, i) => {
+      const around = samples.filter((s) => s.t >= a["mesos-agent"].activeExit - 1_500 && s.t <= a["mesos-agent"].activeEnter + 1_500);
+      expect(around.some((s) => s.t < a["mesos-agent"].activeExit), agents[i].name).toBe(true);
+      expect(around.some((s) => s.t > a["mesos-agent"].activeEnter), agents[i].name).toBe(true);
+      expect(Math.max(...around.slice(1).map((s, k) => s.t - around[k].t)), agents[i].name).toBeLessThanOrEqual(1_500);
+    });
     // The only master's restart: at most one stretch without a leader.
     expect(gaps(samples, (s) => !hasLeader(s)).count).toBeLessThanOrEqual(1);
     expect(hasLeader(samples.at(-1)!)).toBe(true);
