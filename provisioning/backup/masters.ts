@@ -2,7 +2,7 @@
 // recorded (readiness.ts masterTarget: a changed key stops everything before a command is sent), and what each
 // one leads right now (the rollout's leadership probe: ZooKeeper's `srvr`, Mesos' master/elected).
 import { masterTarget } from "../health/readiness";
-import { leadershipScript } from "../rollout/leader";
+import { leadershipFields, leadershipScript } from "../rollout/leader";
 import { HostKeyMismatch } from "../ssh/errors";
 import type { SshPool } from "../ssh/pool";
 import type { SshTarget } from "../ssh/target";
@@ -29,9 +29,8 @@ export function masterRefs(f: StackFacts): MasterRef[] {
 
 /** Pure: the leadership probe's answer. */
 export function parseSeen(ref: MasterRef, stdout: string): MasterSeen {
-  const v = (k: string) => new RegExp(`^${k}=(.*)$`, "m").exec(stdout)?.[1]?.trim() ?? "";
-  const mesos = v("mesos");
-  return { ...ref, zk: v("zookeeper"), mesos: mesos === "" || !Number.isFinite(Number(mesos)) ? undefined : Number(mesos) };
+  const { zookeeper, mesos } = leadershipFields(stdout);
+  return { ...ref, zk: zookeeper, mesos: mesos === "" || !Number.isFinite(Number(mesos)) ? undefined : Number(mesos) };
 }
 
 /** Asks every master what it leads. A changed host key throws; an unreachable master is reported as such. */

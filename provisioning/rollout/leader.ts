@@ -22,8 +22,14 @@ export function leadershipScript(ip: string): string {
   ].join("\n");
 }
 
+/** leadershipScript's output as printed: ZooKeeper's mode and master/elected ("" when not answered). */
+export function leadershipFields(stdout: string): { zookeeper: string; mesos: string } {
+  const v = (k: string) => new RegExp(`^${k}=(.*)$`, "m").exec(stdout)?.[1]?.trim() ?? "";
+  return { zookeeper: v("zookeeper"), mesos: v("mesos") };
+}
+
 /** Parses leadershipScript's output. */
 export function parseLeadership(stdout: string): Leadership {
-  const v = (k: string) => new RegExp(`^${k}=(.*)$`, "m").exec(stdout)?.[1]?.trim() ?? "";
-  return { zookeeper: v("zookeeper") === "leader", mesos: Number(v("mesos")) === 1 };
+  const f = leadershipFields(stdout);
+  return { zookeeper: f.zookeeper === "leader", mesos: Number(f.mesos) === 1 };
 }
