@@ -13,14 +13,15 @@ async function main() {
   const { readBackup } = require("../provisioning/backup/manifest.ts");
   const { restore } = require("../provisioning/backup/restore.ts");
   const say = (l) => console.log(`[restore] ${l}`);
-  const { manifest } = readBackup(values.from);
+  const backup = readBackup(values.from);
+  const { manifest } = backup;
   const facts = await stackFacts(values.stack, true);
   if (!values.yes) {
     throw new Error(`a restore stops Marathon, Mesos and ZooKeeper on every master of stack ${facts.stack} and replaces ` +
       `their data with the backup of ${manifest.takenAt} (the current data is moved aside, not deleted); ` +
       "run it again with --yes to go ahead");
   }
-  const r = await restore(facts, values.from, say);
+  const r = await restore(facts, backup, say);
   say(`cluster ${facts.readiness.cluster} ready on the backup of ${manifest.takenAt}: down ${r.seconds} s ` +
     `(ZooKeeper serving after ${r.zkSeconds} s)`);
   for (const [id, where] of Object.entries(r.movedAside)) say(`${id}: previous data in ${where}`);

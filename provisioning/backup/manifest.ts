@@ -42,8 +42,16 @@ export function hasMesosLog(m: Manifest): m is Manifest & { mesosLog: Piece } {
   return "file" in m.mesosLog;
 }
 
+/** A backup read and verified (readBackup): what a restore sends. */
+export interface Backup {
+  dir: string;
+  manifest: Manifest;
+  /** File name → content, each checked against the manifest. */
+  files: Record<string, Buffer>;
+}
+
 /** Reads and verifies a backup directory: the manifest's shape, then every file's size and SHA-256. */
-export function readBackup(dir: string): { manifest: Manifest; files: Record<string, Buffer> } {
+export function readBackup(dir: string): Backup {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(join(dir, MANIFEST), "utf8"));
@@ -66,5 +74,5 @@ export function readBackup(dir: string): { manifest: Manifest; files: Record<str
     }
     files[p.file] = data;
   }
-  return { manifest, files };
+  return { dir, manifest, files };
 }

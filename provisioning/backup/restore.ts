@@ -8,7 +8,7 @@
 import { ADMIN_USER, deriveCredentials, HEALTH_USER } from "../credentials";
 import { waitForReadiness } from "../health/wait";
 import { SshPool } from "../ssh/pool";
-import { hasMesosLog, readBackup } from "./manifest";
+import { hasMesosLog, type Backup } from "./manifest";
 import { describeSeen, masterRefs, probeMasters, type MasterRef } from "./masters";
 import { RESTORE_DIR, startScript, stopScript, swapScript } from "./scripts";
 import { stampOf } from "./backup";
@@ -52,8 +52,9 @@ async function untilZkQuorum(pool: SshPool, masters: MasterRef[], log: (l: strin
   }
 }
 
-export async function restore(facts: StackFacts, from: string, log: (line: string) => void = () => {}): Promise<RestoreResult> {
-  const { manifest, files } = readBackup(from);
+/** `backup`: as readBackup returned it (the caller reads it once, to say what a restore would do). */
+export async function restore(facts: StackFacts, backup: Backup, log: (line: string) => void = () => {}): Promise<RestoreResult> {
+  const { dir: from, manifest, files } = backup;
   const r = facts.readiness;
   // Checked before anything is sent or stopped: the readiness check at the end needs it.
   const clusterSecret = facts.clusterSecret;

@@ -56,7 +56,11 @@ export async function stackFacts(stack: string | undefined, withClusterSecret = 
   const exported = JSON.parse(await cli(["stack", "export", "--stack", name]));
   const readiness = readinessOf(exported, name);
   const secret = async (key: string, how: string) => {
-    const v = (await cli(["config", "get", `elastic-mesos:${key}`, "--stack", name]).catch(() => "")).replace(/\n$/, "");
+    // Only a missing key reads as absent: another failure (a wrong passphrase) keeps its own message.
+    const v = (await cli(["config", "get", `elastic-mesos:${key}`, "--stack", name]).catch((e: Error) => {
+      if (/not found/i.test(e.message)) return "";
+      throw e;
+    })).replace(/\n$/, "");
     if (!v) throw new Error(`stack ${name} has no elastic-mesos:${key}: ${how}`);
     return v;
   };

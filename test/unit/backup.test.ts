@@ -12,7 +12,7 @@ import { MANIFEST, readBackup, sha256, type Manifest } from "../../provisioning/
 import type { MasterSeen } from "../../provisioning/backup/masters";
 import { parseSeen } from "../../provisioning/backup/masters";
 import { MESOS_WORK_DIR, RESTORE_DIR, ZK_DATA, mesosLogCopyScript, swapScript, zkCopyScript } from "../../provisioning/backup/scripts";
-import { readinessOf } from "../../provisioning/backup/stack";
+import { readinessOf, stackFacts } from "../../provisioning/backup/stack";
 import { restore } from "../../provisioning/backup/restore";
 
 const target = { host: "10.0.0.11", port: 22, user: "root", privateKey: "k" };
@@ -61,6 +61,20 @@ describe("the stack facts", () => {
     expect(readinessOf(exported, "s").cluster).toBe("prod");
   });
 
+  it("a missing secret names its config key; any other CLI failure (a wrong passphrase) keeps its own message", async () => {
+    const exported = JSON.stringify({ deployment: { resources: [
+      { urn: urn("pulumi-nodejs:dynamic/elastic-mesos/health:Readiness", "prod-ready"), outputs }] } });
+    const cli = (config: (key: string) => string) => async (args: string[]) =>
+      (args[0] === "stack" ? exported : config(args[2]));
+    const missing = cli(() => { throw new Error("error: configuration key 'elastic-mesos:sshPrivateKey' not found for stack 'prod'"); });
+    await expect(stackFacts("prod", false, missing)).rejects.toThrow(/stack prod has no elastic-mesos:sshPrivateKey: .*config set --secret/);
+    const locked = cli(() => { throw new Error("pulumi config get failed: error: incorrect passphrase"); });
+    await expect(stackFacts("prod", false, locked)).rejects.toThrow(/incorrect passphrase/);
+    const facts = await stackFacts("prod", false, cli((k) => `${k}-value\n`));
+    expect(facts).toMatchObject({ stack: "prod", privateKey: "elastic-mesos:sshPrivateKey-value" });
+    expect(facts.clusterSecret).toBeUndefined(); // a backup never reads it
+  });
+
   it("a stack without a ready cluster says to run `pulumi up` first", () => {
     expect(() => readinessOf({ deployment: { resources: [] } }, "dev")).toThrow(/stack dev has no cluster .*npm run pulumi -- up --stack dev/);
   });
@@ -88,8 +102,8 @@ describe("the manifest a restore checks first", () => {
     write(Buffer.from("zk data"));
     const readiness = { cluster: "staging", masters: [{ id: "m1", ip: "10.0.0.11", connection: { host: "10.0.0.11", port: 22, user: "root" } }] };
     const facts = { stack: "staging", readiness: readiness as never, privateKey: "k", clusterSecret: "0123456789abcdef" };
-    await expect(restore(facts, dir)).rejects.toThrow(/is a backup of cluster "prod", and stack staging runs cluster "staging": .*--stack prod/);
-    await expect(restore({ ...facts, clusterSecret: undefined }, dir)).rejects.toThrow(/clusterSecret was not read/);
+    await expect(restore(facts, readBackup(dir))).rejects.toThrow(/is a backup of cluster "prod", and stack staging runs cluster "staging": .*--stack prod/);
+    await expect(restore({ ...facts, clusterSecret: undefined }, readBackup(dir))).rejects.toThrow(/clusterSecret was not read/);
   });
 
   it("refuses a damaged file, and a manifest of another shape", () => {
