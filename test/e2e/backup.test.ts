@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { REPO_ROOT, http, labInfo, remnants, sshOk, type LabHost } from "../fixtures/lab";
+import { REPO_ROOT, http, labInfo, remnants, run, sshOk, type LabHost } from "../fixtures/lab";
 import { hostSettings, labStackSettings, pulumiWorkspace, setConfig, setSecrets, steps, urnName, type PulumiWorkspace } from "../fixtures/pulumi-cli";
 
 const bench = createRequire(import.meta.url)("../../bench/baremetal.js");
@@ -99,10 +99,10 @@ describe.skipIf(skip)("the masters' state through the real pulumi CLI (3 masters
     expect(manifest.mesosLog.file).toBe("replicated-log.tar.gz");
     expect(b.output).toMatch(/mesos-master answers again after \d+ s/);
     // Nothing of it readable by others on this machine: Marathon's state may hold secrets.
-    expect((await sshLocal(`stat -c '%a' ${path} ${path}/*`)).trim().split("\n")).toEqual(["700", "600", "600", "600"]);
+    expect((await here(`stat -c '%a' ${path} ${path}/*`)).trim().split("\n")).toEqual(["700", "600", "600", "600"]);
     const source = masters[Number(manifest.mesosLog.from.slice(1)) - 1];
     const backedUpReplica = await replica(source);
-    expect(await sshLocal(`tar -xzOf ${path}/replicated-log.tar.gz replicated_log/registry.json`)).toBe(backedUpReplica);
+    expect(await here(`tar -xzOf ${path}/replicated-log.tar.gz replicated_log/registry.json`)).toBe(backedUpReplica);
 
     // Life goes on after the backup: the app is deleted and another one created.
     expect((await http(`${out.marathonUrl}/v2/apps/kept`, { method: "DELETE", auth: auth(), ca: out.caCertificate })).status).toBe(200);
@@ -201,7 +201,9 @@ async function modeOn(m: LabHost): Promise<string> {
     "sed -n 's/^Mode: //p'")).trim();
 }
 
-/** A command on this machine (the test's own), its stdout. */
-function sshLocal(cmd: string): Promise<string> {
-  return new Promise((resolve, reject) => execFile("bash", ["-c", cmd], (e, stdout, stderr) => (e ? reject(new Error(`${cmd}: ${stderr}`)) : resolve(stdout))));
+/** A command on this machine (the test's own), its stdout; throws when it fails. */
+async function here(cmd: string): Promise<string> {
+  const r = await run("bash", ["-c", cmd]);
+  if (r.code !== 0) throw new Error(`${cmd}: exit ${r.code}: ${r.stderr}`);
+  return r.stdout;
 }
