@@ -54,7 +54,11 @@ export interface Leadership {
 
 /**
  * Rank of a waiting host: 0 goes first. A master that leads something the update restarts goes after the
- * others (2 when it leads both): restarting a follower costs no election, restarting the leader costs one.
+ * others: restarting a follower costs no election, restarting the leader costs one. The Mesos leader ranks above
+ * the ZooKeeper leader (2 against 1, 3 when it leads both): Mesos elects its next leader among the masters, so a
+ * Mesos leader restarted before another master's mesos-master would hand leadership to a master that restarts
+ * next, two elections (seen through the CLI when a grow rolled m1, the Mesos leader, before m3, ZooKeeper's, whose
+ * zookeeper step restarted nothing). A ZooKeeper election does not end Mesos' leadership (sessions outlive it).
  */
 export function rankOf(steps: readonly { step: StepName }[], lead: Leadership | undefined): number {
   if (!lead) return 0;
@@ -63,5 +67,5 @@ export function rankOf(steps: readonly { step: StepName }[], lead: Leadership | 
   const names = new Set(steps.map((s) => s.step));
   const restartsZk = names.has("zookeeper");
   const restartsMesos = names.has("mesos");
-  return (lead.zookeeper && restartsZk ? 1 : 0) + (lead.mesos && restartsMesos ? 1 : 0);
+  return (lead.zookeeper && restartsZk ? 1 : 0) + (lead.mesos && restartsMesos ? 2 : 0);
 }

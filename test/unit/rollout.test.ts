@@ -49,7 +49,10 @@ describe("rollout plan", () => {
     const zk = [{ step: "zookeeper" as const }];
     expect(rankOf(zk, { zookeeper: true, mesos: false })).toBe(1);
     expect(rankOf(zk, { zookeeper: false, mesos: true })).toBe(0); // a Mesos-only leader: ZooKeeper restarts cost no election
-    expect(rankOf([{ step: "install" }, { step: "zookeeper" }, { step: "mesos" }], { zookeeper: true, mesos: true })).toBe(2);
+    expect(rankOf([{ step: "install" }, { step: "zookeeper" }, { step: "mesos" }], { zookeeper: true, mesos: true })).toBe(3);
+    // The Mesos leader goes after the ZooKeeper leader: restarted first, it could hand Mesos to the next to restart.
+    expect(rankOf([{ step: "zookeeper" }, { step: "mesos" }], { zookeeper: false, mesos: true }))
+      .toBeGreaterThan(rankOf([{ step: "zookeeper" }, { step: "mesos" }], { zookeeper: true, mesos: false }));
     // A ZooKeeper upgrade (install + zookeeper) restarts no Mesos master: the Mesos leader need not wait.
     expect(rankOf([{ step: "install" }, { step: "zookeeper" }], { zookeeper: false, mesos: true })).toBe(0);
     expect(rankOf(zk, undefined)).toBe(0);
