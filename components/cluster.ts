@@ -9,7 +9,7 @@ import type { ClusterModel } from "./model";
 import type { AgentGroup, Machine, MachineSet, MasterPublicIps, NodeSpec, Topology } from "./contracts";
 import type { BootstrapInput, Credentials, NodeTls, Step } from "../provisioning/steps/types";
 import { buildTopology, poolTemplateNode } from "./topology";
-import { MastersPin } from "../provisioning/membership/pin";
+import { MastersPin, ONLINE_MEMBERSHIP } from "../provisioning/membership/pin";
 import { PROVIDER_MODULES } from "./providers";
 import { clusterOutputs, type AgentGroupOutput, type ClusterOutputs, type NodeAddress } from "./outputs";
 import { cloudGeneration, createCloudReadiness, userDataHash } from "./readiness";
@@ -100,6 +100,7 @@ export class MesosCluster extends pulumi.ComponentResource {
       cluster: model.cluster.name,
       masters: topology.masters.map((m) => m.id),
       key: model.provider === "baremetal" ? "baremetal.hosts (its master entries)" : "masters.count",
+      online: ONLINE_MEMBERSHIP.has(model.provider),
     }, { parent: this });
     const entry = PROVIDER_MODULES[model.provider];
     const credentials = pulumi.secret(model.clusterSecret.apply((s) => deriveCredentials(s, model.cluster.name)));

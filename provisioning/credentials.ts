@@ -41,6 +41,7 @@ export function deriveCredentials(clusterSecret: string, clusterName: string): C
     adminPassword: derive(clusterSecret, clusterName, "http/admin"),
     zkMesosPassword: derive(clusterSecret, clusterName, "zookeeper-digest/mesos"),
     zkMarathonPassword: derive(clusterSecret, clusterName, "zookeeper-digest/marathon"),
+    zkSuperPassword: derive(clusterSecret, clusterName, "zookeeper-digest/super"),
     healthPassword: derive(clusterSecret, clusterName, "http/health"),
     drainPassword: derive(clusterSecret, clusterName, "http/drain"),
     agentJwtRoot: derive(clusterSecret, clusterName, "mesos-agent/jwt-root"),

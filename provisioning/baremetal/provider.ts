@@ -312,6 +312,7 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     let turn: Turn | undefined;
     try {
       if (rolls) turn = await this.takeTurn(runner, target, inputs, toRun, this.progress());
+      if (!olds && inputs.node.role === "master" && inputs.rollout) await this.afterMasters(inputs);
       const turnStart = Date.now();
       const conn = await runner.connection(target);
       const hostKey: RecordedHostKey = {
@@ -371,6 +372,21 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
       const auth = { user: ADMIN_USER, password: this.credentials(news.cluster).adminPassword };
       await reactivateIfKept(runner, d.via, label, news.node, news.drain!, auth, d.agentId, progress);
     };
+  }
+
+  /**
+   * A new master starts after the masters' rollout of this deployment: when masters are added to a running
+   * cluster, the running ones first restart with the new --quorum (Mesos' order for growing; a new master started
+   * earlier could make a majority of the new size disjoint from one of the old). In a new cluster nothing rolls:
+   * this waits SETTLE_MS.
+   */
+  private async afterMasters(inputs: HostInputs): Promise<void> {
+    try {
+      await rollouts.afterGroup(inputs.cluster, inputs.rollout!.group);
+    } catch (e) {
+      throw new Error(`${inputs.node.id} (${inputs.connection.host}): not installed: the rollout of the running masters ` +
+        `stopped because ${(e as Error).message}. Fix that, then run \`pulumi up\` again`);
+    }
   }
 
   /**

@@ -1,11 +1,16 @@
-// The masters pin (`pulumi-nodejs:dynamic/elastic-mesos/cluster:Masters`), one per cluster on every provider: a
-// refusal, before anything changes, of a change of the set of masters (masters.count, or the master entries of
-// baremetal.hosts) on a running cluster. Masters hold the ZooKeeper votes and the Mesos replicated log. This
-// release renders ZooKeeper's ensemble as a static server list, and rolling a new list through running masters
-// can elect two ZooKeeper leaders: growing 3 → 5, the first restarted master and the two new ones are a majority
-// of 5 while the two not yet restarted are still a majority of 3. Shrinking, the masters kept would be rolled to
-// the smaller list before the readiness check (registered last) could refuse the removal. Mesos also needs its
-// replicated log re-seeded to grow from one master.
+// The masters pin (`pulumi-nodejs:dynamic/elastic-mesos/cluster:Masters`), one per cluster on every provider: it
+// decides, before anything changes, whether a change of the set of masters (masters.count, or the master entries of
+// baremetal.hosts) may go ahead on a running cluster. Masters hold the ZooKeeper votes and the Mesos replicated log.
+//
+// Let through: growing 3 → 5 on the providers whose hosts take every change over SSH (baremetal, local). ZooKeeper's
+// members change by reconfiguration, each new server adding itself (steps/zookeeper.ts), and Mesos' order holds: the
+// running masters restart with the new --quorum one at a time, the leader last, and only then do the new masters
+// start (the host provider's afterMasters). Refused, with the reason and the offline way: growing from one master
+// (Mesos' documentation requires wiping its replicated log), a change of the running masters' ids, any change on
+// the cloud providers (their masters are made by the cloud), and shrinking. Shrinking needs the masters that go
+// stopped for good before the others lower --quorum, within the `up`: the engine deletes them last, their pinned
+// host keys are in their own state only, and a server ZooKeeper removed did not reliably learn it (seen through
+// the CLI: one wrote its new members file only at the next reconfig, 72 s later), so it cannot stop itself.
 //
 // How it stops the engine: it is the first resource the cluster registers, its inputs are plain config facts, and
 // every other resource of the cluster depends on it (components/cluster.ts afterPins). A failed check never
@@ -22,26 +27,48 @@ export interface MastersPinInputs {
   masters: string[];
   /** Where a user changes them: "masters.count" or "baremetal.hosts (the master entries)". */
   key: string;
+  /** The provider adds masters to a running cluster (every host changes over SSH): baremetal, local. */
+  online?: boolean;
 }
+
+/** Providers whose masters grow online: every change of their hosts goes over SSH, and they have a host firewall
+ * (steps/context.ts onlineMembership renders what a joining master needs where the firewall is). */
+export const ONLINE_MEMBERSHIP: ReadonlySet<string> = new Set(["baremetal", "local"]);
 
 const list = (ids: string[]) => (ids.length === 1 ? ids[0] : `${ids[0]}-${ids[ids.length - 1]}`);
 
-/** Pure: why the new set of masters is refused ([] = it is the recorded one, or nothing is recorded yet). */
+const OFFLINE = "Offline, a cluster of another size can take this one's state: `npm run backup`, `pulumi destroy`, " +
+  "change the count, `pulumi up`, `npm run restore` (README: Backups and recovery)";
+
+/** Pure: why the new set of masters is refused ([] = it is the recorded one, a growth this release makes online, or
+ * nothing is recorded yet). */
 export function membershipFailures(olds: Partial<MastersPinInputs> | undefined,
   news: MastersPinInputs): { property: string; reason: string }[] {
   const was = olds?.masters;
   if (!Array.isArray(was) || was.length === 0) return [];
   if (was.length === news.masters.length && was.every((id, i) => id === news.masters[i])) return [];
   const change = `from ${was.length} (${list(was)}) to ${news.masters.length} (${list(news.masters)})`;
-  return [{
-    property: "masters",
-    reason: `${news.key}: changing the masters of running cluster ${news.cluster} ${change} is refused before ` +
-      "anything changed. Masters hold the ZooKeeper votes and the Mesos replicated log, and this release changes " +
-      "ZooKeeper's ensemble only by rolling a new static server list through the running masters, which can elect " +
-      `two leaders (and Mesos needs its log re-seeded to grow from one master). Put ${news.key} back to ` +
-      `${was.length} master${was.length > 1 ? "s" : ""}. Offline, a cluster of another size can take this one's state: ` +
-      "`npm run backup`, `pulumi destroy`, change the count, `pulumi up`, `npm run restore` (README: Backups and recovery)",
-  }];
+  const back = `Put ${news.key} back to ${was.length} master${was.length > 1 ? "s" : ""}.`;
+  const refuse = (why: string) => [{ property: "masters",
+    reason: `${news.key}: changing the masters of running cluster ${news.cluster} ${change} is refused before anything ` +
+      `changed: ${why}. ${back} ${OFFLINE}` }];
+  if (news.masters.length < was.length) {
+    return refuse("this release adds masters to a running cluster but does not remove them: Mesos requires the " +
+      "masters that go to stop for good before the others lower --quorum, and that is not built yet");
+  }
+  if (!was.every((id, i) => id === news.masters[i])) {
+    return refuse("the running masters keep their ids (m1, m2, ... are their ZooKeeper ids): masters are added after " +
+      "the last one");
+  }
+  if (was.length === 1) {
+    return refuse("growing from one master requires wiping the Mesos replicated log (Mesos' operational guide), " +
+      "which would lose the registry");
+  }
+  if (!news.online) {
+    return refuse("on this provider the masters are machines the cloud makes from user-data, and adding one to a " +
+      "running cluster is not built yet (baremetal and local stacks grow from 3 masters to 5 online)");
+  }
+  return [];
 }
 
 export class MastersPinProvider implements pulumi.dynamic.ResourceProvider<MastersPinInputs, MastersPinInputs> {
@@ -51,6 +78,7 @@ export class MastersPinProvider implements pulumi.dynamic.ResourceProvider<Maste
   }
 
   async diff(_id: string, olds: MastersPinInputs, news: MastersPinInputs): Promise<pulumi.dynamic.DiffResult> {
+    // `online` is the provider's, not the cluster's: a change of it alone is nothing to record.
     return { changes: JSON.stringify([olds.cluster, olds.masters, olds.key]) !== JSON.stringify([news.cluster, news.masters, news.key]) };
   }
 

@@ -465,6 +465,12 @@ em_zk_mode() { # IP: "leader", "follower", "standalone" or nothing (srvr four-le
   # shellcheck disable=SC2016
   timeout 5 bash -c 'exec 3<>"/dev/tcp/$0/2181" && printf srvr >&3 && cat <&3' "$1" 2>/dev/null | sed -n 's/^Mode: //p' || true
 }
+# ZooKeeper membership (steps/zookeeper.ts); the live config is ZooKeeper's, under /var/lib/zookeeper/conf.
+# em_zk_dyn: its members file. em_zk_voting ID: server ID is a voter there.
+em_zk_dyn() { sed -n 's/^dynamicConfigFile=//p' /var/lib/zookeeper/conf/zoo.cfg 2>/dev/null | tail -n 1 || true; }
+em_zk_voting() { grep -qs "^server\.$1=[^;]*:participant;" "$(em_zk_dyn)"; }
+# em_zk_cli V IP: zkCli of ZooKeeper V on IP:2181, its commands on stdin (a password is never an argument).
+em_zk_cli() { timeout "$(em_cap 60)" "/opt/zookeeper-$1/bin/zkCli.sh" -server "$2:2181" 2>&1; }
 # em_gate SECONDS DESCRIPTION HINT: run em_gate_check in a fresh bash (errexit on) until it succeeds.
 em_gate() {
   local limit desc=$2 hint=$3 start=$SECONDS out=''

@@ -55,6 +55,24 @@ export class RolloutCoordinator {
   expect(cluster: string, group: string, id: string, slots: number): void {
     const g = this.group(cluster, group, slots);
     if (!g.done.has(id)) g.expected.add(id);
+    g.lastEvent = this.now();
+  }
+
+  /**
+   * Resolves once `group` has rolled: quiet for SETTLE_MS, and every host expected to take a turn done, none
+   * running or waiting. A master added to a running cluster waits here: Mesos requires the running masters to be
+   * restarted with the new --quorum before a new master starts (membership/plan.ts). Rejects when the cluster's
+   * rollout stopped on a failure.
+   */
+  async afterGroup(cluster: string, group: string, pollMs = 250): Promise<void> {
+    const g = this.group(cluster, group, 1, false);
+    for (;;) {
+      const halted = this.stopped.get(cluster);
+      if (halted) throw halted;
+      const busy = g.running.size > 0 || g.waiting.length > 0 || [...g.expected].some((id) => !g.done.has(id));
+      if (!busy && this.now() - g.lastEvent >= SETTLE_MS) return;
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
   }
 
   /** Waits for `id`'s turn. Rejects at once, or while waiting, when another host of the cluster failed. */
@@ -70,14 +88,14 @@ export class RolloutCoordinator {
     });
   }
 
-  private group(cluster: string, name: string, slots: number): Group {
+  private group(cluster: string, name: string, slots: number, setSlots = true): Group {
     const key = `${cluster}\n${name}`;
     let g = this.groups.get(key);
     if (!g) {
       g = { cluster, slots, expected: new Set(), running: new Set(), done: new Set(), waiting: [], lastEvent: this.now() };
       this.groups.set(key, g);
     }
-    g.slots = slots;
+    if (setSlots) g.slots = slots;
     return g;
   }
 

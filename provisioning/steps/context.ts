@@ -18,6 +18,12 @@ export interface Ctx {
   needsDocker: boolean;
 }
 
+/**
+ * Hosts with a host firewall (bare metal, local: BootstrapInput.firewall) are those whose masters grow online
+ * (membership/pin.ts ONLINE_MEMBERSHIP): theirs render what a joining master takes.
+ */
+export const onlineMembership = (ctx: Ctx) => ctx.input.firewall !== undefined;
+
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
 /** Credentials go into JSON, `zk://user:pass@` URLs and env files unescaped: keep them to this alphabet. */

@@ -81,6 +81,8 @@ export interface Credentials {
   /** ZooKeeper digest users (only on masters: agents and Marathon's --master read /mesos without one). */
   zkMesosPassword: string;
   zkMarathonPassword: string;
+  /** ZooKeeper's super user (masters only): `reconfig` when a master joins or leaves; no daemon connects with it. */
+  zkSuperPassword: string;
   /** HTTP principal "health": read-only endpoints of masters and agents (gates, readiness). */
   healthPassword: string;
   /** HTTP principal "drain": DRAIN_AGENT only (ACL drain_agents); every agent holds it to drain itself on shutdown. */

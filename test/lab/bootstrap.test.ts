@@ -192,7 +192,7 @@ describe.skipIf(skip)("bootstrap on lab hosts", () => {
     expect(Object.values(m).sort()).toEqual(["follower", "follower", "leader"]);
     // What step 1 verified and step 2 wrote, as the services see it.
     const facts = await ssh("h2", "cat /var/lib/zookeeper/myid; stat -c '%a %U' /var/lib/zookeeper /etc/zookeeper/zoo.cfg; readlink /opt/zookeeper; dpkg-query -W -f='${Version}\\n' aventer-mesos; apt-mark showhold");
-    expect(facts.stdout.split("\n")).toEqual(["2", "750 zookeeper", "644 root", `/opt/zookeeper-${ZKV}`, "1.11.0-0.9.0", "aventer-mesos", "marathon", ""]);
+    expect(facts.stdout.split("\n")).toEqual(["2", "750 zookeeper", "640 root", `/opt/zookeeper-${ZKV}`, "1.11.0-0.9.0", "aventer-mesos", "marathon", ""]);
   }, forSteps(2));
 
   it("re-running steps 1-2 on the healthy hosts changes nothing", async () => {

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { resolveArtifacts } from "../../provisioning/artifacts";
 import { agentJwtKey, deriveCredentials } from "../../provisioning/credentials";
 import { renderSteps } from "../../provisioning/steps";
+import { superDigest } from "../../provisioning/steps/zookeeper";
 import type { BootstrapInput, FileSpec, Step } from "../../provisioning/steps/types";
 import { renderCloudConfig } from "../../provisioning/render/cloud-config";
 import { renderStepScripts } from "../../provisioning/render/ssh-plan";
@@ -21,6 +22,8 @@ const secretsOf = (input: BootstrapInput): string[] => [
   // ownerId is an identifier (the host's owner mark), not a credential: it may appear in any script.
   ...Object.entries(input.credentials).filter(([k]) => k !== "ownerId").map(([, v]) => v),
   ...(input.node.role === "agent" ? [agentJwtKey(input.credentials, input.node.id)] : []),
+  // ZooKeeper's super digest is no password but may not be logged either.
+  ...(input.node.role === "master" ? [superDigest(input.credentials.zkSuperPassword)] : []),
 ];
 const stepNamed = (steps: Step[], name: string): Step => steps.find((s) => s.name === name)!;
 
@@ -29,7 +32,7 @@ describe("credentials", () => {
     const a = deriveCredentials(SECRET, "prod");
     expect(deriveCredentials(SECRET, "prod")).toEqual(a);
     const { ownerId, ...secret } = a;
-    expect(new Set(Object.values(secret)).size).toBe(8);
+    expect(new Set(Object.values(secret)).size).toBe(9);
     for (const v of Object.values(secret)) expect(v).toMatch(/^[A-Za-z0-9_-]{32}$/);
     // The host owner mark's id: its own label, so it is none of the credentials nor a prefix of one.
     expect(ownerId).toMatch(/^[A-Za-z0-9_-]{16}$/);
@@ -115,15 +118,21 @@ describe("steps", () => {
     }
   });
 
-  it("write the same zoo.cfg on every master with every server, and each master's own myid", () => {
+  it("write the same zoo.cfg on every master and each master's own myid; the members are ZooKeeper's, seeded once", () => {
     for (const n of [1, 3, 5] as const) {
       const cfgs = new Set<string>();
       for (let k = 1; k <= n; k++) {
         const steps = renderSteps(masterInput({ masters: n }, k));
         const cfg = fileOf(steps, "/etc/zookeeper/zoo.cfg").content;
         cfgs.add(cfg);
-        const servers = cfg.split("\n").filter((l) => l.startsWith("server."));
-        expect(servers).toEqual(Array.from({ length: n }, (_, i) => `server.${i + 1}=${masterIp(i + 1)}:2888:3888;2181`));
+        // The settings name no server: membership changes by reconfig, never by a new static list.
+        expect(cfg.split("\n").filter((l) => l.startsWith("server."))).toEqual([]);
+        expect(cfg).toMatch(/^reconfigEnabled=true$/m);
+        expect(cfg).toMatch(/^standaloneEnabled=false$/m);
+        expect(cfg).toMatch(/^DigestAuthenticationProvider\.superDigest=super:[A-Za-z0-9+/]{27}=$/m);
+        // A new cluster's members (what a first start seeds when no server serves: render-lib.test.ts).
+        const seed = stepNamed(steps, "zookeeper").commands.join("\n");
+        expect(seed).toContain(Array.from({ length: n }, (_, i) => `server.${i + 1}=${masterIp(i + 1)}:2888:3888;2181`).join("\n"));
         expect(cfg).toMatch(/^dataDir=\/var\/lib\/zookeeper$/m);
         expect(cfg).toMatch(/^admin\.enableServer=false$/m);
         expect(cfg).toMatch(/^4lw\.commands\.whitelist=srvr,mntr,ruok$/m);
@@ -138,7 +147,7 @@ describe("steps", () => {
     const unit = fileOf(renderSteps(masterInput({ masters: 3 })), "/etc/systemd/system/zookeeper.service").content;
     expect(unit).toMatch(/^User=zookeeper$/m);
     expect(unit).toMatch(/^Restart=on-failure$/m);
-    expect(unit).toContain("ExecStart=/opt/zookeeper-3.8.6/bin/zkServer.sh \\\n  start-foreground /etc/zookeeper/zoo.cfg");
+    expect(unit).toContain("ExecStart=/opt/zookeeper-3.8.6/bin/zkServer.sh \\\n  start-foreground /var/lib/zookeeper/conf/zoo.cfg");
     const step2 = renderSteps(masterInput({ masters: 3 })).find((s) => s.name === "zookeeper")!;
     expect(step2.commands.join("\n")).toMatch(/ZK_SERVER_HEAP=.*-Xmx%sm/);
   });

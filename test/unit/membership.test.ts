@@ -1,24 +1,36 @@
-// The masters pin (provisioning/membership/pin.ts): a change of the set of masters on a running cluster is refused,
-// naming the key and the count to put back, on every provider; and every other resource of the cluster depends on
-// the pin, so a refused pin leaves them all unregistered (the engine checks registrations concurrently). Real CLI:
-// test/e2e/backup.test.ts (growing 3 → 5 on lab hosts, nothing installed on the new ones).
+// The masters pin (provisioning/membership/pin.ts): growing a running cluster from 3 masters to 5 passes where it is
+// built (baremetal, local); every other change of the set of masters is refused, naming the key, the reason and the
+// count to put back; and every other resource of the cluster depends on the pin, so a refused pin leaves them all
+// unregistered (the engine checks registrations concurrently). Real CLI: test/e2e/membership.test.ts.
 import { describe, expect, it } from "vitest";
 import { membershipFailures, MastersPinProvider } from "../../provisioning/membership/pin";
 import { runProgram } from "../program/harness";
 import { STACKS } from "../program/fixtures";
 
-const pin = (masters: string[], key = "masters.count") => ({ cluster: "prod", masters, key });
+const pin = (masters: string[], key = "masters.count", online = false) => ({ cluster: "prod", masters, key, online });
+const M3 = ["m1", "m2", "m3"], M5 = ["m1", "m2", "m3", "m4", "m5"];
 
 describe("a change of the masters of a running cluster", () => {
-  it("growing or shrinking is refused, naming the key, the count to put back and the offline way", () => {
-    const [grow] = membershipFailures(pin(["m1", "m2", "m3"]), pin(["m1", "m2", "m3", "m4", "m5"]));
+  it("growing 3 → 5 passes where masters grow online (baremetal, local), and is refused on the clouds", () => {
+    expect(membershipFailures(pin(M3, "masters.count", true), pin(M5, "masters.count", true))).toEqual([]);
+    const [grow] = membershipFailures(pin(M3), pin(M5));
     expect(grow.property).toBe("masters");
-    expect(grow.reason).toMatch(/^masters\.count: changing the masters of running cluster prod from 3 \(m1-m3\) to 5 \(m1-m5\) is refused before anything changed/);
+    expect(grow.reason).toMatch(/^masters\.count: changing the masters of running cluster prod from 3 \(m1-m3\) to 5 \(m1-m5\) is refused before anything changed: on this provider/);
     expect(grow.reason).toContain("Put masters.count back to 3 masters");
     expect(grow.reason).toContain("`npm run backup`, `pulumi destroy`, change the count, `pulumi up`, `npm run restore`");
-    const [shrink] = membershipFailures(pin(["m1", "m2", "m3"], "baremetal.hosts (its master entries)"), pin(["m1"], "baremetal.hosts (its master entries)"));
-    expect(shrink.reason).toMatch(/^baremetal\.hosts \(its master entries\): .* from 3 \(m1-m3\) to 1 \(m1\) .*back to 3 masters/);
-    expect(membershipFailures(pin(["m1"]), pin(["m1", "m2", "m3"]))[0].reason).toContain("back to 1 master.");
+  });
+
+  it("shrinking, growing from one master, or other ids are refused, naming why, the count to put back and the offline way", () => {
+    const bm = "baremetal.hosts (its master entries)";
+    for (const to of [M3, ["m1"]]) {
+      const [shrink] = membershipFailures(pin(M5, bm, true), pin(to, bm, true));
+      expect(shrink.reason).toMatch(/^baremetal\.hosts \(its master entries\): .* from 5 \(m1-m5\) .*does not remove them.*back to 5 masters/);
+    }
+    const [one] = membershipFailures(pin(["m1"], bm, true), pin(M3, bm, true));
+    expect(one.reason).toContain("growing from one master requires wiping the Mesos replicated log");
+    expect(one.reason).toContain("back to 1 master.");
+    const [ids] = membershipFailures(pin(M3, bm, true), pin(["m1", "m2", "m4", "m5", "m6"], bm, true));
+    expect(ids.reason).toContain("the running masters keep their ids");
   });
 
   it("the same masters, a first `up`, or state from before the pin pass", async () => {
@@ -27,6 +39,9 @@ describe("a change of the masters of a running cluster", () => {
     expect(membershipFailures({} as never, pin(["m1"]))).toEqual([]);
     const r = await new MastersPinProvider().check(pin(["m1"]), pin(["m1", "m2", "m3"]));
     expect(r.failures).toHaveLength(1);
+    // `online` is the provider's: a stack recorded before it existed sees no change of the pin.
+    const { online: _, ...before } = pin(M3);
+    expect((await new MastersPinProvider().diff("id", before as never, pin(M3, "masters.count", true))).changes).toBe(false);
   });
 
   it.each(Object.keys(STACKS))("%s: every other resource of the cluster depends on the pin", async (provider) => {
@@ -35,6 +50,7 @@ describe("a change of the masters of a running cluster", () => {
     const pins = custom.filter((x) => x.type === "pulumi-nodejs:dynamic/elastic-mesos/cluster:Masters");
     expect(pins).toHaveLength(1);
     expect(pins[0].inputs.masters).toEqual(r.outputs.masters.map((m: { id: string }) => m.id));
+    expect(pins[0].inputs.online).toBe(provider === "baremetal" || provider === "local");
     // The engine checks registrations concurrently: the dependency is what keeps them back when the pin is refused.
     const free = r.resources.filter((x) => x !== pins[0] && x.type !== "pulumi:pulumi:Stack" && x.type !== "elastic-mesos:index:Cluster" &&
       !x.dependencies.some((d) => d.endsWith(`$${pins[0].type}::${pins[0].name}`)));

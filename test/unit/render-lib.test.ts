@@ -9,8 +9,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderSteps } from "../../provisioning/steps";
+import type { BootstrapInput } from "../../provisioning/steps/types";
 import { AGENT_WORK_DIR } from "../../provisioning/steps/mesos-agent";
-import { agentInput, POOLS } from "./bootstrap-input";
+import { agentInput, masterInput, masterIp, POOLS } from "./bootstrap-input";
 
 const LIB = path.join(__dirname, "../../provisioning/render/em-lib.sh");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "em-lib-"));
@@ -219,6 +220,83 @@ describe("em_agent_identity (step 3 on agents, before the restart)", () => {
     expect(r.status).toBe(0);
     expect(r.out).not.toContain("removed");
     expect(fs.readFileSync(`${stateDir}/agent-identity`, "utf8")).toContain("attribute rack r3\n");
+  });
+});
+
+
+describe("ZooKeeper's members at a server's first start (step 2 on masters)", () => {
+  /** The step's live-config lines for master k of n, with the probes of the other servers replaced by `serving`. */
+  const live = path.join(tmp, "live-zoo.cfg");
+  /** A bare-metal master: the host firewall is what marks the providers whose masters change online. */
+  const online = (b: BootstrapInput): BootstrapInput =>
+    ({ ...b, firewall: { adminCidrs: ["198.51.100.0/24"], members: b.masters.map((m) => m.ip).sort() } });
+  const firstStart = (n: 3 | 5, k: number, serving: Record<string, string[]>, dyn = "", cloud = false) => {
+    const input = masterInput({ masters: n }, k);
+    const zk = renderSteps(cloud ? input : online(input)).find((s) => s.name === "zookeeper")!;
+    const from = zk.commands.findIndex((c) => c.endsWith("d=$(em_zk_dyn)"));
+    const to = zk.commands.findIndex((c) => c.includes("em_put /var/lib/zookeeper/conf/zoo.cfg "));
+    expect(from).toBeGreaterThanOrEqual(0);
+    expect(zk.commands[to + 1]).toMatch(/^em_service zookeeper /); // before the (re)start
+    const stubs = [
+      `em_zk_dyn() { echo ${dyn}; }`,
+      "install() { :; }",
+      `em_zk_mode() { case "$1" in ${Object.keys(serving).map((ip) => `${ip}) echo follower ;;`).join(" ")} *) ;; esac; }`,
+      `zk_members() { echo "ASKED $2" >&2; case "$2" in ${Object.entries(serving)
+        .map(([ip, lines]) => `${ip}) printf '%s\\n' ${lines.map((l) => `'${l}'`).join(" ")} ;;`).join(" ")} *) return 1 ;; esac; }`,
+      'em_put() { echo "PUT $1"; cat; }',
+      // The settings file the step wrote just before (files come first).
+      'cat() { if [ "${1:-}" = /etc/zookeeper/zoo.cfg ]; then printf "# settings\\ntickTime=2000\\ninitLimit=10\\n"; else command cat "$@"; fi; }',
+    ];
+    // The live config ZooKeeper runs from is read from `live` (written by the test).
+    const lines = zk.commands.slice(from, to + 1).map((c) => c.replace("</var/lib/zookeeper/conf/zoo.cfg", `<${live}`));
+    return run([...stubs, ...lines, 'echo "JOIN=${zk_join:-}"'].join("\n"));
+  };
+  const line = (k: number) => `server.${k}=${masterIp(k)}:2888:3888;2181`;
+
+  it("a new cluster (no server serving) starts with the rendered masters", () => {
+    const r = firstStart(3, 2, {});
+    expect(r.status, r.out).toBe(0);
+    expect(r.out).toContain(`PUT /var/lib/zookeeper/conf/zoo.cfg.dynamic\n${[1, 2, 3].map(line).join("\n")}\n`);
+    expect(r.out).toContain("JOIN=\n");
+    expect(r.out).not.toContain("ASKED");
+  });
+
+  it("a master added to a running ensemble starts with its members plus itself, and will add itself", () => {
+    const r = firstStart(5, 4, { [masterIp(2)]: [1, 2, 3].map(line) });
+    expect(r.status, r.out).toBe(0);
+    expect(r.out).toContain(`PUT /var/lib/zookeeper/conf/zoo.cfg.dynamic\n${[1, 2, 3, 4].map(line).join("\n")}\n`);
+    expect(r.out).toContain(`JOIN=${masterIp(2)}\n`);
+    expect(r.out).toContain("PUT /var/lib/zookeeper/conf/zoo.cfg\n# settings\ntickTime=2000\ninitLimit=10\n" +
+      "dynamicConfigFile=/var/lib/zookeeper/conf/zoo.cfg.dynamic\n");
+  });
+
+  it("a cloud master (its masters never change on a running cluster) starts with the rendered masters, asking nobody", () => {
+    const r = firstStart(3, 3, { [masterIp(1)]: [1, 2].map(line) }, "", true);
+    expect(r.out).toContain(`PUT /var/lib/zookeeper/conf/zoo.cfg.dynamic\n${[1, 2, 3].map(line).join("\n")}\n`);
+    expect(r.out).not.toContain("ASKED");
+  });
+
+  it("a member that lost its data rejoins with the served members, not the rendered ones, and adds nothing", () => {
+    const served = [1, 2, 3].map(line);
+    const r = firstStart(5, 3, { [masterIp(1)]: served });
+    expect(r.out).toContain(`PUT /var/lib/zookeeper/conf/zoo.cfg.dynamic\n${served.join("\n")}\n`);
+    expect(r.out).toContain("JOIN=\n");
+  });
+
+  it("later runs keep ZooKeeper's own members file and ask nobody", () => {
+    const dyn = path.join(tmp, "zoo.cfg.dynamic.100000004");
+    fs.writeFileSync(dyn, `${line(1)}\n`);
+    fs.rmSync(live, { force: true });
+    const r = firstStart(5, 4, { [masterIp(1)]: [line(1)] }, dyn);
+    expect(r.status, r.out).toBe(0);
+    expect(r.out).not.toContain("ASKED");
+    expect(r.out).not.toContain("PUT /var/lib/zookeeper/conf/zoo.cfg.dynamic\n");
+    expect(r.out).toContain(`dynamicConfigFile=${dyn}`);
+    // ZooKeeper's own rewrite of the same settings (its order, no comments) is left alone; a changed setting is not.
+    fs.writeFileSync(live, `dynamicConfigFile=${dyn}\ninitLimit=10\ntickTime=2000\n`);
+    expect(firstStart(5, 4, {}, dyn).out).not.toContain("PUT");
+    fs.writeFileSync(live, `dynamicConfigFile=${dyn}\ninitLimit=5\ntickTime=2000\n`);
+    expect(firstStart(5, 4, {}, dyn).out).toContain("PUT /var/lib/zookeeper/conf/zoo.cfg\n");
   });
 });
 
