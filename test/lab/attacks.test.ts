@@ -185,6 +185,23 @@ describe.skipIf(!!skip)("attacks on a bootstrapped cluster are refused", () => {
     expect(out).toMatch(/json\.info_\d{10}/); // agents and Marathon's --master find the leader without a credential
   });
 
+  it("ZooKeeper: reconfig without the super user, or with a wrong password, is refused; the members stay", async () => {
+    const members = `printf 'config\\nquit\\n' | ${ZKCLI} 2>&1 | grep -oE 'server\\.[0-9]+=' | sort | tr -d '\\n'; echo`;
+    const before = await sshOk("h1", members);
+    expect(before.trim()).toBe("server.1=server.2=server.3=");
+    // From another cluster host that reaches h1's client port (agents carry no ZooKeeper client: a master's is used).
+    const cli = ZKCLI.replace("127.0.0.1", ipOf("h1"));
+    const out = await sshOk("h2", [
+      `printf 'reconfig -remove 3\\nquit\\n' | ${cli} 2>&1 | grep -E 'Insufficient|Committed' || true`,
+      `printf 'addauth digest super:not-the-password\\nreconfig -remove 3\\nquit\\n' | ${cli} 2>&1 | grep -E 'Insufficient|Committed' || true`,
+    ].join("\n"));
+    expect(await sshOk(AGENT, "test -e /etc/zookeeper/super.password && echo held || echo absent")).toBe("absent\n");
+    expect(out.match(/Insufficient permission/g)).toHaveLength(2);
+    expect(out).not.toContain("Committed");
+    expect(await sshOk("h1", members)).toBe(before);
+    expect((await sshOk("h1", "stat -c '%a %U' /etc/zookeeper/super.password")).trim()).toBe("400 root");
+  });
+
   /** A root script that writes the secrets to a root-only file, then prints which of them `cmd`'s output holds. */
   function leaked(cmd: string): string {
     const list = Object.entries(secrets).map(([k, v]) => `${k} ${v}`).join("\n");
