@@ -61,7 +61,7 @@ export class RolloutCoordinator {
   /**
    * Resolves once `group` has rolled: quiet for SETTLE_MS, and every host expected to take a turn done, none
    * running or waiting. A master added to a running cluster waits here: Mesos requires the running masters to be
-   * restarted with the new --quorum before a new master starts (membership/plan.ts). Rejects when the cluster's
+   * restarted with the new --quorum before a new master starts (membership/pin.ts). Rejects when the cluster's
    * rollout stopped on a failure.
    */
   async afterGroup(cluster: string, group: string, pollMs = 250): Promise<void> {

@@ -122,6 +122,26 @@ describe("rollout coordinator", () => {
     expect(h.most()).toBe(1);
   });
 
+  it("a master added to a running cluster starts after the masters' rollout; in a new cluster after it settles", async () => {
+    const coordinator = new RolloutCoordinator();
+    const k = harness(coordinator);
+    for (const id of ["m1", "m2"]) coordinator.expect("c1", "masters", id, 1);
+    const joined = coordinator.afterGroup("c1", "masters", 10).then(() => k.log.push("m4 starts"));
+    await Promise.all([k.roll("masters", "m1", 1), k.roll("masters", "m2", 1), joined]);
+    expect(k.log).toEqual(["start m1 1/2", "end m1", "start m2 2/2", "end m2", "m4 starts"]);
+    // Nothing rolls: the wait is the settle time alone, SETTLE_MS.
+    const t0 = Date.now();
+    await new RolloutCoordinator().afterGroup("c2", "masters", 10);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(SETTLE_MS - 20);
+    // A failed roll stops the new master too, with the failure's reason.
+    const f = new RolloutCoordinator();
+    const fh = harness(f);
+    f.expect("c1", "masters", "m1", 1);
+    const stopped = f.afterGroup("c1", "masters", 10).then(() => "started", (e: Error) => e.message);
+    await fh.roll("masters", "m1", 1, 0, 10, true);
+    expect(await stopped).toBe("m1 failed its gate");
+  });
+
   it("two leaders of the same rank (ZooKeeper's and Mesos's) both go last, one after the other", async () => {
     const h = threeMasters();
     const stuck = sleep(5_000).then(() => "stuck");
