@@ -135,7 +135,7 @@ export function assembleScripts(names: string[], src: string): string {
  * `form`: how the scripts' pieces travel. "bundle" (default): one gzip'ed tar (`gz+b64`), for clouds that take
  * the user-data as text (OpenStack's 64 KB are of base64). "plain": each piece a plain file in PARTS_DIR, for
  * AWS, whose whole user-data travels gzip'ed (awsUserData): compressed once, not base64 compressed again, it
- * keeps ~800 bytes of the 16 KB limit (test/unit/render.test.ts).
+ * keeps ~450 bytes of the 16 KB limit (test/unit/render.test.ts).
  */
 export function renderCloudConfig(
   steps: Step[], hostKey?: { privatePem: string }, form: PieceForm = "bundle",
@@ -182,7 +182,7 @@ export function awsUserData(userData: string, what = "a node"): string {
   if (gz.length > AWS_USER_DATA_LIMIT) {
     throw new Error(`the user-data of ${what} is ${gz.length} bytes gzip'ed, over EC2's ${AWS_USER_DATA_LIMIT}; ` +
       "fewer or shorter agentPools[i].attributes and resources shrink it (a 5-master cluster's largest node " +
-      "stays ~800 bytes under: test/unit/render.test.ts)");
+      "stays ~450 bytes under: test/unit/render.test.ts)");
   }
   return gz.toString("base64");
 }
