@@ -9,7 +9,7 @@
 // nothing on the hosts the growth added.
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createRequire } from "node:module";
-import { http, labInfo, remnants, sshOk, type LabHost } from "../fixtures/lab";
+import { http, labInfo, remnants, sshOk, systemdMs, type LabHost } from "../fixtures/lab";
 import { hostSettings, labStackSettings, pulumiWorkspace, setConfig, setSecrets, steps, urnName, type PulumiWorkspace }
   from "../fixtures/pulumi-cli";
 import { gaps, hasLeader, stopZkLoop, watchRollout, type Sample, type ZkSample } from "../fixtures/rollout-monitor";
@@ -171,9 +171,7 @@ const cmdline = (h: LabHost, unit: string) =>
 
 /** When the unit's process started, in ms since the epoch (systemd's `--timestamp=us+utc` form). */
 async function startedAt(h: LabHost, unit: string): Promise<number> {
-  const v = await sshOk(h.name, `systemctl show --timestamp=us+utc -p ExecMainStartTimestamp --value ${unit}`);
-  const m = /(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)\.(\d{6}) UTC/.exec(v);
-  return m ? Date.parse(`${m[1]}T${m[2]}Z`) + Number(m[3]) / 1000 : 0;
+  return systemdMs(await sshOk(h.name, `systemctl show --timestamp=us+utc -p ExecMainStartTimestamp --value ${unit}`));
 }
 
 /** The server lines of the master's live ZooKeeper config, as ZooKeeper wrote them. */

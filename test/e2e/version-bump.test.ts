@@ -9,7 +9,7 @@
 import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
-  STANDIN_MARATHON_VERSIONS, STANDIN_MESOS_VERSIONS, http, labInfo, loginsSince, nextSecond, sshOk, type LabHost,
+  STANDIN_MARATHON_VERSIONS, STANDIN_MESOS_VERSIONS, http, labInfo, loginsSince, nextSecond, sshOk, systemdMs, type LabHost,
 } from "../fixtures/lab";
 import { gaps, hasLeader, monitor } from "../fixtures/rollout-monitor";
 import {
@@ -34,12 +34,6 @@ const [MARATHON_FROM, MARATHON_TO] = STANDIN_MARATHON_VERSIONS;
 /** A daemon as systemd sees it: main PID, when it started, and when it last left and entered "active" (ms). */
 interface Daemon { pid: number; started: number; activeExit: number; activeEnter: number }
 
-/** systemd's `--timestamp=us+utc` form ("Wed 2026-12-02 17:04:53.467894 UTC") in ms since the epoch; 0 when unset. */
-function ms(ts: string): number {
-  const m = /(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)\.(\d{6}) UTC/.exec(ts);
-  return m ? Date.parse(`${m[1]}T${m[2]}Z`) + Number(m[3]) / 1000 : 0;
-}
-
 /** The daemons of one host, from systemctl (one SSH session). */
 async function daemons(h: LabHost, units: string[]): Promise<Record<string, Daemon>> {
   const props = ["MainPID", "ExecMainStartTimestamp", "ActiveExitTimestamp", "ActiveEnterTimestamp"];
@@ -49,8 +43,8 @@ async function daemons(h: LabHost, units: string[]): Promise<Record<string, Daem
   for (const block of out.split("@@ ").slice(1)) {
     const [unit, ...lines] = block.trim().split("\n");
     const v = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
-    r[unit] = { pid: Number(v.MainPID), started: ms(v.ExecMainStartTimestamp), activeExit: ms(v.ActiveExitTimestamp),
-      activeEnter: ms(v.ActiveEnterTimestamp) };
+    r[unit] = { pid: Number(v.MainPID), started: systemdMs(v.ExecMainStartTimestamp), activeExit: systemdMs(v.ActiveExitTimestamp),
+      activeEnter: systemdMs(v.ActiveEnterTimestamp) };
   }
   return r;
 }
