@@ -32,6 +32,8 @@ export interface SshBootstrapInput {
   groups?: AgentGroup[];
   /** Derived from the secret clusterSecret: a secret Output. */
   credentials: pulumi.Output<Credentials>;
+  /** Masters removed from the config that leave (or have left) the running cluster: the masters pin's `departing`. */
+  departing?: pulumi.Output<string[] | undefined>;
   /** Parent for every resource the bootstrap registers. */
   parent: pulumi.Resource;
 }
@@ -96,7 +98,7 @@ export class MesosCluster extends pulumi.ComponentResource {
   private build(name: string, args: MesosClusterArgs): ClusterOutputs {
     const { model } = args;
     const topology = buildTopology(model);
-    new MastersPin(`${model.cluster.name}-masters`, {
+    const pin = new MastersPin(`${model.cluster.name}-masters`, {
       cluster: model.cluster.name,
       masters: topology.masters.map((m) => m.id),
       key: model.provider === "baremetal" ? "baremetal.hosts (its master entries)" : "masters.count",
@@ -149,7 +151,7 @@ export class MesosCluster extends pulumi.ComponentResource {
     const set = entry.module.createMachines({ model, topology, userData: () => "", poolUserData }, this);
     if (args.sshBootstrap) {
       ready = args.sshBootstrap({ name, model, topology, machines: set.machines, groups: set.groups, credentials,
-        parent: this });
+        departing: pin.departing, parent: this });
     } else {
       void pulumi.log.warn(
         `provider "${model.provider}": ${set.machines.length} machines registered, but no SSH bootstrap was given to MesosCluster, so nothing was installed on them and nothing checks their health`,

@@ -171,7 +171,7 @@ export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapO
   const firewall = hostFirewall(model, machines);
   const taskUsers = poolTaskUsers(model.agentPools);
   const rollouts = rolloutSpecs(model, topology);
-  const host = (m: Machine, dependsOn: pulumi.Resource[], drainVia?: pulumi.Output<DrainMaster[]>) => {
+  const host = (m: Machine, dependsOn: pulumi.Resource[] | pulumi.Output<pulumi.Resource[]>, drainVia?: pulumi.Output<DrainMaster[]>) => {
     const rollout = rollouts(m.node);
     const spec = pulumi.all([masters, masterIps, m.privateIp, connectionFor(model, m), firewall]).apply(([ms, ips, selfIp, connection, fw]) => {
       const i = { ...hostInputsFor({ cluster: model.cluster.name, os: model.os, node: m.node, selfIp, masters: ms, quorum: topology.quorum,
@@ -183,12 +183,17 @@ export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapO
       return i.drain && drainVia ? { ...i, drain: { ...i.drain, masterHosts: drainVia } } : i;
     });
     const aliases = hostAliases(model, m);
+    const after = Array.isArray(dependsOn) ? [m.resource, ...dependsOn] : dependsOn.apply((d) => [m.resource, ...d]);
     return new MesosHost(`${m.node.hostname}-bootstrap`, { spec },
-      { parent, dependsOn: [m.resource, ...dependsOn], ...(aliases.length ? { aliases } : {}) });
+      { parent, dependsOn: after, ...(aliases.length ? { aliases } : {}) });
   };
 
+  // Masters removed from the config leave first, one at a time (Mesos' order for shrinking: they stop for good before
+  // the others restart with the lower --quorum): each is its old resource, registered to leave (membership/leave.ts).
+  const leaving = input.departing?.apply((ids) => (ids ?? []).map((id) =>
+    new MesosHost(`${model.cluster.name}-${id}-bootstrap`, { leave: { cluster: model.cluster.name, id } }, { parent })));
   // Masters together (ZooKeeper's gate needs its peers), agents once every master is through.
-  const masterHosts = masterMachines.map((m) => host(m, []));
+  const masterHosts = masterMachines.map((m) => host(m, leaving ?? []));
   // Where agents are drained (over SSH, with the keys the masters' resources recorded): one Output for all.
   const drainVia = pulumi.all(masterMachines.map((m, i) => pulumi.all([connectionFor(model, m), masterHosts[i].hostKey])
     .apply(([c, key]): DrainMaster => {
@@ -210,6 +215,8 @@ export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapO
     // Groups' agents are counted by pool (absent without groups: the inputs of a stack without any stay the same).
     ...(input.groups?.length ? { pools: input.groups.map((g) => ({ pool: g.pool, desired: g.desired })) } : {}),
     quorum: topology.quorum,
+    // Masters the pin let go (they left before the masters kept rolled): not a removal to refuse.
+    ...(input.departing ? { departing: input.departing.apply((d) => (d?.length ? d : undefined)) } : {}),
     ports: DEFAULT_PORTS,
     adminUser: ADMIN_USER,
     timeoutSeconds: opts.readyTimeoutSeconds ?? 900,

@@ -18,6 +18,7 @@ import { SshPool } from "../ssh/pool";
 import { sshDelivery, type StepScript } from "../render/ssh-plan";
 import { rollouts, type Turn } from "../rollout/coordinator";
 import { leadershipScript, parseLeadership } from "../rollout/leader";
+import { leaveScript, leaveSummary } from "../membership/leave";
 import { disruptive, rankOf } from "../rollout/plan";
 import { footprintProbeScript, parseFootprint, renderCleanupScript } from "./cleanup";
 import { FIRSTBOOT_POLL_MS, firstBootFailure, firstBootProbeScript, parseFirstBoot, type FirstBootProbe } from "./adopt";
@@ -28,7 +29,7 @@ import { changedSteps, diffHost, drainBeforeRestart, expectedHostKey, hashesOf, 
   from "./plan";
 import { hostTls, renderHost, type HostPlan } from "./render";
 import type { Runner } from "./runner";
-import type { HostInputs, HostOutputs, HostProps, LegacyHostOutputs, RecordedHostKey } from "./types";
+import type { HostInputs, HostOutputs, HostProps, LeaveProps, LegacyHostOutputs, RecordedHostKey } from "./types";
 
 export interface ProviderDeps {
   /** Runner for one operation; default: an SshPool. Tests inject fakes. */
@@ -45,6 +46,8 @@ export interface ProviderDeps {
 const SHIM = shimText("elastic-mesos/baremetal:Host");
 /** A master that fails so has not answered: the drain tries the next one. Any other failure stops it. */
 const UNANSWERED: ReadonlySet<SshErrorCode> = new Set(["HOST_UNREACHABLE", "TIMEOUT", "CONNECTION_DROPPED"]);
+/** The rollout group the leaving masters take turns in (one at a time, the Mesos leader last). */
+const LEAVING = "masters-leaving";
 /** Plans kept per process: check, diff and create/update of one host render once (about 50 KB each). */
 const PLAN_CACHE_SIZE = 64;
 
@@ -111,8 +114,10 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
 
   /** In a preview, `spec` is not known yet when any part of it is not: it is then checked at `up`. */
   async check(olds: HostProps, news: HostProps): Promise<pulumi.dynamic.CheckResult<HostProps>> {
+    if (news.leave) return { inputs: news, failures: [] };
     // An agent installed under an earlier release's positional id keeps it (identity.ts): `inputs` carries it.
     const kept = news.spec && olds?.spec ? keepIdentity(olds.spec, news.spec) : news.spec;
+    if (!kept) return { inputs: news, failures: [{ property: "spec", reason: "a host needs `spec` or `leave`" }] };
     const inputs = kept === news.spec ? news : { ...news, spec: kept };
     const i = withRecordedDrain(kept, olds?.spec);
     if (hasUnknowns(i)) return { inputs, failures: [] };
@@ -140,6 +145,11 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
 
   /** Step hashes rendered from the new inputs against the recorded ones: nothing is sent to the host. */
   async diff(_id: string, olds: LegacyHostOutputs, news: HostProps): Promise<pulumi.dynamic.DiffResult> {
+    if (news.leave) {
+      // A master still in the cluster leaves: one turn in its group, so that the Mesos leader goes last.
+      if (!olds.left) rollouts.expect(news.leave.cluster, LEAVING, news.leave.id, 1);
+      return { changes: !olds.left };
+    }
     // Another cloud machine (lost and made anew, or replaced): this host goes with the old one (plan.ts).
     const machine = machineChange(olds.machine, news.machine);
     if (machine === "replace") return { changes: true, replaces: ["machine"], deleteBeforeReplace: true };
@@ -156,7 +166,13 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     return { changes: d.changes || machine === "record", replaces: d.replaces, deleteBeforeReplace: true };
   }
 
-  async create({ spec, machine }: HostProps): Promise<pulumi.dynamic.CreateResult<HostOutputs>> {
+  async create(props: HostProps): Promise<pulumi.dynamic.CreateResult<HostOutputs>> {
+    if (props.leave) {
+      // Never installed (a growth that failed before this master was made): nothing to leave, nothing to remove.
+      const { cluster, id } = props.leave;
+      return { id: `${cluster}:${id}:left`, outs: plain(leftRecord(cluster, id, "never installed: nothing to do")) };
+    }
+    const { spec, machine } = props;
     const plan = this.plan(spec);
     const outs = spec.firstBoot ? await this.adopt(plan, spec) : await this.converge(plan, spec, undefined);
     return { id: `${spec.cluster}:${spec.node.id}:${spec.connection.host}`,
@@ -165,7 +181,9 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
 
   /** Also the one-time upgrade of state written before the shim: same hashes, so only the record is rewritten. */
   async update(_id: string, olds: LegacyHostOutputs, news: HostProps): Promise<pulumi.dynamic.UpdateResult<HostOutputs>> {
-    const outs = await this.converge(this.plan(news.spec), news.spec, olds);
+    if (news.leave) return { outs: plain(olds.left ? olds : await this.leave(olds, news.leave)) };
+    // A master that left and is a master again installs like a new one (it waits for the masters' rollout too).
+    const outs = await this.converge(this.plan(news.spec), news.spec, olds.left ? undefined : olds);
     return { outs: plain({ ...outs, ...machineOf(news.machine) }) };
   }
 
@@ -195,9 +213,11 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
   }
 
   async delete(_id: string, outs: LegacyHostOutputs): Promise<void> {
-    // Only `pulumi destroy` deletes a master: an `up` that would remove one stops at the readiness check
-    // (masterChanges), one that would move one at check() (masterMove), both before anything is deleted.
-    // (A provider cannot tell the two apart itself: on `destroy` it gets the config of the last `up`.)
+    // A master that left removed its footprint then; nothing on that machine is ours any more.
+    if (outs.left) return;
+    // Only `pulumi destroy` deletes a master that has not left: an `up` removing one makes it leave first (the
+    // masters pin and LeaveProps), one that would move one stops at check() (masterMove). (A provider cannot tell
+    // a destroy from an `up` itself: on `destroy` it gets the config of the last `up`.)
     const label = `${outs.node.id} (${outs.connection.host})`;
     const runner = this.runner();
     const target = this.target(outs, { fingerprint: outs.hostKey.fingerprint, source: outs.hostKey.source === "config" ? "config" : "state" });
@@ -254,6 +274,43 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     throw new Error(`${label}: could not drain the agent: no master answered over SSH with a verified host key ` +
       `(${skipped.join("; ") || "no master recorded"}); bring a master back (or pin its key), then run the command again ` +
       "(nothing was removed yet)");
+  }
+
+  /**
+   * A master leaving the running cluster (membership/leave.ts), through the connection and host key its state
+   * recorded: its turn among the leaving masters (the Mesos leader last), ZooKeeper's reconfig and the stop, then
+   * the same cleanup as a delete. A failure leaves it in the cluster's record (the pin keeps it departing), and the
+   * masters kept, which depend on it, untouched: the next `up` tries again.
+   */
+  private async leave(olds: HostOutputs, leave: LeaveProps["leave"]): Promise<HostOutputs> {
+    const label = `${leave.id} (${olds.connection.host})`;
+    const runner = this.runner();
+    const target = this.target(olds, { fingerprint: olds.hostKey.fingerprint, source: olds.hostKey.source === "config" ? "config" : "state" });
+    const progress = this.progress();
+    let turn: Turn | undefined;
+    try {
+      const probe = await runner.runScript(target, leadershipScript(olds.node.ip), { sudo: true, shell: "bash", label: "leadership probe", timeoutMs: 30_000 });
+      const lead = parseLeadership(probe.stdout);
+      turn = await rollouts.acquire(leave.cluster, LEAVING, leave.id, 1, lead.mesos ? 2 : lead.zookeeper ? 1 : 0);
+      progress(`${leave.id}: leaving the cluster: master ${turn.position} of ${turn.total} to leave${lead.mesos ? " (the Mesos leader: last)" : ""}`);
+      const t0 = Date.now();
+      const r = await runner.runScript(target, leaveScript(Number(leave.id.replace(/^m/, "")), olds.node.ip), {
+        sudo: true, shell: "bash", label: "leave (ZooKeeper reconfig -remove; ZooKeeper, Marathon, Mesos stopped for good)", timeoutMs: 600_000,
+        onLine: this.log() });
+      const owner = { cluster: leave.cluster, id: this.credentials(leave.cluster).ownerId };
+      await runner.runScript(target, renderCleanupScript(olds.cleanup, olds.preexisting, owner), {
+        sudo: true, label: "cleanup (stop services, remove units, files, users, directories)", timeoutMs: 600_000 });
+      const summary = leaveSummary(r.stdout);
+      progress(`${leave.id}: left in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${summary}`);
+      turn.release();
+      return { ...olds, stepHashes: {}, watch: undefined, stepsRun: 0, commandsSent: runner.stats.commands,
+        left: { at: new Date().toISOString(), summary } };
+    } catch (e) {
+      turn?.release(new Error(`${label} did not leave: ${(e as Error).message}`));
+      throw new Error(`${label}: leaving the cluster failed: ${(e as Error).message}`);
+    } finally {
+      await runner.close();
+    }
   }
 
   /**
@@ -473,4 +530,12 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     if (this.deps?.log) return this.deps.log;
     return process.env.ELASTIC_MESOS_LOG ? (l: string) => process.stderr.write(`${l}\n`) : () => {};
   }
+}
+
+/** The record of a master that left without ever having been installed (LeaveProps; create). */
+function leftRecord(cluster: string, id: string, summary: string): HostOutputs {
+  return { cluster, node: { id, role: "master", hostname: `${cluster}-${id}`, ip: "" }, connection: { host: "", port: 22, user: "" },
+    stepHashes: {}, hostKey: { fingerprint: "", type: "", source: "tofu" },
+    cleanup: { units: [], files: [], dirs: [], users: [], packages: [] }, preexisting: [], stepsRun: 0, commandsSent: 0,
+    left: { at: new Date().toISOString(), summary } };
 }

@@ -4,7 +4,7 @@
 // renders and derives them).
 import type * as pulumi from "@pulumi/pulumi";
 import { ShimResource } from "../dynamic/shim";
-import type { DrainMaster, DrainSpec, HostInputs, RecordedHostKey } from "./types";
+import type { DrainMaster, DrainSpec, HostInputs, LeaveProps, RecordedHostKey } from "./types";
 
 /**
  * The inputs as registered: the drain's masters may be an Output inside the spec (createSshBootstrap says
@@ -16,7 +16,9 @@ export type HostSpecInput = Omit<HostInputs, "drain"> & {
 
 /** One property (HostProps says why): the node's compact inputs, usually from hostInputsFor in one apply. */
 export interface MesosHostArgs {
-  spec: pulumi.Input<HostSpecInput>;
+  spec?: pulumi.Input<HostSpecInput>;
+  /** Instead of `spec`: a master removed from the config, leaving the cluster (types.ts LeaveProps). */
+  leave?: pulumi.Input<LeaveProps["leave"]>;
   /** Clouds: the id of the node's machine (HostProps.machine): another id replaces the host, which adopts it. */
   machine?: pulumi.Input<string>;
 }
@@ -34,7 +36,8 @@ export class MesosHost extends ShimResource {
     // Only the outputs the program reads are declared (each declared property costs an Output per host).
     // `machine` only where given: every property costs each host an Output.
     const machine = args.machine === undefined ? {} : { machine: args.machine };
+    const what = args.leave === undefined ? { spec: args.spec } : { leave: args.leave };
     super("elastic-mesos/baremetal:Host", name,
-      { spec: args.spec, ...machine, stepHashes: undefined, hostKey: undefined, repairs: undefined }, opts);
+      { ...what, ...machine, stepHashes: undefined, hostKey: undefined, repairs: undefined }, opts);
   }
 }

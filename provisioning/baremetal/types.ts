@@ -111,7 +111,11 @@ export interface HostInputs {
  * its own Output and a few dozen promises while the registration is in flight; with one property instead
  * of ten, 5,000 hosts evaluate in about 40% less memory (bench/program-scale.js).
  */
-export interface HostProps {
+export type HostProps = InstallProps | LeaveProps;
+
+/** A host the provider installs and keeps converged. */
+export interface InstallProps {
+  leave?: undefined;
   spec: HostInputs;
   /**
    * Clouds: the cloud's id of the node's machine (its instance). Another id is another machine: the host is
@@ -120,6 +124,18 @@ export interface HostProps {
    * first with only the properties that come from that server unknown, and only this one does.
    */
   machine?: string;
+}
+
+/**
+ * A master removed from the config that leaves the running cluster (membership/leave.ts): the masters pin names it
+ * (`departing`), and the masters kept depend on it. Its update removes its ZooKeeper server by reconfiguration and
+ * stops and removes everything on it, through the connection and host key its own state recorded; afterwards it is
+ * a record that touches nothing (HostOutputs.left) until `pulumi destroy` or until the id is a master again.
+ */
+export interface LeaveProps {
+  leave: { cluster: string; id: string };
+  spec?: undefined;
+  machine?: undefined;
 }
 
 export interface RecordedHostKey {
@@ -162,6 +178,8 @@ export interface HostOutputs {
   repairs?: number;
   /** Clouds: the id of the machine this host adopted or runs on (HostProps.machine); absent in earlier state. */
   machine?: string;
+  /** A master that left the cluster (LeaveProps): when, and what its departure did. Nothing on the host is ours. */
+  left?: { at: string; summary: string };
 }
 
 /** Outputs written by releases before the shim (0.1): they also held the admin principal and password. */

@@ -36,6 +36,8 @@ export interface ReadinessInputs {
    */
   pools?: ExpectedPool[];
   quorum: number;
+  /** Masters the masters pin let leave (membership/pin.ts departing): their removal is planned, not refused. */
+  departing?: string[];
   ports: Ports;
   /** HTTP principal of the probes; its password is derived from clusterSecret. */
   adminUser?: string;
@@ -127,14 +129,16 @@ export function keysToRecord(targets: SshTarget[], recorded: Record<string, stri
  * `up` checks new inputs against old ones, before the engine deletes anything, so `pulumi destroy` is never
  * refused and the host provider removes masters without any flag.
  */
-export function masterChanges(olds: Partial<Pick<ReadinessInputs, "masters">> | undefined, news: Pick<ReadinessInputs, "masters">): string[] {
+export function masterChanges(olds: Partial<Pick<ReadinessInputs, "masters">> | undefined,
+  news: Pick<ReadinessInputs, "masters" | "departing">): string[] {
   if (!Array.isArray(olds?.masters) || !Array.isArray(news.masters)) return [];
-  const removed = olds.masters.filter((o) => !news.masters.some((n) => n.id === o.id));
+  const removed = olds.masters.filter((o) => !news.masters.some((n) => n.id === o.id) && !news.departing?.includes(o.id));
   if (removed.length === 0) return [];
   const which = removed.map((m) => `${m.id} (${m.ip})`).join(", ");
   return [`removing master${removed.length > 1 ? "s" : ""} ${which} from a running cluster is refused: masters hold the ` +
-    "ZooKeeper votes and the Mesos replicated log, and changing their number needs a membership change this " +
-    "release does not make. Put the master back in the config; to remove the whole cluster, run `pulumi destroy`"];
+    "ZooKeeper votes and the Mesos replicated log, so a master leaves before the others lower --quorum, and the " +
+    "masters pin had no record of the masters to plan that (state of an earlier release). Put the master back in the " +
+    "config and run `pulumi up` once (it records them), then remove it; to remove the whole cluster, run `pulumi destroy`"];
 }
 
 export class ReadinessProvider implements pulumi.dynamic.ResourceProvider<ReadinessInputs, ReadinessOutputs> {

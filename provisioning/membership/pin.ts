@@ -2,15 +2,18 @@
 // decides, before anything changes, whether a change of the set of masters (masters.count, or the master entries of
 // baremetal.hosts) may go ahead on a running cluster. Masters hold the ZooKeeper votes and the Mesos replicated log.
 //
-// Let through: growing 3 → 5 on the providers whose hosts take every change over SSH (baremetal, local). ZooKeeper's
-// members change by reconfiguration, each new server adding itself (steps/zookeeper.ts), and Mesos' order holds: the
-// running masters restart with the new --quorum one at a time, the leader last, and only then do the new masters
-// start (the host provider's afterMasters). Refused, with the reason and the offline way: growing from one master
-// (Mesos' documentation requires wiping its replicated log), a change of the running masters' ids, any change on
-// the cloud providers (their masters are made by the cloud), and shrinking. Shrinking needs the masters that go
-// stopped for good before the others lower --quorum, within the `up`: the engine deletes them last, their pinned
-// host keys are in their own state only, and a server ZooKeeper removed did not reliably learn it (seen through
-// the CLI: one wrote its new members file only at the next reconfig, 72 s later), so it cannot stop itself.
+// Let through, on the providers whose hosts take every change over SSH (baremetal, local):
+// - growing (3 → 5): ZooKeeper's members change by reconfiguration, each new server adding itself
+//   (steps/zookeeper.ts), and Mesos' order holds: the running masters restart with the new --quorum one at a time,
+//   the leader last, and only then do the new masters start (the host provider's afterMasters);
+// - shrinking (5 → 3 → 1), the highest ids going: Mesos' order is the other way round, the masters that go stop
+//   for good before the others restart with the lower --quorum. The engine would delete them last, so check()
+//   records them as `departing`; the program registers each as a leaving host (membership/leave.ts) that the
+//   masters kept depend on, whose update removes its ZooKeeper server by reconfiguration and stops everything on
+//   it, reaching the host with the key its own state pinned.
+// Refused, with the reason and the offline way: growing from one master (Mesos' documentation requires wiping its
+// replicated log), a change of the running masters' ids, and any change on the cloud providers (their masters are
+// made by the cloud).
 //
 // How it stops the engine: it is the first resource the cluster registers, its inputs are plain config facts, and
 // every other resource of the cluster depends on it (components/cluster.ts afterPins). A failed check never
@@ -27,8 +30,22 @@ export interface MastersPinInputs {
   masters: string[];
   /** Where a user changes them: "masters.count" or "baremetal.hosts (the master entries)". */
   key: string;
-  /** The provider adds masters to a running cluster (every host changes over SSH): baremetal, local. */
+  /** The provider changes the masters of a running cluster (every host changes over SSH): baremetal, local. */
   online?: boolean;
+  /**
+   * Set by check(), never by the program: masters removed from the config that leave (or have left) through a
+   * leaving host resource (membership/leave.ts). Kept until an id is a master again: a failed `up` leaves them
+   * here, so the next one still makes them leave before the masters kept lower --quorum.
+   */
+  departing?: string[];
+}
+
+const byOrdinal = (a: string, b: string) => Number(a.slice(1)) - Number(b.slice(1)) || a.localeCompare(b);
+
+/** Pure: the masters that leave or have left (recorded ones not in `news`, and those removed before), in id order. */
+export function departingMasters(olds: Partial<MastersPinInputs> | undefined, news: MastersPinInputs): string[] {
+  const gone = [...(olds?.departing ?? []), ...(olds?.masters ?? [])].filter((id) => !news.masters.includes(id));
+  return [...new Set(gone)].sort(byOrdinal);
 }
 
 /** Providers whose masters grow online: every change of their hosts goes over SSH, and they have a host firewall
@@ -40,7 +57,7 @@ const list = (ids: string[]) => (ids.length === 1 ? ids[0] : `${ids[0]}-${ids[id
 const OFFLINE = "Offline, a cluster of another size can take this one's state: `npm run backup`, `pulumi destroy`, " +
   "change the count, `pulumi up`, `npm run restore` (README: Backups and recovery)";
 
-/** Pure: why the new set of masters is refused ([] = it is the recorded one, a growth this release makes online, or
+/** Pure: why the new set of masters is refused ([] = it is the recorded one, a change this release makes online, or
  * nothing is recorded yet). */
 export function membershipFailures(olds: Partial<MastersPinInputs> | undefined,
   news: MastersPinInputs): { property: string; reason: string }[] {
@@ -53,8 +70,11 @@ export function membershipFailures(olds: Partial<MastersPinInputs> | undefined,
     reason: `${news.key}: changing the masters of running cluster ${news.cluster} ${change} is refused before anything ` +
       `changed: ${why}. ${back} ${OFFLINE}` }];
   if (news.masters.length < was.length) {
-    return refuse("this release adds masters to a running cluster but does not remove them: Mesos requires the " +
-      "masters that go to stop for good before the others lower --quorum, and that is not built yet");
+    if (!news.masters.every((id, i) => id === was[i])) {
+      return refuse("the masters kept keep their ids (m1, m2, ... are their ZooKeeper ids): the last ones go");
+    }
+    return news.online ? [] : refuse("on this provider the masters are machines the cloud makes from user-data, and " +
+      "removing one from a running cluster is not built yet (baremetal and local stacks change their masters online)");
   }
   if (!was.every((id, i) => id === news.masters[i])) {
     return refuse("the running masters keep their ids (m1, m2, ... are their ZooKeeper ids): masters are added after " +
@@ -66,7 +86,7 @@ export function membershipFailures(olds: Partial<MastersPinInputs> | undefined,
   }
   if (!news.online) {
     return refuse("on this provider the masters are machines the cloud makes from user-data, and adding one to a " +
-      "running cluster is not built yet (baremetal and local stacks grow from 3 masters to 5 online)");
+      "running cluster is not built yet (baremetal and local stacks change their masters online)");
   }
   return [];
 }
@@ -74,12 +94,17 @@ export function membershipFailures(olds: Partial<MastersPinInputs> | undefined,
 export class MastersPinProvider implements pulumi.dynamic.ResourceProvider<MastersPinInputs, MastersPinInputs> {
   /** Runs in `preview` and `up` when the pin is registered, before any other resource; never in `destroy`. */
   async check(olds: MastersPinInputs, news: MastersPinInputs): Promise<pulumi.dynamic.CheckResult<MastersPinInputs>> {
-    return { inputs: news, failures: membershipFailures(olds, news) };
+    const failures = membershipFailures(olds, news);
+    const { departing: _, ...given } = news;
+    const departing = failures.length ? [] : departingMasters(olds, news);
+    // No key rather than an undefined one: the engine's struct has no undefined.
+    return { inputs: departing.length ? { ...given, departing } : given, failures };
   }
 
   async diff(_id: string, olds: MastersPinInputs, news: MastersPinInputs): Promise<pulumi.dynamic.DiffResult> {
     // `online` is the provider's, not the cluster's: a change of it alone is nothing to record.
-    return { changes: JSON.stringify([olds.cluster, olds.masters, olds.key]) !== JSON.stringify([news.cluster, news.masters, news.key]) };
+    const facts = (p: MastersPinInputs) => JSON.stringify([p.cluster, p.masters, p.key, p.departing ?? []]);
+    return { changes: facts(olds) !== facts(news) };
   }
 
   async create(inputs: MastersPinInputs): Promise<pulumi.dynamic.CreateResult<MastersPinInputs>> {
@@ -97,7 +122,11 @@ export class MastersPinProvider implements pulumi.dynamic.ResourceProvider<Maste
 }
 
 export class MastersPin extends ShimResource {
-  constructor(name: string, args: MastersPinInputs, opts?: pulumi.CustomResourceOptions) {
-    super("elastic-mesos/cluster:Masters", name, { ...args }, opts);
+  /** The masters that leave in this `up` or have left (check() sets it): membership/leave.ts. */
+  declare public readonly departing: pulumi.Output<string[] | undefined>;
+
+  constructor(name: string, args: { [K in keyof MastersPinInputs]: pulumi.Input<MastersPinInputs[K]> },
+    opts?: pulumi.CustomResourceOptions) {
+    super("elastic-mesos/cluster:Masters", name, { ...args, departing: undefined }, opts);
   }
 }

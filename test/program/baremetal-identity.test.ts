@@ -136,7 +136,7 @@ describe("bare metal: a host is its name", () => {
         const olds = legacy(news, k + 1, MASTERS.length + k);
         const checked = await p.check({ spec: olds }, { spec: news });
         expect(checked.failures).toEqual([]);
-        expect(checked.inputs!.spec.node).toEqual(olds.node);
+        expect(checked.inputs!.spec!.node).toEqual(olds.node);
         const d = await p.diff("id", recorded(olds), checked.inputs!);
         expect(d, h.name).toMatchObject({ changes: false, replaces: [] });
         // Without it the agent's certificate and JWT key would change (its steps re-run: a restart for nothing).

@@ -236,6 +236,47 @@ describe("provider lifecycle (injected runner)", () => {
     expect(live.sent.map((s) => s.label)).toEqual(["cleanup (stop services, remove units, files, users, directories)"]);
   });
 
+  it("a removed master leaves through its own state (the Mesos leader last), then is a record that touches nothing", async () => {
+    const master = masterInputs({ connection: hostInputs().connection });
+    const live = await provider((s) => (s.label === "leadership probe" ? { stdout: "zookeeper=follower\nmesos=1\n" }
+      : s.label?.startsWith("leave") ? { stdout: "left: ZooKeeper server 1 removed through 10.0.0.12, leaving 2 members; stopped\n" }
+        : undefined));
+    const { outs } = await live.p.create({ spec: master });
+    const leave = { leave: { cluster: "prod", id: "m1" } };
+    expect(await live.p.check({ spec: master }, leave)).toEqual({ inputs: leave, failures: [] });
+    expect((await live.p.diff("id", outs!, leave)).changes).toBe(true);
+    live.sent.length = 0;
+    const { outs: left } = await live.p.update("id", outs!, leave);
+    expect(live.sent.map((s) => s.label)).toEqual(["leadership probe",
+      "leave (ZooKeeper reconfig -remove; ZooKeeper, Marathon, Mesos stopped for good)", "cleanup (stop services, remove units, files, users, directories)"]);
+    expect(live.sent.every((s) => s.host === master.connection.host && s.sudo)).toBe(true);
+    expect(live.sent[1].text).toMatch(/^me=1$/m);
+    expect(left?.left?.summary).toBe("ZooKeeper server 1 removed through 10.0.0.12, leaving 2 members; stopped");
+    expect(left?.stepHashes).toEqual({});
+    expect(live.logs.join("\n")).toMatch(/m1: leaving the cluster: master 1 of 1 to leave \(the Mesos leader: last\)/);
+    // Left: the next `up` has nothing to do, a destroy sends nothing, and the id as a master again installs anew.
+    live.sent.length = 0;
+    expect((await live.p.diff("id", left!, leave)).changes).toBe(false);
+    expect((await live.p.update("id", left!, leave)).outs).toEqual(left);
+    await live.p.delete("id", left!);
+    expect(live.sent).toEqual([]);
+    await live.p.update("id", left!, { spec: master });
+    expect(live.sent.filter((s) => s.label?.startsWith("step ")).length).toBe(planOf(master).steps.length);
+    // Never installed (its growth failed before it was made): a record, no command.
+    live.sent.length = 0;
+    const never = await live.p.create({ leave: { cluster: "prod", id: "m5" } });
+    expect([never.id, never.outs?.left?.summary, live.sent]).toEqual(["prod:m5:left", "never installed: nothing to do", []]);
+  });
+
+  it("a master that fails to leave says which and why, and stays recorded as it was", async () => {
+    const live = await provider((s) => (s.label?.startsWith("leave")
+      ? new Error("step leave exited with code 1; last output: elastic-mesos leave: FAILED: ZooKeeper server.2 (10.0.0.12) does not serve") : undefined));
+    const { outs } = await live.p.create({ spec: masterInputs({ connection: hostInputs().connection }) });
+    const err = await live.p.update("id", outs!, { leave: { cluster: "prod", id: "m1" } }).catch((e) => e);
+    expect(err.message).toMatch(/^m1 \(10\.0\.0\.21\): leaving the cluster failed: .*server\.2 \(10\.0\.0\.12\) does not serve/);
+    expect(live.sent.some((s) => s.label?.startsWith("cleanup"))).toBe(false);
+  });
+
   it("check refuses to move a master to another address, naming the config key (agents: identity.test.ts)", async () => {
     const { p } = await provider();
     const master = masterInputs({ connection: hostInputs().connection });

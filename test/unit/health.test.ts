@@ -149,7 +149,7 @@ describe("readiness provider", () => {
   const servers: TestSshServer[] = [];
   afterAll(async () => { for (const s of servers) await s.close(); });
 
-  it("check refuses an `up` that removes a master (before the engine deletes anything); growing or first runs pass", async () => {
+  it("check refuses an `up` that removes a master the pin did not let leave; growing or first runs pass", async () => {
     const p = new ReadinessProvider();
     const m = (id: string, ip: string) => ({ id, ip, connection: { host: ip, port: 22, user: "root" } });
     const three = { masters: [m("m1", "10.0.0.11"), m("m2", "10.0.0.12"), m("m3", "10.0.0.13")] } as any;
@@ -158,6 +158,10 @@ describe("readiness provider", () => {
     expect(failures).toHaveLength(1);
     expect(failures[0].property).toBe("masters");
     expect(failures[0].reason).toMatch(/^removing masters m2 \(10\.0\.0\.12\), m3 \(10\.0\.0\.13\) from a running cluster is refused: .*run `pulumi destroy`$/);
+    expect(failures[0].reason).toContain("the masters pin had no record");
+    // Masters the pin let leave (they left before the others rolled) are a planned removal.
+    expect(masterChanges(three, { ...one, departing: ["m2", "m3"] })).toEqual([]);
+    expect(masterChanges(three, { ...one, departing: ["m3"] })[0]).toMatch(/^removing master m2 \(10\.0\.0\.12\) /);
     expect(masterChanges(one, three)).toEqual([]); // adding masters is not this refusal's business
     expect(masterChanges(undefined, one)).toEqual([]); // the first `up`
     expect(masterChanges({} as any, one)).toEqual([]); // no old inputs (a create)

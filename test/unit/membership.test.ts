@@ -1,6 +1,6 @@
-// The masters pin (provisioning/membership/pin.ts): growing a running cluster from 3 masters to 5 passes where it is
-// built (baremetal, local); every other change of the set of masters is refused, naming the key, the reason and the
-// count to put back; and every other resource of the cluster depends on the pin, so a refused pin leaves them all
+// The masters pin (provisioning/membership/pin.ts): growing a running cluster from 3 masters to 5, and shrinking it
+// (the last ids going, recorded as departing), pass where it is built (baremetal, local); every other change of the
+// set of masters is refused, naming the key, the reason and the count to put back; and every other resource of the cluster depends on the pin, so a refused pin leaves them all
 // unregistered (the engine checks registrations concurrently). Real CLI: test/e2e/membership.test.ts.
 import { describe, expect, it } from "vitest";
 import { membershipFailures, MastersPinProvider } from "../../provisioning/membership/pin";
@@ -20,17 +20,40 @@ describe("a change of the masters of a running cluster", () => {
     expect(grow.reason).toContain("`npm run backup`, `pulumi destroy`, change the count, `pulumi up`, `npm run restore`");
   });
 
-  it("shrinking, growing from one master, or other ids are refused, naming why, the count to put back and the offline way", () => {
+  it("shrinking passes where masters change online, the last ids going; on the clouds, or with other ids, it is refused", () => {
     const bm = "baremetal.hosts (its master entries)";
-    for (const to of [M3, ["m1"]]) {
-      const [shrink] = membershipFailures(pin(M5, bm, true), pin(to, bm, true));
-      expect(shrink.reason).toMatch(/^baremetal\.hosts \(its master entries\): .* from 5 \(m1-m5\) .*does not remove them.*back to 5 masters/);
-    }
+    for (const to of [M3, ["m1"]]) expect(membershipFailures(pin(M5, bm, true), pin(to, bm, true))).toEqual([]);
+    const [cloud] = membershipFailures(pin(M5), pin(M3));
+    expect(cloud.reason).toMatch(/^masters\.count: .* from 5 \(m1-m5\) to 3 \(m1-m3\) .*: on this provider .*removing one .*back to 5 masters/);
+    const [ids] = membershipFailures(pin(M5, bm, true), pin(["m1", "m2", "m4"], bm, true));
+    expect(ids.reason).toContain("the masters kept keep their ids (m1, m2, ... are their ZooKeeper ids): the last ones go");
+  });
+
+  it("growing from one master or other ids are refused, naming why, the count to put back and the offline way", () => {
+    const bm = "baremetal.hosts (its master entries)";
     const [one] = membershipFailures(pin(["m1"], bm, true), pin(M3, bm, true));
     expect(one.reason).toContain("growing from one master requires wiping the Mesos replicated log");
     expect(one.reason).toContain("back to 1 master.");
     const [ids] = membershipFailures(pin(M3, bm, true), pin(["m1", "m2", "m4", "m5", "m6"], bm, true));
     expect(ids.reason).toContain("the running masters keep their ids");
+  });
+
+  it("check() records the departing masters until they are masters again; a refused change records none", async () => {
+    const p = new MastersPinProvider();
+    const bm = (m: string[], departing?: string[]) => ({ ...pin(m, "baremetal.hosts", true), ...(departing ? { departing } : {}) });
+    expect((await p.check(bm(M5), bm(M3))).inputs?.departing).toEqual(["m4", "m5"]);
+    // A later `up` (the first one failed, or they left): still departing, so they leave before anyone lowers --quorum.
+    expect((await p.check(bm(M3, ["m4", "m5"]), bm(M3))).inputs?.departing).toEqual(["m4", "m5"]);
+    expect((await p.check(bm(M3, ["m4", "m5"]), bm(["m1"]))).inputs?.departing).toEqual(["m2", "m3", "m4", "m5"]);
+    // m4 is a master again (m10 sorts after m9: ids by number).
+    expect((await p.check(bm(["m1", "m2", "m3", "m4"], ["m5", "m10", "m9"]), bm(["m1", "m2", "m3", "m4"]))).inputs?.departing)
+      .toEqual(["m5", "m9", "m10"]);
+    expect((await p.check(bm(M3, ["m4", "m5"]), bm(["m1", "m2", "m3", "m4"]))).inputs?.departing).toEqual(["m5"]);
+    expect((await p.check(bm(M3), bm(M3))).inputs).not.toHaveProperty("departing");
+    expect((await p.check(pin(M5), pin(M3))).inputs).not.toHaveProperty("departing");
+    // Recorded: a new departure is a change of the pin; the same record is none.
+    expect((await p.diff("id", bm(M5), bm(M3, ["m4", "m5"]))).changes).toBe(true);
+    expect((await p.diff("id", bm(M3, ["m4", "m5"]), bm(M3, ["m4", "m5"]))).changes).toBe(false);
   });
 
   it("the same masters, a first `up`, or state from before the pin pass", async () => {
