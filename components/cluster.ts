@@ -15,7 +15,7 @@ import { clusterOutputs, type AgentGroupOutput, type ClusterOutputs, type NodeAd
 import { cloudGeneration, createCloudReadiness, userDataHash } from "./readiness";
 import { createCloudHosts } from "./cloud-hosts";
 import { resolveArtifacts } from "../provisioning/artifacts";
-import { deriveCredentials } from "../provisioning/credentials";
+import { deriveCredentials, hostOwnerId } from "../provisioning/credentials";
 import { renderSteps } from "../provisioning/steps";
 import { renderCloudConfig } from "../provisioning/render/cloud-config";
 import { nodeMaterial, sshHostKey } from "../provisioning/tls";
@@ -103,6 +103,8 @@ export class MesosCluster extends pulumi.ComponentResource {
       masters: topology.masters.map((m) => m.id),
       key: model.provider === "baremetal" ? "baremetal.hosts (its master entries)" : "masters.count",
       online: ONLINE_MEMBERSHIP.has(model.provider),
+      // A secret input like the secret it identifies (the id alone reveals nothing of it).
+      secretId: pulumi.secret(model.clusterSecret.apply((s) => hostOwnerId(s, model.cluster.name))),
     }, { parent: this });
     const entry = PROVIDER_MODULES[model.provider];
     const credentials = pulumi.secret(model.clusterSecret.apply((s) => deriveCredentials(s, model.cluster.name)));

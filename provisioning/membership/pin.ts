@@ -13,7 +13,8 @@
 //   it, reaching the host with the key its own state pinned.
 // Refused, with the reason and the offline way: growing from one master (Mesos' documentation requires wiping its
 // replicated log), a change of the running masters' ids, and any change on the cloud providers (their masters are
-// made by the cloud).
+// made by the cloud). Refused too, on every provider: a change of clusterSecret (every credential derives from it,
+// and rotating them as a rolling change is not built), told by an identifier of the secret that reveals nothing.
 //
 // How it stops the engine: it is the first resource the cluster registers, its inputs are plain config facts, and
 // every other resource of the cluster depends on it (components/cluster.ts afterPins). A failed check never
@@ -38,6 +39,8 @@ export interface MastersPinInputs {
    * here, so the next one still makes them leave before the masters kept lower --quorum.
    */
   departing?: string[];
+  /** An identifier of clusterSecret (credentials.ts hostOwnerId: an HMAC that reveals nothing of it); a secret input. */
+  secretId?: string;
 }
 
 const byOrdinal = (a: string, b: string) => Number(a.slice(1)) - Number(b.slice(1)) || a.localeCompare(b);
@@ -91,10 +94,22 @@ export function membershipFailures(olds: Partial<MastersPinInputs> | undefined,
   return [];
 }
 
+/** Pure: why a changed clusterSecret is refused ([] = the same, or nothing recorded yet). */
+export function secretFailures(olds: Partial<MastersPinInputs> | undefined,
+  news: MastersPinInputs): { property: string; reason: string }[] {
+  if (!olds?.secretId || !news.secretId || olds.secretId === news.secretId) return [];
+  return [{ property: "secretId", reason: `clusterSecret: changed on running cluster ${news.cluster}, refused before ` +
+    "anything changed. Every credential, the cluster CA, the hosts' owner mark and the cloud machines' SSH host keys " +
+    "derive from it, and this release does not rotate them as a rolling change (ZooKeeper would lose its quorum until " +
+    "a majority had the new certificates, and Marathon's znodes keep the old digest ACL). Set the old value again, " +
+    "from stdin (`pulumi config set --secret elastic-mesos:clusterSecret < old-secret-file`), then run `pulumi up`: " +
+    "until an `up` has run with it, `pulumi destroy` would use the secret this one was given" }];
+}
+
 export class MastersPinProvider implements pulumi.dynamic.ResourceProvider<MastersPinInputs, MastersPinInputs> {
   /** Runs in `preview` and `up` when the pin is registered, before any other resource; never in `destroy`. */
   async check(olds: MastersPinInputs, news: MastersPinInputs): Promise<pulumi.dynamic.CheckResult<MastersPinInputs>> {
-    const failures = membershipFailures(olds, news);
+    const failures = [...membershipFailures(olds, news), ...secretFailures(olds, news)];
     const { departing: _, ...given } = news;
     const departing = failures.length ? [] : departingMasters(olds, news);
     // No key rather than an undefined one: the engine's struct has no undefined.
@@ -103,7 +118,7 @@ export class MastersPinProvider implements pulumi.dynamic.ResourceProvider<Maste
 
   async diff(_id: string, olds: MastersPinInputs, news: MastersPinInputs): Promise<pulumi.dynamic.DiffResult> {
     // `online` is the provider's, not the cluster's: a change of it alone is nothing to record.
-    const facts = (p: MastersPinInputs) => JSON.stringify([p.cluster, p.masters, p.key, p.departing ?? []]);
+    const facts = (p: MastersPinInputs) => JSON.stringify([p.cluster, p.masters, p.key, p.departing ?? [], p.secretId ?? ""]);
     return { changes: facts(olds) !== facts(news) };
   }
 

@@ -3,8 +3,10 @@
 // set of masters is refused, naming the key, the reason and the count to put back; and every other resource of the cluster depends on the pin, so a refused pin leaves them all
 // unregistered (the engine checks registrations concurrently). Real CLI: test/e2e/membership.test.ts.
 import { describe, expect, it } from "vitest";
-import { membershipFailures, MastersPinProvider } from "../../provisioning/membership/pin";
+import { membershipFailures, MastersPinProvider, secretFailures } from "../../provisioning/membership/pin";
+import { hostOwnerId } from "../../provisioning/credentials";
 import { runProgram } from "../program/harness";
+import { isSecretInput } from "../program/mocks";
 import { STACKS } from "../program/fixtures";
 
 const pin = (masters: string[], key = "masters.count", online = false) => ({ cluster: "prod", masters, key, online });
@@ -67,6 +69,20 @@ describe("a change of the masters of a running cluster", () => {
     expect((await new MastersPinProvider().diff("id", before as never, pin(M3, "masters.count", true))).changes).toBe(false);
   });
 
+  it("a changed clusterSecret is refused, saying how to put it back; the same one, or none recorded yet, passes", async () => {
+    const p = new MastersPinProvider();
+    const was = { ...pin(M3), secretId: hostOwnerId("the-old-cluster-secret-0123", "prod") };
+    const now = { ...pin(M3), secretId: hostOwnerId("the-new-cluster-secret-0123", "prod") };
+    const [f] = (await p.check(was, now)).failures ?? [];
+    expect(f.property).toBe("secretId");
+    expect(f.reason).toMatch(/^clusterSecret: changed on running cluster prod, refused before anything changed\. /);
+    expect(f.reason).toContain("`pulumi config set --secret elastic-mesos:clusterSecret < old-secret-file`");
+    expect(f.reason).not.toContain(now.secretId); // names no identifier, let alone the secret
+    expect(secretFailures(was, was)).toEqual([]);
+    expect(secretFailures(pin(M3), now)).toEqual([]); // recorded before this release: recorded now
+    expect((await p.diff("id", pin(M3), now)).changes).toBe(true);
+  });
+
   it.each(Object.keys(STACKS))("%s: every other resource of the cluster depends on the pin", async (provider) => {
     const r = await runProgram(STACKS[provider as keyof typeof STACKS]);
     const custom = r.resources.filter((x) => x.custom);
@@ -74,6 +90,7 @@ describe("a change of the masters of a running cluster", () => {
     expect(pins).toHaveLength(1);
     expect(pins[0].inputs.masters).toEqual(r.outputs.masters.map((m: { id: string }) => m.id));
     expect(pins[0].inputs.online).toBe(provider === "baremetal" || provider === "local");
+    expect(isSecretInput(pins[0].inputs.secretId)).toBe(true); // kept encrypted in the state, like the secret it names
     // The engine checks registrations concurrently: the dependency is what keeps them back when the pin is refused.
     const free = r.resources.filter((x) => x !== pins[0] && x.type !== "pulumi:pulumi:Stack" && x.type !== "elastic-mesos:index:Cluster" &&
       !x.dependencies.some((d) => d.endsWith(`$${pins[0].type}::${pins[0].name}`)));
