@@ -171,7 +171,8 @@ export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapO
   const firewall = hostFirewall(model, machines);
   const taskUsers = poolTaskUsers(model.agentPools);
   const rollouts = rolloutSpecs(model, topology);
-  const host = (m: Machine, dependsOn: pulumi.Resource[] | pulumi.Output<pulumi.Resource[]>, drainVia?: pulumi.Output<DrainMaster[]>) => {
+  const host = (m: Machine, dependsOn: pulumi.Resource[] | pulumi.Output<pulumi.Resource[]>,
+    drainVia?: pulumi.Output<DrainMaster[]>) => {
     const rollout = rollouts(m.node);
     const spec = pulumi.all([masters, masterIps, m.privateIp, connectionFor(model, m), firewall]).apply(([ms, ips, selfIp, connection, fw]) => {
       const i = { ...hostInputsFor({ cluster: model.cluster.name, os: model.os, node: m.node, selfIp, masters: ms, quorum: topology.quorum,

@@ -285,18 +285,21 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
   private async leave(olds: HostOutputs, leave: LeaveProps["leave"]): Promise<HostOutputs> {
     const label = `${leave.id} (${olds.connection.host})`;
     const runner = this.runner();
-    const target = this.target(olds, { fingerprint: olds.hostKey.fingerprint, source: olds.hostKey.source === "config" ? "config" : "state" });
+    const key = olds.hostKey;
+    const target = this.target(olds, { fingerprint: key.fingerprint, source: key.source === "config" ? "config" : "state" });
     const progress = this.progress();
     let turn: Turn | undefined;
     try {
-      const probe = await runner.runScript(target, leadershipScript(olds.node.ip), { sudo: true, shell: "bash", label: "leadership probe", timeoutMs: 30_000 });
+      const probe = await runner.runScript(target, leadershipScript(olds.node.ip),
+        { sudo: true, shell: "bash", label: "leadership probe", timeoutMs: 30_000 });
       const lead = parseLeadership(probe.stdout);
       turn = await rollouts.acquire(leave.cluster, LEAVING, leave.id, 1, lead.mesos ? 2 : lead.zookeeper ? 1 : 0);
-      progress(`${leave.id}: leaving the cluster: master ${turn.position} of ${turn.total} to leave${lead.mesos ? " (the Mesos leader: last)" : ""}`);
+      progress(`${leave.id}: leaving the cluster: master ${turn.position} of ${turn.total} to leave` +
+        (lead.mesos ? " (the Mesos leader: last)" : ""));
       const t0 = Date.now();
       const r = await runner.runScript(target, leaveScript(Number(leave.id.replace(/^m/, "")), olds.node.ip), {
-        sudo: true, shell: "bash", label: "leave (ZooKeeper reconfig -remove; ZooKeeper, Marathon, Mesos stopped for good)", timeoutMs: 600_000,
-        onLine: this.log() });
+        sudo: true, shell: "bash", label: "leave (ZooKeeper reconfig -remove; ZooKeeper, Marathon, Mesos stopped for good)",
+        timeoutMs: 600_000, onLine: this.log() });
       const owner = { cluster: leave.cluster, id: this.credentials(leave.cluster).ownerId };
       await runner.runScript(target, renderCleanupScript(olds.cleanup, olds.preexisting, owner), {
         sudo: true, label: "cleanup (stop services, remove units, files, users, directories)", timeoutMs: 600_000 });
@@ -534,8 +537,8 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
 
 /** The record of a master that left without ever having been installed (LeaveProps; create). */
 function leftRecord(cluster: string, id: string, summary: string): HostOutputs {
-  return { cluster, node: { id, role: "master", hostname: `${cluster}-${id}`, ip: "" }, connection: { host: "", port: 22, user: "" },
-    stepHashes: {}, hostKey: { fingerprint: "", type: "", source: "tofu" },
+  return { cluster, node: { id, role: "master", hostname: `${cluster}-${id}`, ip: "" },
+    connection: { host: "", port: 22, user: "" }, stepHashes: {}, hostKey: { fingerprint: "", type: "", source: "tofu" },
     cleanup: { units: [], files: [], dirs: [], users: [], packages: [] }, preexisting: [], stepsRun: 0, commandsSent: 0,
     left: { at: new Date().toISOString(), summary } };
 }

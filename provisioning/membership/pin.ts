@@ -118,7 +118,8 @@ export class MastersPinProvider implements pulumi.dynamic.ResourceProvider<Maste
 
   async diff(_id: string, olds: MastersPinInputs, news: MastersPinInputs): Promise<pulumi.dynamic.DiffResult> {
     // `online` is the provider's, not the cluster's: a change of it alone is nothing to record.
-    const facts = (p: MastersPinInputs) => JSON.stringify([p.cluster, p.masters, p.key, p.departing ?? [], p.secretId ?? ""]);
+    const facts = (p: MastersPinInputs) =>
+      JSON.stringify([p.cluster, p.masters, p.key, p.departing ?? [], p.secretId ?? ""]);
     return { changes: facts(olds) !== facts(news) };
   }
 
