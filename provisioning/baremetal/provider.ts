@@ -90,6 +90,10 @@ function repairs(olds: Pick<HostOutputs, "stepHashes" | "repairs"> | undefined,
   return n ? { repairs: n } : {};
 }
 
+/** The key a host's state recorded, as a target expects it: a pin from the config, or the state's record. */
+const recordedKey = (k: RecordedHostKey): { fingerprint: string; source: "config" | "state" } =>
+  ({ fingerprint: k.fingerprint, source: k.source === "config" ? "config" : "state" });
+
 /** The machine's id as the outputs record it (HostProps.machine), when the host is a cloud machine's. */
 const machineOf = (machine: string | undefined): { machine?: string } => (machine === undefined ? {} : { machine });
 
@@ -196,7 +200,7 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
   async read(id: string, props?: HostOutputs): Promise<pulumi.dynamic.ReadResult<HostOutputs>> {
     if (!props?.watch || !props.hostKey) return { id, props };
     const runner = this.runner();
-    const target = this.target(props, { fingerprint: props.hostKey.fingerprint, source: props.hostKey.source === "config" ? "config" : "state" });
+    const target = this.target(props, recordedKey(props.hostKey));
     try {
       const probe = await runner.runScript(target, driftProbeScript(props.watch, props.cleanup.files), { sudo: true, label: "drift check", timeoutMs: 60_000 });
       const drift = driftOf(props.watch, props.cleanup.files, probe.stdout);
@@ -220,7 +224,7 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     // a destroy from an `up` itself: on `destroy` it gets the config of the last `up`.)
     const label = `${outs.node.id} (${outs.connection.host})`;
     const runner = this.runner();
-    const target = this.target(outs, { fingerprint: outs.hostKey.fingerprint, source: outs.hostKey.source === "config" ? "config" : "state" });
+    const target = this.target(outs, recordedKey(outs.hostKey));
     try {
       if (outs.node.role === "agent" && outs.drain) await this.drain(runner, outs, label, target);
       // A cloud machine is deleted right after (its resource depends on it): a drained agent is all it needs.
@@ -285,8 +289,7 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
   private async leave(olds: HostOutputs, leave: LeaveProps["leave"]): Promise<HostOutputs> {
     const label = `${leave.id} (${olds.connection.host})`;
     const runner = this.runner();
-    const key = olds.hostKey;
-    const target = this.target(olds, { fingerprint: key.fingerprint, source: key.source === "config" ? "config" : "state" });
+    const target = this.target(olds, recordedKey(olds.hostKey));
     const progress = this.progress();
     let turn: Turn | undefined;
     try {

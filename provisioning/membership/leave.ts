@@ -12,7 +12,8 @@
 // 2. ZooKeeper (at once: a removed leader says "leader" until it stops), Marathon and Mesos stop for good, and the
 //    departure waits until ZooKeeper holds no znode of this master's Mesos (its log replica's znode outlives a stop
 //    by a session timeout). The host's cleanup removes the rest afterwards.
-import { SUPER_PASSWORD } from "../steps/zookeeper";
+import { zkMode } from "../render/probe-snippets";
+import { LIVE_CFG, SUPER_PASSWORD } from "../steps/zookeeper";
 
 /** Where the Mesos masters register (steps/mesos-master.ts: zk://…/mesos). */
 const MESOS_ZNODE = "/mesos";
@@ -26,12 +27,12 @@ me=${zkId}
 ip=${ip}
 fail() { printf 'elastic-mesos leave: FAILED: %s\\n' "$1" >&2; exit 1; }
 # shellcheck disable=SC2016 # $0 is the inner bash's
-mode() { timeout 5 bash -c 'exec 3<>"/dev/tcp/$0/2181" && printf srvr >&3 && cat <&3' "$1" 2>/dev/null | sed -n 's/^Mode: //p' || true; }
+mode() { ${zkMode('"$1"')}; }
 cli=$(find /opt -maxdepth 3 -path '/opt/zookeeper-*/bin/zkCli.sh' 2>/dev/null | sort | tail -n 1)
 zk() { timeout 60 "$cli" -server "$1:2181" 2>&1; }
 lines() { grep -oE 'server\\.[0-9]+=[^ ]+' || true; }
 ipof() { sed -E 's/^server\\.[0-9]+=([^:]+):.*/\\1/'; }
-dyn=$(sed -n 's/^dynamicConfigFile=//p' /var/lib/zookeeper/conf/zoo.cfg 2>/dev/null | tail -n 1 || true)
+dyn=$(sed -n 's/^dynamicConfigFile=//p' ${LIVE_CFG} 2>/dev/null | tail -n 1 || true)
 summary="ZooKeeper server $me was no member"
 via=''
 if [ -n "$cli" ] && [ -s "$dyn" ]; then

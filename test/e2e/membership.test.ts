@@ -17,6 +17,7 @@ import { http, labInfo, remnants, sshOk, systemdMs, type LabHost } from "../fixt
 import { hostSettings, labStackSettings, pulumiWorkspace, setConfig, setSecrets, steps, urnName, type PulumiWorkspace }
   from "../fixtures/pulumi-cli";
 import { leadershipScript, parseLeadership } from "../../provisioning/rollout/leader";
+import { zkMode } from "../../provisioning/render/probe-snippets";
 import { gaps, hasLeader, stopZkLoop, watchRollout, type Sample, type ZkSample } from "../fixtures/rollout-monitor";
 
 const bench = createRequire(import.meta.url)("../../bench/baremetal.js");
@@ -180,8 +181,7 @@ describe.skipIf(skip)("masters 3 → 5 → 3 → 1 online through the real pulum
       expect(await cmdline(master(k), "mesos-master"), `m${k}`).toContain("--quorum=2");
     }
     await sshOk(master(1).name, "systemctl start zookeeper; for i in $(seq 60); do " +
-      `case $(timeout 5 bash -c 'exec 3<>/dev/tcp/${master(1).ip}/2181 && printf srvr >&3 && cat <&3' | sed -n 's/^Mode: //p') in ` +
-      "leader|follower) exit 0 ;; esac; sleep 1; done; exit 1");
+      `case $(${zkMode(`'${master(1).ip}'`)}) in leader|follower) exit 0 ;; esac; sleep 1; done; exit 1`);
     // Mesos on m1 was cut off from ZooKeeper meanwhile: the change below starts once one master leads again, for good.
     await oneMesosLeader([1, 2, 3].map(master));
     const ops = await change("3 → 1 master", 3, 1);
@@ -208,20 +208,21 @@ describe.skipIf(skip)("masters 3 → 5 → 3 → 1 online through the real pulum
 const progress = (output: string) =>
   output.split("\n").filter((l) => /^\s*elastic-mesos: \S+: (rolling|rolled|leads|leaving|left) /.test(l));
 
-/** The elected Mesos master among `watched` (1-based), asked with the rollout's own leadership probe. */
+/** Which of `masters` say they are the elected Mesos master, asked with the rollout's own leadership probe. */
+const mesosElected = (masters: LabHost[]) =>
+  Promise.all(masters.map(async (m) => parseLeadership(await sshOk(m.name, leadershipScript(m.ip))).mesos));
+
+/** The elected Mesos master among `watched` (1-based). */
 async function watchedLeader(watched: LabHost[]): Promise<number | undefined> {
-  for (const [i, m] of watched.entries()) {
-    if (parseLeadership(await sshOk(m.name, leadershipScript(m.ip))).mesos) return i + 1;
-  }
-  return undefined;
+  const i = (await mesosElected(watched)).indexOf(true);
+  return i < 0 ? undefined : i + 1;
 }
 
 /** Waits until exactly one of `masters` says it is the elected Mesos master, three looks in a row a second apart. */
 async function oneMesosLeader(masters: LabHost[]): Promise<void> {
   let streak = 0;
   for (let i = 0; i < 120 && streak < 3; i++) {
-    const led = await Promise.all(masters.map(async (m) => parseLeadership(await sshOk(m.name, leadershipScript(m.ip))).mesos));
-    streak = led.filter(Boolean).length === 1 ? streak + 1 : 0;
+    streak = (await mesosElected(masters)).filter(Boolean).length === 1 ? streak + 1 : 0;
     await new Promise((r) => setTimeout(r, 1000));
   }
   expect(streak, "one elected Mesos master, three looks in a row").toBe(3);
