@@ -1,6 +1,7 @@
 // The Mesos/Marathon stand-ins (test fixtures) behave like the real programs where a provisioner depends on it:
 // leader election through a real 3-node ZooKeeper (the lab mirror's Apache-layout tarball), failover within
-// the ZooKeeper session timeout, strict flags, agent authentication, Marathon basic auth.
+// the ZooKeeper session timeout, strict flags, agent authentication, Marathon basic auth, and the replicated log's
+// replica status (a replica added to one master's log never votes; a copy of a voting replica does).
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { http, labInfo, mirrorAptSetup, ssh, sshOk, waitFor, ZK_VERSION } from "../fixtures/lab";
 import { waitForAptLocks } from "../fixtures/apt-locks";
@@ -42,7 +43,8 @@ systemctl daemon-reload && systemctl start lab-zookeeper
 }
 
 /** Everything prepare() and the tests put on a host. */
-const CLEANUP = `systemctl stop standin-master standin-agent standin-marathon lab-zookeeper 2>/dev/null; systemctl reset-failed
+const CLEANUP = `systemctl stop standin-master standin-agent standin-marathon standin-grow lab-zookeeper 2>/dev/null
+systemctl reset-failed
 ${waitForAptLocks()}
 for p in aventer-mesos marathon; do
   dpkg-query -W -f='\${Status}' $p 2>/dev/null | grep -q ' installed' &&
@@ -205,5 +207,40 @@ describe.skipIf(!!skip)("stand-ins on a real ZooKeeper ensemble", () => {
     // the agent follows the new leader
     await waitFor("h2 re-registered with the new leader", async () =>
       (await leaderState(next))?.slaves.some((a: any) => a.hostname === "h2"), 30_000);
+  });
+
+  it("a replica added to one master's log stays EMPTY at --quorum=2; a copy of the voting replica votes at once", async () => {
+    // Another log beside the cluster's (its own znode, port and work_dir; not 5060, a port fetch refuses): one master,
+    // then a second one.
+    const GROW = "/var/lib/mesos/grow";
+    const grow = (h: string, quorum: number) => startUnit("standin-grow", `/usr/sbin/mesos-master ` +
+      `--zk=zk://mesos:zk-mesos-pw@h1:2181,h2:2181,h3:2181/grow --quorum=${quorum} --work_dir=${GROW} --ip=${ip(h)} ` +
+      `--hostname=${h} --port=5070 --zk_session_timeout=${ZK_SESSION_SECS}secs`);
+    const metrics = async (h: string) => {
+      const r = await http(`http://${ip(h)}:5070/metrics/snapshot`, { timeoutMs: 2000 }).catch(() => undefined);
+      return r?.status === 200 ? JSON.parse(r.body) as Record<string, number> : undefined;
+    };
+    const status = (h: string) => sshOk(h, `cat ${GROW}/replicated_log/status`).then((x) => x.trim());
+    await sshOk("h1", grow("h1", 1));
+    await waitFor("h1's log recovered alone (--quorum=1)", async () => (await metrics("h1"))?.["registrar/log/recovered"] === 1, 30_000);
+    // Growing: h1 restarts with --quorum=2 and h2 starts with a new replica. h2 never votes: only h1 does.
+    await sshOk("h1", grow("h1", 2));
+    await sshOk("h2", `rm -rf ${GROW}; ${grow("h2", 2)}`);
+    await waitFor("both replicas registered", async () => (await metrics("h1"))?.["registrar/log/ensemble_size"] === 2, 30_000);
+    await new Promise((r) => setTimeout(r, 5000));
+    expect([await status("h1"), await status("h2")]).toEqual(["VOTING", "EMPTY"]);
+    expect((await metrics("h1"))?.["registrar/log/recovered"]).toBe(0);
+    expect(await sshOk("h2", "journalctl -u standin-grow --no-pager")).toContain("Replica is in EMPTY status: 1 VOTING of 2 replicas seen, quorum 2");
+    // A copy of h1's replica (h1 stopped for it) in place of h2's: both vote, and the log recovers.
+    await Promise.all(["h1", "h2"].map((h) => sshOk(h, "systemctl stop standin-grow")));
+    const copy = await sshOk("h1", `tar -C ${GROW} -czf - replicated_log | base64 -w0`);
+    await sshOk("h2", `rm -rf ${GROW}/replicated_log && echo ${copy.trim()} | base64 -d | tar -C ${GROW} -xzf -`);
+    await Promise.all(["h1", "h2"].map((h) => sshOk(h, grow(h, 2))));
+    const leader = await waitFor("a recovered leader at --quorum=2", async () => {
+      for (const h of ["h1", "h2"]) if ((await metrics(h))?.["registrar/log/recovered"] === 1) return h;
+      return undefined;
+    }, 30_000);
+    expect([leader, await status("h1"), await status("h2")]).toEqual([expect.stringMatching(/^h[12]$/), "VOTING", "VOTING"]);
+    await Promise.all(["h1", "h2"].map((h) => sshOk(h, `systemctl stop standin-grow; rm -rf ${GROW}`)));
   });
 });
