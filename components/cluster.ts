@@ -34,6 +34,8 @@ export interface SshBootstrapInput {
   credentials: pulumi.Output<Credentials>;
   /** Masters removed from the config that leave (or have left) the running cluster: the masters pin's `departing`. */
   departing?: pulumi.Output<string[] | undefined>;
+  /** The cluster grows from one master: the new ones start from a copy of its log (the masters pin's `seeded`). */
+  seeded?: pulumi.Output<{ from: string; to: string[] } | undefined>;
   /** Parent for every resource the bootstrap registers. */
   parent: pulumi.Resource;
 }
@@ -153,7 +155,7 @@ export class MesosCluster extends pulumi.ComponentResource {
     const set = entry.module.createMachines({ model, topology, userData: () => "", poolUserData }, this);
     if (args.sshBootstrap) {
       ready = args.sshBootstrap({ name, model, topology, machines: set.machines, groups: set.groups, credentials,
-        departing: pin.departing, parent: this });
+        departing: pin.departing, seeded: pin.seeded, parent: this });
     } else {
       void pulumi.log.warn(
         `provider "${model.provider}": ${set.machines.length} machines registered, but no SSH bootstrap was given to MesosCluster, so nothing was installed on them and nothing checks their health`,

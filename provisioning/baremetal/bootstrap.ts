@@ -149,6 +149,27 @@ export function mastersOf(topology: Pick<Topology, "masters">,
     ...(ips[i][1] && ips[i][1] !== ips[i][0] ? { publicAddress: ips[i][1] } : {}) })));
 }
 
+/**
+ * Each master's part in a growth from one master (the masters pin's `seeded`, membership/seed.ts): the running one
+ * sends a copy of its log to the new ones (their connections from the config), which start from it. One Output for
+ * all hosts; agents and every master of a cluster not growing from one get none.
+ */
+export function logSeeds(seeded: SshBootstrapInput["seeded"], ids: string[],
+  connections: pulumi.Output<HostConnection[]>): pulumi.Output<(id: string) => HostInputs["logSeed"]> {
+  return pulumi.all([seeded ?? pulumi.output(undefined), connections])
+    .apply(([s, cs]) => (id: string) => logSeedOf(s, id, (to) => cs[ids.indexOf(to)]));
+}
+
+/** Pure: master `id`'s part in the growth `seeded` (the masters pin's record; undefined: none, or not its). */
+export function logSeedOf(seeded: { from: string; to: string[] } | undefined, id: string,
+  connectionOf: (id: string) => HostConnection | undefined): HostInputs["logSeed"] {
+  if (!seeded) return undefined;
+  if (id === seeded.from) {
+    return { to: seeded.to.flatMap((to) => { const c = connectionOf(to); return c ? [{ id: to, connection: c }] : []; }) };
+  }
+  return seeded.to.includes(id) ? { from: seeded.from } : undefined;
+}
+
 /** The SshBootstrap seam: returns every host resource and the readiness resource. */
 export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapOptions = {}): pulumi.Resource[] {
   const { name, model, topology, machines, parent } = input;
@@ -171,13 +192,17 @@ export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapO
   const firewall = hostFirewall(model, machines);
   const taskUsers = poolTaskUsers(model.agentPools);
   const rollouts = rolloutSpecs(model, topology);
+  const seeds = logSeeds(input.seeded, masterMachines.map((m) => m.node.id),
+    pulumi.all(masterMachines.map((m) => connectionFor(model, m))));
   const host = (m: Machine, dependsOn: pulumi.Resource[] | pulumi.Output<pulumi.Resource[]>,
     drainVia?: pulumi.Output<DrainMaster[]>) => {
     const rollout = rollouts(m.node);
-    const spec = pulumi.all([masters, masterIps, m.privateIp, connectionFor(model, m), firewall]).apply(([ms, ips, selfIp, connection, fw]) => {
+    const spec = pulumi.all([masters, masterIps, m.privateIp, connectionFor(model, m), firewall, seeds])
+      .apply(([ms, ips, selfIp, connection, fw, seed]) => {
+      const logSeed = seed(m.node.id);
       const i = { ...hostInputsFor({ cluster: model.cluster.name, os: model.os, node: m.node, selfIp, masters: ms, quorum: topology.quorum,
         artifacts, taskUsers, ...(fw ? { firewall: fw } : {}) }, connection as HostConnection, ips, opts), rollout,
-        ...peers };
+        ...peers, ...(logSeed ? { logSeed } : {}) };
       // The masters' keys stay an Output of their own inside `drain`: in a preview where the masters change
       // (a grow re-runs their firewall step) only they are unknown, and the provider's diff takes an unknown
       // in `drain` (bookkeeping) for no change, instead of the whole spec unknown and every agent "updating".
@@ -193,8 +218,12 @@ export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapO
   // the others restart with the lower --quorum): each is its old resource, registered to leave (membership/leave.ts).
   const leaving = input.departing?.apply((ids) => (ids ?? []).map((id) =>
     new MesosHost(`${model.cluster.name}-${id}-bootstrap`, { leave: { cluster: model.cluster.name, id } }, { parent })));
-  // Masters together (ZooKeeper's gate needs its peers), agents once every master is through.
-  const masterHosts = masterMachines.map((m) => host(m, leaving ?? []));
+  // Masters together (ZooKeeper's gate needs its peers), agents once every master is through. The one master of a
+  // cluster growing from one sends its log to the new ones in its turn: it waits for their machines (local makes them).
+  const seeding = (m: Machine) => (input.seeded ?? pulumi.output(undefined)).apply((s) => s?.from === m.node.id
+    ? s.to.flatMap((id) => { const r = byId.get(id)?.resource; return r ? [r] : []; }) : []);
+  const masterHosts = masterMachines.map((m) => host(m, pulumi.all([leaving ?? [], seeding(m)])
+    .apply(([l, s]) => [...l, ...s])));
   // Where agents are drained (over SSH, with the keys the masters' resources recorded): one Output for all.
   const drainVia = pulumi.all(masterMachines.map((m, i) => pulumi.all([connectionFor(model, m), masterHosts[i].hostKey])
     .apply(([c, key]): DrainMaster => {

@@ -19,6 +19,8 @@ import { sshDelivery, type StepScript } from "../render/ssh-plan";
 import { rollouts, type Turn } from "../rollout/coordinator";
 import { leadershipScript, parseLeadership } from "../rollout/leader";
 import { leaveScript, leaveSummary } from "../membership/leave";
+import { LOG_SEED, NOT_ONE, snapshotScript, unpackScript } from "../membership/seed";
+import { uploadCommand } from "../ssh/upload";
 import { disruptive, rankOf } from "../rollout/plan";
 import { footprintProbeScript, parseFootprint, renderCleanupScript } from "./cleanup";
 import { FIRSTBOOT_POLL_MS, firstBootFailure, firstBootProbeScript, parseFirstBoot, type FirstBootProbe } from "./adopt";
@@ -29,7 +31,8 @@ import { changedSteps, diffHost, drainBeforeRestart, expectedHostKey, hashesOf, 
   from "./plan";
 import { hostTls, renderHost, type HostPlan } from "./render";
 import type { Runner } from "./runner";
-import type { HostInputs, HostOutputs, HostProps, LeaveProps, LegacyHostOutputs, RecordedHostKey } from "./types";
+import type { HostInputs, HostOutputs, HostProps, LeaveProps, LegacyHostOutputs, LogSeedTarget, RecordedHostKey }
+  from "./types";
 
 export interface ProviderDeps {
   /** Runner for one operation; default: an SshPool. Tests inject fakes. */
@@ -373,6 +376,8 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     // A running host whose update may restart a daemon waits for its turn (rollout order and gates).
     const rolls = olds !== undefined && inputs.rollout !== undefined && disruptive(toRun);
     let turn: Turn | undefined;
+    // Growing from one master: its mesos-master was stopped for the copy of its log (membership/seed.ts).
+    let stopped = false;
     try {
       if (rolls) turn = await this.takeTurn(runner, target, inputs, toRun, this.progress());
       if (!olds && inputs.node.role === "master" && inputs.rollout) await this.afterMasters(inputs);
@@ -387,6 +392,16 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
       if (!olds) {
         const probe = await runner.runScript(target, footprintProbeScript(news.cleanup), { sudo: true, label: "footprint check", timeoutMs: 60_000 });
         preexisting = parseFootprint(probe.stdout);
+      }
+      // Growing from one master (membership/seed.ts): it sends its log in its turn, a new one starts from that.
+      const seed = inputs.logSeed;
+      if (olds && seed && "to" in seed && toRun.some((s) => s.step === "mesos")) {
+        stopped = await this.sendLogSeed(runner, target, inputs, seed.to);
+      }
+      if (!olds && seed && "from" in seed) {
+        const r = await runner.runScript(target, unpackScript(seed.from), { sudo: true, shell: "bash",
+          label: `unpacking ${seed.from}'s replicated log`, timeoutMs: 300_000 });
+        this.progress()(`${inputs.node.id}: ${r.stdout.trim().split("\n").pop()}`);
       }
       // A restart Mesos cannot recover kills the agent's tasks: it is drained first, inside its turn.
       const why = olds ? drainBeforeRestart(olds.agentIdentity, news.agentIdentity, toRun) : "";
@@ -405,6 +420,11 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
       return { ...this.record(news), ...identity(news), ...repairs(olds, toRun), hostKey, preexisting, stepsRun: toRun.length,
         commandsSent: runner.stats.commands };
     } catch (e) {
+      // A step failed after the copy: mesos-master runs again as its unit now says (a re-run copies anew at --quorum=1).
+      if (stopped) {
+        await runner.runScript(target, "systemctl is-active --quiet mesos-master || systemctl start mesos-master\n",
+          { sudo: true, label: "mesos-master started again" }).catch(() => undefined);
+      }
       // The first failure stops the hosts still waiting (they stay untouched); a re-run continues from here.
       turn?.release(new Error(`${inputs.node.id} (${inputs.connection.host}) failed: ${(e as Error).message}`));
       throw e;
@@ -435,6 +455,42 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
       const auth = { user: ADMIN_USER, password: this.credentials(news.cluster).adminPassword };
       await reactivateIfKept(runner, d.via, label, news.node, news.drain!, auth, d.agentId, progress);
     };
+  }
+
+  /**
+   * The one master of a cluster growing from one, in its turn (membership/seed.ts): stops its mesos-master if it still
+   * runs with --quorum=1 and sends a copy of its log to each new master (their keys as the config pins them, else
+   * trusted on first use, as their own create would); its steps then start it with the new --quorum. A failure
+   * before that starts it again as it was, and the next `up` takes a new copy. True: it was stopped for a copy.
+   */
+  private async sendLogSeed(runner: Runner, target: SshTarget, inputs: HostInputs, to: LogSeedTarget[]): Promise<boolean> {
+    const id = inputs.node.id;
+    const progress = this.progress();
+    const chunks: Buffer[] = [];
+    const snap = await runner.runScript(target, snapshotScript(), { sudo: true, shell: "bash",
+      label: "copy of the replicated log", timeoutMs: 600_000, okCodes: [0, NOT_ONE], stdoutSink: (c) => chunks.push(c) });
+    if (snap.code === NOT_ONE) {
+      progress(`${id}: no copy of its replicated log taken (${snap.stderr.trim()}): the new masters got one before`);
+      return false;
+    }
+    const copy = Buffer.concat(chunks);
+    let sending = "";
+    try {
+      for (const t of to) {
+        const node = { id: t.id, role: "master" as const, hostname: t.id, ip: t.connection.host };
+        const key = { fingerprint: t.connection.hostKeyFingerprint, source: "config" as const };
+        sending = `${t.id} (${t.connection.host})`;
+        await runner.exec(this.target({ node, connection: t.connection }, key), uploadCommand({ path: LOG_SEED, mode: "0600" }),
+          { sudo: true, stdin: copy, label: `copy of ${id}'s replicated log`, timeoutMs: 300_000 });
+      }
+    } catch (e) {
+      await runner.runScript(target, "systemctl start mesos-master\n", { sudo: true, label: "mesos-master started again" })
+        .catch(() => undefined);
+      throw new Error(`sending a copy of ${id}'s replicated log to ${sending} failed: ${(e as Error).message}. ${id}'s ` +
+        `mesos-master runs again with --quorum=1 and nothing else changed; run \`pulumi up\` again once ${sending} answers`);
+    }
+    progress(`${id}: sent a copy of its replicated log (${copy.length} bytes) to ${to.map((t) => t.id).join(", ")}`);
+    return true;
   }
 
   /**

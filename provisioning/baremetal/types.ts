@@ -53,6 +53,12 @@ export interface DrainMaster {
   hostKeyFingerprint?: string;
 }
 
+/** A new master the running one sends its log to: its connection from the config (it is not installed yet). */
+export interface LogSeedTarget {
+  id: string;
+  connection: HostConnection;
+}
+
 /** How to drain an agent before removing it (Mesos operator API on the masters). */
 export interface DrainSpec {
   /** Master addresses, tried in order; a non-leader redirects to the leader. */
@@ -89,6 +95,11 @@ export interface HostInputs {
   taskUsers?: string[];
   /** Agents only. */
   drain?: DrainSpec;
+  /**
+   * Masters, while the cluster grows from one master (the masters pin's `seeded`, membership/seed.ts): the running
+   * master sends a copy of its replicated log `to` the new masters in its turn; a new master starts `from` it.
+   */
+  logSeed?: { to: LogSeedTarget[] } | { from: string };
   /** Deadline per step, seconds. Default 900. */
   stepTimeoutSeconds?: number;
   /** Which hosts take turns with this one when an update may restart a daemon (provisioning/rollout/). */

@@ -3,17 +3,17 @@
 // baremetal.hosts) may go ahead on a running cluster. Masters hold the ZooKeeper votes and the Mesos replicated log.
 //
 // Let through, on the providers whose hosts take every change over SSH (baremetal, local):
-// - growing (3 → 5): ZooKeeper's members change by reconfiguration, each new server adding itself
+// - growing (1 → 3 → 5): ZooKeeper's members change by reconfiguration, each new server adding itself
 //   (steps/zookeeper.ts), and Mesos' order holds: the running masters restart with the new --quorum one at a time,
-//   the leader last, and only then do the new masters start (the host provider's afterMasters);
+//   the leader last, and only then do the new masters start (the host provider's afterMasters). From one master,
+//   check() records `seeded`: the new masters start from a copy of its replicated log (membership/seed.ts);
 // - shrinking (5 → 3 → 1), the highest ids going: Mesos' order is the other way round, the masters that go stop
 //   for good before the others restart with the lower --quorum. The engine would delete them last, so check()
 //   records them as `departing`; the program registers each as a leaving host (membership/leave.ts) that the
 //   masters kept depend on, whose update removes its ZooKeeper server by reconfiguration and stops everything on
 //   it, reaching the host with the key its own state pinned.
-// Refused, with the reason and the offline way: growing from one master (Mesos' documentation requires wiping its
-// replicated log), a change of the running masters' ids, and any change on the cloud providers (their masters are
-// made by the cloud). Refused too, on every provider: a change of clusterSecret (every credential derives from it,
+// Refused, with the reason and the offline way: a change of the running masters' ids, and any change on the cloud
+// providers (their masters are made by the cloud). Refused too, on every provider: a change of clusterSecret (every credential derives from it,
 // and rotating them as a rolling change is not built), told by an identifier of the secret that reveals nothing.
 //
 // How it stops the engine: it is the first resource the cluster registers, its inputs are plain config facts, and
@@ -39,8 +39,23 @@ export interface MastersPinInputs {
    * here, so the next one still makes them leave before the masters kept lower --quorum.
    */
   departing?: string[];
+  /**
+   * Set by check(), never by the program: the cluster grew from the one master `from`, and `to` start from a copy
+   * of its replicated log (membership/seed.ts). Kept while the masters stay these: a failed `up` leaves a new
+   * master to create, and its copy waits on its machine.
+   */
+  seeded?: { from: string; to: string[] };
   /** An identifier of clusterSecret (credentials.ts hostOwnerId: an HMAC that reveals nothing of it); a secret input. */
   secretId?: string;
+}
+
+/** Pure: the masters that start from a copy of the one running master's log (recorded, or this growth from one). */
+export function seededMasters(olds: Partial<MastersPinInputs> | undefined,
+  news: MastersPinInputs): MastersPinInputs["seeded"] {
+  const was = olds?.masters ?? [];
+  const same = was.length === news.masters.length && was.every((id, i) => id === news.masters[i]);
+  if (same) return olds?.seeded;
+  return was.length === 1 && news.masters.length > 1 ? { from: was[0], to: news.masters.slice(1) } : undefined;
 }
 
 const byOrdinal = (a: string, b: string) => Number(a.slice(1)) - Number(b.slice(1)) || a.localeCompare(b);
@@ -83,10 +98,6 @@ export function membershipFailures(olds: Partial<MastersPinInputs> | undefined,
     return refuse("the running masters keep their ids (m1, m2, ... are their ZooKeeper ids): masters are added after " +
       "the last one");
   }
-  if (was.length === 1) {
-    return refuse("growing from one master requires wiping the Mesos replicated log (Mesos' operational guide), " +
-      "which would lose the registry");
-  }
   if (!news.online) {
     return refuse("on this provider the masters are machines the cloud makes from user-data, and adding one to a " +
       "running cluster is not built yet (baremetal and local stacks change their masters online)");
@@ -110,16 +121,17 @@ export class MastersPinProvider implements pulumi.dynamic.ResourceProvider<Maste
   /** Runs in `preview` and `up` when the pin is registered, before any other resource; never in `destroy`. */
   async check(olds: MastersPinInputs, news: MastersPinInputs): Promise<pulumi.dynamic.CheckResult<MastersPinInputs>> {
     const failures = [...membershipFailures(olds, news), ...secretFailures(olds, news)];
-    const { departing: _, ...given } = news;
+    const { departing: _, seeded: __, ...given } = news;
     const departing = failures.length ? [] : departingMasters(olds, news);
+    const seeded = failures.length ? undefined : seededMasters(olds, news);
     // No key rather than an undefined one: the engine's struct has no undefined.
-    return { inputs: departing.length ? { ...given, departing } : given, failures };
+    return { inputs: { ...given, ...(departing.length ? { departing } : {}), ...(seeded ? { seeded } : {}) }, failures };
   }
 
   async diff(_id: string, olds: MastersPinInputs, news: MastersPinInputs): Promise<pulumi.dynamic.DiffResult> {
     // `online` is the provider's, not the cluster's: a change of it alone is nothing to record.
     const facts = (p: MastersPinInputs) =>
-      JSON.stringify([p.cluster, p.masters, p.key, p.departing ?? [], p.secretId ?? ""]);
+      JSON.stringify([p.cluster, p.masters, p.key, p.departing ?? [], p.secretId ?? "", p.seeded ?? null]);
     return { changes: facts(olds) !== facts(news) };
   }
 
@@ -140,9 +152,11 @@ export class MastersPinProvider implements pulumi.dynamic.ResourceProvider<Maste
 export class MastersPin extends ShimResource {
   /** The masters that leave in this `up` or have left (check() sets it): membership/leave.ts. */
   declare public readonly departing: pulumi.Output<string[] | undefined>;
+  /** The masters that start from a copy of the one master's log (check() sets it): membership/seed.ts. */
+  declare public readonly seeded: pulumi.Output<MastersPinInputs["seeded"]>;
 
   constructor(name: string, args: { [K in keyof MastersPinInputs]: pulumi.Input<MastersPinInputs[K]> },
     opts?: pulumi.CustomResourceOptions) {
-    super("elastic-mesos/cluster:Masters", name, { ...args, departing: undefined }, opts);
+    super("elastic-mesos/cluster:Masters", name, { ...args, departing: undefined, seeded: undefined }, opts);
   }
 }

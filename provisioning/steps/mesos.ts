@@ -47,6 +47,7 @@ export function mesosStep(ctx: Ctx): Step {
         script: [
           `code() { curl -s -o /dev/null -w '%{http_code}' --max-time 5${ca} "$@" || true; }`,
           `c=$(code ${scheme}://${ip}:5050/health); [ "$c" = 200 ] || { echo "mesos-master /health answered $c"; exit 1; }`,
+          ...(ctx.input.seedsNewMasters ? seedingGate(ctx, scheme, marathon) : []),
           // Exactly one master says it is elected and has recovered its registrar. Not /redirect: after the leader
           // restarts, the others keep naming it until its ZooKeeper session expires (about 10 s), and a rollout that
           // went on then would restart agents with no leader to re-register with.
@@ -94,4 +95,25 @@ export function mesosStep(ctx: Ctx): Step {
       hint: "check \"journalctl -u mesos-agent\", that masters reach this agent on port 5051 and the agent reaches them on 5050",
     },
   };
+}
+
+/**
+ * The one master of a cluster growing from one (membership/seed.ts) restarts with the new --quorum before the new
+ * masters start, and no leader can recover the log until a quorum of them runs. While fewer masters than the quorum
+ * answer, its own health and Marathon's /ping are all there is to check; the new masters' gates check the rest.
+ */
+function seedingGate(ctx: Ctx, scheme: string, marathon: string): string[] {
+  const q = ctx.input.quorum;
+  return [
+    "up=0",
+    `for m in ${ctx.masterIps.join(" ")}; do`,
+    `  if [ "$(code ${scheme}://$m:5050/health)" = 200 ]; then up=$((up + 1)); fi`,
+    "done",
+    `if [ "$up" -lt ${q} ]; then`,
+    `  c=$(code -K ${ADMIN_CURLRC} ${marathon}/ping); [ "$c" = 200 ] || { echo "Marathon /ping answered $c"; exit 1; }`,
+    `  echo "$up of ${ctx.masterIps.length} masters run Mesos, fewer than --quorum=${q}: the new masters start from ` +
+      `this one's replicated log next"`,
+    "  exit 0",
+    "fi",
+  ];
 }

@@ -142,6 +142,11 @@ export interface BootstrapInput {
    */
   taskUsers?: string[];
   /**
+   * Masters: the one master of a cluster growing from one, whose log the new masters start from (membership/seed.ts).
+   * It restarts with the new --quorum before they start: its gate lets fewer masters than the quorum run Mesos.
+   */
+  seedsNewMasters?: true;
+  /**
    * This node's TLS material (provisioning/tls nodeTls). The program and the bare-metal provider always
    * give it; without it the steps render no TLS (older unit-test inputs).
    */

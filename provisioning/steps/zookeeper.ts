@@ -253,9 +253,14 @@ function secureListening(): string {
   return `timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/${p}' 2>/dev/null || { echo "ZooKeeper's TLS client port ${p} is not listening"; exit 1; }`;
 }
 
-/** Shell lines: exit 0 iff a majority of the ensemble answers leader/follower with exactly one leader. */
+/**
+ * Shell lines: exit 0 iff a majority of the ensemble answers leader/follower with exactly one leader. The one master
+ * of a cluster growing from one (membership/seed.ts) is the whole ensemble until the new masters add themselves,
+ * after its turn: one serving server is its majority.
+ */
 function quorumCheck(ctx: Ctx): string[] {
   const n = ctx.input.masters.length;
+  const need = ctx.input.seedsNewMasters ? 1 : ctx.input.quorum;
   return [
     "serving=0",
     "leaders=0",
@@ -265,8 +270,8 @@ function quorumCheck(ctx: Ctx): string[] {
     `  echo "$ip: \${m:-no answer}"`,
     `  case "$m" in leader|standalone) serving=$((serving + 1)); leaders=$((leaders + 1)) ;; follower) serving=$((serving + 1)) ;; esac`,
     "done",
-    `if [ "$serving" -lt ${ctx.input.quorum} ] || [ "$leaders" -ne 1 ]; then`,
-    `  echo "no quorum yet: $serving of ${n} servers serving (need ${ctx.input.quorum}), $leaders leader(s)"`,
+    `if [ "$serving" -lt ${need} ] || [ "$leaders" -ne 1 ]; then`,
+    `  echo "no quorum yet: $serving of ${n} servers serving (need ${need}), $leaders leader(s)"`,
     "  exit 1",
     "fi",
   ];

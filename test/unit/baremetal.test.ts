@@ -277,6 +277,82 @@ describe("provider lifecycle (injected runner)", () => {
     expect(live.sent.some((s) => s.label?.startsWith("cleanup"))).toBe(false);
   });
 
+  describe("growing from one master (membership/seed.ts)", () => {
+    const to = (k: number) => ({ id: `m${k}`, connection: { host: `10.0.0.1${k}`, port: 22, user: "root", configPath: `baremetal.hosts[name=m${k}]` } });
+    const m1 = masterInputs({ connection: hostInputs().connection });
+    /** m1 as the growth renders it: its mesos step changes (the new --quorum), and it sends its log to m2 and m3. */
+    const grown = { ...m1, node: { ...m1.node, attributes: { quorum: "2" } }, logSeed: { to: [to(2), to(3)] } };
+    const COPY = "copy of the replicated log";
+
+    it("m1 stops and copies its log, sends it to each new master, then runs its steps", async () => {
+      const live = await provider((s) => (s.label === COPY ? { stdout: "LOG-BYTES" } : undefined));
+      const { outs } = await live.p.create({ spec: m1 });
+      live.sent.length = 0;
+      await live.p.update("id", outs!, { spec: grown });
+      expect(live.sent.map((s) => `${s.host} ${s.kind} ${s.label}`)).toEqual([`10.0.0.21 script ${COPY}`,
+        "10.0.0.12 exec copy of m1's replicated log", "10.0.0.13 exec copy of m1's replicated log",
+        "10.0.0.21 script step 3/3 mesos (mesos title)"]);
+      expect(live.sent[0].text).toContain("systemctl stop mesos-master");
+      for (const up of live.sent.slice(1, 3)) {
+        expect([up.stdin?.toString(), up.sudo]).toEqual(["LOG-BYTES", true]);
+        expect(up.text).toContain("mv -f -- \"$t\" '/var/lib/elastic-mesos/log-seed.tar.gz'");
+      }
+      expect(live.logs).toContain("m1: sent a copy of its replicated log (9 bytes) to m2, m3");
+      // Its mesos step unchanged (a later `up` while the pin still says seeded): nothing is copied.
+      live.sent.length = 0;
+      const { outs: after } = await live.p.update("id", outs!, { spec: grown });
+      await live.p.update("id", after!, { spec: { ...grown, node: { ...grown.node } } });
+      expect(live.sent.filter((s) => s.label === COPY)).toHaveLength(1);
+    });
+
+    it("m1 already runs with the new quorum (a copy went before): nothing is sent", async () => {
+      const live = await provider((s) => (s.label === COPY ? { code: 3, stderr: "mesos-master runs with --quorum=2: no copy taken" } : undefined));
+      const { outs } = await live.p.create({ spec: m1 });
+      live.sent.length = 0;
+      await live.p.update("id", outs!, { spec: grown });
+      expect(live.sent.map((s) => s.label)).toEqual([COPY, "step 3/3 mesos (mesos title)"]);
+      expect(live.logs.join("\n")).toContain("m1: no copy of its replicated log taken (mesos-master runs with --quorum=2: no copy taken)");
+    });
+
+    it("a new master that does not answer: m1's mesos-master starts again as it was, and the error says what next", async () => {
+      const live = await provider((s) => (s.label === COPY ? { stdout: "LOG-BYTES" }
+        : s.host === "10.0.0.13" ? new HostUnreachable("m3 (root@10.0.0.13:22)", "connect ECONNREFUSED", 1, "check the host") : undefined));
+      const { outs } = await live.p.create({ spec: m1 });
+      live.sent.length = 0;
+      const err = await live.p.update("id", outs!, { spec: grown }).catch((e) => e);
+      expect(err.message).toMatch(/^sending a copy of m1's replicated log to m3 \(10\.0\.0\.13\) failed: .*ECONNREFUSED.*\. m1's mesos-master runs again with --quorum=1 and nothing else changed; run `pulumi up` again once m3 \(10\.0\.0\.13\) answers$/);
+      expect(live.sent.map((s) => `${s.host} ${s.label}`).slice(-2)).toEqual(["10.0.0.13 copy of m1's replicated log",
+        "10.0.0.21 mesos-master started again"]);
+      expect(live.sent.some((s) => s.label?.startsWith("step "))).toBe(false);
+    });
+
+    it("a step that fails after the copy: m1's mesos-master is started again, as its unit says by then", async () => {
+      let armed = false;
+      const live = await provider((s) => (s.label === COPY ? { stdout: "LOG-BYTES" }
+        : armed && s.label?.startsWith("step 3/3") ? new Error("step mesos exited with code 1") : undefined));
+      const { outs } = await live.p.create({ spec: m1 });
+      live.sent.length = 0;
+      armed = true;
+      const err = await live.p.update("id", outs!, { spec: grown }).catch((e) => e);
+      expect(err.message).toBe("step mesos exited with code 1");
+      expect(live.sent.map((s) => s.label).slice(-2)).toEqual(["step 3/3 mesos (mesos title)", "mesos-master started again"]);
+      expect(live.sent.at(-1)?.text).toBe("systemctl is-active --quiet mesos-master || systemctl start mesos-master\n");
+    });
+
+    it("a new master unpacks the copy before its first step; one not seeded does not", async () => {
+      const live = await provider((s) => (s.label?.startsWith("unpacking") ? { stdout: "seed: replicated log unpacked from m1's copy\n" } : undefined));
+      const m2 = masterInputs({ node: { ...m1.node, id: "m2", hostname: "prod-m2" }, selfIp: "10.0.0.12", connection: to(2).connection });
+      await live.p.create({ spec: { ...m2, logSeed: { from: "m1" } } });
+      expect(live.sent.map((s) => s.label)).toEqual(["footprint check", "unpacking m1's replicated log",
+        "step 1/3 install (install title)", "step 2/3 zookeeper (zookeeper title)", "step 3/3 mesos (mesos title)"]);
+      expect(live.sent[1].text).toContain("tar -C /var/lib/mesos/master -xzf /var/lib/elastic-mesos/log-seed.tar.gz replicated_log");
+      expect(live.logs).toContain("m2: seed: replicated log unpacked from m1's copy");
+      live.sent.length = 0;
+      await live.p.create({ spec: m2 });
+      expect(live.sent.some((s) => s.label?.startsWith("unpacking"))).toBe(false);
+    });
+  });
+
   it("check refuses to move a master to another address, naming the config key (agents: identity.test.ts)", async () => {
     const { p } = await provider();
     const master = masterInputs({ connection: hostInputs().connection });

@@ -157,6 +157,9 @@ describe("steps", () => {
     expect(gate.script).toContain("em_zk_mode 10.0.1.12");
     expect(gate.script).toContain(`ips=(${[1, 2, 3, 4, 5].map(masterIp).join(" ")})`);
     expect(gate.script).toContain('if [ "$serving" -lt 3 ] || [ "$leaders" -ne 1 ]; then');
+    // The one master of a cluster growing from one is its whole ensemble until the new masters add themselves.
+    const seeding = renderSteps({ ...masterInput({ masters: 3 }, 1), seedsNewMasters: true }).find((s) => s.name === "zookeeper")!;
+    expect(seeding.gate.script).toContain('if [ "$serving" -lt 1 ] || [ "$leaders" -ne 1 ]; then');
     expect(gate.hint).toMatch(/2888 and 3888/);
     // Agents only wait for the quorum (no ZooKeeper of their own).
     const agent = renderSteps(agentInput({ masters: 3 })).find((s) => s.name === "zookeeper")!;

@@ -1,10 +1,11 @@
-// The masters pin (provisioning/membership/pin.ts): growing a running cluster from 3 masters to 5, and shrinking it
-// (the last ids going, recorded as departing), pass where it is built (baremetal, local); every other change of the
+// The masters pin (provisioning/membership/pin.ts): growing a running cluster (1 → 3, recorded as seeded; 3 → 5), and
+// shrinking it (the last ids going, recorded as departing), pass where it is built (baremetal, local); every other change of the
 // set of masters is refused, naming the key, the reason and the count to put back; and every other resource of the cluster depends on the pin, so a refused pin leaves them all
 // unregistered (the engine checks registrations concurrently). Real CLI: test/e2e/membership.test.ts.
 import { describe, expect, it } from "vitest";
 import { membershipFailures, MastersPinProvider, secretFailures } from "../../provisioning/membership/pin";
 import { hostOwnerId } from "../../provisioning/credentials";
+import { logSeedOf } from "../../provisioning/baremetal/bootstrap";
 import { runProgram } from "../program/harness";
 import { isSecretInput } from "../program/mocks";
 import { STACKS } from "../program/fixtures";
@@ -31,13 +32,40 @@ describe("a change of the masters of a running cluster", () => {
     expect(ids.reason).toContain("the masters kept keep their ids (m1, m2, ... are their ZooKeeper ids): the last ones go");
   });
 
-  it("growing from one master or other ids are refused, naming why, the count to put back and the offline way", () => {
+  it("growing from one master passes online, and is refused on the clouds; other ids are refused, naming why", () => {
     const bm = "baremetal.hosts (its master entries)";
-    const [one] = membershipFailures(pin(["m1"], bm, true), pin(M3, bm, true));
-    expect(one.reason).toContain("growing from one master requires wiping the Mesos replicated log");
-    expect(one.reason).toContain("back to 1 master.");
+    expect(membershipFailures(pin(["m1"], bm, true), pin(M3, bm, true))).toEqual([]);
+    const [cloud] = membershipFailures(pin(["m1"]), pin(M3));
+    expect(cloud.reason).toMatch(/from 1 \(m1\) to 3 \(m1-m3\) .*: on this provider .*adding one .*back to 1 master\./);
     const [ids] = membershipFailures(pin(M3, bm, true), pin(["m1", "m2", "m4", "m5", "m6"], bm, true));
     expect(ids.reason).toContain("the running masters keep their ids");
+  });
+
+  it("the running master sends its log to the new ones, reached at their configured connections; they start from it", () => {
+    const seeded = { from: "m1", to: ["m2", "m3"] };
+    const conn = (id: string) => ({ host: `10.0.0.1${id.slice(1)}`, port: 22, user: "root" });
+    expect(logSeedOf(seeded, "m1", conn)).toEqual({ to: [{ id: "m2", connection: conn("m2") }, { id: "m3", connection: conn("m3") }] });
+    expect(logSeedOf(seeded, "m3", conn)).toEqual({ from: "m1" });
+    expect(logSeedOf(seeded, "m4", conn)).toBeUndefined();
+    expect(logSeedOf(undefined, "m1", conn)).toBeUndefined();
+  });
+
+  it("check() records which masters start from a copy of the one master's log, kept while the masters stay these", async () => {
+    const p = new MastersPinProvider();
+    const bm = (m: string[], seeded?: { from: string; to: string[] }) =>
+      ({ ...pin(m, "baremetal.hosts", true), ...(seeded ? { seeded } : {}) });
+    const seeded = { from: "m1", to: ["m2", "m3"] };
+    expect((await p.check(bm(["m1"]), bm(M3))).inputs?.seeded).toEqual(seeded);
+    // The next `up` (the first failed after m1 sent its copy, or it went through): still seeded, m3 may be to create.
+    expect((await p.check(bm(M3, seeded), bm(M3))).inputs?.seeded).toEqual(seeded);
+    expect((await p.diff("id", bm(M3, seeded), bm(M3, seeded))).changes).toBe(false);
+    expect((await p.diff("id", bm(["m1"]), bm(M3, seeded))).changes).toBe(true);
+    // Another change of the masters: the copy is history (3 → 5: m4 and m5 catch up from three voting replicas).
+    expect((await p.check(bm(M3, seeded), bm(M5))).inputs).not.toHaveProperty("seeded");
+    expect((await p.check(bm(M3), bm(M5))).inputs).not.toHaveProperty("seeded");
+    expect((await p.check(bm(M3, seeded), bm(["m1"]))).inputs).not.toHaveProperty("seeded");
+    // Refused (the clouds): nothing recorded.
+    expect((await p.check(pin(["m1"]), pin(M3))).inputs).not.toHaveProperty("seeded");
   });
 
   it("check() records the departing masters until they are masters again; a refused change records none", async () => {
@@ -63,7 +91,7 @@ describe("a change of the masters of a running cluster", () => {
     expect(membershipFailures(undefined, pin(["m1"]))).toEqual([]);
     expect(membershipFailures({} as never, pin(["m1"]))).toEqual([]);
     const r = await new MastersPinProvider().check(pin(["m1"]), pin(["m1", "m2", "m3"]));
-    expect(r.failures).toHaveLength(1);
+    expect(r.failures).toHaveLength(1); // the clouds do not grow online
     // `online` is the provider's: a stack recorded before it existed sees no change of the pin.
     const { online: _, ...before } = pin(M3);
     expect((await new MastersPinProvider().diff("id", before as never, pin(M3, "masters.count", true))).changes).toBe(false);

@@ -3,6 +3,7 @@
 // cluster's user-data must fit AWS's 16 KB. Both tools are Debian packages installed by lab/host-deps.sh;
 // if one is missing the test fails (it never skips).
 import { leaveScript } from "../../provisioning/membership/leave";
+import { snapshotScript, unpackScript } from "../../provisioning/membership/seed";
 import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
@@ -60,8 +61,13 @@ describe("SSH step scripts", () => {
     requireTool("shellcheck", ["--version"]);
     const unique = new Map<string, string>();
     for (const input of inputs) for (const s of renderStepScripts(renderSteps(input))) unique.set(s.hash, s.script);
-    // A master's departure (membership/leave.ts) runs over SSH too.
+    // A master's departure (membership/leave.ts) and the copy of the log of a cluster growing from one master
+    // (membership/seed.ts) run over SSH too, as does the one master's steps while it grows.
     unique.set("leave", leaveScript(4, "10.0.0.14"));
+    unique.set("snapshot", snapshotScript());
+    unique.set("unpack", unpackScript("m1"));
+    const seeding = { ...onBareMetal(clusterInputs({ masters: 3 })[0]), seedsNewMasters: true as const };
+    for (const s of renderStepScripts(renderSteps(seeding))) unique.set(s.hash, s.script);
     const paths = [...unique.values()].map((script, i) => {
       const p = path.join(tmp, `script-${i}.sh`);
       fs.writeFileSync(p, script);

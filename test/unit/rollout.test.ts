@@ -213,11 +213,11 @@ describe("restarts follow package versions", () => {
 
 describe("the masters' mesos gate waits for an elected leader (not a stale /redirect)", () => {
   /** Runs the master's mesos gate with a fake curl: metrics bodies per master address, 200 for the rest. */
-  const gate = (bodies: Record<string, string>) => {
-    const input = masterInput({ masters: 3 });
+  const gate = (bodies: Record<string, string>, down: string[] = [], input: BootstrapInput = masterInput({ masters: 3 })) => {
     const script = renderSteps(input).find((s) => s.name === "mesos")!.gate.script;
     const dir = mkdtempSync(join(tmpdir(), "em-gate-"));
-    const cases = Object.entries(bodies).map(([ip, b]) => `*${ip}:5050/metrics/snapshot*) printf '%s' '${b}' ;;`).join("\n");
+    const cases = [...down.map((ip) => `*${ip}:5050/health*) printf 000 ;;`),
+      ...Object.entries(bodies).map(([ip, b]) => `*${ip}:5050/metrics/snapshot*) printf '%s' '${b}' ;;`)].join("\n");
     writeFileSync(join(dir, "curl"), `#!/bin/bash\ncase "$*" in\n${cases}\n*metrics/snapshot*) printf '{}' ;;\n*) printf 200 ;;\nesac\n`, { mode: 0o755 });
     const r = spawnSync("bash", ["-euo", "pipefail", "-c", script], { encoding: "utf8", env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
     rmSync(dir, { recursive: true, force: true });
@@ -229,6 +229,18 @@ describe("the masters' mesos gate waits for an elected leader (not a stale /redi
   it("passes with exactly one elected master that recovered its registrar (escaped slashes too)", () => {
     expect(gate({ [m1]: leader, [m2]: '{"master/elected": 0.0}' }).code).toBe(0);
     expect(gate({ [m2]: '{"master\\/elected":1,"registrar\\/log\\/recovered":1}' }).code).toBe(0);
+  });
+
+  it("growing from one master: the one master passes with fewer masters than the quorum running Mesos, not after", () => {
+    const [m3, none] = [masterIp(3), { [m1]: '{"master/elected": 1.0, "registrar/log/recovered": 0.0}' }];
+    const seeding = { ...masterInput({ masters: 3 }), seedsNewMasters: true as const };
+    expect(gate(none, [m2, m3], seeding)).toMatchObject({ code: 0,
+      out: expect.stringContaining("1 of 3 masters run Mesos, fewer than --quorum=2: the new masters start from this one's") });
+    // A quorum runs Mesos: the whole gate again (an elected master that recovered its registrar).
+    expect(gate(none, [m3], seeding)).toMatchObject({ code: 1, out: expect.stringContaining("has not recovered its registrar") });
+    expect(gate({ [m1]: leader }, [m3], seeding).code).toBe(0);
+    // Any other master: the whole gate, however many run.
+    expect(gate(none, [m2, m3])).toMatchObject({ code: 1, out: expect.stringContaining("has not recovered its registrar") });
   });
 
   it("fails while no master is elected, while two are, and before the registrar recovered", () => {
