@@ -143,6 +143,31 @@ describe.skipIf(labSkip)("npm ci && npm run up: a local cluster from a fresh clo
     expect(existsSync(join(STATE_DIR, STACK, `${STACK}-general-3`))).toBe(false);
   });
 
+  it("grows the masters 1 → 3 by config: the new ones start from a copy of m1's log, Marathon's app is kept", async () => {
+    let out = await outputs();
+    const auth: [string, string] = [out.adminUser, out.adminPassword];
+    const ca: string = out.caCertificate;
+    const created = await http(`${out.marathonUrl}/v2/apps`, { auth, ca,
+      json: { id: "/kept", cmd: "sleep 3600", cpus: 0.1, mem: 32, instances: 1 } });
+    expect(created.status, created.body).toBe(201);
+    expect((await pulumi("config set --path 'elastic-mesos:masters.count' 3 --stack local")).code).toBe(0);
+    const grow = await sh(clone, env, "npm run up");
+    expect(grow.code, grow.output.slice(-6000)).toBe(0);
+    console.log(`[e2e-local] masters 1 → 3: npm run up ${grow.seconds.toFixed(0)} s`);
+    expect(grow.output).toMatch(/m1: sent a copy of its replicated log \(\d+ bytes\) to m2, m3/);
+    expect(grow.output).toContain("m2: seed: replicated log unpacked from m1's copy");
+    out = await outputs();
+    expect(out.masters.map((m: { id: string }) => m.id)).toEqual(["m1", "m2", "m3"]);
+    const state = await http(`${out.mesosUrl}/master/state`, { auth, ca });
+    expect(state.status, state.body).toBe(200);
+    expect(JSON.parse(state.body).slaves).toHaveLength(2);
+    const apps = await http(`${out.marathonUrl}/v2/apps`, { auth, ca });
+    expect((JSON.parse(apps.body).apps as { id: string }[]).map((a) => a.id)).toEqual(["/kept"]);
+    const again = await sh(clone, env, "npm run up");
+    expect(again.code, again.output.slice(-4000)).toBe(0);
+    expect(again.output).not.toMatch(/\b(created|updated|deleted|replaced)\b/);
+  });
+
   it("`npm run down` leaves nothing: machines, links, mounts, nft rules, files", async () => {
     const down = await sh(clone, env, "npm run down");
     expect(down.code, down.output.slice(-4000)).toBe(0);
