@@ -316,7 +316,13 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
         left: { at: new Date().toISOString(), summary } };
     } catch (e) {
       turn?.release(new Error(`${label} did not leave: ${(e as Error).message}`));
-      throw new Error(`${label}: leaving the cluster failed: ${(e as Error).message}`);
+      // Not reached before the reconfig: nothing changed. A machine gone for good cannot leave online yet (its
+      // ZooKeeper server would have to be removed through a master kept, whose key this resource does not hold).
+      const down = e instanceof SshError && UNANSWERED.has(e.code) && !turn ? ". Nothing was changed: bring it back " +
+        `at ${olds.connection.host} and run \`pulumi up\` again. Removing a master whose machine is gone for good is ` +
+        "not built yet: put its entry back in baremetal.hosts (the masters stay as they are) and see README: Backups " +
+        "and recovery" : "";
+      throw new Error(`${label}: leaving the cluster failed: ${(e as Error).message}${down}`);
     } finally {
       await runner.close();
     }

@@ -353,6 +353,15 @@ describe("provider lifecycle (injected runner)", () => {
     });
   });
 
+  it("a leaving master that does not answer over SSH: nothing changed, and the message says what to do", async () => {
+    let armed = false;
+    const live = await provider(() => (armed ? new HostUnreachable("m1 (root@10.0.0.21:22)", "connect EHOSTUNREACH", 5, "check the host") : undefined));
+    const { outs } = await live.p.create({ spec: masterInputs({ connection: hostInputs().connection }) });
+    armed = true;
+    const err = await live.p.update("id", outs!, { leave: { cluster: "prod", id: "m1" } }).catch((e) => e);
+    expect(err.message).toMatch(/^m1 \(10\.0\.0\.21\): leaving the cluster failed: .*EHOSTUNREACH.*\. Nothing was changed: bring it back at 10\.0\.0\.21 and run `pulumi up` again\. Removing a master whose machine is gone for good is not built yet: put its entry back in baremetal\.hosts/);
+  });
+
   it("check refuses to move a master to another address, naming the config key (agents: identity.test.ts)", async () => {
     const { p } = await provider();
     const master = masterInputs({ connection: hostInputs().connection });
