@@ -13,10 +13,8 @@
 //    departure waits until ZooKeeper holds no znode of this master's Mesos (its log replica's znode outlives a stop
 //    by a session timeout). The host's cleanup removes the rest afterwards.
 import { zkMode } from "../render/probe-snippets";
+import { MESOS_ZNODE } from "../steps/mesos-master";
 import { LIVE_CFG, SUPER_PASSWORD } from "../steps/zookeeper";
-
-/** Where the Mesos masters register (steps/mesos-master.ts: zk://…/mesos). */
-const MESOS_ZNODE = "/mesos";
 
 /** Bash (root) for the departure of the master whose ZooKeeper id is `zkId`; prints "left: <summary>" last. */
 export function leaveScript(zkId: number, ip: string): string {

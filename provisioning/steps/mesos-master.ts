@@ -16,6 +16,9 @@ export const ZK_FILE = "/etc/mesos/zk";
 const CREDENTIALS = "/etc/mesos/credentials";
 const UNIT = "/etc/systemd/system/mesos-master.service";
 
+/** The znode the Mesos masters register under (leader election, log replicas). */
+export const MESOS_ZNODE = "/mesos";
+
 /** The master's own ZooKeeper server: digest credentials sent to it never leave the host. */
 export const LOCAL_ZK = "127.0.0.1:2181";
 
@@ -29,7 +32,7 @@ export function zkUrl(user: string, password: string, path: string): string {
  * which is all an agent or Marathon's --master needs to find the leading master.
  */
 export function zkReadUrl(ctx: Ctx, hosts = ctx.zkHosts): string {
-  return `zk://${hosts}/mesos`;
+  return `zk://${hosts}${MESOS_ZNODE}`;
 }
 
 export function masterFlags(ctx: Ctx): string[] {
@@ -101,7 +104,7 @@ export function masterFiles(ctx: Ctx): FileSpec[] {
 /** Read by mesos-master (root): the write credential of /mesos. No trailing newline: a flag value read verbatim. */
 export function zkFile(ctx: Ctx): FileSpec {
   const c = ctx.input.credentials;
-  return { path: ZK_FILE, content: zkUrl("mesos", c.zkMesosPassword, "mesos"), mode: "0600", owner: "root", group: "root", secret: true };
+  return { path: ZK_FILE, content: zkUrl("mesos", c.zkMesosPassword, MESOS_ZNODE.slice(1)), mode: "0600", owner: "root", group: "root", secret: true };
 }
 
 /** Not a secret, but root-only like every file under /etc/mesos: task users learn nothing from it. */
