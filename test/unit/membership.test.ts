@@ -56,6 +56,7 @@ describe("a change of the masters of a running cluster", () => {
       ({ ...pin(m, "baremetal.hosts", true), ...(seeded ? { seeded } : {}) });
     const seeded = { from: "m1", to: ["m2", "m3"] };
     expect((await p.check(bm(["m1"]), bm(M3))).inputs?.seeded).toEqual(seeded);
+    expect((await p.check(bm(["m1"]), bm(M5))).inputs?.seeded).toEqual({ from: "m1", to: ["m2", "m3", "m4", "m5"] });
     // The next `up` (the first failed after m1 sent its copy, or it went through): still seeded, m3 may be to create.
     expect((await p.check(bm(M3, seeded), bm(M3))).inputs?.seeded).toEqual(seeded);
     expect((await p.diff("id", bm(M3, seeded), bm(M3, seeded))).changes).toBe(false);
