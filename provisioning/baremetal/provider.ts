@@ -473,15 +473,16 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     const id = inputs.node.id;
     const progress = this.progress();
     const chunks: Buffer[] = [];
-    const snap = await runner.runScript(target, snapshotScript(), { sudo: true, shell: "bash",
-      label: "copy of the replicated log", timeoutMs: 600_000, okCodes: [0, NOT_ONE], stdoutSink: (c) => chunks.push(c) });
-    if (snap.code === NOT_ONE) {
-      progress(`${id}: no copy of its replicated log taken (${snap.stderr.trim()}): the new masters got one before`);
-      return false;
-    }
-    const copy = Buffer.concat(chunks);
     let sending = "";
+    let copy = Buffer.alloc(0);
     try {
+      const snap = await runner.runScript(target, snapshotScript(), { sudo: true, shell: "bash",
+        label: "copy of the replicated log", timeoutMs: 600_000, okCodes: [0, NOT_ONE], stdoutSink: (c) => chunks.push(c) });
+      if (snap.code === NOT_ONE) {
+        progress(`${id}: no copy of its replicated log taken (${snap.stderr.trim()}): the new masters got one before`);
+        return false;
+      }
+      copy = Buffer.concat(chunks);
       for (const t of to) {
         const node = { id: t.id, role: "master" as const, hostname: t.id, ip: t.connection.host };
         const key = { fingerprint: t.connection.hostKeyFingerprint, source: "config" as const };
@@ -492,8 +493,9 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     } catch (e) {
       await runner.runScript(target, "systemctl start mesos-master\n", { sudo: true, label: "mesos-master started again" })
         .catch(() => undefined);
-      throw new Error(`sending a copy of ${id}'s replicated log to ${sending} failed: ${(e as Error).message}. ${id}'s ` +
-        `mesos-master runs again with --quorum=1 and nothing else changed; run \`pulumi up\` again once ${sending} answers`);
+      const what = sending ? `sending a copy of ${id}'s replicated log to ${sending}` : `copying ${id}'s replicated log`;
+      throw new Error(`${what} failed: ${(e as Error).message}. ${id}'s mesos-master runs again with --quorum=1 and ` +
+        `nothing else changed; run \`pulumi up\` again${sending ? ` once ${sending} answers` : ""}`);
     }
     progress(`${id}: sent a copy of its replicated log (${copy.length} bytes) to ${to.map((t) => t.id).join(", ")}`);
     return true;

@@ -326,6 +326,16 @@ describe("provider lifecycle (injected runner)", () => {
       expect(live.sent.some((s) => s.label?.startsWith("step "))).toBe(false);
     });
 
+    it("a copy that fails (after the stop): m1's mesos-master is started again and nothing is sent", async () => {
+      const live = await provider((s) => (s.label === COPY ? new Error("step copy exited with code 2; last output: tar: write error") : undefined));
+      const { outs } = await live.p.create({ spec: m1 });
+      live.sent.length = 0;
+      const err = await live.p.update("id", outs!, { spec: grown }).catch((e) => e);
+      expect(err.message).toBe("copying m1's replicated log failed: step copy exited with code 2; last output: tar: write error. " +
+        "m1's mesos-master runs again with --quorum=1 and nothing else changed; run `pulumi up` again");
+      expect(live.sent.map((s) => s.label)).toEqual([COPY, "mesos-master started again"]);
+    });
+
     it("a step that fails after the copy: m1's mesos-master is started again, as its unit says by then", async () => {
       let armed = false;
       const live = await provider((s) => (s.label === COPY ? { stdout: "LOG-BYTES" }
