@@ -163,7 +163,7 @@ export function logSeeds(seeded: SshBootstrapInput["seeded"], ids: string[],
 /** Pure: master `id`'s part in the growth `seeded` (the masters pin's record; undefined: none, or not its). */
 export function logSeedOf(seeded: { from: string; to: string[] } | undefined, id: string,
   connectionOf: (id: string) => HostConnection | undefined): HostInputs["logSeed"] {
-  if (!seeded) return undefined;
+  if (!seeded?.to.length) return undefined;
   if (id === seeded.from) {
     return { to: seeded.to.flatMap((to) => { const c = connectionOf(to); return c ? [{ id: to, connection: c }] : []; }) };
   }
@@ -197,9 +197,11 @@ export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapO
   const host = (m: Machine, dependsOn: pulumi.Resource[] | pulumi.Output<pulumi.Resource[]>,
     drainVia?: pulumi.Output<DrainMaster[]>) => {
     const rollout = rollouts(m.node);
-    const spec = pulumi.all([masters, masterIps, m.privateIp, connectionFor(model, m), firewall, seeds])
+    // Masters only: an agent's inputs do not wait for the pin (it would be checked at `up` only, not in the preview).
+    const seedOf = m.node.role === "master" ? seeds : pulumi.output(undefined);
+    const spec = pulumi.all([masters, masterIps, m.privateIp, connectionFor(model, m), firewall, seedOf])
       .apply(([ms, ips, selfIp, connection, fw, seed]) => {
-      const logSeed = seed(m.node.id);
+      const logSeed = seed?.(m.node.id);
       const i = { ...hostInputsFor({ cluster: model.cluster.name, os: model.os, node: m.node, selfIp, masters: ms, quorum: topology.quorum,
         artifacts, taskUsers, ...(fw ? { firewall: fw } : {}) }, connection as HostConnection, ips, opts), rollout,
         ...peers, ...(logSeed ? { logSeed } : {}) };

@@ -42,19 +42,23 @@ export interface MastersPinInputs {
   /**
    * Set by check(), never by the program: the cluster grew from the one master `from`, and `to` start from a copy
    * of its replicated log (membership/seed.ts). Kept while the masters stay these: a failed `up` leaves a new
-   * master to create, and its copy waits on its machine.
+   * master to create, and its copy waits on its machine. Always recorded (NO_SEED: none): every master's inputs
+   * read it, and an output missing from the state is unknown in a preview, which would make them all "update".
    */
   seeded?: { from: string; to: string[] };
   /** An identifier of clusterSecret (credentials.ts hostOwnerId: an HMAC that reveals nothing of it); a secret input. */
   secretId?: string;
 }
 
+/** The pin's `seeded` when no master starts from a copy. */
+export const NO_SEED: Readonly<{ from: string; to: string[] }> = { from: "", to: [] };
+
 /** Pure: the masters that start from a copy of the one running master's log (recorded, or this growth from one). */
 export function seededMasters(olds: Partial<MastersPinInputs> | undefined,
   news: MastersPinInputs): MastersPinInputs["seeded"] {
   const was = olds?.masters ?? [];
   const same = was.length === news.masters.length && was.every((id, i) => id === news.masters[i]);
-  if (same) return olds?.seeded;
+  if (same) return olds?.seeded?.to?.length ? olds.seeded : undefined;
   return was.length === 1 && news.masters.length > 1 ? { from: was[0], to: news.masters.slice(1) } : undefined;
 }
 
@@ -125,7 +129,7 @@ export class MastersPinProvider implements pulumi.dynamic.ResourceProvider<Maste
     const departing = failures.length ? [] : departingMasters(olds, news);
     const seeded = failures.length ? undefined : seededMasters(olds, news);
     // No key rather than an undefined one: the engine's struct has no undefined.
-    return { inputs: { ...given, ...(departing.length ? { departing } : {}), ...(seeded ? { seeded } : {}) }, failures };
+    return { inputs: { ...given, ...(departing.length ? { departing } : {}), seeded: seeded ?? { ...NO_SEED } }, failures };
   }
 
   async diff(_id: string, olds: MastersPinInputs, news: MastersPinInputs): Promise<pulumi.dynamic.DiffResult> {
