@@ -128,14 +128,15 @@ export class MastersPinProvider implements pulumi.dynamic.ResourceProvider<Maste
     const { departing: _, seeded: __, ...given } = news;
     const departing = failures.length ? [] : departingMasters(olds, news);
     const seeded = failures.length ? undefined : seededMasters(olds, news);
-    // No key rather than an undefined one: the engine's struct has no undefined.
-    return { inputs: { ...given, ...(departing.length ? { departing } : {}), seeded: seeded ?? { ...NO_SEED } }, failures };
+    // Both always recorded (none: [] and NO_SEED): an output missing from the state is unknown in a preview, and the
+    // masters' and the readiness' inputs read them.
+    return { inputs: { ...given, departing, seeded: seeded ?? { ...NO_SEED } }, failures };
   }
 
   async diff(_id: string, olds: MastersPinInputs, news: MastersPinInputs): Promise<pulumi.dynamic.DiffResult> {
     // `online` is the provider's, not the cluster's: a change of it alone is nothing to record.
     const facts = (p: MastersPinInputs) =>
-      JSON.stringify([p.cluster, p.masters, p.key, p.departing ?? [], p.secretId ?? "", p.seeded ?? null]);
+      JSON.stringify([p.cluster, p.masters, p.key, p.departing ?? null, p.secretId ?? "", p.seeded ?? null]);
     return { changes: facts(olds) !== facts(news) };
   }
 
