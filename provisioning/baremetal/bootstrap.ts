@@ -222,8 +222,10 @@ export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapO
     new MesosHost(`${model.cluster.name}-${id}-bootstrap`, { leave: { cluster: model.cluster.name, id } }, { parent })));
   // Masters together (ZooKeeper's gate needs its peers), agents once every master is through. The one master of a
   // cluster growing from one sends its log to the new ones in its turn: it waits for their machines (local makes them).
-  const seeding = (m: Machine) => (input.seeded ?? pulumi.output(undefined)).apply((s) => s?.from === m.node.id
-    ? s.to.flatMap((id) => { const r = byId.get(id)?.resource; return r ? [r] : []; }) : []);
+  const seeding = (m: Machine) => seeds.apply((seed) => {
+    const s = seed(m.node.id);
+    return s && "to" in s ? s.to.flatMap((t) => { const r = byId.get(t.id)?.resource; return r ? [r] : []; }) : [];
+  });
   const masterHosts = masterMachines.map((m) => host(m, pulumi.all([leaving ?? [], seeding(m)])
     .apply(([l, s]) => [...l, ...s])));
   // Where agents are drained (over SSH, with the keys the masters' resources recorded): one Output for all.

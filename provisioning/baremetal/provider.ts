@@ -19,7 +19,7 @@ import { sshDelivery, type StepScript } from "../render/ssh-plan";
 import { rollouts, type Turn } from "../rollout/coordinator";
 import { leadershipScript, parseLeadership } from "../rollout/leader";
 import { leaveScript, leaveSummary } from "../membership/leave";
-import { LOG_SEED, NOT_ONE, snapshotScript, unpackScript } from "../membership/seed";
+import { LOG_SEED, NOT_ONE, RESTART_SCRIPT, snapshotScript, unpackScript } from "../membership/seed";
 import { uploadCommand } from "../ssh/upload";
 import { disruptive, rankOf } from "../rollout/plan";
 import { footprintProbeScript, parseFootprint, renderCleanupScript } from "./cleanup";
@@ -428,8 +428,8 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     } catch (e) {
       // A step failed after the copy: mesos-master runs again as its unit now says (a re-run copies anew at --quorum=1).
       if (stopped) {
-        await runner.runScript(target, "systemctl is-active --quiet mesos-master || systemctl start mesos-master\n",
-          { sudo: true, label: "mesos-master started again" }).catch(() => undefined);
+        await runner.runScript(target, RESTART_SCRIPT, { sudo: true, label: "mesos-master started again" })
+          .catch(() => undefined);
       }
       // The first failure stops the hosts still waiting (they stay untouched); a re-run continues from here.
       turn?.release(new Error(`${inputs.node.id} (${inputs.connection.host}) failed: ${(e as Error).message}`));
@@ -484,14 +484,13 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
       }
       copy = Buffer.concat(chunks);
       for (const t of to) {
-        const node = { id: t.id, role: "master" as const, hostname: t.id, ip: t.connection.host };
         const key = { fingerprint: t.connection.hostKeyFingerprint, source: "config" as const };
         sending = `${t.id} (${t.connection.host})`;
-        await runner.exec(this.target({ node, connection: t.connection }, key), uploadCommand({ path: LOG_SEED, mode: "0600" }),
+        await runner.exec(this.target({ node: t, connection: t.connection }, key), uploadCommand({ path: LOG_SEED, mode: "0600" }),
           { sudo: true, stdin: copy, label: `copy of ${id}'s replicated log`, timeoutMs: 300_000 });
       }
     } catch (e) {
-      await runner.runScript(target, "systemctl start mesos-master\n", { sudo: true, label: "mesos-master started again" })
+      await runner.runScript(target, RESTART_SCRIPT, { sudo: true, label: "mesos-master started again" })
         .catch(() => undefined);
       const what = sending ? `sending a copy of ${id}'s replicated log to ${sending}` : `copying ${id}'s replicated log`;
       throw new Error(`${what} failed: ${(e as Error).message}. ${id}'s mesos-master runs again with --quorum=1 and ` +
@@ -573,7 +572,8 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     return hostTls(this.clusterSecret!, i);
   }
 
-  private target(p: Pick<HostPlan, "connection" | "node">, key: { fingerprint?: string; source: "config" | "state" }): SshTarget {
+  private target(p: { node: Pick<HostPlan["node"], "id">; connection: HostPlan["connection"] },
+    key: { fingerprint?: string; source: "config" | "state" }): SshTarget {
     if (!this.privateKey) {
       throw new Error(`${p.node.id} (${p.connection.host}): no SSH private key: set it with ` +
         "`cat ~/.ssh/id_ed25519 | pulumi config set --secret elastic-mesos:sshPrivateKey`");

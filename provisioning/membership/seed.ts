@@ -44,6 +44,9 @@ tar -C ${MESOS_WORK_DIR} -czf - replicated_log
 `;
 }
 
+/** Bash (root) on the running master after a failed copy, send or step: mesos-master runs again, as its unit says. */
+export const RESTART_SCRIPT = "systemctl is-active --quiet mesos-master || systemctl start mesos-master\n";
+
 /**
  * Bash (root) on a new master, before its steps: unpacks the copy of `from`'s log in place of any replicated log
  * found there (moved aside, never deleted), then deletes the copy. No copy and a log: one started from it before
