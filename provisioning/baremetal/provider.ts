@@ -88,9 +88,9 @@ const identity = (news: HostPlan): { agentIdentity?: string } =>
  * step's hash is the one recorded before the drift, so the hashes alone would not tell it.
  */
 function repairs(olds: Pick<HostOutputs, "stepHashes" | "repairs"> | undefined,
-  ran: readonly { step: string }[]): { repairs?: number } {
-  const n = (olds?.repairs ?? 0) + (ran.some((s) => olds?.stepHashes[s.step]?.startsWith("drift:")) ? 1 : 0);
-  return n ? { repairs: n } : {};
+  ran: readonly { step: string }[]): { repairs: number } {
+  // Recorded even at 0: an output missing from the state is unknown in a preview, and the readiness reads it.
+  return { repairs: (olds?.repairs ?? 0) + (ran.some((s) => olds?.stepHashes[s.step]?.startsWith("drift:")) ? 1 : 0) };
 }
 
 /** The key a host's state recorded, as a target expects it: a pin from the config, or the state's record. */
@@ -312,7 +312,8 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
       const summary = leaveSummary(r.stdout);
       progress(`${leave.id}: left in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${summary}`);
       turn.release();
-      return { ...olds, stepHashes: {}, watch: undefined, stepsRun: 0, commandsSent: runner.stats.commands,
+      return { ...olds, stepHashes: {}, watch: undefined, stepsRun: 0, repairs: olds.repairs ?? 0,
+        commandsSent: runner.stats.commands,
         left: { at: new Date().toISOString(), summary } };
     } catch (e) {
       turn?.release(new Error(`${label} did not leave: ${(e as Error).message}`));
@@ -358,7 +359,7 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
         source: plan.connection.hostKeyFingerprint ? "config" : "tofu" };
       // What ran, the agent's identity included: a mesos step that differs drains it only if Mesos cannot recover it.
       const ran: HostOutputs = { ...this.record(plan), stepHashes: probe.ran, hostKey, preexisting: [], stepsRun: 0,
-        commandsSent: runner.stats.commands, ...(probe.identity !== undefined ? { agentIdentity: probe.identity } : {}) };
+        repairs: 0, commandsSent: runner.stats.commands, ...(probe.identity !== undefined ? { agentIdentity: probe.identity } : {}) };
       if (changedSteps(probe.ran, plan.steps).length === 0) return { ...ran, ...identity(plan) };
       this.progress()(`${label}: booted from older user-data: running ${changedSteps(probe.ran, plan.steps).map((s) => s.step).join(", ")}`);
       return await this.converge(plan, inputs, ran);
@@ -607,5 +608,5 @@ function leftRecord(cluster: string, id: string, summary: string): HostOutputs {
   return { cluster, node: { id, role: "master", hostname: `${cluster}-${id}`, ip: "" },
     connection: { host: "", port: 22, user: "" }, stepHashes: {}, hostKey: { fingerprint: "", type: "", source: "tofu" },
     cleanup: { units: [], files: [], dirs: [], users: [], packages: [] }, preexisting: [], stepsRun: 0, commandsSent: 0,
-    left: { at: new Date().toISOString(), summary } };
+    repairs: 0, left: { at: new Date().toISOString(), summary } };
 }

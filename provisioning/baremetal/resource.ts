@@ -29,7 +29,7 @@ export class MesosHost extends ShimResource {
   declare public readonly stepHashes: pulumi.Output<Record<string, string>>;
   /** The host key in use (pinned, or recorded on first use). */
   declare public readonly hostKey: pulumi.Output<RecordedHostKey>;
-  /** Drift repairs made so far (undefined: none): the readiness re-checks when it changes. */
+  /** Drift repairs made so far (0 or, in state of earlier releases, undefined: none): the readiness re-checks when it changes. */
   declare public readonly repairs: pulumi.Output<number | undefined>;
 
   constructor(name: string, args: MesosHostArgs, opts?: pulumi.CustomResourceOptions) {

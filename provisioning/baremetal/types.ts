@@ -185,7 +185,7 @@ export interface HostOutputs {
   watch?: Record<string, StepWatch>;
   /** "cloud-init": a cloud machine (HostInputs.firstBoot): delete drains an agent and removes nothing. */
   firstBoot?: "cloud-init";
-  /** Drift repairs made on the host so far (absent: none); the readiness re-checks after each (provider.ts). */
+  /** Drift repairs made on the host so far (absent in state of earlier releases: none); the readiness re-checks after each (provider.ts). */
   repairs?: number;
   /** Clouds: the id of the machine this host adopted or runs on (HostProps.machine); absent in earlier state. */
   machine?: string;
