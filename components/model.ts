@@ -165,6 +165,8 @@ export interface BaremetalHostModel {
   hostKeyFingerprint?: string;
   /** Name of an entry in `bastions` to jump through. */
   bastion?: string;
+  /** Masters: the address of the lost machine this host replaces (provisioning/baremetal/provider.ts masterMove). */
+  replaces?: string;
 }
 export interface BaremetalModel {
   hosts: BaremetalHostModel[];

@@ -120,6 +120,12 @@ const host = strict(
     hostKeyFingerprint: hostKeyFingerprint.optional(),
     /** Name of a bastion to jump through. */
     bastion: z.string({ error: "use the name of an entry of baremetal.bastions" }).optional(),
+    /**
+     * Masters: the address of the machine this host replaces, lost for good (provider.ts masterMove). Saying it is
+     * what lets a master move to another address: the old machine is stopped if it still answers, then left alone.
+     */
+    replaces: z.ipv4({ error: "use the IPv4 address the master had on the machine it replaces, such as 10.0.0.13" })
+      .optional(),
   },
   "a host",
 );

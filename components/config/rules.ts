@@ -425,6 +425,13 @@ function baremetalRules(raw: Raw, add: Add): void {
       else if (pool === undefined || !poolNames.includes(pool)) add(at("pool"), `use the name of an entry of agentPools: ${poolNames.join(", ") || "(none defined)"}`);
       else perPool.set(pool, (perPool.get(pool) ?? 0) + 1);
     }
+    if (h.replaces !== undefined && h.role === "agent")
+      add(at("replaces"), "only a master replaces a machine; an agent is replaced by removing its entry and adding the new " +
+        "host under another name");
+    const listed = h.replaces === undefined ? -1 : hosts.findIndex((o) => str(o.address) === h.replaces);
+    if (listed === i) add(at("replaces"), `replaces names the lost machine's address, not this host's own (${address}); remove replaces`);
+    else if (listed >= 0)
+      add(at("replaces"), `${String(h.replaces)} is baremetal.hosts[${listed}], still in the cluster; replaces names a lost machine's address`);
     if (h.bastion !== undefined && !bastions.includes(str(h.bastion)))
       add(at("bastion"), `use the name of an entry of baremetal.bastions: ${bastions.filter(Boolean).join(", ") || "(none defined)"}`);
   });

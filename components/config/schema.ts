@@ -65,7 +65,8 @@
 // openstack                     {externalNetwork, region?, zones?}     required if provider=openstack
 // baremetal                     {hosts[>=1], bastions[]}               required if provider=baremetal
 //   hosts[i]                    {name? (from address), address, port (22), user? (ssh.user), role master|agent,
-//                                pool (agents: an agentPools name), hostKeyFingerprint? "SHA256:...", bastion? (a bastion name)}
+//                                pool (agents: an agentPools name), hostKeyFingerprint? "SHA256:...", bastion? (a bastion name),
+//                                replaces? (masters: the address of a lost machine this host takes the place of)}
 //   bastions[i]                 {name, address, port (22), user? (ssh.user), hostKeyFingerprint?}
 // local                         {maxHosts 1..240 (12), bridge? (em-<cluster>), egress nat|proxy (nat), aptProxy? (http URL,
 //                                required with proxy), stateDir (/var/lib/elastic-mesos/local), imageCache

@@ -52,6 +52,7 @@ export function connectionFor(model: ClusterModel, m: Machine): pulumi.Output<Ho
     host: host.address, port: host.port, user: host.user, hostKeyFingerprint: host.hostKeyFingerprint,
     // By name, not by place: removing another entry must not change this host's inputs (nor its messages' path).
     configPath: `baremetal.hosts[name=${host.name}]`,
+    ...(host.replaces ? { replaces: host.replaces } : {}),
     bastion: bastion && { name: bastion.name, host: bastion.address, port: bastion.port, user: bastion.user, hostKeyFingerprint: bastion.hostKeyFingerprint },
   });
 }

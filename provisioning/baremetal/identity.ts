@@ -10,6 +10,18 @@ import type { HostInputs } from "./types";
 
 type OldInputs = Partial<HostInputs> | undefined;
 
+/**
+ * Pure: the address of the lost machine a master moves from, when its entry says it replaces exactly that one
+ * (baremetal.hosts[].replaces); "" otherwise. The move is then an install on the new machine (provider.ts
+ * replaceLost), not a refusal (masterMove) nor a replacement of the resource (plan.ts replaceReasons).
+ */
+export function lostMachine(olds: { node?: { role?: string }; connection?: { host?: string } } | undefined,
+  news: { connection?: { host?: string; replaces?: string } } | undefined): string {
+  const from = olds?.connection?.host;
+  if (olds?.node?.role !== "master" || !from || from === news?.connection?.host) return "";
+  return news?.connection?.replaces === from ? from : "";
+}
+
 /** True when the old inputs are an agent installed under a positional id this release no longer gives it. */
 function formerAgent(olds: OldInputs, news: HostInputs): olds is HostInputs {
   return olds?.node?.role === "agent" && news.node?.role === "agent" && olds.cluster === news.cluster &&

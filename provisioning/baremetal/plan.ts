@@ -5,6 +5,7 @@ import { hasUnknowns } from "../dynamic/plain";
 import { identityChange } from "../steps/mesos-agent";
 import type { StepName } from "../steps/types";
 import type { HostPlan } from "./render";
+import { lostMachine } from "./identity";
 import type { HostOutputs, LegacyHostOutputs } from "./types";
 
 /** Steps whose content hash differs from what last ran on the host, in order. */
@@ -50,7 +51,8 @@ export function replaceReasons(olds: HostOutputs, news: HostPlan): string[] {
   if (olds.node.id !== news.node.id) r.push("node.id");
   if (olds.node.role !== news.node.role) r.push("node.role");
   if ((olds.node.pool ?? "") !== (news.node.pool ?? "")) r.push("node.pool");
-  if (olds.connection.host !== news.connection.host) r.push("connection.host");
+  // A master replacing its lost machine stays this resource: the update installs it anew (identity.ts lostMachine).
+  if (olds.connection.host !== news.connection.host && !lostMachine(olds, news)) r.push("connection.host");
   return r;
 }
 

@@ -26,7 +26,7 @@ import { footprintProbeScript, parseFootprint, renderCleanupScript } from "./cle
 import { FIRSTBOOT_POLL_MS, firstBootFailure, firstBootProbeScript, parseFirstBoot, type FirstBootProbe } from "./adopt";
 import { drainAgent, reactivateIfKept, type DrainResult } from "./drain";
 import { driftOf, driftProbeScript } from "./drift";
-import { agentMove, keepIdentity } from "./identity";
+import { agentMove, keepIdentity, lostMachine } from "./identity";
 import { changedSteps, diffHost, drainBeforeRestart, expectedHostKey, hashesOf, machineChange, pinChanged }
   from "./plan";
 import { hostTls, renderHost, type HostPlan } from "./render";
@@ -65,17 +65,22 @@ export function withRecordedDrain(spec: HostInputs, recorded: { drain?: HostInpu
 }
 
 /**
- * Pure: why new inputs may not replace a master's ("" = they may). A new address replaces the host, and the
- * old one is wiped first: a ZooKeeper vote and a replica of the Mesos log lost, a membership change.
+ * Pure: why new inputs may not move a master to another address ("" = they may). A master holds a ZooKeeper vote
+ * and a replica of the Mesos log: it moves only when its entry says the machine it leaves is lost for good
+ * (`replaces`, identity.ts lostMachine). Anything else is a reordered list or a typo, which must not wipe a master.
  */
 export function masterMove(olds: Partial<HostInputs> | undefined, news: HostInputs): string {
   const from = olds?.connection?.host, to = news.connection?.host;
-  if (olds?.node?.role !== "master" || !from || !to || from === to) return "";
-  return `${news.connection?.configPath ?? "baremetal.hosts[?]"}.address: moving master ${olds.node.id} from ${from} to ${to} ` +
-    "would wipe it and install it anew, and a master holds a ZooKeeper vote and a replica of the Mesos log: refused. " +
-    `Put its address back (${from}); masters are m1, m2, ... in the order of the master entries of baremetal.hosts, so ` +
-    "if you reordered those entries, put them back in that order. A master cannot be replaced by this release (that " +
-    "is a ZooKeeper membership change); agents can: remove the entry and add a new one with another name";
+  if (olds?.node?.role !== "master" || !from || !to || from === to || lostMachine(olds, news)) return "";
+  const entry = news.connection?.configPath ?? "baremetal.hosts[?]";
+  const wrong = news.connection?.replaces ? ` (${entry}.replaces is ${news.connection.replaces}, not ${from})` : "";
+  return `${entry}.address: moving master ${olds.node.id} from ${from} to ${to} is refused${wrong}: a master holds a ` +
+    `ZooKeeper vote and a replica of the Mesos log. Put its address back (${from}); masters are m1, m2, ... in the ` +
+    "order of the master entries of baremetal.hosts, so if you reordered those entries, put them back in that order. " +
+    `If the machine at ${from} is lost for good, say so on the entry: \`pulumi config set --path ` +
+    `'elastic-mesos:baremetal.hosts[<its index>].replaces' ${from}\`, then \`pulumi up\`: ${olds.node.id} is installed ` +
+    `on ${to} and takes ${from}'s place in ZooKeeper and the Mesos log once the other masters rolled (the machine at ` +
+    `${from} is stopped first if it still answers; it must never come back with its data)`;
 }
 
 /** An agent's identity as its outputs record it (plan.ts drainBeforeRestart reads it at the next update). */
@@ -167,7 +172,9 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     const plan = this.plan(spec);
     const d = diffHost(olds, plan, SHIM);
     // Tell this deployment's rollout which hosts will take a turn, so its leader waits for them (coordinator.ts).
-    if (spec.rollout && d.replaces.length === 0 && disruptive(changedSteps(olds.stepHashes, plan.steps))) {
+    // A master replacing its lost machine takes none: it installs after the others rolled, as a new master does.
+    if (spec.rollout && d.replaces.length === 0 && !lostMachine(olds, spec) &&
+      disruptive(changedSteps(olds.stepHashes, plan.steps))) {
       rollouts.expect(spec.cluster, spec.rollout.group, spec.node.id, spec.rollout.slots);
     }
     return { changes: d.changes || machine === "record", replaces: d.replaces, deleteBeforeReplace: true };
@@ -189,8 +196,11 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
   /** Also the one-time upgrade of state written before the shim: same hashes, so only the record is rewritten. */
   async update(_id: string, olds: LegacyHostOutputs, news: HostProps): Promise<pulumi.dynamic.UpdateResult<HostOutputs>> {
     if (news.leave) return { outs: plain(olds.left ? olds : await this.leave(olds, news.leave)) };
-    // A master that left and is a master again installs like a new one (it waits for the masters' rollout too).
-    const outs = await this.converge(this.plan(news.spec), news.spec, olds.left ? undefined : olds);
+    // A master that left and is a master again installs like a new one (it waits for the masters' rollout too), and
+    // so does one on the machine that replaces its lost one, once that one is stopped if it still answers.
+    const lost = olds.left ? "" : lostMachine(olds, news.spec);
+    if (lost) await this.stopLost(olds, news.spec);
+    const outs = await this.converge(this.plan(news.spec), news.spec, olds.left || lost ? undefined : olds);
     return { outs: plain({ ...outs, ...machineOf(news.machine) }) };
   }
 
@@ -281,6 +291,37 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     throw new Error(`${label}: could not drain the agent: no master answered over SSH with a verified host key ` +
       `(${skipped.join("; ") || "no master recorded"}); bring a master back (or pin its key), then run the command again ` +
       "(nothing was removed yet)");
+  }
+
+  /**
+   * A master moving off its lost machine (baremetal.hosts[].replaces): the user says it is gone for good, but one
+   * that still answers with the key its state recorded is stopped and cleaned first (its ZooKeeper server and log
+   * replica must not come back beside the new ones). Nothing answering, or another machine there (another key),
+   * is what a lost machine looks like: left alone. A machine of ours that answers and fails its cleanup stops the
+   * `up` before anything else changed.
+   */
+  private async stopLost(olds: HostOutputs, spec: HostInputs): Promise<void> {
+    const id = olds.node.id, from = olds.connection.host;
+    const progress = this.progress();
+    progress(`${id}: replacing its lost machine ${from} by ${spec.connection.host}`);
+    const runner = this.runner(true);
+    const owner = { cluster: olds.cluster, id: this.credentials(olds.cluster).ownerId };
+    try {
+      await runner.runScript(this.target(olds, recordedKey(olds.hostKey)),
+        renderCleanupScript(olds.cleanup, olds.preexisting, owner),
+        { sudo: true, label: "cleanup of the lost machine (stop services, remove units, files, users, directories)",
+          timeoutMs: 600_000 });
+      progress(`${id}: its lost machine ${from} still answered: stopped and cleaned`);
+    } catch (e) {
+      if (!(e instanceof SshError && (UNANSWERED.has(e.code) || e.code === "HOST_KEY_MISMATCH"))) {
+        throw new Error(`${id}: its machine ${from} answers but was not stopped: ${(e as Error).message}. Nothing else ` +
+          `changed; stop it (or power it off), then run \`pulumi up\` again`);
+      }
+      progress(`${id}: its lost machine ${from} does not answer (${e.code === "HOST_KEY_MISMATCH" ? "another machine " +
+        "answers there" : e.problem}): left alone`);
+    } finally {
+      await runner.close();
+    }
   }
 
   /**
@@ -588,8 +629,11 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     };
   }
 
-  private runner(): Runner {
-    return this.deps?.runner ? this.deps.runner() : new SshPool({ retries: 4, backoffMs: 1_000, readyTimeoutMs: 20_000 });
+  /** `brief`: two tries of 10 s, for a machine that is expected not to answer (stopLost). */
+  private runner(brief = false): Runner {
+    if (this.deps?.runner) return this.deps.runner();
+    return new SshPool(brief ? { retries: 1, backoffMs: 1_000, readyTimeoutMs: 10_000 }
+      : { retries: 4, backoffMs: 1_000, readyTimeoutMs: 20_000 });
   }
 
   /** Rollout progress (a few lines per host): always shown; the engine prints a provider's stderr. */

@@ -20,6 +20,8 @@ export interface HostConnection {
   bastion?: { name?: string; host: string; port: number; user: string; hostKeyFingerprint?: string; hostKeyAlgorithm?: string };
   /** Where the host sits in the stack config, for messages ("baremetal.hosts[2]"). */
   configPath?: string;
+  /** A master's: the address of the lost machine it replaces (baremetal.hosts[].replaces; provider.ts masterMove). */
+  replaces?: string;
 }
 
 export interface HostNode {

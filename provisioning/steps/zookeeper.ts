@@ -10,9 +10,9 @@
 // members plus itself, then adds itself with `reconfig -add`), else from the rendered masters (a new cluster). So a
 // master count change never restarts the running servers with a new static list, which could elect two leaders.
 //
-// Masters are only added online (bare metal and local; membership/pin.ts refuses removing them). A master that
-// joins asks a serving master for the members (online membership only: a cloud master starts from the rendered
-// masters, which the pin keeps those of the running cluster).
+// Masters change online on bare metal and local only (membership/pin.ts). A master that joins asks a serving master
+// for the members (online membership only: a cloud master starts from the rendered masters, which the pin keeps
+// those of the running cluster); one that replaces a lost machine first removes that machine's server.
 import { createHash } from "node:crypto";
 import { onlineMembership, type Ctx } from "./context";
 import { renderUnit, sq } from "./shell";
@@ -186,7 +186,8 @@ function masterStep(ctx: Ctx): Step {
  * Shell functions of a master whose ZooKeeper server may join a running ensemble (online membership only):
  * zk_members V IP prints the server lines of the ensemble IP serves (-o: zkCli prints its prompt first); zk_add V
  * MEMBER_IP LINE runs `reconfig -add LINE` through MEMBER_IP as the super user until this server's own members file
- * lists it as a voter (another master's reconfig in progress fails this one: tried again).
+ * lists it as a voter (another master's reconfig in progress fails this one: tried again); zk_remove V MEMBER_IP ID
+ * removes a lost machine's server the same way.
  */
 const JOIN_FUNCTIONS = [
   "zk_members() { printf 'config\\nquit\\n' | em_zk_cli \"$1\" \"$2\" | grep -oE 'server\\.[0-9]+=\\S+'; }",
@@ -197,6 +198,16 @@ const JOIN_FUNCTIONS = [
   `    o=$(printf 'addauth digest super:%s\\nreconfig -add %s\\nquit\\n' "$(cat ${SUPER_PASSWORD})" "$3" | em_zk_cli "$1" "$2") || sleep 2`,
   "  done",
   '  em_mark "ZooKeeper: $id added"',
+  "}",
+  "zk_remove() {",
+  "  local o='' n=0 c",
+  "  while :; do",
+  "    c=$(zk_members \"$1\" \"$2\") || c=''",
+  '    [ -n "$c" ] && ! grep -q "^server\\.$3=" <<<"$c" && break',
+  '    [ $((n++)) -lt 30 ] || em_fail "ZooKeeper: reconfig -remove $3 through $2 failed: $(tail -n 5 <<<"$o")"',
+  `    o=$(printf 'addauth digest super:%s\\nreconfig -remove %s\\nquit\\n' "$(cat ${SUPER_PASSWORD})" "$3" | em_zk_cli "$1" "$2") || sleep 2`,
+  "  done",
+  '  em_mark "ZooKeeper: server.$3 at its lost address removed"',
   "}",
 ];
 
@@ -220,6 +231,12 @@ function liveConfig(ctx: Ctx, v: string, me: { zkId: number; ip: string }, other
       `  for ip in ${others.join(" ")}; do`,
       // Only a serving member is asked (srvr answers at once); zkCli would wait for one that is not.
       `    [ -n "$(em_zk_mode "$ip")" ] || continue; o=$(zk_members ${v} "$ip") || continue`,
+      // Listed at another address: the lost machine this master replaces (provider.ts masterMove lets only that move
+      // through). Its server goes first, then this one joins as a new one would, so no two servers share an id. The
+      // quorum is unchanged meanwhile: {1, 2} needs both, as {1, 2, 3 lost} did.
+      `    if grep -q '^server\\.${me.zkId}=' <<<"$o" && ! grep -q '^server\\.${me.zkId}=${me.ip.replace(/\./g, "\\.")}:' <<<"$o"; then`,
+      `      zk_remove ${v} "$ip" ${me.zkId}; o=$(grep -v '^server\\.${me.zkId}=' <<<"$o")`,
+      "    fi",
       `    m=$o; grep -q '^server\\.${me.zkId}=' <<<"$m" || { m+=$'\\n'${sq(serverLine(me))}; zk_join=$ip; }; break`,
       "  done",
     ] : []),

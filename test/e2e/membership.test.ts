@@ -14,7 +14,7 @@
 // clusterSecret (by the masters pin). `pulumi destroy` then leaves nothing anywhere.
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createRequire } from "node:module";
-import { http, labInfo, remnants, sshOk, systemdMs, type LabHost } from "../fixtures/lab";
+import { http, inHost, labInfo, remnants, sshOk, systemdMs, type LabHost } from "../fixtures/lab";
 import { hostSettings, labStackSettings, pulumiWorkspace, setConfig, setSecrets, steps, urnName, type PulumiWorkspace }
   from "../fixtures/pulumi-cli";
 import { leadershipScript, parseLeadership } from "../../provisioning/rollout/leader";
@@ -38,8 +38,9 @@ describe.skipIf(skip)("masters 1 → 3 → 5 → 3 → 1 online through the real
   let agent: LabHost;
   let out: Record<string, string>;
   const auth = (): [string, string] => [out.adminUser, out.adminPassword];
-  /** Masters m1-m5 in order: h5, h6, h7, h9, h10. */
-  const master = (k: number) => hosts[[0, 1, 2, 4, 5][k - 1]];
+  /** Masters m1-m5 in order: h5, h6, h7, h9, h10 (m3 is h9 once it replaced lost h7). */
+  let order = [0, 1, 2, 4, 5];
+  const master = (k: number) => hosts[order[k - 1]];
 
   /** The apps Marathon knows (any master: standbys proxy to the leader). */
   const apps = async () => {
@@ -108,13 +109,12 @@ describe.skipIf(skip)("masters 1 → 3 → 5 → 3 → 1 online through the real
     for (let k = 1; k <= after; k++) expect(await cmdline(master(k), "mesos-master"), `m${k}`).toContain(`--quorum=${quorum}`);
     expect(await apps()).toEqual(["/kept"]);
 
-    // Converged: the preview changes no host and the next `up` nothing (every master's inputs read the pin's record:
-    // an output missing from the state would be unknown in the preview, and the masters would show as updating).
-    // The readiness still shows as an update in a preview: it reads each host's `repairs`, recorded only once non-zero.
+    // Converged: the preview changes nothing and the next `up` nothing (every master's inputs read the pin's record,
+    // the readiness each host's `repairs`: an output missing from the state would be unknown in the preview, and
+    // they would show as updating).
     const preview = await ws.withEvents(["preview"], { timeoutMs: 600_000 });
     expect(preview.code, preview.output.slice(-3000)).toBe(0);
-    expect(steps(preview.events).filter((s) => s.op !== "same" && s.type.includes(HOST_TYPE))
-      .map((s) => `${s.op} ${urnName(s.urn)}`)).toEqual([]);
+    expect(steps(preview.events).filter((s) => s.op !== "same").map((s) => `${s.op} ${urnName(s.urn)}`)).toEqual([]);
     const again = await ws.withEvents(["up", "--yes", "--skip-preview"], { timeoutMs: 900_000 });
     expect(again.code, again.output.slice(-3000)).toBe(0);
     expect(steps(again.events).filter((s) => s.op !== "same").map((s) => urnName(s.urn))).toEqual([]);
@@ -193,8 +193,73 @@ describe.skipIf(skip)("masters 1 → 3 → 5 → 3 → 1 online through the real
       [1, 2, 3, 4, 5].map((k) => `update ${CLUSTER}-m${k}-bootstrap`)));
   }, 1_800_000);
 
+  it("m3's machine (h7) lost: one `up` replaces it on h9 (reconfig -remove 3, then -add 3 at its new address), " +
+    "after m1 and m2 rolled; the new replica catches up", async () => {
+    const lost = hosts[2], spare = hosts[4];
+    // Gone as a dead machine is: nothing answers (its daemons stopped first, so its Mesos replica's znode goes now
+    // rather than a session timeout later), then every packet dropped inside it.
+    inHost(lost, "systemctl stop marathon mesos-master zookeeper; nft add table inet em_lost; " +
+      "nft add chain inet em_lost in '{ type filter hook input priority -300; policy drop; }'; " +
+      "nft add chain inet em_lost out '{ type filter hook output priority -300; policy drop; }'");
+    try {
+      // The loss's own election (when h7 led) is over before the change is watched.
+      await oneMesosLeader([master(1), master(2)]);
+      // baremetal.hosts is h5 (m1), h8 (the agent), h6 (m2), h7 (m3). Moving m3 without `replaces` is refused.
+      await setConfig(ws, hostSettings(3, spare, "master"));
+      const refused = await ws.withEvents(["preview"], { timeoutMs: 600_000 });
+      expect(refused.code).not.toBe(0);
+      expect(refused.output).toContain(`baremetal.hosts[name=${spare.name}].address: moving master m3 from ${lost.ip} ` +
+        `to ${spare.ip}`);
+      expect(refused.output).toContain(`.replaces' ${lost.ip}\`, then \`pulumi up\``);
+      await setConfig(ws, { "baremetal.hosts[3].replaces": lost.ip });
+      const watched = [master(1), master(2), spare];
+      const zkBefore = await Promise.all(watched.slice(0, 2).map((m) => mainPid(m, "zookeeper")));
+      const watch = await watchRollout(agent.name, watched, [agent], out.caCertificate, auth());
+      const t0 = Date.now();
+      const up = await ws.withEvents(["up", "--yes", "--skip-preview"], { timeoutMs: 1_500_000 });
+      const seconds = (Date.now() - t0) / 1000;
+      const { samples, zk } = await watch.stop();
+      expect(up.code, up.output.slice(-4000)).toBe(0);
+      console.log(`[membership] m3 replaced (h7 lost, h9 new): pulumi up ${seconds.toFixed(1)} s; longest without a Mesos ` +
+        `leader ${(gaps(samples, (x) => !hasLeader(x)).longestMs / 1000).toFixed(1)} s (without one that recovered the ` +
+        `registry ${(gaps(samples, (x) => !x.recovered.some(Boolean)).longestMs / 1000).toFixed(1)} s); Mesos elections ` +
+        `${elections(samples)}; ZooKeeper leaders at once at most ${mostZkLeaders(zk)}; Marathon unanswered in ${samples.filter((x) => x.marathon !== 200).length} of ` +
+        `${samples.length} samples\n  leaders: ${transitions(samples, t0)}\n` +
+        up.output.split("\n").filter((l) => /elastic-mesos: m\d: (rolling|rolled|leads|replacing|its lost)/.test(l)).join("\n"));
+      expect(steps(up.events).filter((x) => x.op !== "same" && x.type.includes(HOST_TYPE)).map((x) => `${x.op} ${urnName(x.urn)}`))
+        .toEqual(expect.arrayContaining([1, 2, 3].map((k) => `update ${CLUSTER}-m${k}-bootstrap`)));
+      expect(up.output).toContain(`elastic-mesos: m3: its lost machine ${lost.ip} does not answer`);
+      order = [0, 1, 4];
+      // Mesos: the quorum is the same, so m1 and m2 did not restart (their Mesos finds the masters through their own
+      // ZooKeeper server); m3 started on h9 after they rolled (their firewalls admit h9 only then).
+      const started = await Promise.all([1, 2, 3].map((k) => startedAt(master(k), "mesos-master")));
+      expect(Math.max(started[0], started[1])).toBeLessThan(t0);
+      expect(started[2]).toBeGreaterThan(t0);
+      const rolled = new Set(up.output.match(/elastic-mesos: m[12]: rolled in /g));
+      expect(rolled.size, up.output.slice(-4000)).toBe(2);
+      // ZooKeeper: the servers kept were reconfigured, not restarted; server 3 is at its new address everywhere.
+      expect(await Promise.all([1, 2].map((k) => mainPid(master(k), "zookeeper")))).toEqual(zkBefore);
+      const members = [1, 2, 3].map((k) => `server.${k}=${master(k).ip}:2888:3888:participant;0.0.0.0:2181`).join("\n");
+      for (const k of [1, 2, 3]) expect(await liveMembers(master(k)), `m${k}`).toBe(members);
+      // The new replica caught up from the two voting ones (it started EMPTY: no copy is needed with a quorum left).
+      expect(await sshOk(spare.name, "cat /var/lib/mesos/master/replicated_log/status")).toBe("VOTING\n");
+      for (const k of [1, 2, 3]) expect(await cmdline(master(k), "mesos-master"), `m${k}`).toContain("--quorum=2");
+      expect(Math.max(...samples.flatMap((x) => x.unsafe))).toBe(0);
+      expect(elections(samples)).toBeLessThanOrEqual(1);
+      expect(mostZkLeaders(zk)).toBe(1);
+      expect(await apps()).toEqual(["/kept"]);
+      const again = await ws.withEvents(["preview"], { timeoutMs: 600_000 });
+      expect(again.code, again.output.slice(-3000)).toBe(0);
+      expect(steps(again.events).filter((x) => x.op !== "same").map((x) => `${x.op} ${urnName(x.urn)}`)).toEqual([]);
+    } finally {
+      // The lab host comes back for the tests after this one; what of ours is on it goes (the stack no longer has it).
+      inHost(lost, "nft delete table inet em_lost || true");
+      await bench.sshRun((await bench.labSetup()).lab, lost.name, bench.CLEAN);
+    }
+  }, 1_800_000);
+
   it("3 → 1: refused while m1 is down; then m2 and m3 leave, m1 restarts with --quorum=1; another clusterSecret is refused; `pulumi destroy` leaves nothing", async () => {
-    // baremetal.hosts is now h5 (m1), h8 (the agent), h6 and h7 (m2 and m3).
+    // baremetal.hosts is now h5 (m1), h8 (the agent), h6 and h9 (m2 and m3).
     // While a master is down (m1's ZooKeeper), a removal is refused by the master that would leave, before anything
     // changed; then it is back, and the same `up` goes through.
     await sshOk(master(1).name, "systemctl stop zookeeper");

@@ -378,16 +378,55 @@ describe("provider lifecycle (injected runner)", () => {
     const moved = { ...master, connection: { ...master.connection, host: "10.0.0.99" } };
     const failures = (await p.check({ spec: master }, { spec: moved })).failures ?? [];
     expect(failures.map((f) => f.reason)).toEqual([
-      `${master.connection.configPath}.address: moving master m1 from 10.0.0.21 to 10.0.0.99 would wipe it and install it ` +
-        "anew, and a master holds a ZooKeeper vote and a replica of the Mesos log: refused. Put its address back " +
-        "(10.0.0.21); masters are m1, m2, ... in the order of the master entries of baremetal.hosts, so if you reordered " +
-        "those entries, put them back in that order. A master cannot be replaced by this release (that is a ZooKeeper " +
-        "membership change); agents can: remove the entry and add a new one with another name",
+      `${master.connection.configPath}.address: moving master m1 from 10.0.0.21 to 10.0.0.99 is refused: a master holds ` +
+        "a ZooKeeper vote and a replica of the Mesos log. Put its address back (10.0.0.21); masters are m1, m2, ... in " +
+        "the order of the master entries of baremetal.hosts, so if you reordered those entries, put them back in that " +
+        "order. If the machine at 10.0.0.21 is lost for good, say so on the entry: `pulumi config set --path " +
+        "'elastic-mesos:baremetal.hosts[<its index>].replaces' 10.0.0.21`, then `pulumi up`: m1 is installed on " +
+        "10.0.0.99 and takes 10.0.0.21's place in ZooKeeper and the Mesos log once the other masters rolled (the " +
+        "machine at 10.0.0.21 is stopped first if it still answers; it must never come back with its data)",
     ]);
+    // Saying which machine is lost lets the move through; naming another address does not.
+    const replacing = { ...moved, connection: { ...moved.connection, replaces: "10.0.0.21" } };
+    expect((await p.check({ spec: master }, { spec: replacing })).failures).toEqual([]);
+    expect(masterMove(master, { ...moved, connection: { ...moved.connection, replaces: "10.0.0.22" } }))
+      .toMatch(/^\S+\.address: moving master m1 from 10\.0\.0\.21 to 10\.0\.0\.99 is refused \(\S+\.replaces is 10\.0\.0\.22, not 10\.0\.0\.21\): /);
     expect(masterMove(master, master)).toBe("");
     const agent = hostInputs();
     expect(masterMove(agent, { ...agent, connection: { ...agent.connection, host: "10.0.0.99" } })).toBe("");
     expect(masterMove(undefined, moved)).toBe(""); // a first create
+  });
+
+  it("a master replacing its lost machine: an update, no turn; the old one stopped if it answers; installed as new", async () => {
+    let lostAnswers = false;
+    const live = await provider((s) => (s.host === "10.0.0.21" && s.label?.startsWith("cleanup of the lost machine") &&
+      !lostAnswers ? new HostUnreachable("m1 (root@10.0.0.21:22)", "connect ETIMEDOUT", 4, "check the host") : undefined));
+    const master = masterInputs({ connection: hostInputs().connection });
+    const { outs } = await live.p.create({ spec: master });
+    const moved = { ...master, connection: { ...master.connection, host: "10.0.0.99", replaces: "10.0.0.21" } };
+    const d = await live.p.diff("id", outs!, { spec: moved });
+    expect(d).toMatchObject({ changes: true, replaces: [] });
+    live.sent.length = 0;
+    const { outs: after } = await live.p.update("id", outs!, { spec: moved });
+    expect(live.logs).toContain("m1: replacing its lost machine 10.0.0.21 by 10.0.0.99");
+    expect(live.logs.join("\n")).toMatch(/m1: its lost machine 10\.0\.0\.21 does not answer \(.*ETIMEDOUT.*\): left alone/);
+    // Nothing more to the old address; on the new one, what a create runs: the footprint check, then every step.
+    expect(live.sent.filter((x) => x.host === "10.0.0.21").map((x) => x.label)).toEqual(
+      ["cleanup of the lost machine (stop services, remove units, files, users, directories)"]);
+    const onNew = live.sent.filter((x) => x.host === "10.0.0.99").map((x) => x.label ?? "");
+    expect(onNew[0]).toBe("footprint check");
+    expect(onNew.filter((l) => l.startsWith("step ")).length).toBe(after!.stepsRun);
+    expect(after!.stepsRun).toBe(Object.keys(after!.stepHashes).length);
+    expect(after!.connection.host).toBe("10.0.0.99");
+    // One that still answers is stopped and cleaned first; one of ours that answers but fails stops the `up`.
+    lostAnswers = true;
+    live.logs.length = 0;
+    await live.p.update("id", outs!, { spec: moved });
+    expect(live.logs).toContain("m1: its lost machine 10.0.0.21 still answered: stopped and cleaned");
+    const failing = await provider((s) => (s.label?.startsWith("cleanup of the lost machine") ? new Error("rm: disk") : undefined));
+    const err = await failing.p.update("id", outs!, { spec: moved }).catch((e) => e);
+    expect(err.message).toMatch(/^m1: its machine 10\.0\.0\.21 answers but was not stopped: .*Nothing else changed; stop it/);
+    expect(failing.sent.filter((x) => x.host === "10.0.0.99")).toEqual([]);
   });
 
   it("needs the key and the cluster secret from stack config, and refuses a key in the inputs", async () => {
@@ -453,7 +492,7 @@ describe("upgrade of state written before the shim", () => {
         renderHost(i, deriveCredentials(TEST_CLUSTER_SECRET, i.cluster), hostTls(TEST_CLUSTER_SECRET, i));
       expect(agentIdentity === undefined).toBe(i.node.role === "master");
       const identity = agentIdentity ? { agentIdentity } : {};
-      expect(outs).toStrictEqual(plain({ ...kept, stepsRun: 0, commandsSent: 0, watch, ...identity }));
+      expect(outs).toStrictEqual(plain({ ...kept, stepsRun: 0, commandsSent: 0, repairs: 0, watch, ...identity }));
       expect(JSON.stringify(outs)).not.toContain(olds.adminPassword);
       // The engine then stores the shim with these outputs: the next run is a no-change run.
       expect(await p.diff("id", { ...outs!, __provider: SHIM } as any, news)).toMatchObject({ changes: false });

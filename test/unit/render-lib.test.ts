@@ -244,6 +244,7 @@ describe("ZooKeeper's members at a server's first start (step 2 on masters)", ()
       `zk_members() { echo "ASKED $2" >&2; case "$2" in ${Object.entries(serving)
         .map(([ip, lines]) => `${ip}) printf '%s\\n' ${lines.map((l) => `'${l}'`).join(" ")} ;;`).join(" ")} *) return 1 ;; esac; }`,
       'em_put() { echo "PUT $1"; cat; }',
+      'zk_remove() { echo "REMOVE $2 $3"; }',
       // The settings file the step wrote just before (files come first).
       'cat() { if [ "${1:-}" = /etc/zookeeper/zoo.cfg ]; then printf "# settings\\ntickTime=2000\\ninitLimit=10\\n"; else command cat "$@"; fi; }',
     ];
@@ -281,6 +282,19 @@ describe("ZooKeeper's members at a server's first start (step 2 on masters)", ()
     const r = firstStart(5, 3, { [masterIp(1)]: served });
     expect(r.out).toContain(`PUT /var/lib/zookeeper/conf/zoo.cfg.dynamic\n${served.join("\n")}\n`);
     expect(r.out).toContain("JOIN=\n");
+  });
+
+  it("a master replacing a lost machine (its id served at another address) removes that server, then joins", () => {
+    const lost = "server.3=10.9.9.9:2888:3888:participant;0.0.0.0:2181";
+    const r = firstStart(3, 3, { [masterIp(1)]: [line(1), line(2), lost] });
+    expect(r.status, r.out).toBe(0);
+    expect(r.out).toContain(`REMOVE ${masterIp(1)} 3\n`);
+    expect(r.out).toContain(`PUT /var/lib/zookeeper/conf/zoo.cfg.dynamic\n${[1, 2, 3].map(line).join("\n")}\n`);
+    expect(r.out).toContain(`JOIN=${masterIp(1)}\n`);
+    // At its own address (ZooKeeper's form of the line), it is a member that lost its data: nothing removed.
+    const own = firstStart(3, 3, { [masterIp(1)]: [line(1), line(2), `server.3=${masterIp(3)}:2888:3888:participant;0.0.0.0:2181`] });
+    expect(own.out).not.toContain("REMOVE");
+    expect(own.out).toContain("JOIN=\n");
   });
 
   it("later runs keep ZooKeeper's own members file and ask nobody", () => {
