@@ -168,6 +168,27 @@ describe.skipIf(labSkip)("npm ci && npm run up: a local cluster from a fresh clo
     expect(again.output).not.toMatch(/\b(created|updated|deleted|replaced)\b/);
   });
 
+  it("shrinks the masters 3 → 1 by config: m3 and m2 leave, then their machines go; the app and the agents stay", async () => {
+    expect(existsSync(join(STATE_DIR, STACK, `${STACK}-m3`)), "the layout this checks").toBe(true);
+    expect((await pulumi("config set --path 'elastic-mesos:masters.count' 1 --stack local")).code).toBe(0);
+    const shrink = await sh(clone, env, "npm run up");
+    expect(shrink.code, shrink.output.slice(-6000)).toBe(0);
+    console.log(`[e2e-local] masters 3 → 1: npm run up ${shrink.seconds.toFixed(0)} s`);
+    for (const k of [2, 3]) expect(shrink.output).toMatch(new RegExp(`m${k}: left in [0-9.]+ s`));
+    const out = await outputs();
+    expect(out.masters.map((m: { id: string }) => m.id)).toEqual(["m1"]);
+    for (const k of [2, 3]) expect(existsSync(join(STATE_DIR, STACK, `${STACK}-m${k}`)), `m${k}`).toBe(false);
+    const auth: [string, string] = [out.adminUser, out.adminPassword];
+    const state = await http(`${out.mesosUrl}/master/state`, { auth, ca: out.caCertificate });
+    expect(state.status, state.body).toBe(200);
+    expect(JSON.parse(state.body).slaves).toHaveLength(2);
+    const apps = await http(`${out.marathonUrl}/v2/apps`, { auth, ca: out.caCertificate });
+    expect((JSON.parse(apps.body).apps as { id: string }[]).map((a) => a.id)).toEqual(["/kept"]);
+    const again = await sh(clone, env, "npm run up");
+    expect(again.code, again.output.slice(-4000)).toBe(0);
+    expect(again.output).not.toMatch(/\b(created|updated|deleted|replaced)\b/);
+  });
+
   it("`npm run down` leaves nothing: machines, links, mounts, nft rules, files", async () => {
     const down = await sh(clone, env, "npm run down");
     expect(down.code, down.output.slice(-4000)).toBe(0);
