@@ -49,16 +49,9 @@ describe.skipIf(skip)("masters 1 → 3 → 5 → 3 → 1 online through the real
     return (JSON.parse(r.body).apps as { id: string }[]).map((a) => a.id);
   };
 
-  /**
-   * One `pulumi up` changing the masters from `before` to `after` (counts), watched on every master either side
-   * knows; asserts what every membership change must keep, prints its figures, returns the engine's steps.
-   */
-  async function change(label: string, before: number, after: number):
-    Promise<{ ops: { op: string; name: string }[]; output: string }> {
-    const kept = Math.min(before, after);
-    const watched = Array.from({ length: Math.max(before, after) }, (_, i) => master(i + 1));
-    const leaderBefore = (await watchedLeader(watched)) ?? 0;
-    const zkBefore = await Promise.all(watched.slice(0, kept).map((m) => mainPid(m, "zookeeper")));
+  /** One `pulumi up` watched by the rollout monitor on `watched` (and the agent): prints the figures every change of the
+   * masters is judged by, and returns the samples. */
+  async function watchedUp(label: string, watched: LabHost[]) {
     const watch = await watchRollout(agent.name, watched, [agent], out.caCertificate, auth());
     const t0 = Date.now();
     const up = await ws.withEvents(["up", "--yes", "--skip-preview"], { timeoutMs: 1_500_000 });
@@ -74,6 +67,20 @@ describe.skipIf(skip)("masters 1 → 3 → 5 → 3 → 1 online through the real
       `  ZooKeeper samples with more than one leader: ${JSON.stringify(zk.filter((z) => z.modes.filter((m) => m === "leader").length > 1)
         .map((z) => `${((z.t - t0) / 1000).toFixed(1)} ${z.modes.join(",")}`))}\n` +
       progress(up.output).join("\n"));
+    return { up, samples, zk, t0 };
+  }
+
+  /**
+   * One `pulumi up` changing the masters from `before` to `after` (counts), watched on every master either side
+   * knows; asserts what every membership change must keep, prints its figures, returns the engine's steps.
+   */
+  async function change(label: string, before: number, after: number):
+    Promise<{ ops: { op: string; name: string }[]; output: string }> {
+    const kept = Math.min(before, after);
+    const watched = Array.from({ length: Math.max(before, after) }, (_, i) => master(i + 1));
+    const leaderBefore = (await watchedLeader(watched)) ?? 0;
+    const zkBefore = await Promise.all(watched.slice(0, kept).map((m) => mainPid(m, "zookeeper")));
+    const { up, samples, zk, t0 } = await watchedUp(label, watched);
 
     // ZooKeeper: the servers kept were reconfigured, not restarted; each lists exactly the masters, ids kept.
     expect(await Promise.all(watched.slice(0, kept).map((m) => mainPid(m, "zookeeper")))).toEqual(zkBefore);
@@ -214,18 +221,7 @@ describe.skipIf(skip)("masters 1 → 3 → 5 → 3 → 1 online through the real
       await setConfig(ws, { "baremetal.hosts[3].replaces": lost.ip });
       const watched = [master(1), master(2), spare];
       const zkBefore = await Promise.all(watched.slice(0, 2).map((m) => mainPid(m, "zookeeper")));
-      const watch = await watchRollout(agent.name, watched, [agent], out.caCertificate, auth());
-      const t0 = Date.now();
-      const up = await ws.withEvents(["up", "--yes", "--skip-preview"], { timeoutMs: 1_500_000 });
-      const seconds = (Date.now() - t0) / 1000;
-      const { samples, zk } = await watch.stop();
-      expect(up.code, up.output.slice(-4000)).toBe(0);
-      console.log(`[membership] m3 replaced (h7 lost, h9 new): pulumi up ${seconds.toFixed(1)} s; longest without a Mesos ` +
-        `leader ${(gaps(samples, (x) => !hasLeader(x)).longestMs / 1000).toFixed(1)} s (without one that recovered the ` +
-        `registry ${(gaps(samples, (x) => !x.recovered.some(Boolean)).longestMs / 1000).toFixed(1)} s); Mesos elections ` +
-        `${elections(samples)}; ZooKeeper leaders at once at most ${mostZkLeaders(zk)}; Marathon unanswered in ${samples.filter((x) => x.marathon !== 200).length} of ` +
-        `${samples.length} samples\n  leaders: ${transitions(samples, t0)}\n` +
-        up.output.split("\n").filter((l) => /elastic-mesos: m\d: (rolling|rolled|leads|replacing|its lost)/.test(l)).join("\n"));
+      const { up, samples, zk, t0 } = await watchedUp("m3 replaced (h7 lost, h9 new)", watched);
       expect(steps(up.events).filter((x) => x.op !== "same" && x.type.includes(HOST_TYPE)).map((x) => `${x.op} ${urnName(x.urn)}`))
         .toEqual(expect.arrayContaining([1, 2, 3].map((k) => `update ${CLUSTER}-m${k}-bootstrap`)));
       expect(up.output).toContain(`elastic-mesos: m3: its lost machine ${lost.ip} does not answer`);
@@ -302,7 +298,7 @@ describe.skipIf(skip)("masters 1 → 3 → 5 → 3 → 1 online through the real
 
 /** The provider's progress lines about rolling and leaving, as the engine printed them. */
 const progress = (output: string) =>
-  output.split("\n").filter((l) => /^\s*elastic-mesos: \S+: (rolling|rolled|leads|leaving|left) /.test(l));
+  output.split("\n").filter((l) => /^\s*elastic-mesos: \S+: (rolling|rolled|leads|leaving|left|replacing|its lost) /.test(l));
 
 /** Which of `masters` say they are the elected Mesos master, asked with the rollout's own leadership probe. */
 const mesosElected = (masters: LabHost[]) =>
