@@ -36,7 +36,8 @@ describe("createSshBootstrap", () => {
     }, "elastic-mesos", "dev");
     const cfg = { ...STACKS.baremetal, baremetal: { ...(STACKS.baremetal.baremetal as object),
       bastions: [{ name: "jump", address: "10.77.0.10", hostKeyFingerprint: "SHA256:" + "B".repeat(43) }] } } as any;
-    cfg.baremetal.hosts = cfg.baremetal.hosts.map((h: any, i: number) => ({ ...h, bastion: "jump", ...(i === 0 ? { hostKeyFingerprint: "SHA256:" + "C".repeat(43) } : {}) }));
+    cfg.baremetal.hosts = cfg.baremetal.hosts.map((h: any, i: number) => ({ ...h, bastion: "jump", ...(i === 0 ? { hostKeyFingerprint: "SHA256:" + "C".repeat(43) } : {}),
+      ...(i === 2 ? { replaces: "10.77.0.99" } : {}) }));
     const model = parseModel(cfg, {});
     const topology = buildTopology(model);
     class Root extends pulumi.ComponentResource { constructor() { super("test:index:Root", "root", {}); } }
@@ -50,6 +51,9 @@ describe("createSshBootstrap", () => {
     const hosts = seen.filter((r) => r.type === "pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host");
     expect(hosts.map((h) => h.name)).toEqual(["prod-m1-bootstrap", "prod-m2-bootstrap", "prod-m3-bootstrap", "prod-h4-bootstrap", "prod-h5-bootstrap"]);
     const m1 = hosts[0].inputs.spec;
+    // A master's entry that names the lost machine it replaces passes it on (the provider's check reads it).
+    expect(reveal(hosts[2].inputs.spec.connection).replaces).toBe("10.77.0.99");
+    expect(reveal(m1.connection).replaces).toBeUndefined();
     expect(reveal(m1.connection)).toEqual({ host: "10.77.0.11", port: 22, user: "admin", configPath: "baremetal.hosts[name=h1]",
       hostKeyFingerprint: "SHA256:" + "C".repeat(43), bastion: { name: "jump", host: "10.77.0.10", port: 22, user: "admin", hostKeyFingerprint: "SHA256:" + "B".repeat(43) } });
     // No credential is an input (the provider derives them from clusterSecret), so nothing is secret: every
