@@ -202,7 +202,7 @@ describe.skipIf(skip)("the README's commands through the real pulumi CLI (bare m
       const since = await nextSecond();
       const r = await ws.withEvents(["up", "--yes"]);
       expect(r.code).not.toBe(0);
-      expect(r.output).toContain(`moving master m1 from ${hosts[0].ip} to ${hosts[2].ip} would wipe it`);
+      expect(r.output).toContain(`moving master m1 from ${hosts[0].ip} to ${hosts[2].ip} is refused: a master holds`);
       expect(r.output).not.toMatch(STACK_FRAME);
       // Only the host's record (a component with no effect) took the new address; no host resource changed.
       expect(steps(r.events).filter((s) => s.type.startsWith("pulumi-nodejs:") && s.op !== "same")).toEqual([]);
