@@ -171,6 +171,8 @@ export interface BaremetalHostModel {
 export interface BaremetalModel {
   hosts: BaremetalHostModel[];
   bastions: { name: string; address: string; port: number; user: string; hostKeyFingerprint?: string }[];
+  /** Addresses of removed masters whose machines are lost for good: they leave without being reached. */
+  lostMasters: string[];
 }
 /** `provider: local`: machines this stack creates on this Linux machine (systemd-nspawn on a bridge). */
 export interface LocalModel {

@@ -112,5 +112,6 @@ function baremetalModel(b: ParsedBaremetal, sshUser: string): BaremetalModel {
   return {
     hosts: b.hosts.map((h) => ({ ...h, name: h.name ?? hostNameFrom(h.address), user: h.user ?? sshUser })),
     bastions: b.bastions.map((x) => ({ ...x, user: x.user ?? sshUser })),
+    lostMasters: b.lostMasters,
   };
 }

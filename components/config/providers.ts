@@ -136,6 +136,12 @@ export const baremetal = strict(
     hosts: z.array(host, { error: "use a list of hosts: [{ address, role, pool }]" }).min(1, { error: "list at least one master host" }),
     /** SSH jump hosts. */
     bastions: z.array(bastion, { error: "use a list of bastions: [{ name, address }]" }).default([]),
+    /**
+     * Addresses of removed masters whose machines are lost for good: they leave the cluster without being reached
+     * (provisioning/baremetal/provider.ts leave). A removed master not listed here must answer to leave.
+     */
+    lostMasters: z.array(z.ipv4({ error: "use the IPv4 address the lost master had, such as 10.0.0.15" }),
+      { error: "use a list of addresses: [10.0.0.15]" }).default([]),
   },
   "baremetal",
 );

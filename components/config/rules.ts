@@ -386,6 +386,11 @@ function baremetalRules(raw: Raw, add: Add): void {
     if (b !== undefined && bastions.indexOf(b) !== i) add(["baremetal", "bastions", i, "name"], `bastion names must be unique; "${b}" is also baremetal.bastions[${bastions.indexOf(b)}].name`);
   });
   const hosts = arr(bm.hosts).map((h) => obj(h) ?? {});
+  arr(bm.lostMasters).forEach((a, i) => {
+    const listed = hosts.findIndex((o) => str(o.address) === a);
+    if (listed >= 0) add(["baremetal", "lostMasters", i], `${String(a)} is baremetal.hosts[${listed}], still in the cluster; ` +
+      "lostMasters names the machines of removed masters that are lost for good");
+  });
   const names = new Map<string, number>();
   const addresses = new Map<string, number>();
   const perPool = new Map<string, number>();

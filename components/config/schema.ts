@@ -68,6 +68,7 @@
 //                                pool (agents: an agentPools name), hostKeyFingerprint? "SHA256:...", bastion? (a bastion name),
 //                                replaces? (masters: the address of a lost machine this host takes the place of)}
 //   bastions[i]                 {name, address, port (22), user? (ssh.user), hostKeyFingerprint?}
+//   lostMasters[i]              IPv4 address of a removed master whose machine is lost for good ([])
 // local                         {maxHosts 1..240 (12), bridge? (em-<cluster>), egress nat|proxy (nat), aptProxy? (http URL,
 //                                required with proxy), stateDir (/var/lib/elastic-mesos/local), imageCache
 //                                (/var/cache/elastic-mesos/images)}: machines this stack creates on this machine

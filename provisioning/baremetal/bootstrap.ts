@@ -219,8 +219,10 @@ export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapO
 
   // Masters removed from the config leave first, one at a time (Mesos' order for shrinking: they stop for good before
   // the others restart with the lower --quorum): each is its old resource, registered to leave (membership/leave.ts).
+  // Those whose machines the config says are lost leave without being reached (baremetal.lostMasters).
+  const lost = model.baremetal?.lostMasters.length ? { lost: model.baremetal.lostMasters } : {};
   const leaving = input.departing?.apply((ids) => (ids ?? []).map((id) =>
-    new MesosHost(`${model.cluster.name}-${id}-bootstrap`, { leave: { cluster: model.cluster.name, id } }, { parent })));
+    new MesosHost(`${model.cluster.name}-${id}-bootstrap`, { leave: { cluster: model.cluster.name, id, ...lost } }, { parent })));
   // Masters together (ZooKeeper's gate needs its peers), agents once every master is through. The one master of a
   // cluster growing from one sends its log to the new ones in its turn: it waits for their machines (local makes them).
   const seeding = (m: Machine) => seeds.apply((seed) => {

@@ -332,19 +332,27 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
    */
   private async leave(olds: HostOutputs, leave: LeaveProps["leave"]): Promise<HostOutputs> {
     const label = `${leave.id} (${olds.connection.host})`;
-    const runner = this.runner();
+    // A machine the config says is lost is still asked, briefly: one that answers leaves as any other does.
+    const lost = leave.lost ?? [];
+    const listedLost = lost.includes(olds.connection.host);
+    const runner = this.runner(listedLost);
     const target = this.target(olds, recordedKey(olds.hostKey));
     const progress = this.progress();
     let turn: Turn | undefined;
     try {
       const probe = await runner.runScript(target, leadershipScript(olds.node.ip),
-        { sudo: true, shell: "bash", label: "leadership probe", timeoutMs: 30_000 });
+        { sudo: true, shell: "bash", label: "leadership probe", timeoutMs: 30_000 }).catch((e) => {
+        if (listedLost && e instanceof SshError && (UNANSWERED.has(e.code) || e.code === "HOST_KEY_MISMATCH")) return e;
+        throw e;
+      });
+      if (probe instanceof SshError) return await this.leftLost(olds, leave, probe);
       const lead = parseLeadership(probe.stdout);
       turn = await rollouts.acquire(leave.cluster, LEAVING, leave.id, 1, lead.mesos ? 2 : lead.zookeeper ? 1 : 0);
       progress(`${leave.id}: leaving the cluster: master ${turn.position} of ${turn.total} to leave` +
         (lead.mesos ? " (the Mesos leader: last)" : ""));
       const t0 = Date.now();
-      const r = await runner.runScript(target, leaveScript(Number(leave.id.replace(/^m/, "")), olds.node.ip), {
+      const r = await runner.runScript(target, leaveScript(Number(leave.id.replace(/^m/, "")), olds.node.ip,
+        lost.filter((a) => a !== olds.connection.host && a !== olds.node.ip)), {
         sudo: true, shell: "bash", label: "leave (ZooKeeper reconfig -remove; ZooKeeper, Marathon, Mesos stopped for good)",
         timeoutMs: 600_000, onLine: this.log() });
       const owner = { cluster: leave.cluster, id: this.credentials(leave.cluster).ownerId };
@@ -358,16 +366,34 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
         left: { at: new Date().toISOString(), summary } };
     } catch (e) {
       turn?.release(new Error(`${label} did not leave: ${(e as Error).message}`));
-      // Not reached before the reconfig: nothing changed. A machine gone for good cannot leave online yet (its
-      // ZooKeeper server would have to be removed through a master kept, whose key this resource does not hold).
+      // Not reached before the reconfig: nothing changed. A machine gone for good leaves only when the config says
+      // so (a machine that is only down would come back with a vote and a log replica the cluster no longer counts).
       const down = e instanceof SshError && UNANSWERED.has(e.code) && !turn ? ". Nothing was changed: bring it back " +
-        `at ${olds.connection.host} and run \`pulumi up\` again. Removing a master whose machine is gone for good is ` +
-        "not built yet: put its entry back in baremetal.hosts (the masters stay as they are) and see README: Backups " +
-        "and recovery" : "";
+        `at ${olds.connection.host} and run \`pulumi up\` again. If its machine is lost for good, say so: ` +
+        `\`pulumi config set --path 'elastic-mesos:baremetal.lostMasters[${lost.length}]' ${olds.connection.host}\`, then ` +
+        "`pulumi up`" : "";
       throw new Error(`${label}: leaving the cluster failed: ${(e as Error).message}${down}`);
     } finally {
       await runner.close();
     }
+  }
+
+  /**
+   * A removed master whose machine the config says is lost (baremetal.lostMasters) and that did not answer: it takes
+   * its turn among the leaving masters and is recorded as left, nothing sent. Its ZooKeeper server is removed by a
+   * master that leaves after it (in the same reconfig as its own: removing one alone could leave a majority of the
+   * rest dead) or else by the masters kept (steps/zookeeper.ts prunes a member they do not render that does not
+   * serve); its Mesos log replica went with it, and its znodes expired with its sessions.
+   */
+  private async leftLost(olds: HostOutputs, leave: LeaveProps["leave"], why: SshError): Promise<HostOutputs> {
+    const turn = await rollouts.acquire(leave.cluster, LEAVING, leave.id, 1, 0);
+    turn.release();
+    const reason = why.code === "HOST_KEY_MISMATCH" ? "another machine answers there" : why.problem;
+    const summary = `lost: ${olds.connection.host} not reached (${reason}); its ZooKeeper server is removed by the ` +
+      "masters that stay";
+    this.progress()(`${leave.id}: left: ${summary}`);
+    return { ...olds, stepHashes: {}, watch: undefined, stepsRun: 0, repairs: olds.repairs ?? 0, commandsSent: 0,
+      left: { at: new Date().toISOString(), summary } };
   }
 
   /**

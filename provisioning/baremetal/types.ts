@@ -146,7 +146,8 @@ export interface InstallProps {
  * a record that touches nothing (HostOutputs.left) until `pulumi destroy` or until the id is a master again.
  */
 export interface LeaveProps {
-  leave: { cluster: string; id: string };
+  /** `lost`: addresses of removed masters whose machines are lost for good (baremetal.lostMasters; absent: none). */
+  leave: { cluster: string; id: string; lost?: string[] };
   spec?: undefined;
   machine?: undefined;
 }

@@ -5,7 +5,8 @@
 // that resource's update and not something the masters kept do.
 //
 // 1. ZooKeeper: ask another serving member for the ensemble's members. Still one of them: every member must serve
-//    (a removal while one is down could leave the ensemble without a quorum: refused, nothing changed), then
+//    (a removal while one is down could leave the ensemble without a quorum: refused, nothing changed), but those of
+//    masters the config says are lost (baremetal.lostMasters), which are removed with this one; then
 //    `reconfig -remove <id>` through that member as the super user, until its members no longer list this one, and
 //    one `sync` (ZooKeeper's advice before shutting a removed server down). A removed server would otherwise keep
 //    serving its clients as a non-voting follower.
@@ -16,13 +17,20 @@ import { zkMode } from "../render/probe-snippets";
 import { MESOS_ZNODE } from "../steps/mesos-master";
 import { LIVE_CFG, SUPER_PASSWORD } from "../steps/zookeeper";
 
-/** Bash (root) for the departure of the master whose ZooKeeper id is `zkId`; prints "left: <summary>" last. */
-export function leaveScript(zkId: number, ip: string): string {
+/**
+ * Bash (root) for the departure of the master whose ZooKeeper id is `zkId`; prints "left: <summary>" last. `lost`:
+ * addresses of removed masters whose machines are lost for good (baremetal.lostMasters). Their servers need not
+ * serve, and go in the same reconfig as this one: removed alone, this one could leave a majority of the rest dead
+ * ({1, 3 lost} after 3 → 1 without 2), and the reconfig could never commit.
+ */
+export function leaveScript(zkId: number, ip: string, lost: string[] = []): string {
   if (!Number.isInteger(zkId) || zkId < 1) throw new Error(`leave: "${zkId}" is not a ZooKeeper id`);
-  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) throw new Error(`leave: "${ip}" is not an IPv4 address`);
+  for (const a of [ip, ...lost]) if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(a)) throw new Error(`leave: "${a}" is not an IPv4 address`);
   return `set -euo pipefail
 me=${zkId}
 ip=${ip}
+lost=' ${lost.join(" ")} '
+is_lost() { [[ "$lost" == *" $1 "* ]]; }
 fail() { printf 'elastic-mesos leave: FAILED: %s\\n' "$1" >&2; exit 1; }
 # shellcheck disable=SC2016 # $0 is the inner bash's
 mode() { ${zkMode('"$1"')}; }
@@ -36,6 +44,7 @@ via=''
 if [ -n "$cli" ] && [ -s "$dyn" ]; then
   others=$(grep -E '^server\\.[0-9]+=' "$dyn" | grep -v "^server\\.$me=" | ipof || true)
   for o in $others; do
+    is_lost "$o" && continue
     case "$(mode "$o")" in leader|follower) via=$o; break ;; esac
   done
   if [ -n "$others" ] && [ -z "$via" ]; then
@@ -44,8 +53,11 @@ if [ -n "$cli" ] && [ -s "$dyn" ]; then
   m=''
   if [ -n "$via" ]; then m=$(printf 'config\\nquit\\n' | zk "$via" | lines); fi
   if grep -q "^server\\.$me=" <<<"$m"; then
+    ids=$me
     for line in $m; do
-      o=$(ipof <<<"$line"); md=$(mode "$o")
+      o=$(ipof <<<"$line")
+      if is_lost "$o"; then id=\${line%%=*}; ids+=",\${id#server.}"; continue; fi
+      md=$(mode "$o")
       case "$md" in leader|follower) ;; *)
         fail "ZooKeeper \${line%%=*} ($o) does not serve (srvr: \${md:-no answer}): removing master $me while another master is down could leave ZooKeeper without a quorum, so nothing was changed. Bring that master back (journalctl -u zookeeper there), then run pulumi up again" ;;
       esac
@@ -55,13 +67,14 @@ if [ -n "$cli" ] && [ -s "$dyn" ]; then
     while grep -q "^server\\.$me=" <<<"$m"; do
       [ $((n++)) -lt 30 ] || fail "ZooKeeper: reconfig -remove $me through $via did not take: $(tail -n 5 <<<"$o")"
       [ "$n" -eq 1 ] || sleep 2
-      o=$(printf 'addauth digest super:%s\\nreconfig -remove %s\\nsync /\\nconfig\\nquit\\n' "$(cat ${SUPER_PASSWORD})" "$me" | zk "$via") || true
+      o=$(printf 'addauth digest super:%s\\nreconfig -remove %s\\nsync /\\nconfig\\nquit\\n' "$(cat ${SUPER_PASSWORD})" "$ids" | zk "$via") || true
       m=$(lines <<<"$o" | sort -u)
       [ -n "$m" ] || m=$(printf 'config\\nquit\\n' | zk "$via" | lines)
     done
     # At once: a removed leader keeps saying "leader" until it stops (its successor already leads).
     systemctl stop zookeeper >/dev/null 2>&1 || true
-    summary="ZooKeeper server $me removed through $via, leaving $(wc -l <<<"$m") members"
+    gone=\${ids#"$me"}
+    summary="ZooKeeper server $me\${gone:+ (and lost \${gone#,})} removed through $via, leaving $(wc -l <<<"$m") members"
   fi
 fi
 for u in zookeeper marathon mesos-master; do systemctl stop "$u" >/dev/null 2>&1 || true; done

@@ -158,7 +158,12 @@ function masterStep(ctx: Ctx): Step {
       `em_put ${JVM_ENV} 0644 root root < <(printf 'ZK_SERVER_HEAP=%s\\nSERVER_JVMFLAGS=-Xmx%sm\\n' "$heap" "$heap")`,
       ...liveConfig(ctx, v, me, others),
       `em_service zookeeper ${watched}`,
-      ...(onlineMembership(ctx) ? [`if [ -n "$zk_join" ]; then zk_add ${v} "$zk_join" ${sq(serverLine(me))}; fi`] : []),
+      ...(onlineMembership(ctx) ? [
+        `if [ -n "$zk_join" ]; then zk_add ${v} "$zk_join" ${sq(serverLine(me))}; fi`,
+        // Members this cluster no longer renders that do not serve: the servers of removed masters whose machines
+        // are lost (baremetal.lostMasters) and that no leaving master removed with its own (provider.ts leftLost).
+        `zk_prune ${v} ${sq(ctx.input.masters.map((m) => m.zkId).join(" "))} ${[me.ip, ...others].join(" ")}`,
+      ] : []),
       // Once the server runs this release, earlier ones go: the cleanup plan names only the current release's
       // directory, so one left here would outlive `pulumi destroy`.
       `for d in /opt/zookeeper-*; do`,
@@ -186,8 +191,9 @@ function masterStep(ctx: Ctx): Step {
  * Shell functions of a master whose ZooKeeper server may join a running ensemble (online membership only):
  * zk_members V IP prints the server lines of the ensemble IP serves (-o: zkCli prints its prompt first); zk_add V
  * MEMBER_IP LINE runs `reconfig -add LINE` through MEMBER_IP as the super user until this server's own members file
- * lists it as a voter (another master's reconfig in progress fails this one: tried again); zk_remove V MEMBER_IP ID
- * removes a lost machine's server the same way.
+ * lists it as a voter (another master's reconfig in progress fails this one: tried again); zk_remove V MEMBER_IP IDS
+ * removes lost machines' servers (ids, comma-separated) the same way; zk_prune V "RENDERED IDS" IP... removes, through
+ * the first of the IPs that serves, the members not rendered that do not serve.
  */
 const JOIN_FUNCTIONS = [
   "zk_members() { printf 'config\\nquit\\n' | em_zk_cli \"$1\" \"$2\" | grep -oE 'server\\.[0-9]+=\\S+'; }",
@@ -203,11 +209,22 @@ const JOIN_FUNCTIONS = [
   "  local o='' n=0 c",
   "  while :; do",
   "    c=$(zk_members \"$1\" \"$2\") || c=''",
-  '    [ -n "$c" ] && ! grep -q "^server\\.$3=" <<<"$c" && break',
+  '    [ -n "$c" ] && ! grep -qE "^server\\.(${3//,/|})=" <<<"$c" && break',
   '    [ $((n++)) -lt 30 ] || em_fail "ZooKeeper: reconfig -remove $3 through $2 failed: $(tail -n 5 <<<"$o")"',
   `    o=$(printf 'addauth digest super:%s\\nreconfig -remove %s\\nquit\\n' "$(cat ${SUPER_PASSWORD})" "$3" | em_zk_cli "$1" "$2") || sleep 2`,
   "  done",
-  '  em_mark "ZooKeeper: server.$3 at its lost address removed"',
+  '  em_mark "ZooKeeper: server(s) $3 of lost machines removed"',
+  "}",
+  "zk_prune() {",
+  '  local v=$1 ids=" $2 " via=\'\' ip line id gone=\'\'',
+  "  shift 2",
+  '  for ip in "$@"; do [ -z "$(em_zk_mode "$ip")" ] || { via=$ip; break; }; done',
+  '  [ -n "$via" ] || return 0',
+  '  for line in $(zk_members "$v" "$via"); do',
+  "    id=${line%%=*}; id=${id#server.}; ip=${line#*=}; ip=${ip%%:*}",
+  '    [[ "$ids" == *" $id "* ]] || [ -n "$(em_zk_mode "$ip")" ] || gone+=",$id"',
+  "  done",
+  '  [ -z "$gone" ] || zk_remove "$v" "$via" "${gone#,}"',
   "}",
 ];
 

@@ -72,12 +72,14 @@ describe.skipIf(skip)("masters 1 → 3 → 5 → 3 → 1 online through the real
 
   /**
    * One `pulumi up` changing the masters from `before` to `after` (counts), watched on every master either side
-   * knows; asserts what every membership change must keep, prints its figures, returns the engine's steps.
+   * knows but the `lost` ones (cut off); asserts what every membership change must keep, prints its figures, returns
+   * the engine's steps.
    */
-  async function change(label: string, before: number, after: number):
+  async function change(label: string, before: number, after: number, lost: number[] = []):
     Promise<{ ops: { op: string; name: string }[]; output: string }> {
     const kept = Math.min(before, after);
-    const watched = Array.from({ length: Math.max(before, after) }, (_, i) => master(i + 1));
+    const watched = Array.from({ length: Math.max(before, after) }, (_, i) => master(i + 1))
+      .filter((_, i) => !lost.includes(i + 1));
     const leaderBefore = (await watchedLeader(watched)) ?? 0;
     const zkBefore = await Promise.all(watched.slice(0, kept).map((m) => mainPid(m, "zookeeper")));
     const { up, samples, zk, t0 } = await watchedUp(label, watched);
@@ -99,17 +101,18 @@ describe.skipIf(skip)("masters 1 → 3 → 5 → 3 → 1 online through the real
     if (after < before) {
       // Mesos' order for shrinking: every master that goes has left before the first master kept restarts.
       const lines = progress(up.output);
-      const lastLeft = lines.map((l) => / m\d+: left in /.test(l)).lastIndexOf(true);
+      const left = (l: string) => / m\d+: left( in |: lost: )/.test(l);
+      const lastLeft = lines.map(left).lastIndexOf(true);
       const firstRoll = lines.findIndex((l) => / m\d+: rolling /.test(l));
       expect(lastLeft, lines.join("\n")).toBeGreaterThanOrEqual(0);
       expect(firstRoll, lines.join("\n")).toBeGreaterThan(lastLeft);
-      expect(lines.filter((l) => / m\d+: left in /.test(l))).toHaveLength(before - after);
+      expect(new Set(lines.filter(left).map((l) => / (m\d+): /.exec(l)![1])).size).toBe(before - after);
       // Never the Mesos leader first: it leaves last.
       if (leaderLeaves) {
         expect(lines.join("\n")).toContain(`m${leaderBefore}: leaving the cluster: master ${before - after} of ${before - after} to leave ` +
           "(the Mesos leader: last)");
       }
-      for (let k = after + 1; k <= before; k++) expect(await remnants(master(k).name), `m${k}`).toEqual([]);
+      for (let k = after + 1; k <= before; k++) if (!lost.includes(k)) expect(await remnants(master(k).name), `m${k}`).toEqual([]);
     }
     expect(Math.max(...samples.flatMap((s) => s.unsafe))).toBe(0);
     const quorum = Math.floor(after / 2) + 1;
@@ -188,26 +191,33 @@ describe.skipIf(skip)("masters 1 → 3 → 5 → 3 → 1 online through the real
     expect(Math.min(...started.slice(3))).toBeGreaterThan(Math.max(...started.slice(0, 3)));
   }, 1_800_000);
 
-  it("5 → 3: m4 and m5 leave (reconfig -remove, stopped, cleaned), then m1-m3 restart with --quorum=2", async () => {
-    await ws.ok(["config", "rm", "--path", "elastic-mesos:baremetal.hosts[5]"]);
-    await ws.ok(["config", "rm", "--path", "elastic-mesos:baremetal.hosts[4]"]);
-    const preview = await ws.withEvents(["preview"], { timeoutMs: 600_000 });
-    expect(preview.code, preview.output.slice(-3000)).toBe(0);
-    console.log(`[membership] 5 → 3 preview: ${JSON.stringify(steps(preview.events).filter((x) => x.op !== "same" && x.type.includes(HOST_TYPE))
-      .map((x) => `${x.op} ${urnName(x.urn)}`))}`);
-    const { ops } = await change("5 → 3 masters", 5, 3);
-    expect(ops.map((s) => `${s.op} ${s.name}`)).toEqual(expect.arrayContaining(
-      [1, 2, 3, 4, 5].map((k) => `update ${CLUSTER}-m${k}-bootstrap`)));
+  it("5 → 3 with m5's machine lost: m4 leaves (reconfig -remove 4 and lost 5, stopped, cleaned), m5 is recorded " +
+    "as lost, then m1-m3 restart with --quorum=2", async () => {
+    const gone = master(5);
+    cutOff(gone);
+    try {
+      await oneMesosLeader([1, 2, 3, 4].map(master));
+      await ws.ok(["config", "rm", "--path", "elastic-mesos:baremetal.hosts[5]"]);
+      await ws.ok(["config", "rm", "--path", "elastic-mesos:baremetal.hosts[4]"]);
+      await setConfig(ws, { "baremetal.lostMasters[0]": gone.ip });
+      const preview = await ws.withEvents(["preview"], { timeoutMs: 600_000 });
+      expect(preview.code, preview.output.slice(-3000)).toBe(0);
+      console.log(`[membership] 5 → 3 preview: ${JSON.stringify(steps(preview.events).filter((x) => x.op !== "same" && x.type.includes(HOST_TYPE))
+        .map((x) => `${x.op} ${urnName(x.urn)}`))}`);
+      const { ops, output } = await change("5 → 3 masters (m5's machine lost)", 5, 3, [5]);
+      expect(ops.map((s) => `${s.op} ${s.name}`)).toEqual(expect.arrayContaining(
+        [1, 2, 3, 4, 5].map((k) => `update ${CLUSTER}-m${k}-bootstrap`)));
+      expect(output).toContain(`elastic-mesos: m5: left: lost: ${gone.ip} not reached`);
+      expect(output).toMatch(/elastic-mesos: m4: left in [0-9.]+ s: ZooKeeper server 4 \(and lost 5\) removed through /);
+    } finally {
+      await bringBack(gone);
+    }
   }, 1_800_000);
 
   it("m3's machine (h7) lost: one `up` replaces it on h9 (reconfig -remove 3, then -add 3 at its new address), " +
     "after m1 and m2 rolled; the new replica catches up", async () => {
     const lost = hosts[2], spare = hosts[4];
-    // Gone as a dead machine is: nothing answers (its daemons stopped first, so its Mesos replica's znode goes now
-    // rather than a session timeout later), then every packet dropped inside it.
-    inHost(lost, "systemctl stop marathon mesos-master zookeeper; nft add table inet em_lost; " +
-      "nft add chain inet em_lost in '{ type filter hook input priority -300; policy drop; }'; " +
-      "nft add chain inet em_lost out '{ type filter hook output priority -300; policy drop; }'");
+    cutOff(lost);
     try {
       // The loss's own election (when h7 led) is over before the change is watched.
       await oneMesosLeader([master(1), master(2)]);
@@ -248,9 +258,7 @@ describe.skipIf(skip)("masters 1 → 3 → 5 → 3 → 1 online through the real
       expect(again.code, again.output.slice(-3000)).toBe(0);
       expect(steps(again.events).filter((x) => x.op !== "same").map((x) => `${x.op} ${urnName(x.urn)}`)).toEqual([]);
     } finally {
-      // The lab host comes back for the tests after this one; what of ours is on it goes (the stack no longer has it).
-      inHost(lost, "nft delete table inet em_lost || true");
-      await bench.sshRun((await bench.labSetup()).lab, lost.name, bench.CLEAN);
+      await bringBack(lost);
     }
   }, 1_800_000);
 
@@ -296,9 +304,25 @@ describe.skipIf(skip)("masters 1 → 3 → 5 → 3 → 1 online through the real
   }, 1_800_000);
 });
 
+/**
+ * A master's machine lost, as a dead machine is: nothing answers (its daemons stopped first, so its Mesos replica's
+ * znode goes now rather than a session timeout later), then every packet dropped inside it.
+ */
+function cutOff(h: LabHost): void {
+  inHost(h, "systemctl stop marathon mesos-master zookeeper; nft add table inet em_lost; " +
+    "nft add chain inet em_lost in '{ type filter hook input priority -300; policy drop; }'; " +
+    "nft add chain inet em_lost out '{ type filter hook output priority -300; policy drop; }'");
+}
+
+/** The lab host back for the tests after this one; what of ours is on it goes (the stack no longer has it). */
+async function bringBack(h: LabHost): Promise<void> {
+  inHost(h, "nft delete table inet em_lost || true");
+  await bench.sshRun((await bench.labSetup()).lab, h.name, bench.CLEAN);
+}
+
 /** The provider's progress lines about rolling and leaving, as the engine printed them. */
 const progress = (output: string) =>
-  output.split("\n").filter((l) => /^\s*elastic-mesos: \S+: (rolling|rolled|leads|leaving|left|replacing|its lost) /.test(l));
+  output.split("\n").filter((l) => /^\s*elastic-mesos: \S+: (rolling|rolled|leads|leaving|left|replacing|its lost)[ :]/.test(l));
 
 /** Which of `masters` say they are the elected Mesos master, asked with the rollout's own leadership probe. */
 const mesosElected = (masters: LabHost[]) =>

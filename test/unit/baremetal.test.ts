@@ -369,7 +369,27 @@ describe("provider lifecycle (injected runner)", () => {
     const { outs } = await live.p.create({ spec: masterInputs({ connection: hostInputs().connection }) });
     armed = true;
     const err = await live.p.update("id", outs!, { leave: { cluster: "prod", id: "m1" } }).catch((e) => e);
-    expect(err.message).toMatch(/^m1 \(10\.0\.0\.21\): leaving the cluster failed: .*EHOSTUNREACH.*\. Nothing was changed: bring it back at 10\.0\.0\.21 and run `pulumi up` again\. Removing a master whose machine is gone for good is not built yet: put its entry back in baremetal\.hosts/);
+    expect(err.message).toMatch(/^m1 \(10\.0\.0\.21\): leaving the cluster failed: .*EHOSTUNREACH.*\. Nothing was changed: bring it back at 10\.0\.0\.21 and run `pulumi up` again\. If its machine is lost for good, say so: `pulumi config set --path 'elastic-mesos:baremetal\.lostMasters\[0\]' 10\.0\.0\.21`, then `pulumi up`$/);
+    // Listed as lost: recorded as left, nothing sent; the masters that stay remove its ZooKeeper server. (Another
+    // cluster name: a failure in an earlier test stopped the rollout of "prod" for the rest of this process.)
+    live.sent.length = 0;
+    const { outs: left } = await live.p.update("id", outs!, { leave: { cluster: "lost1", id: "m1", lost: ["10.0.0.21"] } });
+    expect(left!.left!.summary).toMatch(/^lost: 10\.0\.0\.21 not reached \(.*EHOSTUNREACH.*\); its ZooKeeper server is removed by the masters that stay$/);
+    expect(live.sent.map((x) => x.label)).toEqual(["leadership probe"]);
+    expect(live.logs.join("\n")).toContain("m1: left: lost: 10.0.0.21 not reached");
+    // Another lost master listed, not this one: it must answer, as before.
+    const other = await live.p.update("id", outs!, { leave: { cluster: "lost1", id: "m1", lost: ["10.0.0.22"] } }).catch((e) => e);
+    expect(other.message).toContain("baremetal.lostMasters[1]' 10.0.0.21");
+  });
+
+  it("a lost master listed that still answers leaves as any other, removing the lost ones' servers with its own", async () => {
+    const live = await provider((s) => (s.label === "leadership probe" ? { stdout: "zookeeper=follower mesos=standby\n" } : undefined));
+    const { outs } = await live.p.create({ spec: masterInputs({ connection: hostInputs().connection }) });
+    live.sent.length = 0;
+    const { outs: left } = await live.p.update("id", outs!, { leave: { cluster: "lost2", id: "m1", lost: ["10.0.0.21", "10.0.0.23"] } });
+    expect(left!.left).toBeDefined();
+    const leave = live.sent.find((x) => x.label?.startsWith("leave ("))!;
+    expect(leave.text).toContain("lost=' 10.0.0.23 '"); // not its own: it answered
   });
 
   it("check refuses to move a master to another address, naming the config key (agents: identity.test.ts)", async () => {

@@ -297,6 +297,27 @@ describe("ZooKeeper's members at a server's first start (step 2 on masters)", ()
     expect(own.out).toContain("JOIN=\n");
   });
 
+  it("a master kept removes, through a serving master, the members it does not render that do not serve", () => {
+    const zk = renderSteps(online(masterInput({ masters: 3 }, 1))).find((s) => s.name === "zookeeper")!;
+    const from = zk.commands.indexOf("zk_prune() {");
+    const fn = zk.commands.slice(from, zk.commands.indexOf("}", from) + 1);
+    const call = zk.commands.find((c) => c.startsWith("zk_prune "))!;
+    // m1 does not serve yet (just restarted), m2 does; server 4 serves (a master still leaving), 5 is lost.
+    const serves = [masterIp(2), masterIp(4)];
+    const stubs = [
+      `em_zk_mode() { case "$1" in ${serves.map((ip) => `${ip}) echo follower ;;`).join(" ")} *) ;; esac; }`,
+      `zk_members() { echo "ASKED $2" >&2; printf '%s\\n' ${[1, 2, 3, 4, 5].map((k) => `'server.${k}=${masterIp(k)}:2888:3888:participant;0.0.0.0:2181'`).join(" ")}; }`,
+      'zk_remove() { echo "REMOVE $2 $3"; }',
+    ];
+    const r = run([...stubs, ...fn, call].join("\n"));
+    expect(r.status, r.out).toBe(0);
+    expect(r.out.match(/REMOVE .*/g)).toEqual([`REMOVE ${masterIp(2)} 5`]);
+    // Everyone rendered, or nobody serving: nothing removed (nobody serving: nobody asked).
+    expect(run([...stubs, ...fn, call.replace("'1 2 3'", "'1 2 3 4 5'")].join("\n")).out).not.toContain("REMOVE");
+    const none = run([...stubs.slice(1), "em_zk_mode() { :; }", ...fn, call].join("\n"));
+    expect([none.status, none.out]).toEqual([0, expect.not.stringMatching(/REMOVE|ASKED/)]);
+  });
+
   it("later runs keep ZooKeeper's own members file and ask nobody", () => {
     const dyn = path.join(tmp, "zoo.cfg.dynamic.100000004");
     fs.writeFileSync(dyn, `${line(1)}\n`);

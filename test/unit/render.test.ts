@@ -64,6 +64,7 @@ describe("SSH step scripts", () => {
     // A master's departure (membership/leave.ts) and the copy of the log of a cluster growing from one master
     // (membership/seed.ts) run over SSH too, as does the one master's steps while it grows.
     unique.set("leave", leaveScript(4, "10.0.0.14"));
+    unique.set("leave with lost masters", leaveScript(2, "10.0.0.12", ["10.0.0.13", "10.0.0.15"]));
     unique.set("snapshot", snapshotScript());
     unique.set("unpack", unpackScript("m1"));
     const seeding = { ...onBareMetal(clusterInputs({ masters: 3 })[0]), seedsNewMasters: true as const };
