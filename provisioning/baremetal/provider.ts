@@ -381,8 +381,8 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
   /**
    * A removed master whose machine the config says is lost (baremetal.lostMasters) and that did not answer: it takes
    * its turn among the leaving masters and is recorded as left, nothing sent. Its ZooKeeper server is removed by a
-   * master that leaves after it (in the same reconfig as its own: removing one alone could leave a majority of the
-   * rest dead) or else by the masters kept (steps/zookeeper.ts prunes a member they do not render that does not
+   * master leaving in the same `up` (in the same reconfig as its own: removing one alone could leave a majority of
+   * the rest dead) or else by the masters kept (steps/zookeeper.ts prunes a member they do not render that does not
    * serve); its Mesos log replica went with it, and its znodes expired with its sessions.
    */
   private async leftLost(olds: HostOutputs, leave: LeaveProps["leave"], why: SshError): Promise<HostOutputs> {
