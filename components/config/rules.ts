@@ -386,8 +386,10 @@ function baremetalRules(raw: Raw, add: Add): void {
     if (b !== undefined && bastions.indexOf(b) !== i) add(["baremetal", "bastions", i, "name"], `bastion names must be unique; "${b}" is also baremetal.bastions[${bastions.indexOf(b)}].name`);
   });
   const hosts = arr(bm.hosts).map((h) => obj(h) ?? {});
+  /** The entry of baremetal.hosts at `address` (-1: none): a lost machine's address must not be one. */
+  const listedAt = (address: unknown) => (address === undefined ? -1 : hosts.findIndex((o) => str(o.address) === address));
   arr(bm.lostMasters).forEach((a, i) => {
-    const listed = hosts.findIndex((o) => str(o.address) === a);
+    const listed = listedAt(a);
     if (listed >= 0) add(["baremetal", "lostMasters", i], `${String(a)} is baremetal.hosts[${listed}], still in the cluster; ` +
       "lostMasters names the machines of removed masters that are lost for good");
   });
@@ -433,7 +435,7 @@ function baremetalRules(raw: Raw, add: Add): void {
     if (h.replaces !== undefined && h.role === "agent")
       add(at("replaces"), "only a master replaces a machine; an agent is replaced by removing its entry and adding the new " +
         "host under another name");
-    const listed = h.replaces === undefined ? -1 : hosts.findIndex((o) => str(o.address) === h.replaces);
+    const listed = listedAt(h.replaces);
     if (listed === i) add(at("replaces"), `replaces names the lost machine's address, not this host's own (${address}); remove replaces`);
     else if (listed >= 0)
       add(at("replaces"), `${String(h.replaces)} is baremetal.hosts[${listed}], still in the cluster; replaces names a lost machine's address`);

@@ -12,8 +12,8 @@ type OldInputs = Partial<HostInputs> | undefined;
 
 /**
  * Pure: the address of the lost machine a master moves from, when its entry says it replaces exactly that one
- * (baremetal.hosts[].replaces); "" otherwise. The move is then an install on the new machine (provider.ts
- * replaceLost), not a refusal (masterMove) nor a replacement of the resource (plan.ts replaceReasons).
+ * (baremetal.hosts[].replaces); "" otherwise. The move is then an install on the new machine, once the lost one is
+ * stopped if it answers (provider.ts stopLost), not a refusal (masterMove) nor a replacement of the resource (plan.ts replaceReasons).
  */
 export function lostMachine(olds: { node?: { role?: string }; connection?: { host?: string } } | undefined,
   news: { connection?: { host?: string; replaces?: string } } | undefined): string {

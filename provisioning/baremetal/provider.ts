@@ -98,6 +98,16 @@ function repairs(olds: Pick<HostOutputs, "stepHashes" | "repairs"> | undefined,
   return { repairs: (olds?.repairs ?? 0) + (ran.some((s) => olds?.stepHashes[s.step]?.startsWith("drift:")) ? 1 : 0) };
 }
 
+/**
+ * Why a machine said to be lost looks lost: it does not answer, or another machine answers there (another host key).
+ * Undefined: the failure is not that (it answered: it is ours and alive).
+ */
+function lostLook(e: unknown): string | undefined {
+  if (!(e instanceof SshError)) return undefined;
+  if (e.code === "HOST_KEY_MISMATCH") return "another machine answers there";
+  return UNANSWERED.has(e.code) ? e.problem : undefined;
+}
+
 /** The key a host's state recorded, as a target expects it: a pin from the config, or the state's record. */
 const recordedKey = (k: RecordedHostKey): { fingerprint: string; source: "config" | "state" } =>
   ({ fingerprint: k.fingerprint, source: k.source === "config" ? "config" : "state" });
@@ -243,8 +253,7 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
       // A cloud machine is deleted right after (its resource depends on it): a drained agent is all it needs.
       if (outs.firstBoot) return;
       // Refused on a host that another cluster's owner mark claims (cleanup.ts cleanupGuard): nothing removed.
-      const owner = { cluster: outs.cluster, id: this.credentials(outs.cluster).ownerId };
-      await runner.runScript(target, renderCleanupScript(outs.cleanup, outs.preexisting, owner), {
+      await runner.runScript(target, this.cleanupScript(outs), {
         sudo: true, label: "cleanup (stop services, remove units, files, users, directories)", timeoutMs: 600_000,
       });
     } catch (e) {
@@ -305,20 +314,18 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     const progress = this.progress();
     progress(`${id}: replacing its lost machine ${from} by ${spec.connection.host}`);
     const runner = this.runner(true);
-    const owner = { cluster: olds.cluster, id: this.credentials(olds.cluster).ownerId };
     try {
-      await runner.runScript(this.target(olds, recordedKey(olds.hostKey)),
-        renderCleanupScript(olds.cleanup, olds.preexisting, owner),
+      await runner.runScript(this.target(olds, recordedKey(olds.hostKey)), this.cleanupScript(olds),
         { sudo: true, label: "cleanup of the lost machine (stop services, remove units, files, users, directories)",
           timeoutMs: 600_000 });
       progress(`${id}: its lost machine ${from} still answered: stopped and cleaned`);
     } catch (e) {
-      if (!(e instanceof SshError && (UNANSWERED.has(e.code) || e.code === "HOST_KEY_MISMATCH"))) {
+      const why = lostLook(e);
+      if (why === undefined) {
         throw new Error(`${id}: its machine ${from} answers but was not stopped: ${(e as Error).message}. Nothing else ` +
           `changed; stop it (or power it off), then run \`pulumi up\` again`);
       }
-      progress(`${id}: its lost machine ${from} does not answer (${e.code === "HOST_KEY_MISMATCH" ? "another machine " +
-        "answers there" : e.problem}): left alone`);
+      progress(`${id}: its lost machine ${from} does not answer (${why}): left alone`);
     } finally {
       await runner.close();
     }
@@ -342,10 +349,11 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     try {
       const probe = await runner.runScript(target, leadershipScript(olds.node.ip),
         { sudo: true, shell: "bash", label: "leadership probe", timeoutMs: 30_000 }).catch((e) => {
-        if (listedLost && e instanceof SshError && (UNANSWERED.has(e.code) || e.code === "HOST_KEY_MISMATCH")) return e;
-        throw e;
+        const why = listedLost ? lostLook(e) : undefined;
+        if (why === undefined) throw e;
+        return { lost: why };
       });
-      if (probe instanceof SshError) return await this.leftLost(olds, leave, probe);
+      if ("lost" in probe) return await this.leftLost(olds, leave, probe.lost);
       const lead = parseLeadership(probe.stdout);
       turn = await rollouts.acquire(leave.cluster, LEAVING, leave.id, 1, lead.mesos ? 2 : lead.zookeeper ? 1 : 0);
       progress(`${leave.id}: leaving the cluster: master ${turn.position} of ${turn.total} to leave` +
@@ -355,15 +363,12 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
         lost.filter((a) => a !== olds.connection.host && a !== olds.node.ip)), {
         sudo: true, shell: "bash", label: "leave (ZooKeeper reconfig -remove; ZooKeeper, Marathon, Mesos stopped for good)",
         timeoutMs: 600_000, onLine: this.log() });
-      const owner = { cluster: leave.cluster, id: this.credentials(leave.cluster).ownerId };
-      await runner.runScript(target, renderCleanupScript(olds.cleanup, olds.preexisting, owner), {
+      await runner.runScript(target, this.cleanupScript(olds, leave.cluster), {
         sudo: true, label: "cleanup (stop services, remove units, files, users, directories)", timeoutMs: 600_000 });
       const summary = leaveSummary(r.stdout);
       progress(`${leave.id}: left in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${summary}`);
       turn.release();
-      return { ...olds, stepHashes: {}, watch: undefined, stepsRun: 0, repairs: olds.repairs ?? 0,
-        commandsSent: runner.stats.commands,
-        left: { at: new Date().toISOString(), summary } };
+      return leftFrom(olds, summary, runner.stats.commands);
     } catch (e) {
       turn?.release(new Error(`${label} did not leave: ${(e as Error).message}`));
       // Not reached before the reconfig: nothing changed. A machine gone for good leaves only when the config says
@@ -385,15 +390,13 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
    * the rest dead) or else by the masters kept (steps/zookeeper.ts prunes a member they do not render that does not
    * serve); its Mesos log replica went with it, and its znodes expired with its sessions.
    */
-  private async leftLost(olds: HostOutputs, leave: LeaveProps["leave"], why: SshError): Promise<HostOutputs> {
+  private async leftLost(olds: HostOutputs, leave: LeaveProps["leave"], why: string): Promise<HostOutputs> {
     const turn = await rollouts.acquire(leave.cluster, LEAVING, leave.id, 1, 0);
     turn.release();
-    const reason = why.code === "HOST_KEY_MISMATCH" ? "another machine answers there" : why.problem;
-    const summary = `lost: ${olds.connection.host} not reached (${reason}); its ZooKeeper server is removed by the ` +
+    const summary = `lost: ${olds.connection.host} not reached (${why}); its ZooKeeper server is removed by the ` +
       "masters that stay";
     this.progress()(`${leave.id}: left: ${summary}`);
-    return { ...olds, stepHashes: {}, watch: undefined, stepsRun: 0, repairs: olds.repairs ?? 0, commandsSent: 0,
-      left: { at: new Date().toISOString(), summary } };
+    return leftFrom(olds, summary, 0);
   }
 
   /**
@@ -627,6 +630,11 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     return p;
   }
 
+  /** The cleanup of what a host's record says we installed, guarded by `cluster`'s owner mark (cleanup.ts). */
+  private cleanupScript(outs: Pick<HostOutputs, "cluster" | "cleanup" | "preexisting">, cluster = outs.cluster): string {
+    return renderCleanupScript(outs.cleanup, outs.preexisting, { cluster, id: this.credentials(cluster).ownerId });
+  }
+
   private credentials(cluster: string): Credentials {
     if (!this.clusterSecret) {
       throw new Error("no cluster secret in the stack config: set it with " +
@@ -671,6 +679,12 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     if (this.deps?.log) return this.deps.log;
     return process.env.ELASTIC_MESOS_LOG ? (l: string) => process.stderr.write(`${l}\n`) : () => {};
   }
+}
+
+/** The record of a master that left (`summary`: how), nothing of ours on its machine any more. */
+function leftFrom(olds: HostOutputs, summary: string, commandsSent: number): HostOutputs {
+  return { ...olds, stepHashes: {}, watch: undefined, stepsRun: 0, repairs: olds.repairs ?? 0, commandsSent,
+    left: { at: new Date().toISOString(), summary } };
 }
 
 /** The record of a master that left without ever having been installed (LeaveProps; create). */

@@ -197,11 +197,13 @@ function masterStep(ctx: Ctx): Step {
  */
 const JOIN_FUNCTIONS = [
   "zk_members() { printf 'config\\nquit\\n' | em_zk_cli \"$1\" \"$2\" | grep -oE 'server\\.[0-9]+=\\S+'; }",
+  // zk_reconfig V IP ARGS: `reconfig ARGS` through IP as the super user (its password piped, never an argument).
+  `zk_reconfig() { printf 'addauth digest super:%s\\nreconfig %s\\nquit\\n' "$(cat ${SUPER_PASSWORD})" "$3" | em_zk_cli "$1" "$2"; }`,
   "zk_add() {",
   "  local o='' n=0 id=${3%%=*}",
   '  until em_zk_voting "${id#server.}"; do',
   '    [ $((n++)) -lt 30 ] || em_fail "ZooKeeper: reconfig -add $id through $2 failed: $(tail -n 5 <<<"$o")"',
-  `    o=$(printf 'addauth digest super:%s\\nreconfig -add %s\\nquit\\n' "$(cat ${SUPER_PASSWORD})" "$3" | em_zk_cli "$1" "$2") || sleep 2`,
+  '    o=$(zk_reconfig "$1" "$2" "-add $3") || sleep 2',
   "  done",
   '  em_mark "ZooKeeper: $id added"',
   "}",
@@ -211,7 +213,7 @@ const JOIN_FUNCTIONS = [
   "    c=$(zk_members \"$1\" \"$2\") || c=''",
   '    [ -n "$c" ] && ! grep -qE "^server\\.(${3//,/|})=" <<<"$c" && break',
   '    [ $((n++)) -lt 30 ] || em_fail "ZooKeeper: reconfig -remove $3 through $2 failed: $(tail -n 5 <<<"$o")"',
-  `    o=$(printf 'addauth digest super:%s\\nreconfig -remove %s\\nquit\\n' "$(cat ${SUPER_PASSWORD})" "$3" | em_zk_cli "$1" "$2") || sleep 2`,
+  '    o=$(zk_reconfig "$1" "$2" "-remove $3") || sleep 2',
   "  done",
   '  em_mark "ZooKeeper: server(s) $3 of lost machines removed"',
   "}",
