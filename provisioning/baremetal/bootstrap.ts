@@ -13,6 +13,7 @@ import { rolloutSpec, type RolloutSpec } from "../rollout/plan";
 import { addressRuns } from "../steps/firewall";
 import type { BootstrapInput } from "../steps/types";
 import { ClusterReadiness, sshGeneration } from "../health/readiness";
+import { ONLINE_MEMBERSHIP } from "../membership/pin";
 import { DEFAULT_PORTS } from "../health/probes";
 import { MesosHost } from "./resource";
 import type { DrainMaster, HostConnection, HostInputs } from "./types";
@@ -171,6 +172,15 @@ export function logSeedOf(seeded: { from: string; to: string[] } | undefined, id
   return seeded.to.includes(id) ? { from: seeded.from } : undefined;
 }
 
+/**
+ * Pure: a master whose cluster changes its masters online (membership/pin.ts ONLINE_MEMBERSHIP). Its steps render
+ * what a joining master takes; bare metal and local say so by their host firewall, so only DigitalOcean's masters
+ * carry it as an input (HostInputs.onlineMembership).
+ */
+export function joinsOnline(model: Pick<ClusterModel, "provider">, node: Pick<NodeSpec, "role">): boolean {
+  return node.role === "master" && ONLINE_MEMBERSHIP.has(model.provider);
+}
+
 /** The SshBootstrap seam: returns every host resource and the readiness resource. */
 export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapOptions = {}): pulumi.Resource[] {
   const { name, model, topology, machines, parent } = input;
@@ -205,7 +215,7 @@ export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapO
       const logSeed = seed?.(m.node.id);
       const i = { ...hostInputsFor({ cluster: model.cluster.name, os: model.os, node: m.node, selfIp, masters: ms, quorum: topology.quorum,
         artifacts, taskUsers, ...(fw ? { firewall: fw } : {}) }, connection as HostConnection, ips, opts), rollout,
-        ...peers, ...(logSeed ? { logSeed } : {}) };
+        ...peers, ...(logSeed ? { logSeed } : {}), ...(!fw && joinsOnline(model, m.node) ? { onlineMembership: true as const } : {}) };
       // The masters' keys stay an Output of their own inside `drain`: in a preview where the masters change
       // (a grow re-runs their firewall step) only they are unknown, and the provider's diff takes an unknown
       // in `drain` (bookkeeping) for no change, instead of the whole spec unknown and every agent "updating".

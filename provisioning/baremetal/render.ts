@@ -31,7 +31,8 @@ export function bootstrapInputOf(i: HostInputs, credentials: Credentials, tls?: 
   // user-data's byte for byte (and adopt.ts can compare what ran with what is planned).
   const selfIp = i.firstBoot && i.node.role === "agent" ? {} : { selfIp: i.selfIp };
   return { cluster: i.cluster, os: i.os, node: i.node, ...selfIp, masters: i.masters, quorum: i.quorum, artifacts: i.artifacts, credentials, ...(tls ? { tls } : {}),
-    ...(i.firewall ? { firewall: i.firewall } : {}), ...(i.taskUsers?.length ? { taskUsers: i.taskUsers } : {}),
+    ...(i.firewall ? { firewall: i.firewall } : {}), ...(i.onlineMembership ? { onlineMembership: true as const } : {}),
+    ...(i.taskUsers?.length ? { taskUsers: i.taskUsers } : {}),
     ...(i.logSeed && "to" in i.logSeed ? { seedsNewMasters: true as const } : {}) };
 }
 

@@ -93,6 +93,8 @@ export interface HostInputs {
   connection: HostConnection;
   /** Bare metal and local: the host firewall's admin CIDRs and every cluster host's address (sorted). */
   firewall?: BootstrapInput["firewall"];
+  /** Masters on DigitalOcean: they change online with no host firewall (BootstrapInput.onlineMembership). */
+  onlineMembership?: true;
   /** Masters only: every pool's task user, sorted and distinct (Mesos ACLs, Marathon's --mesos_user). */
   taskUsers?: string[];
   /** Agents only. */

@@ -2,7 +2,7 @@
 // decides, before anything changes, whether a change of the set of masters (masters.count, or the master entries of
 // baremetal.hosts) may go ahead on a running cluster. Masters hold the ZooKeeper votes and the Mesos replicated log.
 //
-// Let through, on the providers whose hosts take every change over SSH (baremetal, local):
+// Let through, on the providers whose hosts take every change over SSH (baremetal, local, digitalocean):
 // - growing (1 → 3 → 5): ZooKeeper's members change by reconfiguration, each new server adding itself
 //   (steps/zookeeper.ts), and Mesos' order holds: the running masters restart with the new --quorum one at a time,
 //   the leader last, and only then do the new masters start (the host provider's afterMasters). From one master,
@@ -12,8 +12,8 @@
 //   records them as `departing`; the program registers each as a leaving host (membership/leave.ts) that the
 //   masters kept depend on, whose update removes its ZooKeeper server by reconfiguration and stops everything on
 //   it, reaching the host with the key its own state pinned.
-// Refused, with the reason and the offline way: a change of the running masters' ids, and any change on the cloud
-// providers (their masters are made by the cloud). Refused too, on every provider: a change of clusterSecret (every credential derives from it,
+// Refused, with the reason and the offline way: a change of the running masters' ids, and any change on the clouds
+// whose masters boot their steps from user-data (aws, gcp, openstack). Refused too, on every provider: a change of clusterSecret (every credential derives from it,
 // and rotating them as a rolling change is not built), told by an identifier of the secret that reveals nothing.
 //
 // How it stops the engine: it is the first resource the cluster registers, its inputs are plain config facts, and
@@ -70,9 +70,14 @@ export function departingMasters(olds: Partial<MastersPinInputs> | undefined, ne
   return [...new Set(gone)].sort(byOrdinal);
 }
 
-/** Providers whose masters grow online: every change of their hosts goes over SSH, and they have a host firewall
- * (steps/context.ts onlineMembership renders what a joining master needs where the firewall is). */
-export const ONLINE_MEMBERSHIP: ReadonlySet<string> = new Set(["baremetal", "local"]);
+/**
+ * Providers whose masters change online: every step of their hosts runs over SSH, so a new master installs only
+ * in its turn (after the running ones restarted with the new --quorum), never at its machine's first boot.
+ * steps/context.ts onlineMembership renders what a joining master needs on them.
+ */
+export const ONLINE_MEMBERSHIP: ReadonlySet<string> = new Set(["baremetal", "local", "digitalocean"]);
+
+const ONLINE_NAMES = "baremetal, local and digitalocean stacks change their masters online";
 
 const list = (ids: string[]) => (ids.length === 1 ? ids[0] : `${ids[0]}-${ids[ids.length - 1]}`);
 
@@ -95,16 +100,16 @@ export function membershipFailures(olds: Partial<MastersPinInputs> | undefined,
     if (!news.masters.every((id, i) => id === was[i])) {
       return refuse("the masters kept keep their ids (m1, m2, ... are their ZooKeeper ids): the last ones go");
     }
-    return news.online ? [] : refuse("on this provider the masters are machines the cloud makes from user-data, and " +
-      "removing one from a running cluster is not built yet (baremetal and local stacks change their masters online)");
+    return news.online ? [] : refuse("on this provider the masters are machines the cloud boots from user-data, and " +
+      `removing one from a running cluster is not built yet (${ONLINE_NAMES})`);
   }
   if (!was.every((id, i) => id === news.masters[i])) {
     return refuse("the running masters keep their ids (m1, m2, ... are their ZooKeeper ids): masters are added after " +
       "the last one");
   }
   if (!news.online) {
-    return refuse("on this provider the masters are machines the cloud makes from user-data, and adding one to a " +
-      "running cluster is not built yet (baremetal and local stacks change their masters online)");
+    return refuse("on this provider the masters are machines the cloud boots from user-data, and adding one to a " +
+      `running cluster is not built yet (${ONLINE_NAMES})`);
   }
   return [];
 }

@@ -19,10 +19,11 @@ export interface Ctx {
 }
 
 /**
- * Hosts with a host firewall (bare metal, local: BootstrapInput.firewall) are those whose masters grow online
- * (membership/pin.ts ONLINE_MEMBERSHIP): theirs render what a joining master takes.
+ * Hosts whose masters change online (membership/pin.ts ONLINE_MEMBERSHIP) render what a joining master takes: those
+ * with a host firewall (bare metal, local: BootstrapInput.firewall), and DigitalOcean's masters, which have none
+ * (BootstrapInput.onlineMembership; implied by the firewall so that no bare-metal host's inputs change).
  */
-export const onlineMembership = (ctx: Ctx) => ctx.input.firewall !== undefined;
+export const onlineMembership = (ctx: Ctx) => ctx.input.firewall !== undefined || ctx.input.onlineMembership === true;
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;

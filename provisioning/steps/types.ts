@@ -147,6 +147,12 @@ export interface BootstrapInput {
    */
   seedsNewMasters?: true;
   /**
+   * Masters of a cluster whose masters change online without a host firewall (DigitalOcean: its cloud firewall
+   * admits every droplet of the cluster's tag): they render what a joining master takes (steps/context.ts
+   * onlineMembership). Bare metal and local imply it by their `firewall`.
+   */
+  onlineMembership?: true;
+  /**
    * This node's TLS material (provisioning/tls nodeTls). The program and the bare-metal provider always
    * give it; without it the steps render no TLS (older unit-test inputs).
    */

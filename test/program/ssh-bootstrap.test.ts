@@ -9,6 +9,9 @@ import { SECRET_SIG, fakeIp, type Registered } from "./mocks";
 import { shimText } from "../../provisioning/dynamic/shim-text";
 import { STACKS } from "./fixtures";
 import { plainLeaks, secretStrings } from "./secrets";
+import { hostTls, renderHost } from "../../provisioning/baremetal/render";
+import { deriveCredentials } from "../../provisioning/credentials";
+import type { HostInputs } from "../../provisioning/baremetal/types";
 
 const HOST = "pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host";
 const READY = "pulumi-nodejs:dynamic/elastic-mesos/health:Readiness";
@@ -148,6 +151,51 @@ describe("digitalocean: droplets bootstrapped over SSH at their public IPv4", ()
     );
     expect(ready.inputs.agents).toHaveLength(0);
     expect(plainLeaks(r.resources)).toEqual([]);
+  });
+});
+
+describe("digitalocean: masters change online (membership/pin.ts ONLINE_MEMBERSHIP)", () => {
+  const SECRET = STACKS.digitalocean.clusterSecret as string;
+  /** A host's ZooKeeper step as its provider renders it from its spec (credentials derived as the provider does). */
+  const zkStep = (spec: HostInputs) =>
+    renderHost(spec, deriveCredentials(SECRET, spec.cluster), hostTls(SECRET, spec)).steps.find((s) => s.step === "zookeeper")!.script;
+  const spec = (r: RunResult, name: string): HostInputs => one(r, HOST, `${name}-bootstrap`).inputs.spec;
+
+  it("each master renders what a joining one takes, without a host firewall; bare metal's say it by their firewall", async () => {
+    const r = await runProgram(STACKS.digitalocean);
+    for (const m of ["prod-m1", "prod-m2", "prod-m3"]) {
+      const s = spec(r, m);
+      expect(s.firewall).toBeUndefined(); // DigitalOcean's cloud firewall admits the cluster's droplets by tag
+      expect(s.onlineMembership).toBe(true);
+      // Its server asks the running ones for the members and adds itself; the kept ones prune the members not rendered.
+      expect(zkStep(s)).toContain("zk_add ");
+      expect(zkStep(s)).toContain("zk_prune ");
+    }
+    const bm = await runProgram(STACKS.baremetal);
+    expect(spec(bm, "prod-m1").onlineMembership).toBeUndefined(); // its inputs are those of earlier releases
+    expect(zkStep(spec(bm, "prod-m1"))).toContain("zk_add ");
+    expect(spec(bm, "prod-h4").onlineMembership).toBeUndefined();
+  });
+
+  it("3 → 5 masters adds two droplets and their hosts; the running masters' hosts update, no droplet is replaced", async () => {
+    const base = await runProgram(STACKS.digitalocean);
+    const grown = await runProgram({ ...STACKS.digitalocean, masters: { ...(STACKS.digitalocean.masters as object), count: 5 } });
+    const d = diffRuns(base, grown);
+    expect(d.added.sort()).toEqual(["digitalocean:index/droplet:Droplet::prod-m4", "digitalocean:index/droplet:Droplet::prod-m5",
+      `${HOST}::prod-m4-bootstrap`, `${HOST}::prod-m5-bootstrap`]);
+    expect(d.removed).toEqual([]);
+    expect(d.changed.filter((c) => c.key.includes("droplet:Droplet"))).toEqual([]);
+    // The pools' user-data names the masters: their template changes, and DigitalOcean replaces their droplets after
+    // its cooldown, each drained at its shutdown (README: Changing the masters).
+    expect(d.changed.filter((c) => c.key.includes("DropletAutoscale"))).toEqual(["general", "gpu"].map((p) =>
+      ({ key: `digitalocean:index/dropletAutoscale:DropletAutoscale::prod-${p}-pool`, keys: ["dropletTemplate"] })));
+    for (const m of ["prod-m1", "prod-m2", "prod-m3"]) {
+      const s = spec(grown, m);
+      expect(s.masters.map((x) => x.id)).toEqual(["m1", "m2", "m3", "m4", "m5"]);
+      expect(s.quorum).toBe(3);
+    }
+    // Each new master waits for its droplet; none waits for another host: the provider orders them (afterMasters).
+    expect(one(grown, HOST, "prod-m4-bootstrap").dependencies.filter((u) => u.includes(HOST))).toEqual([]);
   });
 });
 

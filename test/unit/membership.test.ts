@@ -128,7 +128,7 @@ describe("a change of the masters of a running cluster", () => {
     const pins = custom.filter((x) => x.type === "pulumi-nodejs:dynamic/elastic-mesos/cluster:Masters");
     expect(pins).toHaveLength(1);
     expect(pins[0].inputs.masters).toEqual(r.outputs.masters.map((m: { id: string }) => m.id));
-    expect(pins[0].inputs.online).toBe(provider === "baremetal" || provider === "local");
+    expect(pins[0].inputs.online).toBe(["baremetal", "local", "digitalocean"].includes(provider));
     expect(isSecretInput(pins[0].inputs.secretId)).toBe(true); // kept encrypted in the state, like the secret it names
     // The engine checks registrations concurrently: the dependency is what keeps them back when the pin is refused.
     const free = r.resources.filter((x) => x !== pins[0] && x.type !== "pulumi:pulumi:Stack" && x.type !== "elastic-mesos:index:Cluster" &&
