@@ -10,7 +10,7 @@ import type { ClusterModel } from "./model";
 import type { AgentGroup, Machine, MasterPublicIps, NodeSpec, Topology } from "./contracts";
 import { cloudMasterConnections, CLOUD_READY_TIMEOUT_SECONDS } from "./readiness";
 import { resolveArtifacts } from "../provisioning/artifacts";
-import { drainSpecOf, poolTaskUsers, rolloutSpecs } from "../provisioning/baremetal/bootstrap";
+import { drainSpecOf, leavingMasters, poolTaskUsers, rolloutSpecs } from "../provisioning/baremetal/bootstrap";
 import { MesosHost } from "../provisioning/baremetal/resource";
 import type { DrainMaster, HostConnection, HostInputs } from "../provisioning/baremetal/types";
 import type { BootstrapInput } from "../provisioning/steps/types";
@@ -26,6 +26,8 @@ export interface CloudHostsArgs {
   masterPublicIps: MasterPublicIps;
   /** Seconds a new machine's first boot may take (the cloud readiness deadline). */
   firstBootTimeoutSeconds?: number;
+  /** Masters removed from the config that leave (or have left) the running cluster: the masters pin's `departing`. */
+  departing?: pulumi.Output<string[] | undefined>;
   parent: pulumi.Resource;
 }
 
@@ -134,12 +136,17 @@ export function createCloudHosts(args: CloudHostsArgs): CloudHosts {
       // As on bare metal, the masters' keys stay an Output of their own inside `drain` (bootstrap.ts says why).
       return base.drain && drainVia ? { ...base, drain: { ...base.drain, masterHosts: drainVia } } : base;
     });
-  const host = (m: Machine, connection: pulumi.Output<HostConnection>, dependsOn: pulumi.Resource[], drainVia?: pulumi.Output<DrainMaster[]>) =>
+  const host = (m: Machine, connection: pulumi.Output<HostConnection>, dependsOn: pulumi.Input<pulumi.Resource[]>,
+    drainVia?: pulumi.Output<DrainMaster[]>) =>
     // The machine's cloud id where the provider gives one: a machine made anew replaces its host, which adopts it.
     new MesosHost(`${m.node.hostname}-bootstrap`, { spec: spec(m, connection, drainVia), machine: m.machineId },
-      { parent, dependsOn: [m.resource, ...dependsOn] });
+      { parent, dependsOn: Array.isArray(dependsOn) ? [m.resource, ...dependsOn]
+        : pulumi.output(dependsOn).apply((d) => [m.resource, ...d]) });
 
-  const masters = masterMachines.map((m, i) => host(m, conns.apply((c) => c.masters[i]), []));
+  // Masters removed from the config leave first (as on bare metal): the masters kept wait for them. Their machines
+  // are the cloud's to delete, at the end of the `up`, once they left.
+  const leaving = leavingMasters(model, args.departing, parent) ?? [];
+  const masters = masterMachines.map((m, i) => host(m, conns.apply((c) => c.masters[i]), leaving));
   // Agents are drained from a master (over SSH, its derived key pinned in its connection), never from themselves.
   const drainVia = conns.apply((c) => masterMachines.map((m, i): DrainMaster => ({ id: m.node.id, connection: c.masters[i] })));
   const agents = agentMachines.map((m, i) => host(m, conns.apply((c) => c.agents[i]), masters, drainVia));

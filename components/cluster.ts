@@ -129,7 +129,7 @@ export class MesosCluster extends pulumi.ComponentResource {
       // First boot from user-data; every later change over SSH, host by host (cloud-hosts.ts). A pool run as a
       // group has no host resource: its group boots and rolls its machines from the pool's one user-data.
       const hosts = createCloudHosts({ model, topology, machines: set.machines, groups, masterPublicIps,
-        firstBootTimeoutSeconds: args.readyTimeoutSeconds, parent: this });
+        firstBootTimeoutSeconds: args.readyTimeoutSeconds, departing: pin.departing, parent: this });
       const nodes = [...topology.masters, ...hosts.agentMachines.map((m) => m.node)];
       const repairs = pulumi.all([...hosts.masters, ...hosts.agents].map((h) => h.repairs));
       const hashes = pulumi.all(nodes.map((n) => render(n).apply((r) => ({ id: n.id, hash: r.hash }))));
@@ -137,7 +137,7 @@ export class MesosCluster extends pulumi.ComponentResource {
         .apply((r) => ({ pool: g.pool, hash: r.hash, desired: g.desired }))));
       const generation = pulumi.all([hashes, repairs, groupHashes]).apply(([h, r, g]) => cloudGeneration(h, r, g));
       ready = [...hosts.masters, ...hosts.agents, createCloudReadiness({ name, model, topology, machines: set.machines, hosts,
-        groups, generation, timeoutSeconds: args.readyTimeoutSeconds, parent: this })];
+        groups, generation, timeoutSeconds: args.readyTimeoutSeconds, departing: pin.departing, parent: this })];
       return this.finish(model, set, credentials, topology, ready);
     }
     // SSH delivery: nothing in user-data, but a pool run as a group (DigitalOcean autoscale pools) boots from the

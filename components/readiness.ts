@@ -93,6 +93,8 @@ export interface CloudReadinessArgs {
   hosts: CloudHosts;
   /** Pools run as self-healing groups (MachineSet.groups): their group resources are waited for, their agents counted. */
   groups?: AgentGroup[];
+  /** Masters the masters pin let go (they left before the masters kept rolled): not a removal to refuse. */
+  departing?: pulumi.Output<string[] | undefined>;
   parent: pulumi.Resource;
 }
 
@@ -119,6 +121,8 @@ export function createCloudReadiness(args: CloudReadinessArgs): ClusterReadiness
       // Only with groups: a cluster without them keeps the inputs it had (no diff, nothing re-checked).
       ...(groups.length ? { pools: groups.map((g) => ({ pool: g.pool, desired: g.desired })) } : {}),
       quorum: topology.quorum,
+      // As on bare metal (absent when none: a stack's inputs stay those of earlier releases).
+      ...(args.departing ? { departing: args.departing.apply((d) => (d?.length ? d : undefined)) } : {}),
       ports: DEFAULT_PORTS,
       adminUser: ADMIN_USER,
       timeoutSeconds: args.timeoutSeconds ?? CLOUD_READY_TIMEOUT_SECONDS,

@@ -181,6 +181,19 @@ export function joinsOnline(model: Pick<ClusterModel, "provider">, node: Pick<No
   return node.role === "master" && ONLINE_MEMBERSHIP.has(model.provider);
 }
 
+/**
+ * The masters removed from the config (the masters pin's `departing`), each its old host resource registered to
+ * leave (membership/leave.ts): they leave first, one at a time (Mesos' order for shrinking: they stop for good before
+ * the others restart with the lower --quorum), so the masters kept depend on them. Those whose machines the config
+ * says are lost leave without being reached (baremetal.lostMasters). Every provider, clouds included.
+ */
+export function leavingMasters(model: Pick<ClusterModel, "cluster" | "baremetal">,
+  departing: pulumi.Output<string[] | undefined> | undefined, parent: pulumi.Resource): pulumi.Output<MesosHost[]> | undefined {
+  const lost = model.baremetal?.lostMasters.length ? { lost: model.baremetal.lostMasters } : {};
+  return departing?.apply((ids) => (ids ?? []).map((id) =>
+    new MesosHost(`${model.cluster.name}-${id}-bootstrap`, { leave: { cluster: model.cluster.name, id, ...lost } }, { parent })));
+}
+
 /** The SshBootstrap seam: returns every host resource and the readiness resource. */
 export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapOptions = {}): pulumi.Resource[] {
   const { name, model, topology, machines, parent } = input;
@@ -227,12 +240,7 @@ export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapO
       { parent, dependsOn: after, ...(aliases.length ? { aliases } : {}) });
   };
 
-  // Masters removed from the config leave first, one at a time (Mesos' order for shrinking: they stop for good before
-  // the others restart with the lower --quorum): each is its old resource, registered to leave (membership/leave.ts).
-  // Those whose machines the config says are lost leave without being reached (baremetal.lostMasters).
-  const lost = model.baremetal?.lostMasters.length ? { lost: model.baremetal.lostMasters } : {};
-  const leaving = input.departing?.apply((ids) => (ids ?? []).map((id) =>
-    new MesosHost(`${model.cluster.name}-${id}-bootstrap`, { leave: { cluster: model.cluster.name, id, ...lost } }, { parent })));
+  const leaving = leavingMasters(model, input.departing, parent);
   // Masters together (ZooKeeper's gate needs its peers), agents once every master is through. The one master of a
   // cluster growing from one sends its log to the new ones in its turn: it waits for their machines (local makes them).
   const seeding = (m: Machine) => seeds.apply((seed) => {

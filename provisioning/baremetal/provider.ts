@@ -373,10 +373,13 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
       turn?.release(new Error(`${label} did not leave: ${(e as Error).message}`));
       // Not reached before the reconfig: nothing changed. A machine gone for good leaves only when the config says
       // so (a machine that is only down would come back with a vote and a log replica the cluster no longer counts).
-      const down = e instanceof SshError && UNANSWERED.has(e.code) && !turn ? ". Nothing was changed: bring it back " +
-        `at ${olds.connection.host} and run \`pulumi up\` again. If its machine is lost for good, say so: ` +
-        `\`pulumi config set --path 'elastic-mesos:baremetal.lostMasters[${lost.length}]' ${olds.connection.host}\`, then ` +
-        "`pulumi up`" : "";
+      const unanswered = e instanceof SshError && UNANSWERED.has(e.code) && !turn;
+      const down = !unanswered ? "" : `. Nothing was changed: bring it back at ${olds.connection.host} and run ` +
+        "`pulumi up` again. " + (olds.firstBoot
+          // A cloud machine: the config has no lostMasters there (this release removes lost masters on bare metal only).
+          ? "A cloud master whose machine is gone cannot leave with this release (a bare-metal one can: baremetal.lostMasters)"
+          : `If its machine is lost for good, say so: \`pulumi config set --path ` +
+            `'elastic-mesos:baremetal.lostMasters[${lost.length}]' ${olds.connection.host}\`, then \`pulumi up\``);
       throw new Error(`${label}: leaving the cluster failed: ${(e as Error).message}${down}`);
     } finally {
       await runner.close();

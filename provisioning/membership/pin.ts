@@ -2,19 +2,23 @@
 // decides, before anything changes, whether a change of the set of masters (masters.count, or the master entries of
 // baremetal.hosts) may go ahead on a running cluster. Masters hold the ZooKeeper votes and the Mesos replicated log.
 //
-// Let through, on the providers whose hosts take every change over SSH (baremetal, local, digitalocean):
-// - growing (1 → 3 → 5): ZooKeeper's members change by reconfiguration, each new server adding itself
-//   (steps/zookeeper.ts), and Mesos' order holds: the running masters restart with the new --quorum one at a time,
-//   the leader last, and only then do the new masters start (the host provider's afterMasters). From one master,
-//   check() records `seeded`: the new masters start from a copy of its replicated log (membership/seed.ts);
-// - shrinking (5 → 3 → 1), the highest ids going: Mesos' order is the other way round, the masters that go stop
-//   for good before the others restart with the lower --quorum. The engine would delete them last, so check()
-//   records them as `departing`; the program registers each as a leaving host (membership/leave.ts) that the
-//   masters kept depend on, whose update removes its ZooKeeper server by reconfiguration and stops everything on
-//   it, reaching the host with the key its own state pinned.
-// Refused, with the reason and the offline way: a change of the running masters' ids, and any change on the clouds
-// whose masters boot their steps from user-data (aws, gcp, openstack). Refused too, on every provider: a change of clusterSecret (every credential derives from it,
-// and rotating them as a rolling change is not built), told by an identifier of the secret that reveals nothing.
+// Let through:
+// - growing (1 → 3 → 5), on the providers whose hosts take every step over SSH (baremetal, local, digitalocean):
+//   ZooKeeper's members change by reconfiguration, each new server adding itself (steps/zookeeper.ts), and Mesos'
+//   order holds: the running masters restart with the new --quorum one at a time, the leader last, and only then do
+//   the new masters start (the host provider's afterMasters). From one master, check() records `seeded`: the new
+//   masters start from a copy of its replicated log (membership/seed.ts);
+// - shrinking (5 → 3 → 1), the highest ids going, on every provider (a cloud machine too takes every change after
+//   its first boot over SSH, and the cloud deletes the machines that left at the end of the `up`): Mesos' order is
+//   the other way round, the masters that go stop for good before the others restart with the lower --quorum. The
+//   engine would delete them last, so check() records them as `departing`; the program registers each as a leaving
+//   host (membership/leave.ts) that the masters kept depend on, whose update removes its ZooKeeper server by
+//   reconfiguration and stops everything on it, reaching the host with the key its own state pinned.
+// Refused, with the reason and the offline way: a change of the running masters' ids, and adding masters on the
+// clouds whose masters boot their steps from user-data (aws, gcp, openstack: a new one would start Mesos at its
+// first boot, before the running masters restart with the new --quorum). Refused too, on every provider: a change
+// of clusterSecret (every credential derives from it, and rotating them as a rolling change is not built), told by
+// an identifier of the secret that reveals nothing.
 //
 // How it stops the engine: it is the first resource the cluster registers, its inputs are plain config facts, and
 // every other resource of the cluster depends on it (components/cluster.ts afterPins). A failed check never
@@ -77,7 +81,7 @@ export function departingMasters(olds: Partial<MastersPinInputs> | undefined, ne
  */
 export const ONLINE_MEMBERSHIP: ReadonlySet<string> = new Set(["baremetal", "local", "digitalocean"]);
 
-const ONLINE_NAMES = "baremetal, local and digitalocean stacks change their masters online";
+const ONLINE_NAMES = "baremetal, local and digitalocean stacks add masters online";
 
 const list = (ids: string[]) => (ids.length === 1 ? ids[0] : `${ids[0]}-${ids[ids.length - 1]}`);
 
@@ -100,8 +104,9 @@ export function membershipFailures(olds: Partial<MastersPinInputs> | undefined,
     if (!news.masters.every((id, i) => id === was[i])) {
       return refuse("the masters kept keep their ids (m1, m2, ... are their ZooKeeper ids): the last ones go");
     }
-    return news.online ? [] : refuse("on this provider the masters are machines the cloud boots from user-data, and " +
-      `removing one from a running cluster is not built yet (${ONLINE_NAMES})`);
+    // Every provider: the masters that go leave over SSH (their hosts take every later change that way), and the
+    // cloud deletes their machines at the end of the `up`, after they left.
+    return [];
   }
   if (!was.every((id, i) => id === news.masters[i])) {
     return refuse("the running masters keep their ids (m1, m2, ... are their ZooKeeper ids): masters are added after " +

@@ -288,3 +288,33 @@ it("the pin's key fingerprint is the one ssh-keygen prints", () => {
   const printed = execFileSync("ssh-keygen", ["-lf", "-"], { input: SSH_PUB }).toString().split(" ")[1];
   expect(publicKeyFingerprint(SSH_PUB)).toBe(printed);
 });
+
+describe("5 → 3 masters on the clouds: the masters that go leave over SSH, then the cloud deletes their machines", () => {
+  const HOST = "pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host";
+  const READY = "pulumi-nodejs:dynamic/elastic-mesos/health:Readiness";
+  const MASTERS_PIN = "pulumi-nodejs:dynamic/elastic-mesos/cluster:Masters";
+  for (const cloud of CLOUDS) {
+    it(`${cloud}: m4 and m5 leave before the masters kept roll; no kept master's instance changes`, async () => {
+      // Cluster "east": the mocks' fake reserved addresses of prod-m2 and prod-m4 collide (mocks.ts fakeIp).
+      const east = { ...STACKS[cloud], cluster: { name: "east" } };
+      const five = await runProgram({ ...east, masters: { ...(STACKS[cloud].masters as object), count: 5 } });
+      // What the masters pin's check records for this change (membership/pin.ts departingMasters).
+      const three = await runProgram(east, { outputs: { [MASTERS_PIN]: { departing: ["m4", "m5"] } } });
+      const d = diffRuns(five, three);
+      const host = (r: RunResult, id: string) => byName(r, HOST, `east-${id}-bootstrap`);
+      for (const id of ["m4", "m5"]) {
+        // Its old resource, registered to leave: the provider reaches it with the connection its state recorded.
+        expect(host(three, id).inputs.leave).toEqual({ cluster: "east", id });
+        expect(host(three, id).inputs.spec).toBeUndefined();
+        expect(d.removed).toContain(`${INSTANCE[cloud]}::east-${id}`); // the engine deletes it at the end of the up
+        for (const m of ["m1", "m2", "m3"]) expect(dependsOn(host(three, m), `east-${id}-bootstrap`), m).toBe(true);
+      }
+      for (const m of ["m1", "m2", "m3"]) {
+        expect(uncovered(byName(five, INSTANCE[cloud], `east-${m}`), byName(three, INSTANCE[cloud], `east-${m}`)), m).toEqual([]);
+        expect(host(three, m).inputs.spec.quorum).toBe(2);
+      }
+      expect(of(three, READY)[0].inputs.departing).toEqual(["m4", "m5"]); // planned: not a removal the readiness refuses
+      expect(of(five, READY)[0].inputs.departing).toBeUndefined();
+    });
+  }
+});

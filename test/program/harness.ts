@@ -26,6 +26,8 @@ export interface RunOptions {
   doSshKeys?: MockOptions["doSshKeys"];
   /** The ids resources get, by name (see MockOptions.ids). */
   ids?: MockOptions["ids"];
+  /** Outputs providers add, by type (see MockOptions.outputs). */
+  outputs?: MockOptions["outputs"];
   /** Called with the program's raw stack outputs as soon as it returns (before anything resolves). */
   onOutputs?: (raw: Record<string, pulumi.Output<unknown>>) => void;
 }
@@ -35,7 +37,7 @@ const DEFAULT_SECRETS = ["clusterSecret", "sshPrivateKey"];
 async function setUp(config: ConfigMap, opts: RunOptions) {
   vi.resetModules(); // a fresh program module per run (node_modules stay loaded; setMocks resets the runtime)
   const { mocks, registered } = recordingMocks({ hold: opts.hold, amiId: opts.amiId, doSshKeys: opts.doSshKeys,
-    ids: opts.ids });
+    ids: opts.ids, outputs: opts.outputs });
   await pulumi.runtime.setMocks(mocks, PROJECT, opts.stack ?? "dev", false);
   recordDependencies(registered);
   const values: Record<string, string> = {};

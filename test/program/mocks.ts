@@ -114,6 +114,8 @@ export interface MockOptions {
   doSshKeys?: { id: number; name: string; fingerprint: string; publicKey: string }[];
   /** The ids the cloud gives resources, by name (default "<name>-id"): a server made anew has another. */
   ids?: Record<string, string>;
+  /** Outputs a resource's provider would add, by type: the masters pin's check records `departing` (membership/pin.ts). */
+  outputs?: Record<string, Record<string, unknown>>;
 }
 
 export function recordingMocks(opts: MockOptions = {}): { mocks: pulumi.runtime.Mocks; registered: Registered[] } {
@@ -122,7 +124,7 @@ export function recordingMocks(opts: MockOptions = {}): { mocks: pulumi.runtime.
     newResource(args) {
       registered.push({ type: args.type, name: args.name, inputs: args.inputs, custom: !!args.custom, key: `${args.type}::${args.name}`, dependencies: [] });
       const id = opts.ids?.[args.name] ?? `${args.name}-id`;
-      const result = { id, state: { ...args.inputs, ...fabricate(args.type, args.name, args.inputs) } };
+      const result = { id, state: { ...args.inputs, ...fabricate(args.type, args.name, args.inputs), ...opts.outputs?.[args.type] } };
       const held = opts.hold?.(args.type, args.name);
       return held ? held.then(() => result) : result;
     },

@@ -380,6 +380,11 @@ describe("provider lifecycle (injected runner)", () => {
     // Another lost master listed, not this one: it must answer, as before.
     const other = await live.p.update("id", outs!, { leave: { cluster: "lost1", id: "m1", lost: ["10.0.0.22"] } }).catch((e) => e);
     expect(other.message).toContain("baremetal.lostMasters[1]' 10.0.0.21");
+    // A cloud machine's host (adopted after its first boot): no lostMasters to suggest, since the config has none there.
+    const cloud = await live.p.update("id", { ...outs!, firstBoot: "cloud-init" }, { leave: { cluster: "lost1", id: "m1" } })
+      .catch((e) => e);
+    expect(cloud.message).toMatch(/Nothing was changed: bring it back at 10\.0\.0\.21 and run `pulumi up` again\. A cloud master whose machine is gone cannot leave with this release \(a bare-metal one can: baremetal\.lostMasters\)$/);
+    expect(cloud.message).not.toContain("config set");
   });
 
   it("a lost master listed that still answers leaves as any other, removing the lost ones' servers with its own", async () => {
