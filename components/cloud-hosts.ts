@@ -28,6 +28,8 @@ export interface CloudHostsArgs {
   firstBootTimeoutSeconds?: number;
   /** Masters removed from the config that leave (or have left) the running cluster: the masters pin's `departing`. */
   departing?: pulumi.Output<string[] | undefined>;
+  /** Masters the last change of the masters added to the running cluster: the masters pin's `joining`. */
+  joining?: pulumi.Output<string[] | undefined>;
   parent: pulumi.Resource;
 }
 
@@ -124,14 +126,28 @@ export function createCloudHosts(args: CloudHostsArgs): CloudHosts {
   const rollouts = rolloutSpecs(model, topology);
   const firstBoot = { via: "cloud-init" as const, timeoutSeconds: args.firstBootTimeoutSeconds ?? CLOUD_READY_TIMEOUT_SECONDS };
 
+  // Masters only: an agent's inputs do not wait for the pin (it would be checked at `up` only, not in the preview).
+  const joiningOf = (node: NodeSpec) =>
+    node.role === "master" && args.joining ? args.joining.apply((j) => (j ?? []).includes(node.id)) : pulumi.output(false);
+  const joinersOf = (node: NodeSpec) => node.role === "master" && args.joining
+    ? pulumi.all([args.joining, conns]).apply(([j, cs]) => (j ?? []).filter((id) => id !== node.id && !(j ?? []).includes(node.id))
+      .map((id) => ({ id, connection: cs.masters[topology.masters.findIndex((n) => n.id === id)] })))
+    : pulumi.output([]);
   const spec = (m: Machine, connection: pulumi.Output<HostConnection>, drainVia?: pulumi.Output<DrainMaster[]>) =>
-    pulumi.all([mastersList, m.privateIp, connection]).apply(([ms, selfIp, c]) => {
+    pulumi.all([mastersList, m.privateIp, connection, joiningOf(m.node), joinersOf(m.node)])
+      .apply(([ms, selfIp, c, joins, joiners]) => {
       const node: NodeSpec = m.node;
       const base: HostInputs = {
         // A master's address is its planned one (the user-data's, reserved in its subnet); an agent's the cloud's.
         cluster: model.cluster.name, os: model.os, node, selfIp: node.plannedIp ?? selfIp, masters: ms, quorum: topology.quorum, artifacts,
         connection: c, ...(node.role === "master" && taskUsers.length ? { taskUsers } : {}),
         drain: drainSpecOf(node.role, masterIps), stepTimeoutSeconds: 900, rollout: rollouts(node), firstBoot,
+        // A master added to the running cluster joins its ZooKeeper ensemble (by reconfig) when its host installs
+        // ZooKeeper over SSH: its user-data carried no ZooKeeper step (components/cluster.ts BEFORE_ZOOKEEPER). The
+        // others' steps stay exactly their user-data's (which has no room left for the joining functions on EC2).
+        ...(joins ? { onlineMembership: true as const } : {}),
+        // The running masters wait for the joining ones' first boot before they restart with the new --quorum.
+        ...(joiners.length ? { joiners } : {}),
       };
       // As on bare metal, the masters' keys stay an Output of their own inside `drain` (bootstrap.ts says why).
       return base.drain && drainVia ? { ...base, drain: { ...base.drain, masterHosts: drainVia } } : base;

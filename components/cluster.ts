@@ -9,7 +9,7 @@ import type { ClusterModel } from "./model";
 import type { AgentGroup, Machine, MachineSet, MasterPublicIps, NodeSpec, Topology } from "./contracts";
 import type { BootstrapInput, Credentials, NodeTls, Step } from "../provisioning/steps/types";
 import { buildTopology, poolTemplateNode } from "./topology";
-import { MastersPin, ONLINE_MEMBERSHIP } from "../provisioning/membership/pin";
+import { FIRST_BOOT_MASTERS, MastersPin, ONLINE_MEMBERSHIP } from "../provisioning/membership/pin";
 import { PROVIDER_MODULES } from "./providers";
 import { clusterOutputs, type AgentGroupOutput, type ClusterOutputs, type NodeAddress } from "./outputs";
 import { cloudGeneration, createCloudReadiness, userDataHash } from "./readiness";
@@ -105,6 +105,8 @@ export class MesosCluster extends pulumi.ComponentResource {
       masters: topology.masters.map((m) => m.id),
       key: model.provider === "baremetal" ? "baremetal.hosts (its master entries)" : "masters.count",
       online: ONLINE_MEMBERSHIP.has(model.provider),
+      // Only where false: the pins of the other providers keep the inputs they had.
+      ...(FIRST_BOOT_MASTERS.has(model.provider) ? { fromOne: false } : {}),
       // A secret input like the secret it identifies (the id alone reveals nothing of it).
       secretId: pulumi.secret(model.clusterSecret.apply((s) => hostOwnerId(s, model.cluster.name))),
     }, { parent: this });
@@ -114,11 +116,19 @@ export class MesosCluster extends pulumi.ComponentResource {
     let ready: pulumi.Resource[] = [];
     if (entry.delivery === "cloud-init") {
       const render = cloudInitUserData(model, topology, credentials, undefined, entry.render);
+      // A master added to a running cluster boots only what comes before ZooKeeper: its host installs the rest over
+      // SSH once the running masters restarted with the new --quorum (Mesos' order; baremetal/provider.ts adopt).
+      const renderJoining = cloudInitUserData(model, topology, credentials, undefined, entry.render, BEFORE_ZOOKEEPER);
       // Providers pass one map of the masters' reserved addresses to every node: the hosts' steps name them too.
       let masterPublicIps: MasterPublicIps = {};
       const userData = (n: NodeSpec, ips?: MasterPublicIps) => {
         if (ips) masterPublicIps = ips;
-        return render(n, ips).apply((r) => r.userData);
+        if (n.role !== "master") return render(n, ips).apply((r) => r.userData);
+        // Both rendered now (each memoised with the first call's addresses), one chosen once the pin is known.
+        // Machines ignore later user-data: the choice matters only when the machine is made.
+        const full = render(n, ips);
+        const joining = renderJoining(n, ips);
+        return pin.joining.apply((j) => ((j ?? []).includes(n.id) ? joining : full)).apply((r) => r.userData);
       };
       const poolUserData = (pool: string, ips?: MasterPublicIps) => {
         if (ips) masterPublicIps = ips;
@@ -129,7 +139,7 @@ export class MesosCluster extends pulumi.ComponentResource {
       // First boot from user-data; every later change over SSH, host by host (cloud-hosts.ts). A pool run as a
       // group has no host resource: its group boots and rolls its machines from the pool's one user-data.
       const hosts = createCloudHosts({ model, topology, machines: set.machines, groups, masterPublicIps,
-        firstBootTimeoutSeconds: args.readyTimeoutSeconds, departing: pin.departing, parent: this });
+        firstBootTimeoutSeconds: args.readyTimeoutSeconds, departing: pin.departing, joining: pin.joining, parent: this });
       const nodes = [...topology.masters, ...hosts.agentMachines.map((m) => m.node)];
       const repairs = pulumi.all([...hosts.masters, ...hosts.agents].map((h) => h.repairs));
       const hashes = pulumi.all(nodes.map((n) => render(n).apply((r) => ({ id: n.id, hash: r.hash }))));
@@ -223,6 +233,9 @@ export interface RenderedUserData {
   hash: string;
 }
 
+/** The steps a master joining a running cluster boots (those before ZooKeeper's: nothing that votes or serves). */
+export const BEFORE_ZOOKEEPER = (step: Step): boolean => step.name !== "zookeeper" && step.name !== "mesos";
+
 /**
  * Cloud-init delivery: each node's user-data is its rendered steps, built inside an apply over the
  * credentials (derived from the secret clusterSecret), so the user-data is itself a secret Output, and
@@ -240,6 +253,8 @@ export function cloudInitUserData(
   actualMasters?: pulumi.Output<BootstrapInput["masters"]>,
   /** How a node's steps become the text it boots from (the registry's ProviderEntry.render); default #cloud-config. */
   format: (steps: Step[], hostKey?: { privatePem: string }) => string = renderCloudConfig,
+  /** The steps the first boot runs (default all): a master joining a running cluster boots only BEFORE_ZOOKEEPER. */
+  boots: (step: Step) => boolean = () => true,
 ): (node: NodeSpec, masterPublicIps?: MasterPublicIps) => pulumi.Output<RenderedUserData> {
   const artifacts = resolveArtifacts(model.versions, model.artifacts, model.os);
   const masters: pulumi.Input<BootstrapInput["masters"]> = actualMasters ?? topology.masters.map((m) => {
@@ -268,11 +283,13 @@ export function cloudInitUserData(
         };
         // Agents' certificates name no address here, so no node can verify its libprocess peers by address.
         const tls: NodeTls = { ...nodeMaterial(secret, model.cluster.name, subject, node.role), unverifiedPeers: true };
+        const steps = renderSteps({
+          cluster: model.cluster.name, os: model.os, node, masters: withPublic, quorum: topology.quorum, artifacts,
+          credentials: c, tls, taskUsers,
+        });
+        const booted = steps.filter(boots);
         const userData = format(
-          renderSteps({
-            cluster: model.cluster.name, os: model.os, node, masters: withPublic, quorum: topology.quorum, artifacts,
-            credentials: c, tls, taskUsers,
-          }),
+          booted.length === steps.length ? steps : booted.map((s) => ({ ...s, of: steps.length })),
           // Its SSH host key, derived: the step runner and the readiness pin it (cloud-hosts.ts), never trust on first use.
           sshHostKey(secret, model.cluster.name, node.id),
         );

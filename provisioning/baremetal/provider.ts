@@ -408,25 +408,10 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
    */
   private async adopt(plan: HostPlan, inputs: HostInputs): Promise<HostOutputs> {
     const label = `${inputs.node.id} (${inputs.connection.host})`;
-    const timeoutS = inputs.firstBoot!.timeoutSeconds;
-    const deadline = Date.now() + timeoutS * 1000;
     const runner = this.runner();
     const target = this.target(plan, expectedHostKey(plan, undefined));
-    let probe: FirstBootProbe | undefined;
     try {
-      for (let said = false; ; said = true) {
-        try {
-          const r = await runner.runScript(target, firstBootProbeScript(), { sudo: true, shell: "bash", label: "first-boot check", timeoutMs: 60_000 });
-          probe = parseFirstBoot(r.stdout);
-          if (probe.state === "done") break;
-          if (probe.state === "failed" || Date.now() >= deadline) throw new Error(firstBootFailure(label, probe, timeoutS));
-        } catch (e) {
-          // Still booting (no SSH yet): wait. Anything else (a wrong host key, auth) stops at once.
-          if (!(e instanceof SshError && UNANSWERED.has(e.code)) || Date.now() >= deadline) throw e;
-        }
-        if (!said) this.progress()(`${label}: waiting for its first boot (cloud-init)`);
-        await new Promise((r) => setTimeout(r, this.deps?.pollMs ?? FIRSTBOOT_POLL_MS));
-      }
+      const probe = await this.firstBootDone(runner, target, label, inputs.firstBoot!.timeoutSeconds);
       const conn = await runner.connection(target);
       const hostKey: RecordedHostKey = { fingerprint: conn.hostKey.fingerprint, type: conn.hostKey.type,
         source: plan.connection.hostKeyFingerprint ? "config" : "tofu" };
@@ -434,15 +419,65 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
       const ran: HostOutputs = { ...this.record(plan), stepHashes: probe.ran, hostKey, preexisting: [], stepsRun: 0,
         repairs: 0, commandsSent: runner.stats.commands, ...(probe.identity !== undefined ? { agentIdentity: probe.identity } : {}) };
       if (changedSteps(probe.ran, plan.steps).length === 0) return { ...ran, ...identity(plan) };
-      this.progress()(`${label}: booted from older user-data: running ${changedSteps(probe.ran, plan.steps).map((s) => s.step).join(", ")}`);
-      return await this.converge(plan, inputs, ran);
+      // A master made for a running cluster booted only what comes before ZooKeeper (components/cluster.ts
+      // BEFORE_ZOOKEEPER): the rest installs as a new master's does, after the running masters' rollout.
+      const joining = inputs.node.role === "master" && probe.ran.zookeeper === undefined;
+      this.progress()(`${label}: ${joining ? "joining the running cluster" : "booted from older user-data"}: running ` +
+        changedSteps(probe.ran, plan.steps).map((s) => s.step).join(", "));
+      return await this.converge(plan, inputs, ran, joining);
     } finally {
       await runner.close();
     }
   }
 
-  /** Connect (verifying the host key), record what exists, run the steps that changed. */
-  private async converge(news: HostPlan, inputs: HostInputs, olds: HostOutputs | undefined): Promise<HostOutputs> {
+  /**
+   * A running cloud master whose cluster masters join (HostInputs.joiners): before its turn, waits until each joining
+   * master's machine finished its first boot, so that its restart with the new --quorum comes just before they run
+   * Mesos. One that does not boot stops this master's update before anything changed on it.
+   */
+  private async joinersBooted(inputs: HostInputs): Promise<void> {
+    const runner = this.runner();
+    try {
+      for (const j of inputs.joiners!) {
+        const target = this.target({ node: { id: j.id }, connection: j.connection },
+          { fingerprint: j.connection.hostKeyFingerprint, source: "config" });
+        await this.firstBootDone(runner, target, `${j.id} (${j.connection.host})`, inputs.firstBoot!.timeoutSeconds)
+          .catch((e) => {
+            throw new Error(`${inputs.node.id} (${inputs.connection.host}): not changed: joining master ${(e as Error).message}`);
+          });
+      }
+    } finally {
+      await runner.close();
+    }
+  }
+
+  /**
+   * Waits until the machine at `target` answers and its first boot is done (adopt.ts): what ran. A boot that failed
+   * or did not finish in `timeoutS` stops with its last output; SSH not answering yet is waited through, anything
+   * else (a wrong host key, auth) stops at once.
+   */
+  private async firstBootDone(runner: Runner, target: SshTarget, label: string, timeoutS: number): Promise<FirstBootProbe> {
+    const deadline = Date.now() + timeoutS * 1000;
+    for (let said = false; ; said = true) {
+      try {
+        const r = await runner.runScript(target, firstBootProbeScript(), { sudo: true, shell: "bash", label: "first-boot check", timeoutMs: 60_000 });
+        const probe = parseFirstBoot(r.stdout);
+        if (probe.state === "done") return probe;
+        if (probe.state === "failed" || Date.now() >= deadline) throw new Error(firstBootFailure(label, probe, timeoutS));
+      } catch (e) {
+        if (!(e instanceof SshError && UNANSWERED.has(e.code)) || Date.now() >= deadline) throw e;
+      }
+      if (!said) this.progress()(`${label}: waiting for its first boot (cloud-init)`);
+      await new Promise((r) => setTimeout(r, this.deps?.pollMs ?? FIRSTBOOT_POLL_MS));
+    }
+  }
+
+  /**
+   * Connect (verifying the host key), record what exists, run the steps that changed. `joining`: a cloud master
+   * adopted before its ZooKeeper and Mesos were installed (adopt): the rest runs as a new master's would (after the
+   * running masters' rollout, from the one master's log copy), though what its first boot ran is recorded.
+   */
+  private async converge(news: HostPlan, inputs: HostInputs, olds: HostOutputs | undefined, joining = false): Promise<HostOutputs> {
     const toRun = olds ? changedSteps(olds.stepHashes, news.steps) : news.steps;
     // Only bookkeeping changed (drain settings, cleanup plan, the state's format...): record it without
     // touching the host. Built from scratch, so nothing of an older format (a password) is carried over.
@@ -454,13 +489,15 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     const target = this.target(news, expectedHostKey(news, olds));
     const log = this.log();
     // A running host whose update may restart a daemon waits for its turn (rollout order and gates).
-    const rolls = olds !== undefined && inputs.rollout !== undefined && disruptive(toRun);
+    const rolls = olds !== undefined && !joining && inputs.rollout !== undefined && disruptive(toRun);
+    const isNew = !olds || joining;
     let turn: Turn | undefined;
     // Growing from one master: its mesos-master was stopped for the copy of its log (membership/seed.ts).
     let stopped = false;
     try {
+      if (rolls && inputs.joiners?.length && inputs.firstBoot) await this.joinersBooted(inputs);
       if (rolls) turn = await this.takeTurn(runner, target, inputs, toRun, this.progress());
-      if (!olds && inputs.node.role === "master" && inputs.rollout) await this.afterMasters(inputs);
+      if (isNew && inputs.node.role === "master" && inputs.rollout) await this.afterMasters(inputs);
       const turnStart = Date.now();
       const conn = await runner.connection(target);
       const hostKey: RecordedHostKey = {
@@ -478,7 +515,7 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
       if (olds && seed && "to" in seed && toRun.some((s) => s.step === "mesos")) {
         stopped = await this.sendLogSeed(runner, target, inputs, seed.to);
       }
-      if (!olds && seed && "from" in seed) {
+      if (isNew && seed && "from" in seed) {
         const r = await runner.runScript(target, unpackScript(seed.from), { sudo: true, shell: "bash",
           label: `unpacking ${seed.from}'s replicated log`, timeoutMs: 300_000 });
         this.progress()(`${inputs.node.id}: ${r.stdout.trim().split("\n").pop()}`);

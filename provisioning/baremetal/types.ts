@@ -93,8 +93,17 @@ export interface HostInputs {
   connection: HostConnection;
   /** Bare metal and local: the host firewall's admin CIDRs and every cluster host's address (sorted). */
   firewall?: BootstrapInput["firewall"];
-  /** Masters on DigitalOcean: they change online with no host firewall (BootstrapInput.onlineMembership). */
+  /**
+   * Masters that join a running cluster without a host firewall to imply it (BootstrapInput.onlineMembership):
+   * DigitalOcean's, and a cloud master added to a running cluster (the masters pin's `joining`).
+   */
   onlineMembership?: true;
+  /**
+   * Cloud masters of a running cluster that masters join (the masters pin's `joining`): the joining ones, whose first
+   * boot a running master waits for before it restarts with the new --quorum. Until they run Mesos, that --quorum
+   * needs every running master: waiting keeps that time short (their ZooKeeper and Mesos then install over SSH).
+   */
+  joiners?: LogSeedTarget[];
   /** Masters only: every pool's task user, sorted and distinct (Mesos ACLs, Marathon's --mesos_user). */
   taskUsers?: string[];
   /** Agents only. */

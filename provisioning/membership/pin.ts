@@ -2,23 +2,22 @@
 // decides, before anything changes, whether a change of the set of masters (masters.count, or the master entries of
 // baremetal.hosts) may go ahead on a running cluster. Masters hold the ZooKeeper votes and the Mesos replicated log.
 //
-// Let through:
-// - growing (1 → 3 → 5), on the providers whose hosts take every step over SSH (baremetal, local, digitalocean):
-//   ZooKeeper's members change by reconfiguration, each new server adding itself (steps/zookeeper.ts), and Mesos'
-//   order holds: the running masters restart with the new --quorum one at a time, the leader last, and only then do
-//   the new masters start (the host provider's afterMasters). From one master, check() records `seeded`: the new
-//   masters start from a copy of its replicated log (membership/seed.ts);
-// - shrinking (5 → 3 → 1), the highest ids going, on every provider (a cloud machine too takes every change after
-//   its first boot over SSH, and the cloud deletes the machines that left at the end of the `up`): Mesos' order is
-//   the other way round, the masters that go stop for good before the others restart with the lower --quorum. The
-//   engine would delete them last, so check() records them as `departing`; the program registers each as a leaving
-//   host (membership/leave.ts) that the masters kept depend on, whose update removes its ZooKeeper server by
-//   reconfiguration and stops everything on it, reaching the host with the key its own state pinned.
-// Refused, with the reason and the offline way: a change of the running masters' ids, and adding masters on the
-// clouds whose masters boot their steps from user-data (aws, gcp, openstack: a new one would start Mesos at its
-// first boot, before the running masters restart with the new --quorum). Refused too, on every provider: a change
-// of clusterSecret (every credential derives from it, and rotating them as a rolling change is not built), told by
-// an identifier of the secret that reveals nothing.
+// Let through, on every provider (a cloud machine, too, takes every change after its first boot over SSH):
+// - growing (1 → 3 → 5): ZooKeeper's members change by reconfiguration, each new server adding itself
+//   (steps/zookeeper.ts), and Mesos' order holds: the running masters restart with the new --quorum one at a time,
+//   the leader last, and only then do the new masters start (the host provider's afterMasters). A cloud machine
+//   made for a new master boots only what comes before ZooKeeper (check() records it as `joining`); its host
+//   installs the rest. From one master, check() records `seeded`: the new masters start from a copy of its
+//   replicated log (membership/seed.ts); not on the clouds whose masters boot from user-data (`fromOne`);
+// - shrinking (5 → 3 → 1), the highest ids going: Mesos' order is the other way round, the masters that go stop for
+//   good before the others restart with the lower --quorum. The engine would delete them last, so check() records
+//   them as `departing`; the program registers each as a leaving host (membership/leave.ts) that the masters kept
+//   depend on, whose update removes its ZooKeeper server by reconfiguration and stops everything on it, reaching
+//   the host with the key its own state pinned. A cloud deletes the machines that left at the end of the `up`.
+// Refused, with the reason and the offline way: a change of the running masters' ids, and growing from one master
+// on aws, gcp and openstack. Refused too, on every provider: a change of clusterSecret (every credential derives
+// from it, and rotating them as a rolling change is not built), told by an identifier of the secret that reveals
+// nothing.
 //
 // How it stops the engine: it is the first resource the cluster registers, its inputs are plain config facts, and
 // every other resource of the cluster depends on it (components/cluster.ts afterPins). A failed check never
@@ -35,8 +34,13 @@ export interface MastersPinInputs {
   masters: string[];
   /** Where a user changes them: "masters.count" or "baremetal.hosts (the master entries)". */
   key: string;
-  /** The provider changes the masters of a running cluster (every host changes over SSH): baremetal, local. */
+  /** The provider adds masters to a running cluster (membership/pin.ts ONLINE_MEMBERSHIP). */
   online?: boolean;
+  /**
+   * Where `online`: false when it cannot grow a cluster from one master (aws, gcp, openstack: a new machine's copy
+   * of the one master's log would wait on a first boot, with the cluster at a --quorum its one master cannot meet).
+   */
+  fromOne?: boolean;
   /**
    * Set by check(), never by the program: masters removed from the config that leave (or have left) through a
    * leaving host resource (membership/leave.ts). Kept until an id is a master again: a failed `up` leaves them
@@ -50,8 +54,23 @@ export interface MastersPinInputs {
    * read it, and an output missing from the state is unknown in a preview, which would make them all "update".
    */
   seeded?: { from: string; to: string[] };
+  /**
+   * Set by check(), never by the program: the masters the last change of the masters added to the running cluster.
+   * A cloud machine made for one boots only what comes before ZooKeeper (components/cluster.ts), and its host
+   * installs the rest over SSH after the running masters restarted with the new --quorum (baremetal/provider.ts
+   * adopt). Kept while the masters stay these (a failed `up` may leave one to make); always recorded ([]: none).
+   */
+  joining?: string[];
   /** An identifier of clusterSecret (credentials.ts hostOwnerId: an HMAC that reveals nothing of it); a secret input. */
   secretId?: string;
+}
+
+/** Pure: the masters added to a running cluster by the last change of its masters (recorded, or this change). */
+export function joiningMasters(olds: Partial<MastersPinInputs> | undefined, news: MastersPinInputs): string[] {
+  const was = olds?.masters ?? [];
+  const same = was.length === news.masters.length && was.every((id, i) => id === news.masters[i]);
+  if (same) return olds?.joining ?? [];
+  return was.length ? news.masters.filter((id) => !was.includes(id)) : [];
 }
 
 /** The pin's `seeded` when no master starts from a copy. */
@@ -75,13 +94,20 @@ export function departingMasters(olds: Partial<MastersPinInputs> | undefined, ne
 }
 
 /**
- * Providers whose masters change online: every step of their hosts runs over SSH, so a new master installs only
- * in its turn (after the running ones restarted with the new --quorum), never at its machine's first boot.
- * steps/context.ts onlineMembership renders what a joining master needs on them.
+ * Providers whose masters change online: a new master's ZooKeeper and Mesos install over SSH in its turn (after the
+ * running ones restarted with the new --quorum), never at its machine's first boot. steps/context.ts
+ * onlineMembership renders what a joining master needs. Every provider of this release.
  */
-export const ONLINE_MEMBERSHIP: ReadonlySet<string> = new Set(["baremetal", "local", "digitalocean"]);
+export const ONLINE_MEMBERSHIP: ReadonlySet<string> = new Set(["baremetal", "local", "digitalocean", "aws", "gcp", "openstack"]);
 
-const ONLINE_NAMES = "baremetal, local and digitalocean stacks add masters online";
+/**
+ * Providers whose masters boot their steps from user-data (cloud-init, GCE's startup script): a master added to a
+ * running cluster boots only what comes before ZooKeeper, and its host installs the rest over SSH in its turn. They
+ * do not grow a cluster from one master (MastersPinInputs.fromOne).
+ */
+export const FIRST_BOOT_MASTERS: ReadonlySet<string> = new Set(["aws", "gcp", "openstack"]);
+
+const ONLINE_NAMES = "every provider of this release adds masters online";
 
 const list = (ids: string[]) => (ids.length === 1 ? ids[0] : `${ids[0]}-${ids[ids.length - 1]}`);
 
@@ -116,6 +142,11 @@ export function membershipFailures(olds: Partial<MastersPinInputs> | undefined,
     return refuse("on this provider the masters are machines the cloud boots from user-data, and adding one to a " +
       `running cluster is not built yet (${ONLINE_NAMES})`);
   }
+  if (was.length === 1 && news.fromOne === false) {
+    return refuse("on this provider a cluster of one master does not grow online: the new masters start from a copy of " +
+      "its replicated log, which would wait for their machines' first boot while the one master runs at a --quorum it " +
+      "cannot meet alone (baremetal, local and digitalocean stacks grow from one master online)");
+  }
   return [];
 }
 
@@ -135,18 +166,19 @@ export class MastersPinProvider implements pulumi.dynamic.ResourceProvider<Maste
   /** Runs in `preview` and `up` when the pin is registered, before any other resource; never in `destroy`. */
   async check(olds: MastersPinInputs, news: MastersPinInputs): Promise<pulumi.dynamic.CheckResult<MastersPinInputs>> {
     const failures = [...membershipFailures(olds, news), ...secretFailures(olds, news)];
-    const { departing: _, seeded: __, ...given } = news;
+    const { departing: _, seeded: __, joining: ___, ...given } = news;
     const departing = failures.length ? [] : departingMasters(olds, news);
     const seeded = failures.length ? undefined : seededMasters(olds, news);
-    // Both always recorded (none: [] and NO_SEED): an output missing from the state is unknown in a preview, and the
+    const joining = failures.length ? [] : joiningMasters(olds, news);
+    // All always recorded (none: [] and NO_SEED): an output missing from the state is unknown in a preview, and the
     // masters' and the readiness' inputs read them.
-    return { inputs: { ...given, departing, seeded: seeded ?? { ...NO_SEED } }, failures };
+    return { inputs: { ...given, departing, seeded: seeded ?? { ...NO_SEED }, joining }, failures };
   }
 
   async diff(_id: string, olds: MastersPinInputs, news: MastersPinInputs): Promise<pulumi.dynamic.DiffResult> {
-    // `online` is the provider's, not the cluster's: a change of it alone is nothing to record.
-    const facts = (p: MastersPinInputs) =>
-      JSON.stringify([p.cluster, p.masters, p.key, p.departing ?? null, p.secretId ?? "", p.seeded ?? null]);
+    // `online` and `fromOne` are the provider's, not the cluster's: a change of them alone is nothing to record.
+    const facts = (p: MastersPinInputs) => JSON.stringify([p.cluster, p.masters, p.key, p.departing ?? null,
+      p.secretId ?? "", p.seeded ?? null, p.joining ?? null]);
     return { changes: facts(olds) !== facts(news) };
   }
 
@@ -169,9 +201,11 @@ export class MastersPin extends ShimResource {
   declare public readonly departing: pulumi.Output<string[] | undefined>;
   /** The masters that start from a copy of the one master's log (check() sets it): membership/seed.ts. */
   declare public readonly seeded: pulumi.Output<MastersPinInputs["seeded"]>;
+  /** The masters the last change of the masters added to the running cluster (check() sets it). */
+  declare public readonly joining: pulumi.Output<string[] | undefined>;
 
   constructor(name: string, args: { [K in keyof MastersPinInputs]: pulumi.Input<MastersPinInputs[K]> },
     opts?: pulumi.CustomResourceOptions) {
-    super("elastic-mesos/cluster:Masters", name, { ...args, departing: undefined, seeded: undefined }, opts);
+    super("elastic-mesos/cluster:Masters", name, { ...args, departing: undefined, seeded: undefined, joining: undefined }, opts);
   }
 }

@@ -91,7 +91,7 @@ export function firstBoot(steps: Step[], form: PieceForm = "bundle"): FirstBoot 
   // Every script starts with the same helper library (~21 KB): shipped once, not once per step.
   const parts: BootPart[] = [{ name: LIB_PART, content: shellLib() }];
   steps.forEach((step, i) => {
-    const { head, body } = stepScriptParts(step, steps.length);
+    const { head, body } = stepScriptParts(step, step.of ?? steps.length);
     parts.push({ name: `${names[i]}.head`, content: head }, { name: `${names[i]}.body`, content: body });
   });
   const bundle = ustar(parts.map((p) => ({ name: p.name, mode: 0o600, content: Buffer.from(p.content, "utf8") })));
@@ -112,7 +112,7 @@ export function firstBoot(steps: Step[], form: PieceForm = "bundle"): FirstBoot 
     `journalctl -q -u ${unit} -o cat --no-pager || true`,
     'exit "$r"',
   ].join("; ");
-  const summary = steps.map((s) => `${s.index}/${steps.length} ${s.name}`).join(", ");
+  const summary = steps.map((s) => `${s.index}/${s.of ?? steps.length} ${s.name}`).join(", ");
   return { parts, bundle, unit: firstbootUnit(names), run, summary };
 }
 

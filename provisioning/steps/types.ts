@@ -31,6 +31,12 @@ export interface Step {
   name: StepName;
   /** 1 to 4: its position in renderSteps. */
   index: number;
+  /**
+   * How many steps its node's plan has, when a first boot carries only some of them (a master joining a running
+   * cluster boots its install step alone: components/cluster.ts BEFORE_ZOOKEEPER). Its script says "1/3" then, as
+   * the same step rendered for SSH does, so its hash is the plan's. Absent: the length of the list it is in.
+   */
+  of?: number;
   title: string;
   files: FileSpec[];
   /** Idempotent shell commands, run in order with `set -eu` after the files are written. */

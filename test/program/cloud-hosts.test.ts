@@ -19,6 +19,7 @@ import { bootHostKey, bootScripts, gcpBootText } from "../fixtures/boot-text";
 import type { HostInputs } from "../../provisioning/baremetal/types";
 
 const HOST = "pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host";
+const PIN = "pulumi-nodejs:dynamic/elastic-mesos/cluster:Masters";
 const SECRET = STACKS.aws.clusterSecret as string;
 const CLOUDS = ["aws", "gcp", "openstack"] as const;
 /** Clouds that run agent pools as self-healing groups: their agents have no host resource (<cloud>-groups.test.ts). */
@@ -116,6 +117,32 @@ for (const cloud of CLOUDS) {
         expect(specOf(bumped, id).rollout, id).toEqual(id.startsWith("m") ? { group: "masters", slots: 1, size: 3 }
           : { group: `pool:${id.replace(/-\d+$/, "")}`, slots: 1, size: id.startsWith("gpu") ? 1 : 3 });
         expect(Object.keys(before).length).toBe(after.steps.length);
+      }
+    });
+
+    it("3 → 5 masters: m4 and m5 boot only their install step; their hosts join ZooKeeper and start Mesos over SSH", async () => {
+      // Cluster "east": the mocks' fake reserved addresses of prod-m2 and prod-m4 collide (mocks.ts fakeIp).
+      const five = { ...STACKS[cloud], cluster: { name: "east" }, masters: { ...(STACKS[cloud].masters as object), count: 5 } };
+      // What the masters pin's check records for this change (membership/pin.ts joiningMasters).
+      const r = await runProgram(five, { outputs: { [PIN]: { joining: ["m4", "m5"] } } });
+      const spec = (id: string): HostInputs => hosts(r).find((h) => h.name === `east-${id}-bootstrap`)!.inputs.spec;
+      const bootOf = (id: string) => userDataScripts(INSTANCE[cloud].userData(
+        r.resources.find((x) => x.type === INSTANCE[cloud].type && x.name === `east-${id}`)!.inputs));
+      for (const id of ["m4", "m5"]) {
+        // Nothing that votes or serves at its first boot: the running masters restart with --quorum=3 first.
+        expect(Object.keys(bootOf(id))).toEqual(["1-install.sh"]);
+        expect(bootOf(id)["1-install.sh"]).toBe(providerScripts(spec(id))["1-install.sh"]);
+        expect(spec(id).onlineMembership).toBe(true);
+        expect(providerScripts(spec(id))["2-zookeeper.sh"]).toContain("zk_add "); // joins by reconfig, as on bare metal
+        expect(spec(id).joiners).toBeUndefined();
+      }
+      for (const id of ["m1", "m2", "m3"]) {
+        // The running masters' steps stay their user-data's (EC2 leaves no room for the joining functions there).
+        expect(spec(id).onlineMembership).toBeUndefined();
+        expect(spec(id).quorum).toBe(3);
+        expect(Object.keys(bootOf(id))).toEqual(["1-install.sh", "2-zookeeper.sh", "3-mesos.sh"]);
+        // It waits for their first boot before it restarts with --quorum=3, reaching them as their hosts do.
+        expect(spec(id).joiners).toEqual(["m4", "m5"].map((j) => ({ id: j, connection: spec(j).connection })));
       }
     });
   });

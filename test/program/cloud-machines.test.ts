@@ -289,7 +289,7 @@ it("the pin's key fingerprint is the one ssh-keygen prints", () => {
   expect(publicKeyFingerprint(SSH_PUB)).toBe(printed);
 });
 
-describe("5 → 3 masters on the clouds: the masters that go leave over SSH, then the cloud deletes their machines", () => {
+describe("the masters of a running cluster change on the clouds: those that go leave over SSH, new ones join", () => {
   const HOST = "pulumi-nodejs:dynamic/elastic-mesos/baremetal:Host";
   const READY = "pulumi-nodejs:dynamic/elastic-mesos/health:Readiness";
   const MASTERS_PIN = "pulumi-nodejs:dynamic/elastic-mesos/cluster:Masters";
@@ -315,6 +315,22 @@ describe("5 → 3 masters on the clouds: the masters that go leave over SSH, the
       }
       expect(of(three, READY)[0].inputs.departing).toEqual(["m4", "m5"]); // planned: not a removal the readiness refuses
       expect(of(five, READY)[0].inputs.departing).toBeUndefined();
+    });
+
+    it(`${cloud}: 3 → 5 adds m4 and m5 (machines, pins, hosts); no running master's instance changes`, async () => {
+      const east = { ...STACKS[cloud], cluster: { name: "east" } };
+      const three = await runProgram(east);
+      const five = await runProgram({ ...east, masters: { ...(STACKS[cloud].masters as object), count: 5 } },
+        { outputs: { [MASTERS_PIN]: { joining: ["m4", "m5"] } } });
+      const d = diffRuns(three, five);
+      for (const id of ["m4", "m5"]) {
+        expect(d.added).toContain(`${INSTANCE[cloud]}::east-${id}`);
+        expect(d.added).toContain(`${HOST}::east-${id}-bootstrap`);
+      }
+      expect(d.removed).toEqual([]);
+      for (const m of ["m1", "m2", "m3"]) {
+        expect(uncovered(byName(three, INSTANCE[cloud], `east-${m}`), byName(five, INSTANCE[cloud], `east-${m}`)), m).toEqual([]);
+      }
     });
   }
 });

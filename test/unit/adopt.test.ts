@@ -8,6 +8,7 @@ import type { HostPlan } from "../../provisioning/baremetal/render";
 import type { HostInputs } from "../../provisioning/baremetal/types";
 import { deriveCredentials } from "../../provisioning/credentials";
 import { HostUnreachable } from "../../provisioning/ssh/errors";
+import { SETTLE_MS } from "../../provisioning/rollout/coordinator";
 import { fakeConfig, fakeRunner, hostInputs, masterInputs, testRender, TEST_CLUSTER_SECRET, type Sent } from "../fixtures/ssh-server";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nfake\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -86,6 +87,58 @@ describe("create on a cloud machine", () => {
     expect(sent.filter((s) => !isProbe(s)).map((s) => s.label)).toEqual(["step 3/3 mesos (mesos title)"]);
     expect(outs.stepsRun).toBe(1);
     expect(outs.stepHashes.mesos).toBe(plan(i).steps[2].hash);
+  });
+
+  it("a master made for a running cluster booted what comes before ZooKeeper: the rest runs as a new master's", async () => {
+    // components/cluster.ts BEFORE_ZOOKEEPER: its user-data carried the install step alone.
+    const i = masterInputs({ cluster: "joins", firstBoot: FIRST_BOOT, rollout: { group: "masters", slots: 1, size: 5 } });
+    const installOnly = Object.fromEntries(Object.entries(ranAll(i)).filter(([f]) => f.endsWith("-install.sh")));
+    const { p, sent, logs } = await provider((s) => (isProbe(s) ? { stdout: probeOut("done", installOnly) } : undefined));
+    const t0 = Date.now();
+    const outs = (await p.create({ spec: i })).outs!;
+    // No turn (no leadership probe: it leads nothing); after the masters' rollout (here none: it settles first).
+    expect(sent.filter((s) => !isProbe(s)).map((s) => s.label)).toEqual(["step 2/3 zookeeper (zookeeper title)",
+      "step 3/3 mesos (mesos title)"]);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(SETTLE_MS - 50);
+    expect(logs.some((l) => l.includes("m1 (10.0.0.11): joining the running cluster: running zookeeper, mesos"))).toBe(true);
+    expect(outs.stepHashes).toEqual(Object.fromEntries(plan(i).steps.map((s) => [s.step, s.hash])));
+    expect(outs.stepsRun).toBe(2);
+  });
+
+  it("a master booted from older user-data that ran ZooKeeper rolls as an update (its turn first)", async () => {
+    const i = masterInputs({ cluster: "older", firstBoot: FIRST_BOOT, rollout: { group: "masters", slots: 1, size: 3 } });
+    const old = { ...ranAll(i), "3-mesos.sh": "0".repeat(64) };
+    const { p, sent, logs } = await provider((s) => {
+      if (isProbe(s)) return { stdout: probeOut("done", old) };
+      return s.label === "leadership probe" ? { stdout: "zookeeper=follower mesos=standby\n" } : undefined;
+    });
+    await p.create({ spec: i });
+    expect(sent.filter((s) => !isProbe(s)).map((s) => s.label)).toEqual(["leadership probe", "step 3/3 mesos (mesos title)"]);
+    expect(logs.some((l) => l.includes("booted from older user-data: running mesos"))).toBe(true);
+  });
+
+  it("a running master waits for the joining masters' first boot before its turn; one that fails stops it unchanged", async () => {
+    const kept = masterInputs({ cluster: "grows", firstBoot: FIRST_BOOT, rollout: { group: "masters", slots: 1, size: 5 } });
+    const m4 = { id: "m4", connection: { host: "198.18.0.14", port: 22, user: "admin", hostKeyFingerprint: "SHA256:" + "J".repeat(43) } };
+    let m4Boot = ["running", "running", "done"];
+    const { p, sent } = await provider((s) => {
+      if (isProbe(s) && s.host === m4.connection.host) return { stdout: probeOut(m4Boot.shift() ?? "done", {}, "installing Mesos") };
+      if (isProbe(s)) return { stdout: probeOut("done", ranAll(kept)) };
+      return s.label === "leadership probe" ? { stdout: "zookeeper=follower mesos=standby\n" } : undefined;
+    });
+    const outs = (await p.create({ spec: kept })).outs!;
+    sent.length = 0;
+    // Its mesos step changes (the test render follows the attributes, as the new --quorum would change it).
+    const news = { ...kept, node: { ...kept.node, attributes: { quorum: "3" } }, joiners: [m4] };
+    await p.update("id", outs, { spec: news });
+    expect(sent.map((s) => `${s.host} ${s.label}`)).toEqual([...Array(3).fill("198.18.0.14 first-boot check"),
+      "10.0.0.11 leadership probe", "10.0.0.11 step 3/3 mesos (mesos title)"]);
+    // A joining machine whose first boot failed: this master is not changed at all.
+    m4Boot = ["failed"];
+    sent.length = 0;
+    const err = await p.update("id", outs, { spec: { ...news, cluster: "grows2" } }).catch((e) => e);
+    expect(err.message).toMatch(/^m1 \(10\.0\.0\.11\): not changed: joining master m4 \(198\.18\.0\.14\): first boot .* cloud-init reports an error[\s\S]*installing Mesos/);
+    expect(sent.map((s) => s.host)).toEqual(["198.18.0.14"]);
   });
 
   it("a first boot that does not finish stops with the host and its last output; nothing runs", async () => {
