@@ -237,6 +237,15 @@ export interface RenderedUserData {
 export const BEFORE_ZOOKEEPER = (step: Step): boolean => step.name !== "zookeeper" && step.name !== "mesos";
 
 /**
+ * Pure: the steps a first boot carries, those `boots` keeps of a node's plan. Each keeps its place in the whole
+ * plan ("1/3", Step.of), so its script is byte for byte the one the host's SSH plan renders (adopt compares them).
+ */
+export function firstBootSteps(steps: Step[], boots: (step: Step) => boolean = () => true): Step[] {
+  const kept = steps.filter(boots);
+  return kept.length === steps.length ? steps : kept.map((s) => ({ ...s, of: steps.length }));
+}
+
+/**
  * Cloud-init delivery: each node's user-data is its rendered steps, built inside an apply over the
  * credentials (derived from the secret clusterSecret), so the user-data is itself a secret Output, and
  * so is its hash (the readiness generation; a hash of credential-bearing text stays encrypted in state).
@@ -287,9 +296,8 @@ export function cloudInitUserData(
           cluster: model.cluster.name, os: model.os, node, masters: withPublic, quorum: topology.quorum, artifacts,
           credentials: c, tls, taskUsers,
         });
-        const booted = steps.filter(boots);
         const userData = format(
-          booted.length === steps.length ? steps : booted.map((s) => ({ ...s, of: steps.length })),
+          firstBootSteps(steps, boots),
           // Its SSH host key, derived: the step runner and the readiness pin it (cloud-hosts.ts), never trust on first use.
           sshHostKey(secret, model.cluster.name, node.id),
         );

@@ -107,8 +107,6 @@ export const ONLINE_MEMBERSHIP: ReadonlySet<string> = new Set(["baremetal", "loc
  */
 export const FIRST_BOOT_MASTERS: ReadonlySet<string> = new Set(["aws", "gcp", "openstack"]);
 
-const ONLINE_NAMES = "every provider of this release adds masters online";
-
 const list = (ids: string[]) => (ids.length === 1 ? ids[0] : `${ids[0]}-${ids[ids.length - 1]}`);
 
 const OFFLINE = "Offline, a cluster of another size can take this one's state: `npm run backup`, `pulumi destroy`, " +
@@ -139,8 +137,8 @@ export function membershipFailures(olds: Partial<MastersPinInputs> | undefined,
       "the last one");
   }
   if (!news.online) {
-    return refuse("on this provider the masters are machines the cloud boots from user-data, and adding one to a " +
-      `running cluster is not built yet (${ONLINE_NAMES})`);
+    // Every provider of this release is online (ONLINE_MEMBERSHIP): a pin whose program says otherwise refuses.
+    return refuse("this provider does not add masters to a running cluster");
   }
   if (was.length === 1 && news.fromOne === false) {
     return refuse("on this provider a cluster of one master does not grow online: the new masters start from a copy of " +

@@ -20,12 +20,10 @@
 // afterAll runs it, as test/lab/bootstrap.test.ts does to recreate h4, and waits for h9's boot: the bare-metal
 // tests that run later use h5-h10. AGENT_GROUPS_RESTORE=0 leaves h9 off (then `bash lab/lab-up.sh 14`);
 // AGENT_GROUPS_POWEROFF=0 keeps h9 up (the drain on shutdown is then not tested).
-import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { Socket } from "node:net";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
-import { utils } from "ssh2";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { NodeSpec } from "../../components/contracts";
 import type { AgentPoolModel } from "../../components/model";
@@ -40,8 +38,9 @@ import { renderSteps } from "../../provisioning/steps";
 import type { Step } from "../../provisioning/steps/types";
 import { caCertificate, nodeMaterial, sshHostKey } from "../../provisioning/tls";
 import { ipOf, labArtifacts, STEP_SECONDS } from "../fixtures/lab-cluster";
-import { http, LAB_DIR, labInfo, REPO_ROOT, ssh, sshOk, waitFor } from "../fixtures/lab";
+import { http, LAB_DIR, labInfo, REPO_ROOT, ssh, sshOk, waitFor, labHostKeyFingerprint as fingerprint } from "../fixtures/lab";
 import { waitForAptLocks } from "../fixtures/apt-locks";
+import { bootWith, RESTORE_SEED } from "../fixtures/cloud-boot";
 
 const labSkip = inject("labSkipReason");
 const MASTER = "h8";
@@ -67,11 +66,7 @@ const POOL: AgentPoolModel = {
   name: "general", count: 2, size: "lab", diskGb: 1, resources: { cpus: 1, mem: 512 }, attributes: { rack: "lab" },
   containerizers: ["mesos"], taskUser: "mesos-task",
 };
-const SEED = "/var/lib/cloud/seed/nocloud";
 
-const fingerprint = (hostKeyLine: string) =>
-  `SHA256:${createHash("sha256").update((utils.parseKey(hostKeyLine) as any).getPublicSSH()).digest("base64")
-    .replace(/=+$/, "")}`;
 const seconds = (t: number) => ((Date.now() - t) / 1000).toFixed(1);
 
 interface AgentView { id: string; pid: string; state: string }
@@ -99,26 +94,6 @@ const tcpOpen = (ip: string, port: number) => new Promise<boolean>((resolve) => 
   s.once("error", () => done(false));
   s.connect(port, ip, () => done(true));
 });
-
-/**
- * A new instance with `userData` as its only input, as at a cloud machine's first boot: the seed's user-data and a
- * new instance-id, `cloud-init clean`, then cloud-init's boot stages in order, under systemd (not this SSH session).
- * The lab's own seed is kept aside once (restoreSeed puts it back).
- */
-function bootWith(host: string, userData: string, instanceId: string): string {
-  return `set -e
-cp -n ${SEED}/user-data ${SEED}/user-data.lab; cp -n ${SEED}/meta-data ${SEED}/meta-data.lab
-echo '${Buffer.from(userData).toString("base64")}' | base64 -d | install -m600 /dev/stdin ${SEED}/user-data
-printf 'instance-id: %s\\nlocal-hostname: %s\\n' '${instanceId}' '${host}' > ${SEED}/meta-data
-cloud-init clean --logs
-systemctl reset-failed lab-cloud-init-boot >/dev/null 2>&1 || true
-systemd-run --quiet --unit=lab-cloud-init-boot --collect bash -c \\
-  'cloud-init init --local && cloud-init init && cloud-init modules --mode=config && cloud-init modules --mode=final'
-`;
-}
-const RESTORE_SEED = `[ -f ${SEED}/user-data.lab ] && mv -f ${SEED}/user-data.lab ${SEED}/user-data
-[ -f ${SEED}/meta-data.lab ] && mv -f ${SEED}/meta-data.lab ${SEED}/meta-data
-true`;
 
 /** The product's cleanup for what the pool's steps and the first boot installed, and the lab's own seed back. */
 function cleanScript(steps: Step[]): string {

@@ -7,8 +7,6 @@
 // Needs 6 lab hosts and h14 (the firewall test): LAB_HOSTS=14 npx vitest run --project lab test/lab/baremetal.test.ts
 import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { utils } from "ssh2";
-import { createHash } from "node:crypto";
 import { resolveArtifacts } from "../../provisioning/artifacts";
 import { deriveCredentials } from "../../provisioning/credentials";
 import { hostInputsFor } from "../../provisioning/baremetal/bootstrap";
@@ -16,7 +14,7 @@ import { hostTls, renderHost } from "../../provisioning/baremetal/render";
 import { MesosHostProvider } from "../../provisioning/baremetal/provider";
 import { ReadinessProvider } from "../../provisioning/health/readiness";
 import { caCertificate } from "../../provisioning/tls";
-import { http, inHost, labInfo, loginsSince, nextSecond, remnants as remnantsOn, ssh, waitFor, type LabHost } from "../fixtures/lab";
+import { http, inHost, labInfo, loginsSince, nextSecond, remnants as remnantsOn, ssh, waitFor, type LabHost, labHostKeyFingerprint as fingerprint } from "../fixtures/lab";
 
 const bench = createRequire(import.meta.url)("../../bench/baremetal.js");
 const m = { resolveArtifacts, deriveCredentials, hostInputsFor, renderHost, hostTls };
@@ -26,8 +24,6 @@ const labSkip = inject("labSkipReason");
 const available = () => { try { return names.every((n) => labInfo().hosts.some((h) => h.name === n)); } catch { return false; } };
 const skip = labSkip || (!available() && `needs lab hosts ${names.join(",")}: LAB_HOSTS=${Number(names.at(-1)!.slice(1))}`);
 
-const fingerprint = (hostKeyLine: string) =>
-  `SHA256:${createHash("sha256").update((utils.parseKey(hostKeyLine) as any).getPublicSSH()).digest("base64").replace(/=+$/, "")}`;
 
 describe.skipIf(skip)("bare-metal lifecycle on lab hosts", () => {
   let setup: any;

@@ -4,15 +4,13 @@
 // and removes nothing; A's delete removes the mark and the kept steps. The provider renders small steps
 // (deps.render) through the real renderer and em-lib.sh, so nothing of a cluster is installed on h14.
 // Run: npx vitest run --project lab test/lab/host-safety.test.ts
-import { createHash } from "node:crypto";
-import { utils } from "ssh2";
 import { describe, expect, inject, it } from "vitest";
 import { MesosHostProvider } from "../../provisioning/baremetal/provider";
 import type { HostPlan } from "../../provisioning/baremetal/render";
 import type { HostInputs, HostOutputs } from "../../provisioning/baremetal/types";
 import { renderStepScripts } from "../../provisioning/render/ssh-plan";
 import type { Credentials, Step } from "../../provisioning/steps/types";
-import { host, labInfo, sshOk } from "../fixtures/lab";
+import { host, labInfo, sshOk, labHostKeyFingerprint as fingerprint } from "../fixtures/lab";
 import { hostInputs } from "../fixtures/ssh-server";
 
 const NAME = process.env.HOST_SAFETY_LAB_HOST ?? "h14";
@@ -23,8 +21,6 @@ const DIR = "/etc/em-host-safety-test";
 const SECRET_A = "host-safety-lab-secret-a-0123456789";
 const SECRET_B = "host-safety-lab-secret-b-0123456789";
 
-const fingerprint = (line: string) =>
-  `SHA256:${createHash("sha256").update((utils.parseKey(line) as any).getPublicSSH()).digest("base64").replace(/=+$/, "")}`;
 
 /** One real step (a file that says which cluster wrote it), rendered as every step is. */
 function render(i: HostInputs, c: Credentials): HostPlan {

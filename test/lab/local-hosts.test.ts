@@ -3,17 +3,15 @@
 // Own bridge em-t0 (10.79.0.0/24), proxy egress through the lab's apt proxy; never touches h1..h14. The NAT mode
 // runs its network verbs inside a network namespace this test creates: rules are checked, no traffic is sent.
 // LAB_KEEP=1 LAB_HOSTS=14 npx vitest run --project lab test/lab/local-hosts.test.ts
-import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { utils } from "ssh2";
 import { LOCAL_DEBIAN_MIRROR, LOCAL_IMAGE_PACKAGES, LOCAL_SUITE, publicKeyOf } from "../../provisioning/local/plan";
 import { LocalImageProvider, LocalMachineProvider, LocalNetworkProvider } from "../../provisioning/local/provider";
 import type { ImageOutputs, MachineInputs, MachineOutputs, NetworkInputs, NetworkOutputs } from "../../provisioning/local/types";
-import { labInfo, run } from "../fixtures/lab";
+import { labInfo, run, labHostKeyFingerprint as fingerprint } from "../fixtures/lab";
 
 const skip = inject("labSkipReason");
 const BRIDGE = "em-t0", CIDR = "10.79.0.0/24", CLUSTER = "lt";
@@ -21,8 +19,6 @@ const STATE = "/var/tmp/em-local-hosts-test";
 const CACHE = process.env.LOCAL_IMAGE_CACHE ?? "/var/cache/elastic-mesos/images";
 const verbose = process.env.ELASTIC_MESOS_LOG ? (l: string) => console.log(l) : () => {};
 const sh = (cmd: string) => execFileSync("bash", ["-c", cmd], { encoding: "utf8" });
-const fingerprint = (line: string) =>
-  `SHA256:${createHash("sha256").update((utils.parseKey(line) as any).getPublicSSH()).digest("base64").replace(/=+$/, "")}`;
 
 describe.skipIf(!!skip)("provider local: machines on this machine (bridge em-t0, proxy egress)", () => {
   const images = new LocalImageProvider({ log: verbose });

@@ -2,7 +2,7 @@
 // tear down only what this run started. LAB_KEEP=1 keeps a lab this run started (fast re-runs while developing);
 // LAB_HOSTS=N sets the number of hosts (default 14: h1-h4 for the bootstrap and attack tests, h5-h10 for bare
 // metal with h14 as a machine outside the cluster, h11-h13 for ZooKeeper TLS and the e2e suite through the
-// real CLI). If this machine cannot run the lab (not root, not Linux, no overlayfs) the reason is printed and
+// real CLI; h9-h13 for cloud masters joining a running cluster). If this machine cannot run the lab (not root, not Linux, no overlayfs) the reason is printed and
 // the lab tests skip; anything else that fails is an error, not a skip.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
