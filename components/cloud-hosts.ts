@@ -10,7 +10,7 @@ import type { ClusterModel } from "./model";
 import type { AgentGroup, Machine, MasterPublicIps, NodeSpec, Topology } from "./contracts";
 import { cloudMasterConnections, CLOUD_READY_TIMEOUT_SECONDS } from "./readiness";
 import { resolveArtifacts } from "../provisioning/artifacts";
-import { drainSpecOf, leavingMasters, poolTaskUsers, rolloutSpecs } from "../provisioning/baremetal/bootstrap";
+import { drainSpecOf, leavingMasters, logSeeds, poolTaskUsers, rolloutSpecs } from "../provisioning/baremetal/bootstrap";
 import { MesosHost } from "../provisioning/baremetal/resource";
 import type { DrainMaster, HostConnection, HostInputs } from "../provisioning/baremetal/types";
 import type { BootstrapInput } from "../provisioning/steps/types";
@@ -30,6 +30,8 @@ export interface CloudHostsArgs {
   departing?: pulumi.Output<string[] | undefined>;
   /** Masters the last change of the masters added to the running cluster: the masters pin's `joining`. */
   joining?: pulumi.Output<string[] | undefined>;
+  /** The cluster grows from one master: the new ones start from a copy of its log (the masters pin's `seeded`). */
+  seeded?: pulumi.Output<{ from: string; to: string[] } | undefined>;
   parent: pulumi.Resource;
 }
 
@@ -133,9 +135,13 @@ export function createCloudHosts(args: CloudHostsArgs): CloudHosts {
     ? pulumi.all([args.joining, conns]).apply(([j, cs]) => (j ?? []).filter((id) => id !== node.id && !(j ?? []).includes(node.id))
       .map((id) => ({ id, connection: cs.masters[topology.masters.findIndex((n) => n.id === id)] })))
     : pulumi.output([]);
+  // Growing from one master (as on bare metal, membership/seed.ts): it sends a copy of its log to the new ones in its
+  // turn, once their machines booted (joiners), and they start from it.
+  const seeds = logSeeds(args.seeded, topology.masters.map((n) => n.id), conns.apply((c) => c.masters));
+  const seedOf = (node: NodeSpec) => (node.role === "master" ? seeds.apply((f) => f(node.id)) : pulumi.output(undefined));
   const spec = (m: Machine, connection: pulumi.Output<HostConnection>, drainVia?: pulumi.Output<DrainMaster[]>) =>
-    pulumi.all([mastersList, m.privateIp, connection, joiningOf(m.node), joinersOf(m.node)])
-      .apply(([ms, selfIp, c, joins, joiners]) => {
+    pulumi.all([mastersList, m.privateIp, connection, joiningOf(m.node), joinersOf(m.node), seedOf(m.node)])
+      .apply(([ms, selfIp, c, joins, joiners, logSeed]) => {
       const node: NodeSpec = m.node;
       const base: HostInputs = {
         // A master's address is its planned one (the user-data's, reserved in its subnet); an agent's the cloud's.
@@ -147,7 +153,7 @@ export function createCloudHosts(args: CloudHostsArgs): CloudHosts {
         // others' steps stay exactly their user-data's (which has no room left for the joining functions on EC2).
         ...(joins ? { onlineMembership: true as const } : {}),
         // The running masters wait for the joining ones' first boot before they restart with the new --quorum.
-        ...(joiners.length ? { joiners } : {}),
+        ...(joiners.length ? { joiners } : {}), ...(logSeed ? { logSeed } : {}),
       };
       // As on bare metal, the masters' keys stay an Output of their own inside `drain` (bootstrap.ts says why).
       return base.drain && drainVia ? { ...base, drain: { ...base.drain, masterHosts: drainVia } } : base;

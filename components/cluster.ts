@@ -9,7 +9,7 @@ import type { ClusterModel } from "./model";
 import type { AgentGroup, Machine, MachineSet, MasterPublicIps, NodeSpec, Topology } from "./contracts";
 import type { BootstrapInput, Credentials, NodeTls, Step } from "../provisioning/steps/types";
 import { buildTopology, poolTemplateNode } from "./topology";
-import { FIRST_BOOT_MASTERS, MastersPin, ONLINE_MEMBERSHIP } from "../provisioning/membership/pin";
+import { MastersPin, ONLINE_MEMBERSHIP } from "../provisioning/membership/pin";
 import { PROVIDER_MODULES } from "./providers";
 import { clusterOutputs, type AgentGroupOutput, type ClusterOutputs, type NodeAddress } from "./outputs";
 import { cloudGeneration, createCloudReadiness, userDataHash } from "./readiness";
@@ -105,8 +105,6 @@ export class MesosCluster extends pulumi.ComponentResource {
       masters: topology.masters.map((m) => m.id),
       key: model.provider === "baremetal" ? "baremetal.hosts (its master entries)" : "masters.count",
       online: ONLINE_MEMBERSHIP.has(model.provider),
-      // Only where false: the pins of the other providers keep the inputs they had.
-      ...(FIRST_BOOT_MASTERS.has(model.provider) ? { fromOne: false } : {}),
       // A secret input like the secret it identifies (the id alone reveals nothing of it).
       secretId: pulumi.secret(model.clusterSecret.apply((s) => hostOwnerId(s, model.cluster.name))),
     }, { parent: this });
@@ -139,7 +137,8 @@ export class MesosCluster extends pulumi.ComponentResource {
       // First boot from user-data; every later change over SSH, host by host (cloud-hosts.ts). A pool run as a
       // group has no host resource: its group boots and rolls its machines from the pool's one user-data.
       const hosts = createCloudHosts({ model, topology, machines: set.machines, groups, masterPublicIps,
-        firstBootTimeoutSeconds: args.readyTimeoutSeconds, departing: pin.departing, joining: pin.joining, parent: this });
+        firstBootTimeoutSeconds: args.readyTimeoutSeconds, departing: pin.departing, joining: pin.joining,
+        seeded: pin.seeded, parent: this });
       const nodes = [...topology.masters, ...hosts.agentMachines.map((m) => m.node)];
       const repairs = pulumi.all([...hosts.masters, ...hosts.agents].map((h) => h.repairs));
       const hashes = pulumi.all(nodes.map((n) => render(n).apply((r) => ({ id: n.id, hash: r.hash }))));

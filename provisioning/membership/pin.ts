@@ -8,16 +8,15 @@
 //   the leader last, and only then do the new masters start (the host provider's afterMasters). A cloud machine
 //   made for a new master boots only what comes before ZooKeeper (check() records it as `joining`); its host
 //   installs the rest. From one master, check() records `seeded`: the new masters start from a copy of its
-//   replicated log (membership/seed.ts); not on the clouds whose masters boot from user-data (`fromOne`);
+//   replicated log (membership/seed.ts);
 // - shrinking (5 → 3 → 1), the highest ids going: Mesos' order is the other way round, the masters that go stop for
 //   good before the others restart with the lower --quorum. The engine would delete them last, so check() records
 //   them as `departing`; the program registers each as a leaving host (membership/leave.ts) that the masters kept
 //   depend on, whose update removes its ZooKeeper server by reconfiguration and stops everything on it, reaching
 //   the host with the key its own state pinned. A cloud deletes the machines that left at the end of the `up`.
-// Refused, with the reason and the offline way: a change of the running masters' ids, and growing from one master
-// on aws, gcp and openstack. Refused too, on every provider: a change of clusterSecret (every credential derives
-// from it, and rotating them as a rolling change is not built), told by an identifier of the secret that reveals
-// nothing.
+// Refused, with the reason and the offline way: a change of the running masters' ids. Refused too: a change of
+// clusterSecret (every credential derives from it, and rotating them as a rolling change is not built), told by an
+// identifier of the secret that reveals nothing.
 //
 // How it stops the engine: it is the first resource the cluster registers, its inputs are plain config facts, and
 // every other resource of the cluster depends on it (components/cluster.ts afterPins). A failed check never
@@ -36,11 +35,6 @@ export interface MastersPinInputs {
   key: string;
   /** The provider adds masters to a running cluster (membership/pin.ts ONLINE_MEMBERSHIP). */
   online?: boolean;
-  /**
-   * Where `online`: false when it cannot grow a cluster from one master (aws, gcp, openstack: a new machine's copy
-   * of the one master's log would wait on a first boot, with the cluster at a --quorum its one master cannot meet).
-   */
-  fromOne?: boolean;
   /**
    * Set by check(), never by the program: masters removed from the config that leave (or have left) through a
    * leaving host resource (membership/leave.ts). Kept until an id is a master again: a failed `up` leaves them
@@ -100,13 +94,6 @@ export function departingMasters(olds: Partial<MastersPinInputs> | undefined, ne
  */
 export const ONLINE_MEMBERSHIP: ReadonlySet<string> = new Set(["baremetal", "local", "digitalocean", "aws", "gcp", "openstack"]);
 
-/**
- * Providers whose masters boot their steps from user-data (cloud-init, GCE's startup script): a master added to a
- * running cluster boots only what comes before ZooKeeper, and its host installs the rest over SSH in its turn. They
- * do not grow a cluster from one master (MastersPinInputs.fromOne).
- */
-export const FIRST_BOOT_MASTERS: ReadonlySet<string> = new Set(["aws", "gcp", "openstack"]);
-
 const list = (ids: string[]) => (ids.length === 1 ? ids[0] : `${ids[0]}-${ids[ids.length - 1]}`);
 
 const OFFLINE = "Offline, a cluster of another size can take this one's state: `npm run backup`, `pulumi destroy`, " +
@@ -140,11 +127,6 @@ export function membershipFailures(olds: Partial<MastersPinInputs> | undefined,
     // Every provider of this release is online (ONLINE_MEMBERSHIP): a pin whose program says otherwise refuses.
     return refuse("this provider does not add masters to a running cluster");
   }
-  if (was.length === 1 && news.fromOne === false) {
-    return refuse("on this provider a cluster of one master does not grow online: the new masters start from a copy of " +
-      "its replicated log, which would wait for their machines' first boot while the one master runs at a --quorum it " +
-      "cannot meet alone (baremetal, local and digitalocean stacks grow from one master online)");
-  }
   return [];
 }
 
@@ -174,7 +156,7 @@ export class MastersPinProvider implements pulumi.dynamic.ResourceProvider<Maste
   }
 
   async diff(_id: string, olds: MastersPinInputs, news: MastersPinInputs): Promise<pulumi.dynamic.DiffResult> {
-    // `online` and `fromOne` are the provider's, not the cluster's: a change of them alone is nothing to record.
+    // `online` is the provider's, not the cluster's: a change of it alone is nothing to record.
     const facts = (p: MastersPinInputs) => JSON.stringify([p.cluster, p.masters, p.key, p.departing ?? null,
       p.secretId ?? "", p.seeded ?? null, p.joining ?? null]);
     return { changes: facts(olds) !== facts(news) };

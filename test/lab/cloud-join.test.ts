@@ -1,12 +1,15 @@
-// Cloud masters added to a running cluster (issue 13), 3 → 5 on lab hosts h9-h13: the host provider and real
-// cloud-init, no cloud API. m1-m3 (h11-h13) run, installed over SSH by the host provider as a cloud's hosts render.
-// The machines of m4 (h9) and m5 (h10) boot their user-data, rendered as components/cluster.ts renders a joining
-// master's (firstBootSteps with BEFORE_ZOOKEEPER): the install step alone, so nothing of them votes or serves
-// before the running masters rolled. Then, as one `pulumi up` runs them (concurrently, in one provider process):
-// m1-m3 update to five masters and --quorum=3, each first waiting for m4's and m5's first boot
-// (HostInputs.joiners), one at a time, the leader last; and m4's and m5's hosts are created: adopt finds no
-// ZooKeeper step ran, waits for the masters' rollout, then installs ZooKeeper (joining by `reconfig -add`) and
-// Mesos over SSH, each log replica catching up from the three voting ones.
+// Cloud masters added to a running cluster (issue 13), 1 → 3 → 5 on lab hosts h9-h13: the host provider and real
+// cloud-init, no cloud API. m1 (h11) runs, installed over SSH by the host provider as a cloud's hosts render. Each
+// new master's machine (m2 h12, m3 h13, then m4 h9, m5 h10) boots its user-data, rendered as components/cluster.ts
+// renders a joining master's (firstBootSteps with BEFORE_ZOOKEEPER): the install step alone, so nothing of it votes
+// or serves before the running masters rolled. Then, as one `pulumi up` runs them (the diffs, then concurrently, in
+// one provider process): the running masters update to the new masters and --quorum, each first waiting for the
+// new machines' first boot (HostInputs.joiners), one at a time, the leader last; the new masters' hosts are
+// created: adopt finds no ZooKeeper step ran, waits for the masters' rollout, then installs ZooKeeper (joining by
+// `reconfig -add`) and Mesos over SSH. From one master, m1 sends a copy of its log in its turn and m2 and m3 start
+// from it (a new replica would stay EMPTY: Mesos' catch-up needs a quorum of voting replicas); 3 → 5, the new
+// replicas catch up from the three voting ones. Each master's inputs are those the program gives it at that step
+// (components/cloud-hosts.ts, the masters pin's joining and seeded).
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { BEFORE_ZOOKEEPER, firstBootSteps } from "../../components/cluster";
@@ -25,9 +28,9 @@ import { ipOf, labArtifacts, STEP_SECONDS } from "../fixtures/lab-cluster";
 import { labHostKeyFingerprint, labInfo, ssh, sshOk, waitFor, zkMode } from "../fixtures/lab";
 
 const labSkip = inject("labSkipReason");
-const RUNNING = ["h11", "h12", "h13"];
-const JOINING = ["h9", "h10"];
-const HOSTS = [...RUNNING, ...JOINING];
+/** m1..m5's machines. */
+const HOSTS = ["h11", "h12", "h13", "h9", "h10"];
+const hostOf = (id: string) => HOSTS[Number(id.slice(1)) - 1];
 const available = () => {
   try {
     return HOSTS.every((n) => labInfo().hosts.some((h) => h.name === n));
@@ -42,58 +45,57 @@ const CLUSTER = "cj";
 const credentials = deriveCredentials(SECRET, CLUSTER);
 const stepsOf = (i: HostInputs) => renderSteps(bootstrapInputOf(i, credentials, hostTls(SECRET, i)));
 const seconds = (t: number) => ((Date.now() - t) / 1000).toFixed(1);
+const ids = (n: number) => Array.from({ length: n }, (_, i) => `m${i + 1}`);
 /** A daemon's start: it did not restart when this stays the same. */
 const started = (h: string, unit: string) =>
   sshOk(h, `systemctl show -p ActiveEnterTimestampMonotonic -p MainPID --value ${unit} | tr '\\n' ' '`);
+/** The live ZooKeeper members, as ZooKeeper wrote them after the reconfigs. */
+const members = async (h: string) => (await sshOk(h, "f=$(sed -n 's/^dynamicConfigFile=//p' " +
+  "/var/lib/zookeeper/conf/zoo.cfg | tail -n 1); grep '^server\\.' \"$f\" | sort")).match(/^server\.\d+/gm);
+const mesosArgs = (h: string) => sshOk(h, "tr '\\0' ' ' < /proc/$(systemctl show -p MainPID --value mesos-master)/cmdline");
 
-describe.skipIf(skip)("cloud masters join a running cluster, 3 → 5: first boot installs only, the rest over SSH (h9-h13)", () => {
+describe.skipIf(skip)("cloud masters join a running cluster, 1 → 3 → 5: first boot installs only, the rest over SSH", () => {
   const logs: string[] = [];
   const provider = new MesosHostProvider({ log: (l) => logs.push(`${Date.now()} ${l}`) });
-  let running: HostInputs[] = [];
-  let joining: HostInputs[] = [];
-  let grown: HostInputs[] = [];
   const outs = new Map<string, HostOutputs>();
   const clean = new Map<string, string>();
+  let spec: (id: string, count: number, extra?: Partial<HostInputs>) => HostInputs;
+  const firstBoot = { via: "cloud-init" as const, timeoutSeconds: 600 };
+  const conn = (id: string) => spec(id, 5).connection;
 
   beforeAll(async () => {
     const artifacts = await labArtifacts();
-    const masters = HOSTS.map((h, i) => ({ id: `m${i + 1}`, zkId: i + 1, ip: ipOf(h), hostname: `${CLUSTER}-m${i + 1}` }));
-    const node = (k: number): HostInputs["node"] => ({ id: `m${k}`, hostname: `${CLUSTER}-m${k}`, role: "master", ordinal: k,
-      zkId: k, size: "lab", diskGb: 1, resources: {}, attributes: {}, containerizers: ["mesos"], taskUser: "" });
-    const common = { cluster: CLUSTER, os: "debian-12" as const, artifacts, stepTimeoutSeconds: STEP_SECONDS + 60 };
-    // The running three, as a cloud's hosts render (unverifiedPeers: a cloud's agents' certificates name no address).
-    running = RUNNING.map((h, i) => ({
-      ...common, node: node(i + 1), selfIp: ipOf(h), masters: masters.slice(0, 3), quorum: 2, unverifiedPeers: true,
-      connection: { host: ipOf(h), port: 22, user: "root",
-        hostKeyFingerprint: labHostKeyFingerprint(labInfo().hosts.find((x) => x.name === h)!.hostKey) },
-      rollout: { group: "masters", slots: 1, size: 3 },
-    }));
-    // m4 and m5 as components/cloud-hosts.ts gives a joining master's host: its derived host key pinned, joining.
-    const firstBoot = { via: "cloud-init" as const, timeoutSeconds: 600 };
-    joining = JOINING.map((h, i) => {
-      const key = sshHostKey(SECRET, CLUSTER, `m${i + 4}`);
-      return { ...common, node: node(i + 4), selfIp: ipOf(h), masters, quorum: 3, firstBoot, onlineMembership: true,
-        connection: { host: ipOf(h), port: 22, user: "root", hostKeyFingerprint: key.fingerprint, hostKeyAlgorithm: key.algorithm },
-        rollout: { group: "masters", slots: 1, size: 5 } };
-    });
-    // The running ones after the change: five masters, --quorum=3, waiting for the new machines' first boot.
-    grown = running.map((r) => ({ ...r, masters, quorum: 3, firstBoot, rollout: { ...r.rollout!, size: 5 },
-      joiners: joining.map((j) => ({ id: j.node.id, connection: j.connection })) }));
-    const all = [...grown, ...joining];
-    HOSTS.forEach((h, i) => clean.set(h, `systemctl disable --now ${FIRSTBOOT_UNIT} lab-cloud-init-boot >/dev/null 2>&1 || true
+    const all = ids(5).map((id, i) => ({ id, zkId: i + 1, ip: ipOf(hostOf(id)), hostname: `${CLUSTER}-${id}` }));
+    spec = (id, count, extra = {}) => {
+      const k = Number(id.slice(1));
+      const key = sshHostKey(SECRET, CLUSTER, id);
+      // m1 was installed over SSH (the lab's host key); the others' machines carry their derived one, pinned.
+      const hostKey = id === "m1"
+        ? { hostKeyFingerprint: labHostKeyFingerprint(labInfo().hosts.find((x) => x.name === hostOf(id))!.hostKey) }
+        : { hostKeyFingerprint: key.fingerprint, hostKeyAlgorithm: key.algorithm };
+      return {
+        cluster: CLUSTER, os: "debian-12", artifacts, stepTimeoutSeconds: STEP_SECONDS + 60, selfIp: ipOf(hostOf(id)),
+        node: { id, hostname: `${CLUSTER}-${id}`, role: "master", ordinal: k, zkId: k, size: "lab", diskGb: 1,
+          resources: {}, attributes: {}, containerizers: ["mesos"], taskUser: "" },
+        masters: all.slice(0, count), quorum: Math.floor(count / 2) + 1,
+        connection: { host: ipOf(hostOf(id)), port: 22, user: "root", ...hostKey },
+        // A cloud's masters verify no peer's address (its agents' certificates name none): the same from the start.
+        unverifiedPeers: true, rollout: { group: "masters", slots: 1, size: count }, ...extra,
+      };
+    };
+    ids(5).forEach((id) => clean.set(hostOf(id), `systemctl disable --now ${FIRSTBOOT_UNIT} lab-cloud-init-boot >/dev/null 2>&1 || true
 rm -f /etc/systemd/system/${FIRSTBOOT_UNIT}
 ${waitForAptLocks()}
 rm -f /etc/apt/sources.list.d/lab-mirror.list
-${renderCleanupScript(cleanupPlan(stepsOf(all[i])), [])}
+${renderCleanupScript(cleanupPlan(stepsOf(spec(id, 5))), [])}
 ${RESTORE_SEED}`));
     await Promise.all(HOSTS.map((h) => ssh(h, clean.get(h)!, 600_000))); // whatever an earlier run left
     const get = (k: string) =>
       ({ sshPrivateKey: readFileSync(labInfo().sshKey, "utf8"), clusterSecret: SECRET })[k as "clusterSecret"];
     await provider.configure({ config: { get, require: get } } as any);
     const t = Date.now();
-    const made = await Promise.all(running.map((spec) => provider.create({ spec })));
-    made.forEach((m, i) => outs.set(running[i].node.id, m.outs!));
-    console.log(`[cloud-join] the running masters m1-m3 installed over SSH: ${seconds(t)} s`);
+    outs.set("m1", (await provider.create({ spec: spec("m1", 1) })).outs!);
+    console.log(`[cloud-join] m1, the one running master, installed over SSH: ${seconds(t)} s`);
   }, 1_200_000);
 
   afterAll(async () => {
@@ -101,13 +103,14 @@ ${RESTORE_SEED}`));
     await Promise.all(HOSTS.map((h) => ssh(h, clean.get(h) ?? "true", 600_000)));
   }, 900_000);
 
-  it("m4's and m5's machines boot their install step alone: nothing of them votes or serves", async () => {
+  /** The new masters' machines boot their joining user-data; what each first boot left is checked. */
+  async function bootJoining(joining: HostInputs[]): Promise<void> {
     const t = Date.now();
     // AWS's form (#cloud-config, its pieces as plain files), as the program renders a joining master's user-data.
-    await Promise.all(JOINING.map((h, i) => sshOk(h, bootWith(h, renderAwsCloudConfig(
-      firstBootSteps(stepsOf(joining[i]), BEFORE_ZOOKEEPER), sshHostKey(SECRET, CLUSTER, joining[i].node.id)),
-    `${CLUSTER}-${joining[i].node.id}-${Date.now()}`))));
-    for (const [i, h] of JOINING.entries()) {
+    await Promise.all(joining.map((j) => sshOk(hostOf(j.node.id), bootWith(hostOf(j.node.id), renderAwsCloudConfig(
+      firstBootSteps(stepsOf(j), BEFORE_ZOOKEEPER), sshHostKey(SECRET, CLUSTER, j.node.id)), `${CLUSTER}-${j.node.id}-${Date.now()}`))));
+    for (const j of joining) {
+      const h = hostOf(j.node.id);
       await waitFor(`${h}'s first boot`, async () =>
         (await ssh(h, `test -e ${FIRSTBOOT_DONE} && echo done`, 20_000).catch(() => undefined))?.stdout.includes("done"),
       (STEP_SECONDS + 120) * 1000, 2000);
@@ -125,55 +128,66 @@ done; test -e /var/lib/zookeeper/myid && echo myid; test -d /var/lib/mesos/maste
       expect(daemons).not.toMatch(/^(myid|log)$/m);
       // What adopt reads (through the host key the user-data installed): done, the install step alone, the plan's.
       const probe = parseFirstBoot((await ssh(h, firstBootProbeScript())).stdout);
-      const plan = renderHost(joining[i], credentials, hostTls(SECRET, joining[i]));
       expect(probe.state).toBe("done");
-      expect(probe.ran).toEqual({ install: plan.steps.find((s) => s.step === "install")!.hash });
+      expect(probe.ran).toEqual({ install: renderHost(j, credentials, hostTls(SECRET, j)).steps.find((s) => s.step === "install")!.hash });
     }
-    console.log(`[cloud-join] m4's and m5's first boot (install step alone): ${seconds(t)} s`);
-  }, (STEP_SECONDS + 300) * 1000);
+    console.log(`[cloud-join] ${joining.map((j) => j.node.id).join(", ")}: first boot (install step alone): ${seconds(t)} s`);
+  }
 
-  it("m1-m3 roll to --quorum=3 first; m4 and m5 then join ZooKeeper by reconfig, their replicas catch up", async () => {
-    const zkBefore = await Promise.all(RUNNING.map((h) => started(h, "zookeeper")));
+  /** One `up`: the running masters' diffs, then their updates and the new masters' creates at once. */
+  async function up(kept: HostInputs[], joining: HostInputs[]): Promise<void> {
     logs.length = 0;
+    for (const k of kept) expect((await provider.diff(k.node.id, outs.get(k.node.id)!, { spec: k })).changes).toBe(true);
     const t = Date.now();
-    // As the engine runs one `up`: the diffs first (each running master tells the rollout it will take a turn),
-    // then the running masters' updates and the new masters' creates at once.
-    for (const [i, spec] of grown.entries()) {
-      expect((await provider.diff(spec.node.id, outs.get(running[i].node.id)!, { spec })).changes).toBe(true);
-    }
     const results = await Promise.all([
-      ...grown.map((spec, i) => provider.update(spec.node.id, outs.get(running[i].node.id)!, { spec })),
-      ...joining.map((spec) => provider.create({ spec })),
+      ...kept.map((k) => provider.update(k.node.id, outs.get(k.node.id)!, { spec: k })),
+      ...joining.map((j) => provider.create({ spec: j })),
     ]);
-    console.log(`[cloud-join] m1-m3 rolled and m4, m5 joined: ${seconds(t)} s`);
-    [...grown, ...joining].forEach((spec, i) => outs.set(spec.node.id, results[i].outs!));
+    console.log(`[cloud-join] ${kept.length} → ${kept.length + joining.length}: ${seconds(t)} s`);
+    [...kept, ...joining].forEach((s, i) => outs.set(s.node.id, results[i].outs!));
     const at = (re: RegExp) => Number(logs.find((l) => re.test(l))?.split(" ")[0] ?? NaN);
     // Mesos' order: the new masters' ZooKeeper and Mesos start only after every running master rolled.
-    const rolled = Math.max(...["m1", "m2", "m3"].map((m) => at(new RegExp(`${m}: rolled in`))));
-    for (const [i, j] of joining.entries()) {
+    const rolled = Math.max(...kept.map((k) => at(new RegExp(`${k.node.id}: rolled in`))));
+    for (const j of joining) {
       const id = j.node.id;
-      expect(logs.join("\n")).toMatch(new RegExp(`${id} \\(${j.connection.host.replace(/\./g, "\\.")}\\): joining the running cluster: running zookeeper, mesos`));
+      expect(logs.join("\n")).toContain(`${id} (${j.connection.host}): joining the running cluster: running zookeeper, mesos`);
       expect(rolled, id).toBeLessThan(at(new RegExp(`${id}: step 2/3 zookeeper .*started`)));
-      expect(results[3 + i].outs!.stepsRun).toBe(2);
+      expect(outs.get(id)!.stepsRun).toBe(2);
       // A no-change run after it changes nothing.
-      expect((await provider.diff(id, results[3 + i].outs!, { spec: j })).changes).toBe(false);
+      expect((await provider.diff(id, outs.get(id)!, { spec: j })).changes).toBe(false);
     }
-    // ZooKeeper: five voting servers, one leader; the running three did not restart.
-    const modes = await Promise.all(HOSTS.map(zkMode));
+    // ZooKeeper: every server votes, one leader; Mesos: every master at the new --quorum, every replica votes.
+    const hosts = [...kept, ...joining].map((s) => hostOf(s.node.id));
+    const modes = await Promise.all(hosts.map(zkMode));
     expect(modes.filter((m) => m === "leader")).toHaveLength(1);
-    expect(modes.filter((m) => m === "follower")).toHaveLength(4);
-    for (const h of HOSTS) {
-      // The live members file, as ZooKeeper wrote it after the reconfigs.
-      const members = await sshOk(h, "f=$(sed -n 's/^dynamicConfigFile=//p' /var/lib/zookeeper/conf/zoo.cfg | tail -n 1); " +
-        "grep '^server\\.' \"$f\" | sort");
-      expect(members.match(/^server\.\d+/gm), h).toEqual(["server.1", "server.2", "server.3", "server.4", "server.5"]);
+    expect(modes.filter((m) => m === "follower")).toHaveLength(hosts.length - 1);
+    for (const h of hosts) {
+      expect(await members(h), h).toEqual(ids(hosts.length).map((id) => `server.${id.slice(1)}`));
+      expect(await mesosArgs(h), h).toContain(`--quorum=${kept[0].quorum}`);
+      expect(await sshOk(h, "cat /var/lib/mesos/master/replicated_log/status"), h).toBe("VOTING\n");
     }
-    expect(await Promise.all(RUNNING.map((h) => started(h, "zookeeper")))).toEqual(zkBefore);
-    // Mesos: every master at --quorum=3; the new replicas started EMPTY and vote now.
-    for (const h of HOSTS) {
-      const args = await sshOk(h, "tr '\\0' ' ' < /proc/$(systemctl show -p MainPID --value mesos-master)/cmdline");
-      expect(args, h).toContain("--quorum=3");
-    }
-    for (const h of JOINING) expect(await sshOk(h, "cat /var/lib/mesos/master/replicated_log/status"), h).toBe("VOTING\n");
+  }
+
+  it("1 → 3: m1 waits for m2's and m3's first boot, sends them a copy of its log in its turn; they start from it", async () => {
+    const joining = ["m2", "m3"].map((id) => spec(id, 3, { firstBoot, onlineMembership: true, logSeed: { from: "m1" } }));
+    await bootJoining(joining);
+    const zkBefore = await started("h11", "zookeeper");
+    await up([spec("m1", 3, { firstBoot, joiners: joining.map((j) => ({ id: j.node.id, connection: j.connection })),
+      logSeed: { to: joining.map((j) => ({ id: j.node.id, connection: j.connection })) } })], joining);
+    expect(logs.join("\n")).toMatch(/m1: sent a copy of its replicated log \(\d+ bytes\) to m2, m3/);
+    for (const id of ["m2", "m3"]) expect(logs.join("\n")).toContain(`${id}: seed: replicated log unpacked from m1's copy`);
+    expect(await started("h11", "zookeeper")).toBe(zkBefore); // m1's server took its new peers by reconfig
+  }, (STEP_SECONDS * 4 + 300) * 1000);
+
+  it("3 → 5: m1-m3 roll to --quorum=3 first; m4 and m5 join, their replicas catch up; no server restarts", async (ctx) => {
+    if (!outs.has("m3")) ctx.skip(); // the growth from one master above made m2 and m3
+    const joining = ["m4", "m5"].map((id) => spec(id, 5, { firstBoot, onlineMembership: true }));
+    await bootJoining(joining);
+    const running = ["h11", "h12", "h13"];
+    const zkBefore = await Promise.all(running.map((h) => started(h, "zookeeper")));
+    // As the program renders them now: m2 and m3 no longer join (the pin's joining is m4, m5), nothing is seeded.
+    await up(["m1", "m2", "m3"].map((id) => spec(id, 5, { firstBoot, joiners: joining.map((j) => ({ id: j.node.id,
+      connection: conn(j.node.id) })) })), joining);
+    expect(await Promise.all(running.map((h) => started(h, "zookeeper")))).toEqual(zkBefore);
   }, (STEP_SECONDS * 4 + 300) * 1000);
 });

@@ -143,7 +143,24 @@ for (const cloud of CLOUDS) {
         expect(Object.keys(bootOf(id))).toEqual(["1-install.sh", "2-zookeeper.sh", "3-mesos.sh"]);
         // It waits for their first boot before it restarts with --quorum=3, reaching them as their hosts do.
         expect(spec(id).joiners).toEqual(["m4", "m5"].map((j) => ({ id: j, connection: spec(j).connection })));
+        expect(spec(id).logSeed).toBeUndefined(); // three voting replicas: m4's and m5's catch up
       }
+    });
+
+    it("1 → 3 masters: m1 waits for m2's and m3's first boot, sends them a copy of its log; they start from it", async () => {
+      const three = { ...STACKS[cloud], cluster: { name: "east" } };
+      // What the masters pin's check records for this change (membership/pin.ts seededMasters, joiningMasters).
+      const r = await runProgram(three, { outputs: { [PIN]: { joining: ["m2", "m3"], seeded: { from: "m1", to: ["m2", "m3"] } } } });
+      const spec = (id: string): HostInputs => hosts(r).find((h) => h.name === `east-${id}-bootstrap`)!.inputs.spec;
+      const others = ["m2", "m3"].map((j) => ({ id: j, connection: spec(j).connection }));
+      expect(spec("m1").joiners).toEqual(others);
+      expect(spec("m1").logSeed).toEqual({ to: others }); // its connections as their hosts reach them (keys pinned)
+      for (const id of ["m2", "m3"]) {
+        expect(spec(id).logSeed).toEqual({ from: "m1" });
+        expect(spec(id).onlineMembership).toBe(true);
+      }
+      // Its mesos gate lets fewer masters than the new --quorum run Mesos while it waits for theirs.
+      expect(providerScripts(spec("m1"))["3-mesos.sh"]).not.toBe(providerScripts({ ...spec("m1"), logSeed: undefined })["3-mesos.sh"]);
     });
   });
 }
