@@ -131,9 +131,10 @@ export function createCloudHosts(args: CloudHostsArgs): CloudHosts {
   // Masters only: an agent's inputs do not wait for the pin (it would be checked at `up` only, not in the preview).
   const joiningOf = (node: NodeSpec) =>
     node.role === "master" && args.joining ? args.joining.apply((j) => (j ?? []).includes(node.id)) : pulumi.output(false);
+  // A running master's: the joining ones, reached as their hosts reach them (keys pinned).
   const joinersOf = (node: NodeSpec) => node.role === "master" && args.joining
-    ? pulumi.all([args.joining, conns]).apply(([j, cs]) => (j ?? []).filter((id) => id !== node.id && !(j ?? []).includes(node.id))
-      .map((id) => ({ id, connection: cs.masters[topology.masters.findIndex((n) => n.id === id)] })))
+    ? pulumi.all([args.joining, conns]).apply(([j, cs]) => (j ?? []).includes(node.id) ? []
+      : (j ?? []).map((id) => ({ id, connection: cs.masters[topology.masters.findIndex((n) => n.id === id)] })))
     : pulumi.output([]);
   // Growing from one master (as on bare metal, membership/seed.ts): it sends a copy of its log to the new ones in its
   // turn, once their machines booted (joiners), and they start from it.
