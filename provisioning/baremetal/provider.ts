@@ -102,9 +102,11 @@ function repairs(olds: Pick<HostOutputs, "stepHashes" | "repairs"> | undefined,
  * Why a machine said to be lost looks lost: it does not answer, or another machine answers there (another host key).
  * Undefined: the failure is not that (it answered: it is ours and alive).
  */
+const ANOTHER_MACHINE = "another machine answers there";
+
 function lostLook(e: unknown): string | undefined {
   if (!(e instanceof SshError)) return undefined;
-  if (e.code === "HOST_KEY_MISMATCH") return "another machine answers there";
+  if (e.code === "HOST_KEY_MISMATCH") return ANOTHER_MACHINE;
   return UNANSWERED.has(e.code) ? e.problem : undefined;
 }
 
@@ -325,7 +327,8 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
         throw new Error(`${id}: its machine ${from} answers but was not stopped: ${(e as Error).message}. Nothing else ` +
           `changed; stop it (or power it off), then run \`pulumi up\` again`);
       }
-      progress(`${id}: its lost machine ${from} does not answer (${why}): left alone`);
+      progress(why === ANOTHER_MACHINE ? `${id}: another machine answers at ${from} (another host key): left alone`
+        : `${id}: its lost machine ${from} does not answer (${why}): left alone`);
     } finally {
       await runner.close();
     }

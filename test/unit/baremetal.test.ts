@@ -448,6 +448,14 @@ describe("provider lifecycle (injected runner)", () => {
     live.logs.length = 0;
     await live.p.update("id", outs!, { spec: moved });
     expect(live.logs).toContain("m1: its lost machine 10.0.0.21 still answered: stopped and cleaned");
+    // Another machine at the old address (another host key): nothing is run on it, and the new one is installed.
+    const other = await provider((s) => (s.host === "10.0.0.21" ? new HostKeyMismatch("m1 (root@10.0.0.21:22)",
+      "SHA256:recorded", "SHA256:someone-else", "ssh-ed25519", "check the host") : undefined));
+    const { outs: beside } = await other.p.update("id", outs!, { spec: moved });
+    expect(other.logs).toContain("m1: another machine answers at 10.0.0.21 (another host key): left alone");
+    expect(other.sent.filter((x) => x.host === "10.0.0.21").map((x) => x.label)).toEqual(
+      ["cleanup of the lost machine (stop services, remove units, files, users, directories)"]);
+    expect(beside!.connection.host).toBe("10.0.0.99");
     const failing = await provider((s) => (s.label?.startsWith("cleanup of the lost machine") ? new Error("rm: disk") : undefined));
     const err = await failing.p.update("id", outs!, { spec: moved }).catch((e) => e);
     expect(err.message).toMatch(/^m1: its machine 10\.0\.0\.21 answers but was not stopped: .*Nothing else changed; stop it/);
