@@ -98,12 +98,12 @@ function repairs(olds: Pick<HostOutputs, "stepHashes" | "repairs"> | undefined,
   return { repairs: (olds?.repairs ?? 0) + (ran.some((s) => olds?.stepHashes[s.step]?.startsWith("drift:")) ? 1 : 0) };
 }
 
+const ANOTHER_MACHINE = "another machine answers there";
+
 /**
  * Why a machine said to be lost looks lost: it does not answer, or another machine answers there (another host key).
  * Undefined: the failure is not that (it answered: it is ours and alive).
  */
-const ANOTHER_MACHINE = "another machine answers there";
-
 function lostLook(e: unknown): string | undefined {
   if (!(e instanceof SshError)) return undefined;
   if (e.code === "HOST_KEY_MISMATCH") return ANOTHER_MACHINE;
@@ -545,8 +545,11 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
         await runner.runScript(target, RESTART_SCRIPT, { sudo: true, label: "mesos-master started again" })
           .catch(() => undefined);
       }
-      // The first failure stops the hosts still waiting (they stay untouched); a re-run continues from here.
-      turn?.release(new Error(`${inputs.node.id} (${inputs.connection.host}) failed: ${(e as Error).message}`));
+      // The first failure stops the hosts still waiting (they stay untouched); a re-run continues from here. So does
+      // one before its turn (the leadership probe, the joining machines' first boot): it never ends a turn.
+      const failed = new Error(`${inputs.node.id} (${inputs.connection.host}) failed: ${(e as Error).message}`);
+      if (turn) turn.release(failed);
+      else if (rolls) rollouts.halt(inputs.cluster, failed);
       throw e;
     } finally {
       await runner.close();

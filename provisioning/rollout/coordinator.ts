@@ -146,8 +146,12 @@ export class RolloutCoordinator {
     }
   }
 
-  /** Stops every waiting host of the cluster with `error`'s reason; running ones finish. */
-  private halt(cluster: string, error: Error): void {
+  /**
+   * Stops every waiting host of the cluster with `error`'s reason; running ones finish. Also for a host that was
+   * expected to take a turn and failed before it took one (its turn never ends): a new master waiting for the
+   * group (afterGroup) would otherwise wait for it forever.
+   */
+  halt(cluster: string, error: Error): void {
     if (!this.stopped.has(cluster)) this.stopped.set(cluster, error);
     for (const g of this.groups.values()) {
       if (g.cluster !== cluster) continue;

@@ -141,6 +141,33 @@ describe("create on a cloud machine", () => {
     expect(sent.map((s) => s.host)).toEqual(["198.18.0.14"]);
   });
 
+  it("a running master that fails before its turn stops the joining masters' wait for the rollout (no hang)", async () => {
+    const rollout = { group: "masters", slots: 1, size: 5 };
+    const kept = masterInputs({ cluster: "halts", firstBoot: FIRST_BOOT, rollout });
+    const at = (k: number) => ({ ...kept.connection, host: `198.18.0.1${k}` });
+    const m4 = masterInputs({ cluster: "halts", firstBoot: FIRST_BOOT, rollout, selfIp: "198.18.0.14", connection: at(4),
+      node: { ...kept.node, id: "m4", hostname: "prod-m4", zkId: 4, ordinal: 4 } });
+    const installOnly = Object.fromEntries(Object.entries(ranAll(m4)).filter(([f]) => f.endsWith("-install.sh")));
+    const { p } = await provider((s) => {
+      if (!isProbe(s)) return s.label === "leadership probe" ? { stdout: "zookeeper=follower mesos=standby\n" } : undefined;
+      if (s.host === "198.18.0.14") return { stdout: probeOut("done", installOnly) };
+      if (s.host === "198.18.0.15") return { stdout: probeOut("failed", {}, "apt-get: no mirror") }; // m5's machine
+      return { stdout: probeOut("done", ranAll(kept)) };
+    });
+    const outs = (await p.create({ spec: kept })).outs!;
+    const news = { ...kept, node: { ...kept.node, attributes: { quorum: "3" } },
+      joiners: [{ id: "m4", connection: at(4) }, { id: "m5", connection: at(5) }] };
+    expect((await p.diff("id", outs, { spec: news })).changes).toBe(true); // expected to take a turn
+    const hang = new Promise((r) => setTimeout(() => r("hung"), 15_000));
+    const [keptErr, joinErr] = await Promise.race([Promise.all([
+      p.update("id", outs, { spec: news }).then(() => "updated", (e: Error) => e.message),
+      p.create({ spec: m4 }).then(() => "created", (e: Error) => e.message),
+    ]), hang.then(() => ["hung", "hung"])]);
+    expect(keptErr).toMatch(/^m1 \(10\.0\.0\.11\): not changed: joining master m5 \(198\.18\.0\.15\): first boot .*cloud-init reports an error/);
+    // m4 installs nothing: the running masters did not restart with the new --quorum.
+    expect(joinErr).toMatch(/^m4 \(198\.18\.0\.14\): not installed: the rollout of the running masters stopped because m1 \(10\.0\.0\.11\) failed: .*joining master m5/);
+  }, 30_000);
+
   it("a first boot that does not finish stops with the host and its last output; nothing runs", async () => {
     const i = masterInputs({ firstBoot: { via: "cloud-init", timeoutSeconds: 0 } });
     const { p, sent } = await provider((s) => (isProbe(s) ? { stdout: probeOut("running", {}, "apt-get: could not resolve mirror") } : undefined));
