@@ -128,21 +128,21 @@ export function createCloudHosts(args: CloudHostsArgs): CloudHosts {
   const rollouts = rolloutSpecs(model, topology);
   const firstBoot = { via: "cloud-init" as const, timeoutSeconds: args.firstBootTimeoutSeconds ?? CLOUD_READY_TIMEOUT_SECONDS };
 
-  // Masters only: an agent's inputs do not wait for the pin (it would be checked at `up` only, not in the preview).
-  const joiningOf = (node: NodeSpec) =>
-    node.role === "master" && args.joining ? args.joining.apply((j) => (j ?? []).includes(node.id)) : pulumi.output(false);
-  // A running master's: the joining ones, reached as their hosts reach them (keys pinned).
-  const joinersOf = (node: NodeSpec) => node.role === "master" && args.joining
-    ? pulumi.all([args.joining, conns]).apply(([j, cs]) => (j ?? []).includes(node.id) ? []
-      : (j ?? []).map((id) => ({ id, connection: cs.masters[topology.masters.findIndex((n) => n.id === id)] })))
-    : pulumi.output([]);
+  // A master's part in a growth (the pin's `joining`): it joins, or, running, waits for the joining ones' first boot
+  // (reached as their hosts reach them, keys pinned). Masters only: an agent's inputs do not wait for the pin (it
+  // would be checked at `up` only, not in the preview).
+  const noJoin = { joins: false, joiners: [] as { id: string; connection: HostConnection }[] };
+  const joinOf = (node: NodeSpec) => (node.role === "master" && args.joining
+    ? pulumi.all([args.joining, conns]).apply(([j, cs]) => ((j ?? []).includes(node.id) ? { ...noJoin, joins: true }
+      : { joins: false, joiners: (j ?? []).map((id) => ({ id, connection: cs.masters[topology.masters.findIndex((n) => n.id === id)] })) }))
+    : pulumi.output(noJoin));
   // Growing from one master (as on bare metal, membership/seed.ts): it sends a copy of its log to the new ones in its
   // turn, once their machines booted (joiners), and they start from it.
   const seeds = logSeeds(args.seeded, topology.masters.map((n) => n.id), conns.apply((c) => c.masters));
   const seedOf = (node: NodeSpec) => (node.role === "master" ? seeds.apply((f) => f(node.id)) : pulumi.output(undefined));
   const spec = (m: Machine, connection: pulumi.Output<HostConnection>, drainVia?: pulumi.Output<DrainMaster[]>) =>
-    pulumi.all([mastersList, m.privateIp, connection, joiningOf(m.node), joinersOf(m.node), seedOf(m.node)])
-      .apply(([ms, selfIp, c, joins, joiners, logSeed]) => {
+    pulumi.all([mastersList, m.privateIp, connection, joinOf(m.node), seedOf(m.node)])
+      .apply(([ms, selfIp, c, { joins, joiners }, logSeed]) => {
       const node: NodeSpec = m.node;
       const base: HostInputs = {
         // A master's address is its planned one (the user-data's, reserved in its subnet); an agent's the cloud's.

@@ -122,11 +122,11 @@ export class MesosCluster extends pulumi.ComponentResource {
       const userData = (n: NodeSpec, ips?: MasterPublicIps) => {
         if (ips) masterPublicIps = ips;
         if (n.role !== "master") return render(n, ips).apply((r) => r.userData);
-        // Both rendered now (each memoised with the first call's addresses), one chosen once the pin is known.
-        // Machines ignore later user-data: the choice matters only when the machine is made.
+        // The full one now (memoised with the first call's addresses: the readiness renders it again without them);
+        // a joining master's only when the pin says it joins (only this call renders it). Machines ignore later
+        // user-data: the choice matters only when the machine is made.
         const full = render(n, ips);
-        const joining = renderJoining(n, ips);
-        return pin.joining.apply((j) => ((j ?? []).includes(n.id) ? joining : full)).apply((r) => r.userData);
+        return pin.joining.apply((j) => ((j ?? []).includes(n.id) ? renderJoining(n, ips) : full)).apply((r) => r.userData);
       };
       const poolUserData = (pool: string, ips?: MasterPublicIps) => {
         if (ips) masterPublicIps = ips;

@@ -174,8 +174,9 @@ export function logSeedOf(seeded: { from: string; to: string[] } | undefined, id
 
 /**
  * Pure: a master whose cluster changes its masters online (membership/pin.ts ONLINE_MEMBERSHIP). Its steps render
- * what a joining master takes; bare metal and local say so by their host firewall, so only DigitalOcean's masters
- * carry it as an input (HostInputs.onlineMembership).
+ * what a joining master takes; bare metal and local say so by their host firewall, so of the SSH bootstrap's hosts
+ * only DigitalOcean's masters carry it as an input (HostInputs.onlineMembership; a cloud master that joins gets it
+ * from components/cloud-hosts.ts).
  */
 export function joinsOnline(model: Pick<ClusterModel, "provider">, node: Pick<NodeSpec, "role">): boolean {
   return node.role === "master" && ONLINE_MEMBERSHIP.has(model.provider);
