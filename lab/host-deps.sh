@@ -6,7 +6,8 @@
 # cloud-init (`cloud-init schema` validates the rendered user-data in the unit tests; nothing is started),
 # openssh-server + sudo (the SSH runner is tested against real OpenSSH on loopback; the packaged sshd is not started).
 # nftables: `nft -c` checks the host firewall's rendered rules in the unit tests (nothing is loaded).
-# maven (with its Java): the lab mirror's ZooKeeper jars come from Maven Central (lab/mirror/build-zookeeper.sh).
+# maven (with its Java): the lab mirror's ZooKeeper jars come from Maven Central (lab/mirror/build-zookeeper.sh); the same
+# Java runs ZooKeeper on loopback (test/lab/zk-acls.test.ts) and checks certificate chains (test/unit/rotation.test.ts).
 set -euo pipefail
 pkgs=(shellcheck systemd-container mmdebstrap apt-cacher-ng openssh-client netcat-openbsd iproute2 gnupg apt-utils
   dpkg-dev python3 curl ca-certificates cloud-init openssh-server sudo nftables maven)

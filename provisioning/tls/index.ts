@@ -178,6 +178,35 @@ function clusterCa(clusterSecret: string, clusterName: string): Ca {
   return ca;
 }
 
+/**
+ * The new cluster CA's certificate signed by the old CA's key, for a clusterSecret rotation (provisioning/rotation):
+ * a node with a certificate of the new CA sends this one after its own, so a peer that still trusts only the old CA
+ * verifies it (leaf, then this, then the old CA). Both CAs have the same name (the cluster's), which makes this a
+ * self-issued certificate, RFC 4210's "new with old" root key update: RFC 5280 6.1.4 does not count it against the
+ * old CA's path length of 0. Its key identifiers tell the two CAs apart.
+ */
+export function crossSignedCa(newSecret: string, oldSecret: string, clusterName: string): string {
+  const next = clusterCa(newSecret, clusterName);
+  const old = clusterCa(oldSecret, clusterName);
+  if (Buffer.from(next.keyId).equals(Buffer.from(old.keyId))) throw new Error("crossSignedCa: the old and new secrets are the same");
+  const tbs = new TBSCertificate({
+    version: Version.v3,
+    serialNumber: serial("ca-cross", next.key.pub),
+    signature: new AlgorithmIdentifier({ algorithm: id_ecdsaWithSHA256 }),
+    issuer: old.name,
+    subject: next.name,
+    validity: new Validity({ notBefore: VALIDITY.notBefore, notAfter: VALIDITY.caNotAfter }),
+    subjectPublicKeyInfo: spki(next.key.pub),
+    extensions: new Extensions([
+      ext(id_ce_basicConstraints, true, new BasicConstraints({ cA: true, pathLenConstraint: 0 })),
+      ext(id_ce_keyUsage, true, new KeyUsage(KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign)),
+      ext(id_ce_subjectKeyIdentifier, false, new SubjectKeyIdentifier(toArrayBuffer(next.keyId))),
+      ext(id_ce_authorityKeyIdentifier, false, new AuthorityKeyIdentifier({ keyIdentifier: new KeyIdentifier(toArrayBuffer(old.keyId)) })),
+    ]),
+  });
+  return sign(tbs, old.key);
+}
+
 /** A cloud machine's SSH host key, derived like the certificates: known before the machine exists. */
 export interface SshHostKey {
   /** SEC1 PEM ("EC PRIVATE KEY"), the classic form sshd reads; goes into the machine's user-data only. */

@@ -1,0 +1,101 @@
+// The parts of a clusterSecret rotation built so far (provisioning/rotation/README.md): the ZooKeeper ACLs the znode
+// trees get (test/lab/zk-acls.test.ts runs the migration against a real ZooKeeper), and the cross-signed CA that lets
+// peers trusting either CA verify each other, checked by OpenSSL itself.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { caCertificate, crossSignedCa, nodeTls } from "../../provisioning/tls";
+import { aclMigration, aclText, digestId, znodeTrees } from "../../provisioning/rotation/zk-acls";
+
+describe("ZooKeeper ACLs of a rotation", () => {
+  it("digest ids are ZooKeeper's own (the id a real 3.8.6 server printed for `addauth digest mesos:pw`)", () => {
+    expect(digestId("mesos", "pw")).toBe("mesos:tM6TH+zm6mqucwOV+irhNmF7feM=");
+  });
+
+  it("each tree gets what its owner creates: /mesos and Marathon's latch world-readable, Marathon's state not", () => {
+    const trees = znodeTrees({ mesos: ["old-mesos", "new-mesos"], marathon: ["old-marathon", "new-marathon"] });
+    expect(trees.map((t) => t.path)).toEqual(["/mesos", "/marathon", "/marathon/leader-curator"]);
+    const [mesos, marathon, latch] = trees;
+    expect(aclText(mesos.acl)).toBe(`world:anyone:r,digest:${digestId("mesos", "old-mesos")}:cdrwa,digest:${digestId("mesos", "new-mesos")}:cdrwa`);
+    expect(marathon.acl.every((e) => e.scheme === "digest" && e.id.startsWith("marathon:") && e.perms === "cdrwa")).toBe(true);
+    expect(marathon.acl).toHaveLength(2);
+    expect(latch.acl[0]).toEqual({ scheme: "world", id: "anyone", perms: "r" });
+    // The latch comes after Marathon's tree: `setAcl -R /marathon` runs first, then the latch gets its world read back.
+    expect(trees.indexOf(latch)).toBeGreaterThan(trees.indexOf(marathon));
+  });
+
+  it("one generation when no rotation runs; a tree without an owner is refused", () => {
+    expect(znodeTrees({ mesos: ["a", "a"], marathon: ["b"] })[0].acl).toHaveLength(2);
+    expect(() => znodeTrees({ mesos: [], marathon: ["b"] })).toThrow(/no mesos password/);
+  });
+
+  it("the migration pipes passwords from files (none in the lines) and checks the ids it set", () => {
+    const trees = znodeTrees({ mesos: ["mesos-password-1"], marathon: ["marathon-password-1"] });
+    const lines = aclMigration("3.8.6", "127.0.0.1", trees, ["/etc/zookeeper/super.password", "/etc/zookeeper/super.previous"]).join("\n");
+    expect(lines).not.toContain("mesos-password-1");
+    expect(lines).toContain(`setAcl -R /mesos ${aclText(trees[0].acl)}`);
+    expect(lines).toContain("for f in /etc/zookeeper/super.password /etc/zookeeper/super.previous");
+    expect(lines).toContain(`grep -qxF ''\\''digest,'\\''${digestId("marathon", "marathon-password-1")}'`);
+    expect(() => aclMigration("3.8.6", "127.0.0.1", trees, [])).toThrow(/no super password file/);
+  });
+});
+
+describe("the cluster CA during a rotation (openssl verify, strict X.509)", () => {
+  const OLD = "rotation-old-secret-0123456789";
+  const NEW = "rotation-new-secret-9876543210";
+  const M1 = { id: "m1", hostname: "prod-m1", ip: "10.42.1.10" };
+  const dir = mkdtempSync(join(tmpdir(), "em-rotation-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const file = (name: string, content: string) => {
+    const p = join(dir, name);
+    writeFileSync(p, content);
+    return p;
+  };
+  /** A peer trusting `trusted` verifies `leaf`, sent with `chain` after it (what a TLS peer sends). */
+  const accepts = (trusted: string[], leaf: string, chain: string[] = []) => {
+    const args = ["verify", "-x509_strict", "-purpose", "sslserver", "-CAfile", file("trusted.pem", trusted.join(""))];
+    if (chain.length) args.push("-untrusted", file("chain.pem", chain.join("")));
+    const r = spawnSync("openssl", [...args, file("leaf.pem", leaf)], { encoding: "utf8" });
+    return { ok: r.status === 0, out: `${r.stdout}${r.stderr}` };
+  };
+  const oldCa = caCertificate(OLD, "prod");
+  const newCa = caCertificate(NEW, "prod");
+  const cross = crossSignedCa(NEW, OLD, "prod");
+  const oldLeaf = nodeTls(OLD, "prod", M1).cert;
+  const newLeaf = nodeTls(NEW, "prod", M1).cert;
+
+  it("a host not yet rolled (old CA only) verifies a rolled one through the cross-signed CA, and only through it", () => {
+    expect(accepts([oldCa], newLeaf, [cross]).ok).toBe(true);
+    expect(accepts([oldCa], newLeaf).ok).toBe(false);
+  });
+
+  it("a rolled host (both CAs) verifies both; after the rotation (new CA only) an old certificate is refused", () => {
+    expect(accepts([oldCa, newCa], oldLeaf).ok).toBe(true);
+    expect(accepts([oldCa, newCa], newLeaf, [cross]).ok).toBe(true);
+    expect(accepts([newCa], newLeaf, [cross]).ok).toBe(true);
+    expect(accepts([newCa], newLeaf).ok).toBe(true);
+    expect(accepts([newCa], oldLeaf).ok).toBe(false);
+  });
+
+  it("Java's PKIX trust manager (ZooKeeper's quorum and client TLS) agrees, both CAs sharing the cluster's name", () => {
+    const java = (trusted: string[], chain: string[]) => {
+      const r = spawnSync("java", [join(__dirname, "../fixtures/java/TrustCheck.java"), file("jt.pem", trusted.join("")),
+        file("jc.pem", chain.join(""))], { encoding: "utf8" });
+      return `${r.stdout}${r.stderr}`.trim();
+    };
+    expect(java([oldCa], [newLeaf, cross])).toBe("trusted");
+    expect(java([oldCa], [newLeaf])).toMatch(/^refused/);
+    expect(java([oldCa, newCa], [oldLeaf])).toBe("trusted");
+    expect(java([oldCa, newCa], [newLeaf, cross])).toBe("trusted");
+    expect(java([newCa], [newLeaf, cross])).toBe("trusted");
+    expect(java([newCa], [oldLeaf])).toMatch(/^refused/);
+  }, 60_000);
+
+  it("another cluster's old CA cannot vouch for the new one, and the same secret twice is refused", () => {
+    expect(accepts([caCertificate(OLD, "other")], newLeaf, [cross]).ok).toBe(false);
+    expect(() => crossSignedCa(OLD, OLD, "prod")).toThrow(/same/);
+    expect(crossSignedCa(NEW, OLD, "prod")).toBe(cross); // derived: the same bytes on every render
+  });
+});
