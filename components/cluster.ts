@@ -9,7 +9,7 @@ import type { ClusterModel } from "./model";
 import type { AgentGroup, Machine, MachineSet, MasterPublicIps, NodeSpec, Topology } from "./contracts";
 import type { BootstrapInput, Credentials, NodeTls, Step } from "../provisioning/steps/types";
 import { buildTopology, poolTemplateNode } from "./topology";
-import { MastersPin, ONLINE_MEMBERSHIP } from "../provisioning/membership/pin";
+import { MastersPin, ONLINE_MEMBERSHIP, ROTATES } from "../provisioning/membership/pin";
 import { PROVIDER_MODULES } from "./providers";
 import { clusterOutputs, type AgentGroupOutput, type ClusterOutputs, type NodeAddress } from "./outputs";
 import { cloudGeneration, createCloudReadiness, userDataHash } from "./readiness";
@@ -36,6 +36,8 @@ export interface SshBootstrapInput {
   departing?: pulumi.Output<string[] | undefined>;
   /** The cluster grows from one master: the new ones start from a copy of its log (the masters pin's `seeded`). */
   seeded?: pulumi.Output<{ from: string; to: string[] } | undefined>;
+  /** How many times clusterSecret rotated (the masters pin's `generation`; undefined: 0): names versioned principals. */
+  generation?: pulumi.Output<number | undefined>;
   /** Parent for every resource the bootstrap registers. */
   parent: pulumi.Resource;
 }
@@ -107,6 +109,10 @@ export class MesosCluster extends pulumi.ComponentResource {
       online: ONLINE_MEMBERSHIP.has(model.provider),
       // A secret input like the secret it identifies (the id alone reveals nothing of it).
       secretId: pulumi.secret(model.clusterSecret.apply((s) => hostOwnerId(s, model.cluster.name))),
+      ...(model.previousClusterSecret ? {
+        previousSecretId: pulumi.secret(model.previousClusterSecret.apply((s) => hostOwnerId(s, model.cluster.name))),
+      } : {}),
+      rotates: ROTATES.has(model.provider),
     }, { parent: this });
     const entry = PROVIDER_MODULES[model.provider];
     const credentials = pulumi.secret(model.clusterSecret.apply((s) => deriveCredentials(s, model.cluster.name)));
@@ -164,7 +170,7 @@ export class MesosCluster extends pulumi.ComponentResource {
     const set = entry.module.createMachines({ model, topology, userData: () => "", poolUserData }, this);
     if (args.sshBootstrap) {
       ready = args.sshBootstrap({ name, model, topology, machines: set.machines, groups: set.groups, credentials,
-        departing: pin.departing, seeded: pin.seeded, parent: this });
+        departing: pin.departing, seeded: pin.seeded, generation: pin.generation, parent: this });
     } else {
       void pulumi.log.warn(
         `provider "${model.provider}": ${set.machines.length} machines registered, but no SSH bootstrap was given to MesosCluster, so nothing was installed on them and nothing checks their health`,

@@ -41,6 +41,8 @@ export interface ClusterModel {
    * runs without a random provider: `openssl rand -base64 32 | pulumi config set --secret elastic-mesos:clusterSecret`.
    */
   clusterSecret: pulumi.Output<string>;
+  /** While clusterSecret rotates: the secret it replaces (provisioning/rotation/README.md). */
+  previousClusterSecret?: pulumi.Output<string>;
   aws?: AwsModel;
   gcp?: GcpModel;
   digitalocean?: DigitalOceanModel;

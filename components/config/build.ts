@@ -12,6 +12,7 @@ import { rootSchema, type ParsedPool, type ParsedRoot } from "./schema";
 export interface ResolvedSecrets {
   clusterSecret?: pulumi.Output<string>;
   sshPrivateKey?: pulumi.Output<string>;
+  previousClusterSecret?: pulumi.Output<string>;
 }
 
 /** What to type when the chosen provider's block is missing. */
@@ -101,6 +102,7 @@ function assemble(root: ParsedRoot, block: unknown, secrets: ResolvedSecrets): C
     versions: root.versions,
     artifacts: root.artifacts,
     clusterSecret: secrets.clusterSecret!,
+    ...(secrets.previousClusterSecret ? { previousClusterSecret: secrets.previousClusterSecret } : {}),
   };
   if (baremetal) model.baremetal = baremetal;
   if (provider === "local") model.local = { ...(block as Omit<LocalModel, "bridge">), bridge: (block as Partial<LocalModel>).bridge ?? defaultLocalBridge(clusterName) };

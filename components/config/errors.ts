@@ -13,7 +13,7 @@ export interface Problem {
 }
 
 /** Keys whose values must never be echoed back (they are credentials). */
-const SECRET_KEYS = new Set(["clusterSecret", "sshPrivateKey"]);
+const SECRET_KEYS = new Set(["clusterSecret", "sshPrivateKey", "previousClusterSecret"]);
 
 /** `scheme://user:pass@`: the userinfo of any URL in a text (up to the first '/', '?', '#' or '@'). */
 const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^/?#@\n]*@/gi;

@@ -12,11 +12,12 @@ export { DEFAULT_VERSIONS, DEFAULT_SIZES, DEFAULT_NETWORK_CIDR, DEFAULT_OS } fro
 export interface ConfigSecrets {
   clusterSecret?: pulumi.Output<string>;
   sshPrivateKey?: pulumi.Output<string>;
+  previousClusterSecret?: pulumi.Output<string>;
 }
 
 /** Keys read as plain text; every other key holds JSON when set at the top level (the CLI passes JSON). */
-const TEXT_KEYS = new Set(["provider", "os", "clusterSecret", "sshPrivateKey"]);
-const SECRET_KEYS = ["clusterSecret", "sshPrivateKey"] as const;
+const TEXT_KEYS = new Set(["provider", "os", "clusterSecret", "sshPrivateKey", "previousClusterSecret"]);
+const SECRET_KEYS = ["clusterSecret", "sshPrivateKey", "previousClusterSecret"] as const;
 
 /**
  * Pure core used by loadModel and tests. `raw` = the config values without the namespace, structured
@@ -27,6 +28,7 @@ export function parseModel(raw: Record<string, unknown>, secrets: ConfigSecrets)
   const resolved = {
     clusterSecret: secrets.clusterSecret ?? asSecret(raw.clusterSecret),
     sshPrivateKey: secrets.sshPrivateKey ?? asSecret(raw.sshPrivateKey),
+    previousClusterSecret: secrets.previousClusterSecret ?? asSecret(raw.previousClusterSecret),
   };
   const problems: Problem[] = [];
   const model = buildModel(raw, resolved, problems);

@@ -70,6 +70,9 @@ function pools(raw: Raw): Raw[] {
 function secrets(raw: Raw, ctx: RuleContext, add: Add): void {
   if (!ctx.hasClusterSecret)
     add(["clusterSecret"], `every cluster credential is derived from this secret; set it with \`${SECRET_CMD}\``);
+  if (typeof raw.previousClusterSecret === "string" && raw.previousClusterSecret === raw.clusterSecret)
+    add(["previousClusterSecret"], "it is clusterSecret itself: set it to the secret the cluster ran with before, or " +
+      "remove it (`pulumi config rm elastic-mesos:previousClusterSecret`)");
   const provider = providerOf(raw);
   if (provider && !ctx.hasSshPrivateKey) add(["sshPrivateKey"], `${SSH_USE[provider]}; set the key with \`${KEY_CMD}\``);
   else if (provider && CLOUDS.includes(provider)) keyPair(raw, add);

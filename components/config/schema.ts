@@ -37,6 +37,8 @@
 //                                                                                                    health check `pulumi up` waits for;
 //                                                                                                    clouds: the half of ssh.publicKey
 // clusterSecret                 SECRET, >= 16 chars                    (required)                   every cluster credential derives from it
+// previousClusterSecret         SECRET, >= 16 chars, not clusterSecret (none)                       while rotating clusterSecret: the one it
+//                                                                                                    replaces (README: Rotating clusterSecret)
 // network.cidr                  private IPv4 CIDR (clouds /8../20,     10.42.0.0/16 (local:         cluster network, one /24 per zone
 //                               AWS /16../20; local up to /24)         10.78.0.0/24)                (local: the bridge, gateway .1)
 // rollout.maxUnavailable        count >= 1 or "N%" (1..100)            1                            agents of a pool changed at once by
@@ -294,6 +296,9 @@ export const rootSchema = strict(
     clusterSecret: z.string({ error: "use at least 16 characters" }).min(16, { error: "use at least 16 characters: `openssl rand -base64 32`" }).optional(),
     /** Plain value of the secret, only to check it. */
     sshPrivateKey: sshPrivateKey.optional(),
+    /** Plain value of the secret a rotation replaces (provisioning/rotation/README.md), only to check it. */
+    previousClusterSecret: z.string({ error: "use the secret the cluster ran with" })
+      .min(16, { error: "use the secret the cluster ran with (at least 16 characters)" }).optional(),
     // Provider blocks: validated only for the chosen provider (see providers.ts).
     aws: z.unknown().optional(),
     gcp: z.unknown().optional(),

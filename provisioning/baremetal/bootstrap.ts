@@ -219,17 +219,23 @@ export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapO
   const rollouts = rolloutSpecs(model, topology);
   const seeds = logSeeds(input.seeded, masterMachines.map((m) => m.node.id),
     pulumi.all(masterMachines.map((m) => connectionFor(model, m))));
+  // clusterSecret rotates (previousClusterSecret set; the masters pin refuses it unless it is the running secret):
+  // every host renders both generations (provisioning/rotation/README.md), and names its principals by generation.
+  const rotating = model.previousClusterSecret ? { rotating: true as const } : {};
+  const generation = input.generation ?? pulumi.output(undefined);
   const host = (m: Machine, dependsOn: pulumi.Resource[] | pulumi.Output<pulumi.Resource[]>,
     drainVia?: pulumi.Output<DrainMaster[]>) => {
     const rollout = rollouts(m.node);
     // Masters only: an agent's inputs do not wait for the pin (it would be checked at `up` only, not in the preview).
     const seedOf = m.node.role === "master" ? seeds : pulumi.output(undefined);
-    const spec = pulumi.all([masters, masterIps, m.privateIp, connectionFor(model, m), firewall, seedOf])
-      .apply(([ms, ips, selfIp, connection, fw, seed]) => {
+    const spec = pulumi.all([masters, masterIps, m.privateIp, connectionFor(model, m), firewall, seedOf, generation])
+      .apply(([ms, ips, selfIp, connection, fw, seed, g]) => {
       const logSeed = seed?.(m.node.id);
       const i = { ...hostInputsFor({ cluster: model.cluster.name, os: model.os, node: m.node, selfIp, masters: ms, quorum: topology.quorum,
         artifacts, taskUsers, ...(fw ? { firewall: fw } : {}) }, connection as HostConnection, ips, opts), rollout,
-        ...peers, ...(logSeed ? { logSeed } : {}), ...(!fw && joinsOnline(model, m.node) ? { onlineMembership: true as const } : {}) };
+        ...peers, ...(logSeed ? { logSeed } : {}), ...(!fw && joinsOnline(model, m.node) ? { onlineMembership: true as const } : {}),
+        // Only once clusterSecret rotated: the inputs of a cluster that never did stay what they were.
+        ...(g ? { generation: g } : {}), ...rotating };
       // The masters' keys stay an Output of their own inside `drain`: in a preview where the masters change
       // (a grow re-runs their firewall step) only they are unknown, and the provider's diff takes an unknown
       // in `drain` (bookkeeping) for no change, instead of the whole spec unknown and every agent "updating".

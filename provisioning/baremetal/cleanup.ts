@@ -152,7 +152,8 @@ export function cleanupGuard(owner: HostOwner | undefined): string {
     ...(owner ? [
       'if [ -e "$o" ]; then',
       `  c=$(sed -n 's/^cluster=//p' "$o" | head -n 1); i=$(sed -n 's/^owner-id=//p' "$o" | head -n 1)`,
-      `  if [ "$c" != ${q(owner.cluster)} ] || [ "$i" != ${q(owner.id)} ]; then`,
+      // While clusterSecret rotates, a host not rolled yet still carries the previous secret's id.
+      `  if [ "$c" != ${q(owner.cluster)} ] || { [ "$i" != ${q(owner.id)} ]${owner.previousId ? ` && [ "$i" != ${q(owner.previousId)} ]` : ""}; }; then`,
       `    echo "cleanup refused: this host belongs to cluster '$c' now (owner id $i in $o), not to cluster ${owner.cluster.replace(/[^a-z0-9-]/g, "")} ` +
         `(owner id ${owner.id.replace(/[^A-Za-z0-9_-]/g, "")}) whose host is being removed: nothing was removed, that cluster keeps running. ` +
         "To let go of the host in this stack without touching it: pulumi state delete <urn of the host> (pulumi stack --show-urns)\" >&2",

@@ -120,6 +120,8 @@ const machineOf = (machine: string | undefined): { machine?: string } => (machin
 export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostProps, HostOutputs> {
   private privateKey: string | undefined;
   private clusterSecret: string | undefined;
+  /** While clusterSecret rotates: the secret it replaces (stack config previousClusterSecret). */
+  private previousSecret: string | undefined;
   private readonly deps: ProviderDeps | undefined;
   private readonly plans: Map<string, HostPlan>;
 
@@ -127,6 +129,7 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     this.deps = deps;
     this.privateKey = undefined;
     this.clusterSecret = undefined;
+    this.previousSecret = undefined;
     this.plans = new Map();
   }
 
@@ -134,6 +137,7 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
   async configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
     this.privateKey = req.config.get("sshPrivateKey");
     this.clusterSecret = req.config.get("clusterSecret");
+    this.previousSecret = req.config.get("previousClusterSecret");
   }
 
   /** In a preview, `spec` is not known yet when any part of it is not: it is then checked at `up`. */
@@ -669,7 +673,8 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     let p = this.plans.get(key);
     if (!p) {
       const credentials = this.credentials(inputs.cluster);
-      p = (this.deps?.render ?? renderHost)(inputs, credentials, this.tls(inputs));
+      const previous = inputs.rotating ? this.previousCredentials(inputs.cluster) : undefined;
+      p = (this.deps?.render ?? renderHost)(inputs, credentials, this.tls(inputs), previous);
       if (this.plans.size >= PLAN_CACHE_SIZE) this.plans.delete(this.plans.keys().next().value!);
       this.plans.set(key, p);
     }
@@ -678,7 +683,18 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
 
   /** The cleanup of what a host's record says we installed, guarded by `cluster`'s owner mark (cleanup.ts). */
   private cleanupScript(outs: Pick<HostOutputs, "cluster" | "cleanup" | "preexisting">, cluster = outs.cluster): string {
-    return renderCleanupScript(outs.cleanup, outs.preexisting, { cluster, id: this.credentials(cluster).ownerId });
+    // A host not rolled yet by a rotation that stopped still carries the previous secret's mark.
+    const previousId = this.previousSecret ? { previousId: deriveCredentials(this.previousSecret, cluster).ownerId } : {};
+    return renderCleanupScript(outs.cleanup, outs.preexisting, { cluster, id: this.credentials(cluster).ownerId, ...previousId });
+  }
+
+  /** The previous generation's credentials, while clusterSecret rotates (HostInputs.rotating). */
+  private previousCredentials(cluster: string): Credentials {
+    if (!this.previousSecret) {
+      throw new Error("clusterSecret rotates but previousClusterSecret is not in the stack config: set it to the secret " +
+        "the cluster ran with (`pulumi config set --secret elastic-mesos:previousClusterSecret < old-secret-file`)");
+    }
+    return deriveCredentials(this.previousSecret, cluster);
   }
 
   private credentials(cluster: string): Credentials {
@@ -691,7 +707,7 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
 
   /** The node's certificate and key from the cluster CA (derived like the credentials, never stored). */
   private tls(i: HostInputs): NodeTls {
-    return hostTls(this.clusterSecret!, i);
+    return hostTls(this.clusterSecret!, i, i.rotating ? this.previousSecret : undefined);
   }
 
   private target(p: { node: Pick<HostPlan["node"], "id">; connection: HostPlan["connection"] },

@@ -4,7 +4,7 @@
 import { renderStepScripts, type StepScript } from "../render/ssh-plan";
 import { renderSteps } from "../steps";
 import type { BootstrapInput, Credentials, NodeTls, Step } from "../steps/types";
-import { nodeMaterial } from "../tls";
+import { nodeMaterial, rotatingMaterial } from "../tls";
 import { cleanupPlan } from "./cleanup";
 import { watchOf, type StepWatch } from "./drift";
 import type { CleanupPlan, HostInputs, HostNode } from "./types";
@@ -26,14 +26,15 @@ export interface HostPlan {
   firstBoot?: "cloud-init";
 }
 
-export function bootstrapInputOf(i: HostInputs, credentials: Credentials, tls?: NodeTls): BootstrapInput {
+export function bootstrapInputOf(i: HostInputs, credentials: Credentials, tls?: NodeTls, previous?: Credentials): BootstrapInput {
   // A cloud agent's user-data finds its own address at boot: rendered the same way, its scripts are the
   // user-data's byte for byte (and adopt.ts can compare what ran with what is planned).
   const selfIp = i.firstBoot && i.node.role === "agent" ? {} : { selfIp: i.selfIp };
   return { cluster: i.cluster, os: i.os, node: i.node, ...selfIp, masters: i.masters, quorum: i.quorum, artifacts: i.artifacts, credentials, ...(tls ? { tls } : {}),
     ...(i.firewall ? { firewall: i.firewall } : {}), ...(i.onlineMembership ? { onlineMembership: true as const } : {}),
     ...(i.taskUsers?.length ? { taskUsers: i.taskUsers } : {}),
-    ...(i.logSeed && "to" in i.logSeed ? { seedsNewMasters: true as const } : {}) };
+    ...(i.logSeed && "to" in i.logSeed ? { seedsNewMasters: true as const } : {}),
+    ...(i.generation ? { generation: i.generation } : {}), ...(previous ? { previous } : {}) };
 }
 
 /**
@@ -42,11 +43,13 @@ export function bootstrapInputOf(i: HostInputs, credentials: Credentials, tls?: 
  * names no address, so no node verifies its peers' addresses there; nor where some agents boot from a group's
  * user-data (HostInputs.unverifiedPeers).
  */
-export function hostTls(clusterSecret: string, i: HostInputs): NodeTls {
+export function hostTls(clusterSecret: string, i: HostInputs, previousSecret?: string): NodeTls {
   const pub = i.masters.find((m) => m.id === i.node.id && i.node.role === "master")?.publicAddress;
   const cloudAgent = i.firstBoot && i.node.role === "agent";
   const subject = { id: i.node.id, hostname: i.node.hostname, ...(cloudAgent ? {} : { ip: i.selfIp }), ...(pub ? { extraIps: [pub] } : {}) };
-  const material = nodeMaterial(clusterSecret, i.cluster, subject, i.node.role);
+  const made = nodeMaterial(clusterSecret, i.cluster, subject, i.node.role);
+  // While clusterSecret rotates: both CAs trusted, the cross-signed new CA sent along (tls rotatingMaterial).
+  const material = previousSecret ? rotatingMaterial(made, clusterSecret, previousSecret, i.cluster) : made;
   return i.firstBoot || i.unverifiedPeers ? { ...material, unverifiedPeers: true } : material;
 }
 
@@ -62,8 +65,8 @@ export function agentIdentityOf(steps: readonly Step[]): { agentIdentity?: strin
 }
 
 /** The plan of one node: its rendered steps and what `delete` removes (from the same steps). */
-export function renderHost(i: HostInputs, credentials: Credentials, tls?: NodeTls): HostPlan {
-  const steps = renderSteps(bootstrapInputOf(i, credentials, tls));
+export function renderHost(i: HostInputs, credentials: Credentials, tls?: NodeTls, previous?: Credentials): HostPlan {
+  const steps = renderSteps(bootstrapInputOf(i, credentials, tls, previous));
   const cleanup = cleanupPlan(steps);
   return {
     cluster: i.cluster,

@@ -113,6 +113,13 @@ export interface HostInputs {
    * master sends a copy of its replicated log `to` the new masters in its turn; a new master starts `from` it.
    */
   logSeed?: { to: LogSeedTarget[] } | { from: string };
+  /** How many times clusterSecret rotated (the masters pin's `generation`): BootstrapInput.generation. Absent: 0. */
+  generation?: number;
+  /**
+   * clusterSecret rotates in this `up` (stack config previousClusterSecret, checked by the masters pin): the provider
+   * renders the previous generation too (BootstrapInput.previous), from previousClusterSecret.
+   */
+  rotating?: true;
   /** Deadline per step, seconds. Default 900. */
   stepTimeoutSeconds?: number;
   /** Which hosts take turns with this one when an update may restart a daemon (provisioning/rollout/). */

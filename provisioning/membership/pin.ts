@@ -14,9 +14,9 @@
 //   them as `departing`; the program registers each as a leaving host (membership/leave.ts) that the masters kept
 //   depend on, whose update removes its ZooKeeper server by reconfiguration and stops everything on it, reaching
 //   the host with the key its own state pinned. A cloud deletes the machines that left at the end of the `up`.
-// Refused, with the reason and the offline way: a change of the running masters' ids. Refused too: a change of
-// clusterSecret (every credential derives from it, and rotating them as a rolling change is not built), told by an
-// identifier of the secret that reveals nothing.
+// Refused, with the reason and the offline way: a change of the running masters' ids. A change of clusterSecret,
+// told by an identifier of the secret that reveals nothing, goes through only as a rotation (rotationOf: with
+// previousClusterSecret, on the providers of ROTATES), never together with a change of the masters.
 //
 // How it stops the engine: it is the first resource the cluster registers, its inputs are plain config facts, and
 // every other resource of the cluster depends on it (components/cluster.ts afterPins). A failed check never
@@ -57,6 +57,20 @@ export interface MastersPinInputs {
   joining?: string[];
   /** An identifier of clusterSecret (credentials.ts hostOwnerId: an HMAC that reveals nothing of it); a secret input. */
   secretId?: string;
+  /** The identifier of previousClusterSecret, while the user rotates clusterSecret (rotation/README.md); secret. */
+  previousSecretId?: string;
+  /** The provider rotates clusterSecret as a rolling change (ROTATES): the others refuse a changed secret. */
+  rotates?: boolean;
+  /**
+   * Set by check(), never by the program: how many times clusterSecret rotated (0: never). It names the principals a
+   * rotation keeps two of (rotation/principals.ts). Always recorded, like `joining`.
+   */
+  generation?: number;
+  /**
+   * Set by check(), never by the program: while a rotation runs, the id of the secret it rotates from ("" none).
+   * Kept until an `up` runs without previousClusterSecret, which drops the previous generation everywhere.
+   */
+  rotatingFrom?: string;
 }
 
 /** Pure: the masters added to a running cluster by the last change of its masters (recorded, or this change). */
@@ -130,35 +144,89 @@ export function membershipFailures(olds: Partial<MastersPinInputs> | undefined,
   return [];
 }
 
-/** Pure: why a changed clusterSecret is refused ([] = the same, or nothing recorded yet). */
-export function secretFailures(olds: Partial<MastersPinInputs> | undefined,
-  news: MastersPinInputs): { property: string; reason: string }[] {
-  if (!olds?.secretId || !news.secretId || olds.secretId === news.secretId) return [];
-  return [{ property: "secretId", reason: `clusterSecret: changed on running cluster ${news.cluster}, refused before ` +
-    "anything changed. Every credential, the cluster CA, the hosts' owner mark and the cloud machines' SSH host keys " +
-    "derive from it, and this release does not rotate them as a rolling change (ZooKeeper would lose its quorum until " +
-    "a majority had the new certificates, and Marathon's znodes keep the old digest ACL). Set the old value again, " +
-    "from stdin (`pulumi config set --secret elastic-mesos:clusterSecret < old-secret-file`), then run `pulumi up`: " +
-    "until an `up` has run with it, `pulumi destroy` would use the secret this one was given" }];
+/** Providers whose hosts take a clusterSecret rotation: those installed over SSH only (a cloud machine's user-data and
+ * derived SSH host key would change too). */
+export const ROTATES: ReadonlySet<string> = new Set(["baremetal", "local"]);
+
+const KEEP_OLD = "Set the old value again, from stdin (`pulumi config set --secret elastic-mesos:clusterSecret < old-secret-file`), " +
+  "then run `pulumi up`: until an `up` has run with it, `pulumi destroy` would use the secret this one was given";
+const ROTATE = "To rotate it: `pulumi config set --secret elastic-mesos:previousClusterSecret < old-secret-file`, " +
+  "set the new clusterSecret, `pulumi up`; then `pulumi config rm elastic-mesos:previousClusterSecret` and `pulumi up` " +
+  "again (README: Rotating clusterSecret)";
+
+/**
+ * Pure: a rotation's record after this check (generation, rotatingFrom), or why it is refused. A rotation starts when
+ * clusterSecret changed and previousClusterSecret is the secret the cluster ran with; it runs while
+ * previousClusterSecret stays that secret; the first `up` without it ends it.
+ */
+export function rotationOf(olds: Partial<MastersPinInputs> | undefined, news: MastersPinInputs):
+  { generation: number; rotatingFrom: string; failures: { property: string; reason: string }[] } {
+  const generation = olds?.generation ?? 0;
+  const from = olds?.rotatingFrom ?? "";
+  const refuse = (reason: string) => ({ generation, rotatingFrom: from, failures: [{ property: "secretId", reason }] });
+  const pinned = olds?.secretId;
+  const prev = news.previousSecretId;
+  if (!pinned || !news.secretId) {
+    return prev ? refuse(`previousClusterSecret: set, but cluster ${news.cluster} runs with no secret to rotate from ` +
+      "yet: `pulumi config rm elastic-mesos:previousClusterSecret`") : { generation, rotatingFrom: from, failures: [] };
+  }
+  if (pinned === news.secretId) {
+    if (!prev) return { generation, rotatingFrom: "", failures: [] }; // no rotation, or the `up` that ends one
+    if (prev === from) return { generation, rotatingFrom: from, failures: [] }; // the rotation's `up` again
+    return refuse(`previousClusterSecret: cluster ${news.cluster} runs with clusterSecret already and is not rotating ` +
+      "from this previousClusterSecret: `pulumi config rm elastic-mesos:previousClusterSecret`, then `pulumi up`");
+  }
+  const changed = `clusterSecret: changed on running cluster ${news.cluster}, refused before anything changed`;
+  if (!prev) {
+    return refuse(`${changed}. Every credential, the cluster CA and the hosts' owner mark derive from it: changing it ` +
+      `alone would lock the hosts out of each other. ${ROTATE}. Or keep it: ${KEEP_OLD}`);
+  }
+  if (prev !== pinned) {
+    return refuse(`${changed}: previousClusterSecret is not the secret the cluster runs with. Set it to that one, or ` +
+      `keep clusterSecret: ${KEEP_OLD}`);
+  }
+  if (from) {
+    return refuse(`${changed}: the last rotation has not ended. Set clusterSecret back, ` +
+      "`pulumi config rm elastic-mesos:previousClusterSecret`, `pulumi up`; then rotate again");
+  }
+  if (!news.rotates) {
+    return refuse(`${changed}: this provider does not rotate it yet (bare metal and local do: a cloud machine's ` +
+      `user-data and SSH host key derive from it too). ${KEEP_OLD}`);
+  }
+  return { generation: generation + 1, rotatingFrom: pinned, failures: [] };
+}
+
+/** Pure: a rotation and a change of the masters in one `up` is refused (each rolls through every master). */
+export function oneChangeAtATime(olds: Partial<MastersPinInputs> | undefined, news: MastersPinInputs,
+  rotating: boolean): { property: string; reason: string }[] {
+  const was = olds?.masters ?? [];
+  const same = was.length === news.masters.length && was.every((id, i) => id === news.masters[i]);
+  if (!rotating || same || was.length === 0) return [];
+  return [{ property: "masters", reason: `${news.key}: changing the masters while clusterSecret rotates is refused before ` +
+    "anything changed: put the masters back, end the rotation (`pulumi config rm elastic-mesos:previousClusterSecret`, " +
+    "`pulumi up`), then change them" }];
 }
 
 export class MastersPinProvider implements pulumi.dynamic.ResourceProvider<MastersPinInputs, MastersPinInputs> {
   /** Runs in `preview` and `up` when the pin is registered, before any other resource; never in `destroy`. */
   async check(olds: MastersPinInputs, news: MastersPinInputs): Promise<pulumi.dynamic.CheckResult<MastersPinInputs>> {
-    const failures = [...membershipFailures(olds, news), ...secretFailures(olds, news)];
-    const { departing: _, seeded: __, joining: ___, ...given } = news;
+    const rotation = rotationOf(olds, news);
+    const failures = [...membershipFailures(olds, news), ...rotation.failures,
+      ...oneChangeAtATime(olds, news, rotation.rotatingFrom !== "")];
+    const { departing: _, seeded: __, joining: ___, generation: ____, rotatingFrom: _____, ...given } = news;
     const departing = failures.length ? [] : departingMasters(olds, news);
     const seeded = failures.length ? undefined : seededMasters(olds, news);
     const joining = failures.length ? [] : joiningMasters(olds, news);
     // All always recorded (none: [] and NO_SEED): an output missing from the state is unknown in a preview, and the
     // masters' and the readiness' inputs read them.
-    return { inputs: { ...given, departing, seeded: seeded ?? { ...NO_SEED }, joining }, failures };
+    return { inputs: { ...given, departing, seeded: seeded ?? { ...NO_SEED }, joining, generation: rotation.generation,
+      rotatingFrom: rotation.rotatingFrom }, failures };
   }
 
   async diff(_id: string, olds: MastersPinInputs, news: MastersPinInputs): Promise<pulumi.dynamic.DiffResult> {
     // `online` is the provider's, not the cluster's: a change of it alone is nothing to record.
     const facts = (p: MastersPinInputs) => JSON.stringify([p.cluster, p.masters, p.key, p.departing ?? null,
-      p.secretId ?? "", p.seeded ?? null, p.joining ?? null]);
+      p.secretId ?? "", p.seeded ?? null, p.joining ?? null, p.generation ?? 0, p.rotatingFrom ?? ""]);
     return { changes: facts(olds) !== facts(news) };
   }
 
@@ -183,9 +251,12 @@ export class MastersPin extends ShimResource {
   declare public readonly seeded: pulumi.Output<MastersPinInputs["seeded"]>;
   /** The masters the last change of the masters added to the running cluster (check() sets it). */
   declare public readonly joining: pulumi.Output<string[] | undefined>;
+  /** How many times clusterSecret rotated (check() sets it; absent in state of earlier releases: 0). */
+  declare public readonly generation: pulumi.Output<number | undefined>;
 
   constructor(name: string, args: { [K in keyof MastersPinInputs]: pulumi.Input<MastersPinInputs[K]> },
     opts?: pulumi.CustomResourceOptions) {
-    super("elastic-mesos/cluster:Masters", name, { ...args, departing: undefined, seeded: undefined, joining: undefined }, opts);
+    super("elastic-mesos/cluster:Masters", name, { ...args, departing: undefined, seeded: undefined, joining: undefined,
+      generation: undefined, rotatingFrom: undefined }, opts);
   }
 }

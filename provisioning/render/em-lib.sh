@@ -87,15 +87,20 @@ em_lock_who() { # LOCKFILE: the run that holds it, as it recorded itself
     printf 'a process that did not record itself (%s)' "$(em_lock_holders "$1" | tr '\n' ' ')"
   fi
 }
-# em_owner CLUSTER ID: a host belongs to one cluster. The first step that runs marks it (EM_OWNER: the cluster's
-# name and its owner id, derived from the stack's clusterSecret: another stack that reuses the name has another
-# id); a step of any other cluster stops here, before it changes anything. `pulumi destroy` removes the mark.
+# em_owner CLUSTER ID [PREVIOUS_ID]: a host belongs to one cluster. The first step that runs marks it (EM_OWNER: the
+# cluster's name and its owner id, derived from the stack's clusterSecret: another stack that reuses the name has
+# another id); a step of any other cluster stops here, before it changes anything. `pulumi destroy` removes the mark.
+# While clusterSecret rotates, a host marked with the previous secret's id is the cluster's: marked anew.
 em_owner() {
   local had had_id
   if [ -e "$EM_OWNER" ]; then
     had=$(sed -n 's/^cluster=//p' "$EM_OWNER" 2>/dev/null | head -n 1)
     had_id=$(sed -n 's/^owner-id=//p' "$EM_OWNER" 2>/dev/null | head -n 1)
     [ "$had" = "$1" ] && [ "$had_id" = "$2" ] && return 0
+    if [ "$had" = "$1" ] && [ -n "${3:-}" ] && [ "$had_id" = "$3" ]; then
+      em_put "$EM_OWNER" 0644 root root < <(printf 'cluster=%s\nowner-id=%s\n' "$1" "$2")
+      return 0
+    fi
     printf 'elastic-mesos %s: FAILED: this host belongs to cluster %s (owner id %s in %s), not to cluster %s (owner id %s)%s: refused; nothing on the host was changed.\n' \
       "$EM_STEP" "'${had:-?}'" "${had_id:-?}" "$EM_OWNER" "'$1'" "$2" \
       "$([ "$had" != "$1" ] || echo ', another stack with the same cluster name and another clusterSecret')" >&2

@@ -62,7 +62,7 @@ export function stepScriptParts(step: Step, total = STEP_COUNT): { head: string;
     // Before anything is changed, whoever runs the step (SSH, cloud-init, an operator): one run at a time,
     // a host of another cluster refused, and the script kept where the README says it is.
     "em_host_lock",
-    ...(step.owner ? [`em_owner ${sq(step.owner.cluster)} ${sq(step.owner.id)}`] : []),
+    ...(step.owner ? [`em_owner ${[step.owner.cluster, step.owner.id, ...(step.owner.previousId ? [step.owner.previousId] : [])].map(sq).join(" ")}`] : []),
     `em_keep ${stepFileName(step.index, step.name)}`,
     "em_watchdog # the step's deadline (EM_STEP_SECONDS), whoever runs it",
     `# Health gate: ${g.description}.`,

@@ -79,26 +79,34 @@ export const ACTIONS: Record<string, string> = {
 export const HEALTH_ENDPOINTS = ["/metrics/snapshot"];
 const HEALTH_VIEWS = ["view_frameworks", "view_tasks", "view_executors", "view_roles"];
 
+/** The names of the principals that exist once per credential generation (rotation/principals.ts). */
+export interface VersionedPrincipals {
+  agent: string[];
+  drain: string[];
+}
+
 /**
  * The ACLs of a master (taskUsers: every pool's) or an agent (its own pool's task user). Rules are checked
  * in order and the first whose principal and object match decides; no match = refused (permissive false).
+ * `versioned`: the agent and drain principals' names, both generations' while clusterSecret rotates.
  */
-export function acls(taskUsers: string[]): { permissive: false } & Record<string, unknown> {
+export function acls(taskUsers: string[], versioned: VersionedPrincipals = { agent: ["agent"], drain: [DRAIN_USER] }):
+  { permissive: false } & Record<string, unknown> {
   const users = [...new Set(taskUsers)].sort();
   if (users.length === 0) throw new Error("acls: no task user (agentPools[i].taskUser)");
   const rules: Record<string, Rule[]> = {};
-  const add = (action: string, principal: string, object: Entity) => {
+  const add = (action: string, principal: string | string[], object: Entity) => {
     const name = ACTIONS[action];
     if (!name) throw new Error(`acls: ${action} is not a Mesos 1.11 ACL`);
-    (rules[action] ??= []).push({ principals: only(principal), [name]: object });
+    (rules[action] ??= []).push({ principals: only(...[principal].flat()), [name]: object });
   };
   add("register_frameworks", "marathon", ANY);
   add("run_tasks", "marathon", only(...users));
-  add("register_agents", "agent", ANY);
+  add("register_agents", versioned.agent, ANY);
   add("get_endpoints", HEALTH_USER, only(...HEALTH_ENDPOINTS));
   for (const v of HEALTH_VIEWS) add(v, HEALTH_USER, ANY);
   // Its object is implicit in Mesos 1.11 (acls.proto DrainAgent: "Use Entity type ANY or NONE"): no agent can be named.
-  add("drain_agents", DRAIN_USER, ANY);
+  add("drain_agents", versioned.drain, ANY);
   for (const action of Object.keys(ACTIONS)) add(action, ADMIN_USER, ANY);
   return { permissive: false, ...rules };
 }

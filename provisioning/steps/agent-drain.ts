@@ -18,6 +18,7 @@
 // drain_agents (provisioning/steps/acls.ts), in a root-only curl config (-K): never in an argument or the
 // environment. Over TLS, the masters are verified against the cluster CA by their IP SAN.
 import { DRAIN_USER } from "../credentials";
+import { principal } from "../rotation/principals";
 import type { Ctx } from "./context";
 import { CLUSTER_CA, tlsOf } from "./tls";
 import type { FileSpec } from "./types";
@@ -130,7 +131,7 @@ WantedBy=multi-user.target
 `;
   const root = { mode: "0600", owner: "root", group: "root" };
   return [
-    { path: DRAIN_CURLRC, content: `user = "${DRAIN_USER}:${ctx.input.credentials.drainPassword}"\n`, ...root,
+    { path: DRAIN_CURLRC, content: `user = "${principal(DRAIN_USER, ctx.input.generation ?? 0)}:${ctx.input.credentials.drainPassword}"\n`, ...root,
       secret: true },
     { path: DRAIN_SCRIPT, content: drainScript(ctx, workDir), mode: "0700", owner: "root", group: "root" },
     { path: DRAIN_UNIT, content: unit, mode: "0644", owner: "root", group: "root" },

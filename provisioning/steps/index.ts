@@ -13,6 +13,7 @@ export function renderSteps(input: BootstrapInput): Step[] {
   // Numbered by position (the step modules keep their own numbers for reading only). Cloud masters have
   // no firewall step: their cloud firewall guards them and no task runs there (user-data stays small).
   const steps = [...(firewallApplies(ctx) ? [firewallStep(ctx)] : []), installStep(ctx), zookeeperStep(ctx), mesosStep(ctx)];
-  const owner = { cluster: input.cluster, id: input.credentials.ownerId };
+  const owner = { cluster: input.cluster, id: input.credentials.ownerId,
+    ...(input.previous ? { previousId: input.previous.ownerId } : {}) };
   return steps.map((s, i) => ({ ...s, index: i + 1, owner }));
 }

@@ -16,11 +16,12 @@
 // (provisioning/steps/agent-drain.ts: mesos-agent-drain.service).
 import { HEALTH_USER, agentJwtKey } from "../credentials";
 import { assertFlags, flagName } from "../flags";
+import { AGENT_USER, principal } from "../rotation/principals";
 import { ACLS_FILE, DEFAULT_TASK_USER, acls } from "./acls";
 import { DRAIN_SCRIPT, drainCommands, drainFiles } from "./agent-drain";
 import type { Ctx } from "./context";
 import { NODE_ENV } from "./install";
-import { MESOS_BIN, ZK_FILE, aclsFile, zkReadUrl } from "./mesos-master";
+import { MESOS_BIN, ZK_FILE, aclsFile, versionedPrincipals, zkReadUrl } from "./mesos-master";
 import { renderUnit, sq } from "./shell";
 import { EXECUTOR_ENV, LIBPROCESS_SSL_ENV, executorTlsFiles, mesosTlsFiles, mesosTlsInputs, tlsOf } from "./tls";
 import type { FileSpec } from "./types";
@@ -177,7 +178,8 @@ export function agentFiles(ctx: Ctx): FileSpec[] {
   return [
     // No trailing newline: a flag value read verbatim. No credential in it, root-only all the same.
     { path: ZK_FILE, content: zkReadUrl(ctx), ...root },
-    { path: CREDENTIAL, content: `${JSON.stringify({ principal: "agent", secret: c.agentSecret })}\n`, ...root, secret: true },
+    { path: CREDENTIAL, content: `${JSON.stringify({ principal: principal(AGENT_USER, ctx.input.generation ?? 0), secret: c.agentSecret })}\n`,
+      ...root, secret: true },
     {
       path: HTTP_CREDENTIALS,
       content: `${JSON.stringify({ credentials: [{ principal: HEALTH_USER, secret: c.healthPassword }] })}\n`,
@@ -186,7 +188,7 @@ export function agentFiles(ctx: Ctx): FileSpec[] {
     },
     // Read whole by Mesos as the HMAC key: no trailing newline.
     { path: JWT_KEY, content: agentJwtKey(c, ctx.input.node.id), ...root, secret: true },
-    aclsFile(acls([taskUserOf(ctx)])),
+    aclsFile(acls([taskUserOf(ctx)], versionedPrincipals(ctx))),
     { path: HEALTH_CURLRC, content: `user = "${HEALTH_USER}:${c.healthPassword}"\n`, ...root, secret: true },
     ...mesosTlsFiles(ctx),
     ...executorTlsFiles(ctx, taskUserOf(ctx)),

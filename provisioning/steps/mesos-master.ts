@@ -5,6 +5,7 @@
 // its own ZooKeeper server on 127.0.0.1, so the digest never crosses the network.
 import { ADMIN_USER, DRAIN_USER, HEALTH_USER } from "../credentials";
 import { assertFlags, flagName } from "../flags";
+import { AGENT_USER, generations, names, principal } from "../rotation/principals";
 import { ACLS_FILE, acls, masterTaskUsers } from "./acls";
 import type { Ctx } from "./context";
 import { renderUnit } from "./shell";
@@ -66,14 +67,17 @@ export function masterFlags(ctx: Ctx): string[] {
 
 export function masterFiles(ctx: Ctx): FileSpec[] {
   const c = ctx.input.credentials;
+  // While clusterSecret rotates, the agents' principals of both generations (rotation/principals.ts): agents not
+  // rolled yet keep registering and draining with the old ones.
+  const both = generations(ctx.input);
   const credentials = {
     credentials: [
-      { principal: "agent", secret: c.agentSecret },
+      ...both.map((x) => ({ principal: principal(AGENT_USER, x.g), secret: x.credentials.agentSecret })),
       { principal: "marathon", secret: c.marathonSecret },
       { principal: ADMIN_USER, secret: c.adminPassword },
       { principal: HEALTH_USER, secret: c.healthPassword },
       // Agents drain themselves before their machine stops (provisioning/steps/agent-drain.ts): ACL drain_agents only.
-      { principal: DRAIN_USER, secret: c.drainPassword },
+      ...both.map((x) => ({ principal: principal(DRAIN_USER, x.g), secret: x.credentials.drainPassword })),
     ],
   };
   const unit = renderUnit({
@@ -95,7 +99,7 @@ export function masterFiles(ctx: Ctx): FileSpec[] {
     // Compact: masters' user-data is close to AWS's 16 KB (test/unit/render.test.ts).
     { path: CREDENTIALS, content: `${JSON.stringify(credentials)}\n`, mode: "0600", owner: "root", group: "root",
       secret: true },
-    aclsFile(acls(masterTaskUsers(ctx.input.taskUsers))),
+    aclsFile(acls(masterTaskUsers(ctx.input.taskUsers), versionedPrincipals(ctx))),
     ...mesosTlsFiles(ctx),
     { path: UNIT, content: unit, mode: "0644", owner: "root", group: "root" },
   ];
@@ -106,6 +110,9 @@ export function zkFile(ctx: Ctx): FileSpec {
   const c = ctx.input.credentials;
   return { path: ZK_FILE, content: zkUrl("mesos", c.zkMesosPassword, MESOS_ZNODE.slice(1)), mode: "0600", owner: "root", group: "root", secret: true };
 }
+
+/** The agent and drain principals' names a node's ACLs allow: both generations' while clusterSecret rotates. */
+export const versionedPrincipals = (ctx: Ctx) => ({ agent: names(ctx.input, AGENT_USER), drain: names(ctx.input, DRAIN_USER) });
 
 /** Not a secret, but root-only like every file under /etc/mesos: task users learn nothing from it. */
 export function aclsFile(doc: object): FileSpec {

@@ -6,6 +6,7 @@ import { marathonFiles, marathonInputs } from "./marathon";
 import { HEALTH_CURLRC, agentCommands, agentFiles, agentIdentity } from "./mesos-agent";
 import { masterFiles, masterInputs } from "./mesos-master";
 import { CLUSTER_CA, MARATHON_HTTPS_PORT, keystoreCommands, tlsOf, truststoreCommands } from "./tls";
+import { PREVIOUS_ADMIN_CURLRC, aclPasses, dropPrevious, previousAdminFiles } from "./rotation";
 import type { FileSpec, Step } from "./types";
 import { metricIsOne } from "../render/probe-snippets";
 
@@ -30,17 +31,23 @@ export function mesosStep(ctx: Ctx): Step {
   const ca = tls ? ` --cacert ${CLUSTER_CA}` : "";
   if (ctx.isMaster) {
     const ip = ctx.selfIp!;
+    const acl = aclPasses(ctx);
+    // While clusterSecret rotates, a master not rolled yet knows only the previous admin password.
+    const orPrevious = ctx.input.previous ? ` || { b=$(curl -s --max-time 5${ca} -K ${PREVIOUS_ADMIN_CURLRC} "${scheme}://$m:5050/metrics/snapshot" || true); }` : "";
     const marathon = `${scheme}://${ip}:${tls ? MARATHON_HTTPS_PORT : 8080}`;
     return {
       name: "mesos",
       index: 3,
       title: "Mesos master and Marathon",
-      files: [...masterFiles(ctx), ...marathonFiles(ctx), curlrc],
+      files: [...masterFiles(ctx), ...marathonFiles(ctx), curlrc, ...previousAdminFiles(ctx)],
       commands: [
+        ...acl.before,
         `em_service mesos-master ${masterInputs(ctx).join(" ")}`,
         ...keystoreCommands(ctx),
         ...truststoreCommands(ctx),
         `em_service marathon ${marathonInputs(ctx).join(" ")}`,
+        ...acl.after,
+        ...dropPrevious(ctx, [PREVIOUS_ADMIN_CURLRC]),
       ],
       gate: {
         description: "the Mesos master is healthy with an elected leader, and Marathon answers /ping and /v2/leader",
@@ -55,6 +62,7 @@ export function mesosStep(ctx: Ctx): Step {
           `ms=(${ctx.masterIps.join(" ")})`,
           `for m in "\${ms[@]}"; do`,
           `  b=$(curl -s --max-time 5${ca} -K ${ADMIN_CURLRC} "${scheme}://$m:5050/metrics/snapshot" || true)`,
+          ...(orPrevious ? [`  grep -q 'master/elected' <<<"$b"${orPrevious}`] : []),
           `  if ${metricIsOne("master/elected", '"$b"')}; then`,
           "    elected=$((elected + 1))",
           `    ${metricIsOne("registrar/log/recovered", '"$b"')} && recovered=1`,

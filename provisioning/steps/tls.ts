@@ -191,14 +191,26 @@ export function truststoreCommands(ctx: Ctx): string[] {
     `ts_sum=$(sha256sum <${CLUSTER_CA} | cut -d' ' -f1)`,
     `if [ ! -s ${MARATHON_TRUSTSTORE} ] || [ "$(cat ${stamp} 2>/dev/null || true)" != "$ts_sum" ]; then`,
     `  ts_dir=$(mktemp -d /etc/marathon/.truststore-XXXXXX)`,
-    `  EM_TS_PASS=${truststorePassword(tls)} keytool -importcert -noprompt -alias elastic-mesos-ca -file ${CLUSTER_CA} \\`,
-    `    -storetype PKCS12 -keystore "$ts_dir/ts.p12" -storepass:env EM_TS_PASS >/dev/null`,
+    ...(bundle(tls.caCert) ? [
+      // Two CAs while clusterSecret rotates: keytool imports one certificate per alias.
+      `  awk -v d="$ts_dir" '/BEGIN CERTIFICATE/{n++} n{print > (d "/ca-" n ".pem")}' ${CLUSTER_CA}`,
+      `  for f in "$ts_dir"/ca-*.pem; do n=\${f##*/ca-}`,
+      `    EM_TS_PASS=${truststorePassword(tls)} keytool -importcert -noprompt -alias "elastic-mesos-ca-\${n%.pem}" -file "$f" \\`,
+      `      -storetype PKCS12 -keystore "$ts_dir/ts.p12" -storepass:env EM_TS_PASS >/dev/null; rm -f "$f"`,
+      "  done",
+    ] : [
+      `  EM_TS_PASS=${truststorePassword(tls)} keytool -importcert -noprompt -alias elastic-mesos-ca -file ${CLUSTER_CA} \\`,
+      `    -storetype PKCS12 -keystore "$ts_dir/ts.p12" -storepass:env EM_TS_PASS >/dev/null`,
+    ]),
     `  chown marathon:marathon "$ts_dir/ts.p12"; chmod 0444 "$ts_dir/ts.p12"; mv -f "$ts_dir/ts.p12" ${MARATHON_TRUSTSTORE}; rmdir "$ts_dir"`,
     `  em_put ${stamp} 0600 root root < <(printf '%s\\n' "$ts_sum")`,
     `  em_mark ${MARATHON_TRUSTSTORE}`,
     "fi",
   ];
 }
+
+/** More than one certificate: the CAs of a rotation (tls rotatingMaterial). */
+const bundle = (pem: string) => (pem.match(/-----BEGIN CERTIFICATE-----/g) ?? []).length > 1;
 
 /** Marathon's HTTPS flags: HTTPS on 8443 only (--disable_http), the key store made by keystoreCommands. */
 export function marathonTlsArgs(ctx: Ctx): [string, string?][] {

@@ -56,6 +56,8 @@ export interface Step {
 export interface HostOwner {
   cluster: string;
   id: string;
+  /** While clusterSecret rotates: the previous secret's id, which a host may still carry (em_owner re-marks it). */
+  previousId?: string;
 }
 
 /** Resolved (concrete) artifact sources for one host OS. */
@@ -135,7 +137,18 @@ export interface BootstrapInput {
   masters: { id: string; zkId: number; ip: string; hostname: string; publicAddress?: string }[];
   quorum: number;
   artifacts: ResolvedArtifacts;
+  /** The current generation's credentials (the new ones while clusterSecret rotates). */
   credentials: Credentials;
+  /**
+   * While clusterSecret rotates (provisioning/rotation/README.md): the previous generation's credentials, which
+   * verifiers keep accepting until the `up` after the rotation drops them. Absent otherwise.
+   */
+  previous?: Credentials;
+  /**
+   * How many times clusterSecret rotated (the masters pin's `generation`; absent: 0): names the principals that
+   * exist once per generation (rotation/principals.ts), so a rotation's old and new ones can both be accepted.
+   */
+  generation?: number;
   /**
    * The host firewall's addresses (provisioning/steps/firewall.ts): set for hosts bootstrapped over SSH on
    * bare metal and local, where no cloud firewall exists. `members`: every cluster host's address, sorted,

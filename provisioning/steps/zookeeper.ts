@@ -25,6 +25,8 @@ export const LIVE_DIR = "/var/lib/zookeeper/conf";
 export const LIVE_CFG = `${LIVE_DIR}/zoo.cfg`;
 /** The super user's password: reconfig needs it. Root only; piped to zkCli, never an argument. */
 export const SUPER_PASSWORD = "/etc/zookeeper/super.password";
+/** While clusterSecret rotates: the previous super password (steps/rotation.ts: the ACL migration tries both). */
+export const PREVIOUS_SUPER_PASSWORD = "/etc/zookeeper/super.previous";
 export const MYID = "/var/lib/zookeeper/myid";
 const JVM_ENV = "/etc/zookeeper/jvm.env";
 const UNIT = "/etc/systemd/system/zookeeper.service";
@@ -142,6 +144,8 @@ function masterStep(ctx: Ctx): Step {
     { path: MYID, content: `${me.zkId}\n`, mode: "0644", owner: "zookeeper", group: "zookeeper" },
     { path: UNIT, content: unit, mode: "0644", owner: "root", group: "root" },
     ...tlsFiles(ctx),
+    ...(ctx.input.previous ? [{ path: PREVIOUS_SUPER_PASSWORD, content: ctx.input.previous.zkSuperPassword, mode: "0400",
+      owner: "root", group: "root", secret: true }] : []),
   ];
   // A changed certificate or CA (clusterSecret rotated, master moved) restarts ZooKeeper like changed settings.
   // The members are not watched: a master count change is a reconfig of the running servers, never a restart.
@@ -158,6 +162,8 @@ function masterStep(ctx: Ctx): Step {
       `em_put ${JVM_ENV} 0644 root root < <(printf 'ZK_SERVER_HEAP=%s\\nSERVER_JVMFLAGS=-Xmx%sm\\n' "$heap" "$heap")`,
       ...liveConfig(ctx, v, me, others),
       `em_service zookeeper ${watched}`,
+      // After a rotation (a generation > 0, none previous), the old super password goes.
+      ...((ctx.input.generation ?? 0) > 0 && !ctx.input.previous ? [`rm -f ${PREVIOUS_SUPER_PASSWORD}`] : []),
       ...(onlineMembership(ctx) ? [
         `if [ -n "$zk_join" ]; then zk_add ${v} "$zk_join" ${sq(serverLine(me))}; fi`,
         // Members this cluster no longer renders that do not serve: the servers of removed masters whose machines

@@ -207,6 +207,17 @@ export function crossSignedCa(newSecret: string, oldSecret: string, clusterName:
   return sign(tbs, old.key);
 }
 
+/**
+ * A node's material while clusterSecret rotates (provisioning/rotation/README.md): it trusts both CAs, and sends the
+ * cross-signed new CA after its own certificate (libprocess loads a chain file, ZooKeeper's PEM key store a chain),
+ * so peers not rolled yet, which trust only the old CA, verify it. The `up` after the rotation drops both extras.
+ */
+export function rotatingMaterial(m: NodeTls, newSecret: string, oldSecret: string, clusterName: string): NodeTls {
+  const cross = crossSignedCa(newSecret, oldSecret, clusterName);
+  return { ...m, caCert: `${m.caCert}${caCertificate(oldSecret, clusterName)}`, cert: `${m.cert}${cross}`,
+    ...(m.executor ? { executor: { ...m.executor, cert: `${m.executor.cert}${cross}` } } : {}) };
+}
+
 /** A cloud machine's SSH host key, derived like the certificates: known before the machine exists. */
 export interface SshHostKey {
   /** SEC1 PEM ("EC PRIVATE KEY"), the classic form sshd reads; goes into the machine's user-data only. */

@@ -3,7 +3,7 @@
 // set of masters is refused, naming the key, the reason and the count to put back; and every other resource of the cluster depends on the pin, so a refused pin leaves them all
 // unregistered (the engine checks registrations concurrently). Real CLI: test/e2e/membership.test.ts.
 import { describe, expect, it } from "vitest";
-import { membershipFailures, MastersPinProvider, NO_SEED, secretFailures } from "../../provisioning/membership/pin";
+import { membershipFailures, MastersPinProvider, NO_SEED, rotationOf } from "../../provisioning/membership/pin";
 import { hostOwnerId } from "../../provisioning/credentials";
 import { logSeedOf } from "../../provisioning/baremetal/bootstrap";
 import { runProgram } from "../program/harness";
@@ -127,18 +127,66 @@ describe("a change of the masters of a running cluster", () => {
     expect((await new MastersPinProvider().diff("id", before as never, pin(M3, "masters.count", true))).changes).toBe(false);
   });
 
-  it("a changed clusterSecret is refused, saying how to put it back; the same one, or none recorded yet, passes", async () => {
+  it("a changed clusterSecret alone is refused, saying how to rotate it or put it back; the same one passes", async () => {
     const p = new MastersPinProvider();
-    const was = { ...pin(M3), secretId: hostOwnerId("the-old-cluster-secret-0123", "prod") };
-    const now = { ...pin(M3), secretId: hostOwnerId("the-new-cluster-secret-0123", "prod") };
+    const was = { ...pin(M3), secretId: hostOwnerId("the-old-cluster-secret-0123", "prod"), rotates: true };
+    const now = { ...pin(M3), secretId: hostOwnerId("the-new-cluster-secret-0123", "prod"), rotates: true };
     const [f] = (await p.check(was, now)).failures ?? [];
     expect(f.property).toBe("secretId");
     expect(f.reason).toMatch(/^clusterSecret: changed on running cluster prod, refused before anything changed\. /);
+    expect(f.reason).toContain("`pulumi config set --secret elastic-mesos:previousClusterSecret < old-secret-file`");
     expect(f.reason).toContain("`pulumi config set --secret elastic-mesos:clusterSecret < old-secret-file`");
     expect(f.reason).not.toContain(now.secretId); // names no identifier, let alone the secret
-    expect(secretFailures(was, was)).toEqual([]);
-    expect(secretFailures(pin(M3), now)).toEqual([]); // recorded before this release: recorded now
+    expect(rotationOf(was, was).failures).toEqual([]);
+    expect(rotationOf(pin(M3), now).failures).toEqual([]); // recorded before this release: recorded now
     expect((await p.diff("id", pin(M3), now)).changes).toBe(true);
+  });
+
+  it("a rotation: starts with previousClusterSecret = the running secret, runs while it stays, ends without it", async () => {
+    const p = new MastersPinProvider();
+    const OLD = hostOwnerId("the-old-cluster-secret-0123", "prod");
+    const NEW = hostOwnerId("the-new-cluster-secret-0123", "prod");
+    const running = { ...pin(M3), secretId: OLD, rotates: true, generation: 0, rotatingFrom: "" };
+    const first = await p.check(running, { ...pin(M3), secretId: NEW, previousSecretId: OLD, rotates: true });
+    expect(first.failures).toEqual([]);
+    expect(first.inputs).toMatchObject({ secretId: NEW, generation: 1, rotatingFrom: OLD });
+    // The same `up` again (it failed half-way): still rotating, the same generation.
+    const again = await p.check(first.inputs!, { ...pin(M3), secretId: NEW, previousSecretId: OLD, rotates: true });
+    expect(again.inputs).toMatchObject({ generation: 1, rotatingFrom: OLD });
+    // previousClusterSecret removed: the rotation ends; its generation stays.
+    const end = await p.check(again.inputs!, { ...pin(M3), secretId: NEW, rotates: true });
+    expect(end.failures).toEqual([]);
+    expect(end.inputs).toMatchObject({ generation: 1, rotatingFrom: "" });
+    expect((await p.diff("id", again.inputs!, end.inputs!)).changes).toBe(true);
+    // A second rotation names the next generation.
+    const LATER = hostOwnerId("a-later-cluster-secret-0123", "prod");
+    expect((await p.check(end.inputs!, { ...pin(M3), secretId: LATER, previousSecretId: NEW, rotates: true })).inputs)
+      .toMatchObject({ generation: 2, rotatingFrom: NEW });
+  });
+
+  it("a rotation is refused from a secret that is not the running one, with the masters changing, or on a cloud", async () => {
+    const p = new MastersPinProvider();
+    const OLD = hostOwnerId("the-old-cluster-secret-0123", "prod");
+    const NEW = hostOwnerId("the-new-cluster-secret-0123", "prod");
+    const OTHER = hostOwnerId("some-other-cluster-secret-01", "prod");
+    const running = { ...pin(M3), secretId: OLD, rotates: true, generation: 0, rotatingFrom: "" };
+    const wrong = (await p.check(running, { ...pin(M3), secretId: NEW, previousSecretId: OTHER, rotates: true })).failures;
+    expect(wrong?.[0].reason).toMatch(/previousClusterSecret is not the secret the cluster runs with/);
+    const grow = (await p.check(running, { ...pin(["m1", "m2", "m3", "m4", "m5"]), secretId: NEW, previousSecretId: OLD,
+      rotates: true })).failures;
+    expect(grow?.map((f) => f.reason).join("\n")).toMatch(/changing the masters while clusterSecret rotates is refused/);
+    const cloud = (await p.check({ ...running, rotates: false }, { ...pin(M3), secretId: NEW, previousSecretId: OLD,
+      rotates: false })).failures;
+    expect(cloud?.[0].reason).toMatch(/this provider does not rotate it yet/);
+    // Left set once the rotation ended (or set on a cluster not rotating from it): told to remove it.
+    const stale = (await p.check({ ...running, secretId: NEW, generation: 1 }, { ...pin(M3), secretId: NEW, previousSecretId: OLD,
+      rotates: true })).failures;
+    expect(stale?.[0].reason).toContain("`pulumi config rm elastic-mesos:previousClusterSecret`");
+    // A new rotation before the last one ended.
+    const LATER = hostOwnerId("a-later-cluster-secret-0123", "prod");
+    const early = (await p.check({ ...running, secretId: NEW, generation: 1, rotatingFrom: OLD }, { ...pin(M3), secretId: LATER,
+      previousSecretId: NEW, rotates: true })).failures;
+    expect(early?.[0].reason).toMatch(/the last rotation has not ended/);
   });
 
   it.each(Object.keys(STACKS))("%s: every other resource of the cluster depends on the pin", async (provider) => {

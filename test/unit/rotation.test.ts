@@ -6,7 +6,13 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { caCertificate, crossSignedCa, nodeTls } from "../../provisioning/tls";
+import { caCertificate, crossSignedCa, nodeMaterial, nodeTls, rotatingMaterial } from "../../provisioning/tls";
+import { deriveCredentials } from "../../provisioning/credentials";
+import { renderSteps } from "../../provisioning/steps";
+import { PREVIOUS_ADMIN_CURLRC } from "../../provisioning/steps/rotation";
+import type { BootstrapInput, Step } from "../../provisioning/steps/types";
+import { PREVIOUS_SUPER_PASSWORD } from "../../provisioning/steps/zookeeper";
+import { agentInput, masterInput, masterIp } from "./bootstrap-input";
 import { aclMigration, aclText, digestId, znodeTrees } from "../../provisioning/rotation/zk-acls";
 
 describe("ZooKeeper ACLs of a rotation", () => {
@@ -97,5 +103,84 @@ describe("the cluster CA during a rotation (openssl verify, strict X.509)", () =
     expect(accepts([caCertificate(OLD, "other")], newLeaf, [cross]).ok).toBe(false);
     expect(() => crossSignedCa(OLD, OLD, "prod")).toThrow(/same/);
     expect(crossSignedCa(NEW, OLD, "prod")).toBe(cross); // derived: the same bytes on every render
+  });
+});
+
+describe("what the steps render while clusterSecret rotates, and after", () => {
+  const OLD = deriveCredentials("rotation-old-secret-0123456789", "prod");
+  const NEW = deriveCredentials("rotation-new-secret-9876543210", "prod");
+  const tls = (secret: string, id: string, ip: string) => nodeMaterial(secret, "prod", { id, hostname: `prod-${id}`, ip }, "master");
+  const master = (extra: Partial<BootstrapInput>) =>
+    renderSteps({ ...masterInput({ masters: 3 }), credentials: NEW, tls: tls("rotation-new-secret-9876543210", "m1", masterIp(1)), ...extra });
+  const agent = (extra: Partial<BootstrapInput>) => renderSteps({ ...agentInput({ masters: 3 }, undefined, 1, "10.0.2.10"), credentials: NEW, ...extra });
+  const file = (steps: Step[], path: string) => steps.flatMap((s) => s.files).find((f) => f.path === path);
+  const json = (steps: Step[], path: string) => JSON.parse(file(steps, path)!.content);
+  const commands = (steps: Step[], step: string) => steps.find((s) => s.name === step)!.commands.join("\n");
+  const rotating = { previous: OLD, generation: 1 };
+
+  it("a cluster that never rotated renders what it did: plain principals, no migration, no previous file", () => {
+    const steps = master({});
+    expect(steps).toEqual(master({ generation: 0 }));
+    const creds = json(steps, "/etc/mesos/credentials").credentials.map((c: { principal: string }) => c.principal);
+    expect(creds).toEqual(["agent", "marathon", "admin", "health", "drain"]);
+    expect(commands(steps, "mesos")).not.toContain("setAcl");
+    expect(steps.flatMap((s) => s.files).map((f) => f.path)).not.toContain(PREVIOUS_SUPER_PASSWORD);
+  });
+
+  it("while rotating, masters accept both generations of the agents' principals, and the rest switches", () => {
+    const steps = master(rotating);
+    const creds: { principal: string; secret: string }[] = json(steps, "/etc/mesos/credentials").credentials;
+    const secretOf = (p: string) => creds.filter((c) => c.principal === p).map((c) => c.secret);
+    expect(secretOf("agent-1")).toEqual([NEW.agentSecret]);
+    expect(secretOf("agent")).toEqual([OLD.agentSecret]);
+    expect(secretOf("drain-1")).toEqual([NEW.drainPassword]);
+    expect(secretOf("drain")).toEqual([OLD.drainPassword]);
+    // One secret per principal in Mesos: these switch in the master's turn.
+    expect(secretOf("marathon")).toEqual([NEW.marathonSecret]);
+    expect(secretOf("admin")).toEqual([NEW.adminPassword]);
+    const acl = json(steps, "/etc/mesos/acls.json");
+    expect(acl.register_agents[0].principals.values).toEqual(["agent-1", "agent"]);
+    expect(acl.drain_agents[0].principals.values).toEqual(["drain-1", "drain"]);
+    expect(file(steps, PREVIOUS_SUPER_PASSWORD)).toMatchObject({ content: OLD.zkSuperPassword, mode: "0400", secret: true });
+    expect(file(steps, PREVIOUS_ADMIN_CURLRC)?.content).toContain(OLD.adminPassword);
+    // The migration runs before mesos-master restarts with its new digest, and again after Marathon did.
+    const mesos = commands(steps, "mesos");
+    const at = (s: string) => mesos.indexOf(s);
+    expect(at("setAcl -R /mesos")).toBeGreaterThan(-1);
+    expect(at("setAcl -R /mesos")).toBeLessThan(at("em_service mesos-master"));
+    expect(mesos.lastIndexOf("setAcl -R /mesos")).toBeGreaterThan(at("em_service marathon"));
+    expect(mesos).toContain(digestId("marathon", OLD.zkMarathonPassword));
+    expect(mesos).toContain(digestId("marathon", NEW.zkMarathonPassword));
+    expect(steps[0].owner).toEqual({ cluster: "prod", id: NEW.ownerId, previousId: OLD.ownerId });
+  });
+
+  it("while rotating, an agent switches to the new generation's principals", () => {
+    const steps = agent(rotating);
+    expect(json(steps, "/etc/mesos/credential")).toEqual({ principal: "agent-1", secret: NEW.agentSecret });
+    expect(file(steps, "/etc/elastic-mesos/drain.curlrc")?.content).toBe(`user = "drain-1:${NEW.drainPassword}"\n`);
+  });
+
+  it("after the rotation, only the new generation: old principals, ids and files go", () => {
+    const steps = master({ generation: 1 });
+    const creds = json(steps, "/etc/mesos/credentials").credentials.map((c: { principal: string }) => c.principal);
+    expect(creds).toEqual(["agent-1", "marathon", "admin", "health", "drain-1"]);
+    const mesos = commands(steps, "mesos");
+    expect(mesos).toContain(digestId("marathon", NEW.zkMarathonPassword));
+    expect(mesos).not.toContain(digestId("marathon", OLD.zkMarathonPassword));
+    expect(mesos).toContain(`rm -f -- "$f"`);
+    expect(commands(steps, "zookeeper")).toContain(`rm -f ${PREVIOUS_SUPER_PASSWORD}`);
+    expect(steps[0].owner).toEqual({ cluster: "prod", id: NEW.ownerId });
+  });
+
+  it("the TLS material of a rotating host: both CAs trusted, the cross-signed CA sent after its own certificate", () => {
+    const m = rotatingMaterial(tls("rotation-new-secret-9876543210", "m1", masterIp(1)), "rotation-new-secret-9876543210",
+      "rotation-old-secret-0123456789", "prod");
+    const count = (pem: string) => (pem.match(/BEGIN CERTIFICATE/g) ?? []).length;
+    expect(count(m.caCert)).toBe(2);
+    expect(count(m.cert)).toBe(2);
+    expect(m.cert.endsWith(crossSignedCa("rotation-new-secret-9876543210", "rotation-old-secret-0123456789", "prod"))).toBe(true);
+    // Marathon's trust store then takes each CA under an alias of its own (keytool imports one per alias).
+    const mesos = renderSteps({ ...masterInput({ masters: 3 }), credentials: NEW, ...rotating, tls: m }).find((s) => s.name === "mesos")!;
+    expect(mesos.commands.join("\n")).toContain('-alias "elastic-mesos-ca-${n%.pem}"');
   });
 });

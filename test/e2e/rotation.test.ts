@@ -1,0 +1,155 @@
+// Rotating clusterSecret through the real pulumi CLI, on lab hosts h5-h8 (3 masters, 1 agent), watched by the rollout
+// monitor: a running cluster with a Marathon app takes a new clusterSecret in the two `pulumi up` the README gives
+// (provisioning/rotation/README.md). The first, with previousClusterSecret set, rolls every host (the masters one at a
+// time, the Mesos leader last): ZooKeeper keeps its quorum but for one election, Mesos its leader but for one, the
+// agent stays registered (the readiness), and while it runs both generations are accepted: the masters list the
+// agent's old and new principals, the znodes carry both digest ids. The second, without it, drops the old
+// generation: the old digest cannot read Marathon's state, the old passwords are refused, the old CA no longer
+// verifies the masters, the previous files are gone. The app's definition survives both; a third `up` changes nothing.
+import { createRequire } from "node:module";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { http, labInfo, sshOk, ZK_VERSION, type LabHost } from "../fixtures/lab";
+import { labStackSettings, pulumiWorkspace, setConfig, setSecrets, steps, urnName, type PulumiWorkspace } from "../fixtures/pulumi-cli";
+import { gaps, hasLeader, rolloutFigures, stopZkLoop, watchRollout } from "../fixtures/rollout-monitor";
+import { deriveCredentials } from "../../provisioning/credentials";
+import { caCertificate } from "../../provisioning/tls";
+
+const bench = createRequire(import.meta.url)("../../bench/baremetal.js");
+const NAMES = (process.env.E2E_ROTATION_HOSTS ?? "h5,h6,h7,h8").split(",");
+const labSkip = inject("labSkipReason");
+const available = () => { try { return NAMES.every((n) => labInfo().hosts.some((h) => h.name === n)); } catch { return false; } };
+const skip = labSkip || (!available() && `needs lab hosts ${NAMES.join(",")}`);
+
+const STACK = `e2e-rotation-${process.pid}`;
+const CLUSTER = "rot";
+const OLD_SECRET = `rotation-old-cluster-secret-${process.pid}-0123456789`;
+const NEW_SECRET = `rotation-new-cluster-secret-${process.pid}-9876543210`;
+const OLD = deriveCredentials(OLD_SECRET, CLUSTER);
+const NEW = deriveCredentials(NEW_SECRET, CLUSTER);
+const BOTH_CAS = `${caCertificate(NEW_SECRET, CLUSTER)}${caCertificate(OLD_SECRET, CLUSTER)}`;
+
+/** zkCli on a master as the digest user given (its password on stdin, over SSH). */
+const zkAs = (m: LabHost, user: string, password: string, command: string) => sshOk(m.name,
+  `printf 'addauth digest %s:%s\\n%s\\nquit\\n' ${user} ${password} '${command}' | ` +
+  `timeout 60 /opt/zookeeper-${ZK_VERSION}/bin/zkCli.sh -server 127.0.0.1:2181 2>&1`);
+
+describe.skipIf(skip)("clusterSecret rotated in two `pulumi up` through the real CLI (3 masters, 1 agent)", () => {
+  let ws: PulumiWorkspace;
+  let masters: LabHost[];
+  let agent: LabHost;
+  let out: Record<string, string>;
+
+  const apps = async (password: string) => {
+    const r = await http(`${out.marathonUrl}/v2/apps`, { auth: ["admin", password], ca: BOTH_CAS });
+    expect(r.status, r.body).toBe(200);
+    return (JSON.parse(r.body).apps as { id: string }[]).map((a) => a.id);
+  };
+  const principals = async (m: LabHost) => JSON.parse(await sshOk(m.name, "cat /etc/mesos/credentials"))
+    .credentials.map((c: { principal: string }) => c.principal).sort();
+  const metricsAs = async (m: LabHost, user: string, password: string) =>
+    (await http(`https://${m.ip}:5050/metrics/snapshot`, { auth: [user, password], ca: BOTH_CAS })).status;
+
+  /** One `pulumi up` watched on every master and the agent; prints and returns its figures. */
+  async function watchedUp(label: string) {
+    const watch = await watchRollout(agent.name, masters, [agent], BOTH_CAS, [["admin", NEW.adminPassword], ["admin", OLD.adminPassword]]);
+    const up = await ws.withEvents(["up", "--yes", "--skip-preview"], { timeoutMs: 1_500_000 })
+      .catch(async (e) => { await watch.stop(); throw e; });
+    const { samples, zk } = await watch.stop();
+    expect(up.code, up.output.slice(-4000)).toBe(0);
+    const f = rolloutFigures(samples, zk);
+    console.log(`[rotation] ${label}: pulumi up ${up.seconds.toFixed(1)} s; longest without a Mesos leader ` +
+      `${(f.noLeader.longestMs / 1000).toFixed(1)} s (${f.noLeader.count} gap(s)); ZooKeeper quorum gaps ${f.quorumGaps.count} ` +
+      `(longest ${f.quorumGaps.longestMs} ms), at most ${f.zkDownAtOnce} server(s) down at once; Marathon unanswered in ` +
+      `${samples.filter((s) => s.marathon !== 200).length} of ${samples.length} samples\n` +
+      [...up.output.matchAll(/(m\d|general-\d|\S+-bootstrap)?[^\n]*rolled in \d+\.\d s/g)].map((m) => `  ${m[0].trim()}`).join("\n"));
+    return { up, samples, zk, f };
+  }
+
+  beforeAll(async () => {
+    const hosts = NAMES.map((n) => labInfo().hosts.find((h) => h.name === n)!);
+    [masters, agent] = [hosts.slice(0, 3), hosts[3]];
+    const setup = await bench.labSetup();
+    await Promise.all(hosts.map((h) => bench.sshRun(setup.lab, h.name, bench.CLEAN)));
+    ws = pulumiWorkspace();
+    await ws.initStack(STACK);
+    await setConfig(ws, labStackSettings(setup, CLUSTER, masters, [agent]));
+    await setSecrets(ws, OLD_SECRET, setup.privateKey);
+    const up = await ws.ok(["up", "--yes", "--skip-preview"], { timeoutMs: 1_500_000 });
+    console.log(`[rotation] 3 masters + 1 agent ready in ${up.seconds.toFixed(1)} s`);
+    out = JSON.parse((await ws.ok(["stack", "output", "--json", "--show-secrets"])).stdout);
+    expect(out.adminPassword).toBe(OLD.adminPassword);
+    const created = await http(`${out.marathonUrl}/v2/apps`, { auth: ["admin", OLD.adminPassword], ca: BOTH_CAS,
+      json: { id: "/kept", cmd: "sleep 3600", cpus: 0.1, mem: 32, instances: 1 } });
+    expect(created.status, created.body).toBe(201);
+  }, 1_800_000);
+
+  afterAll(async () => {
+    if (agent) await stopZkLoop(agent.name).catch(() => undefined);
+    if (!ws) return;
+    await ws.run(["destroy", "--yes", "--skip-preview"], { timeoutMs: 1_200_000 });
+    await ws.removeStack(STACK);
+    ws.dispose();
+  }, 1_300_000);
+
+  it("a new clusterSecret alone is refused, touching nothing", async () => {
+    await ws.ok(["config", "set", "--secret", "elastic-mesos:clusterSecret"], { input: NEW_SECRET });
+    const refused = await ws.withEvents(["up", "--yes", "--skip-preview"], { timeoutMs: 600_000 });
+    expect(refused.code).not.toBe(0);
+    expect(refused.output).toContain("elastic-mesos:previousClusterSecret");
+    expect(steps(refused.events).filter((s) => s.op !== "same" && s.type.includes("Host"))).toEqual([]);
+    expect(await principals(masters[0])).toEqual(["admin", "agent", "drain", "health", "marathon"]);
+  }, 900_000);
+
+  it("up 1 (previousClusterSecret set): every host rolls, both generations accepted meanwhile, the app kept", async () => {
+    await ws.ok(["config", "set", "--secret", "elastic-mesos:previousClusterSecret"], { input: OLD_SECRET });
+    const { up, samples, f } = await watchedUp("rotation, first up");
+    const updated = steps(up.events).filter((s) => s.op === "update").map((s) => urnName(s.urn));
+    expect(updated.filter((n) => n.endsWith("-bootstrap"))).toHaveLength(4);
+    // Host by host: never two ZooKeeper servers down at once, one election at most (the leader's own restart).
+    expect(f.zkDownAtOnce).toBeLessThanOrEqual(1);
+    expect(f.quorumGaps.count).toBeLessThanOrEqual(1);
+    expect(hasLeader(samples[0])).toBe(true);
+    expect(gaps(samples, (s) => !hasLeader(s)).count).toBeLessThanOrEqual(1);
+    expect(samples.every((s) => s.agentsUp[0])).toBe(true);
+    // Both generations of the agents' principals on every master; the agent on the new one.
+    for (const m of masters) {
+      expect(await principals(m)).toEqual(["admin", "agent", "agent-1", "drain", "drain-1", "health", "marathon"]);
+    }
+    expect(JSON.parse(await sshOk(agent.name, "cat /etc/mesos/credential")).principal).toBe("agent-1");
+    // Marathon's state readable with either digest; the app there.
+    for (const pw of [OLD.zkMarathonPassword, NEW.zkMarathonPassword]) {
+      expect(await zkAs(masters[0], "marathon", pw, "get /marathon/state/app/kept")).toContain('"id": "/kept"');
+    }
+    expect(await apps(NEW.adminPassword)).toEqual(["/kept"]);
+    // admin has one password per host in Mesos and Marathon: the new one now, the old refused.
+    for (const m of masters) expect(await metricsAs(m, "admin", OLD.adminPassword)).toBe(401);
+    const now = JSON.parse((await ws.ok(["stack", "output", "--json", "--show-secrets"])).stdout);
+    expect(now.adminPassword).toBe(NEW.adminPassword);
+    expect(now.caCertificate).toBe(caCertificate(NEW_SECRET, CLUSTER));
+  }, 1_800_000);
+
+  it("up 2 (previousClusterSecret removed): the old generation is refused everywhere, the app kept; then nothing to do", async () => {
+    await ws.ok(["config", "rm", "elastic-mesos:previousClusterSecret"]);
+    const { samples } = await watchedUp("rotation, second up");
+    expect(gaps(samples, (s) => !hasLeader(s)).count).toBeLessThanOrEqual(1);
+    for (const m of masters) {
+      expect(await principals(m)).toEqual(["admin", "agent-1", "drain-1", "health", "marathon"]);
+      expect(await metricsAs(m, "health", OLD.healthPassword)).toBe(401);
+      expect(await metricsAs(m, "health", NEW.healthPassword)).toBe(200);
+      // The old CA no longer verifies a master; the new one does.
+      expect((await http(`https://${m.ip}:5050/health`, { ca: caCertificate(OLD_SECRET, CLUSTER) })).status).toBe(0);
+      expect((await http(`https://${m.ip}:5050/health`, { ca: caCertificate(NEW_SECRET, CLUSTER) })).status).toBe(200);
+      expect(await sshOk(m.name, "ls /etc/zookeeper /etc/elastic-mesos")).not.toMatch(/previous/);
+    }
+    expect(await zkAs(masters[1], "marathon", OLD.zkMarathonPassword, "get /marathon/state/app/kept"))
+      .toMatch(/Insufficient permission/);
+    expect(await zkAs(masters[1], "mesos", OLD.zkMesosPassword, "create /mesos/em-rotation-probe x"))
+      .toMatch(/Insufficient permission/);
+    expect(await zkAs(masters[1], "marathon", NEW.zkMarathonPassword, "get /marathon/state/app/kept")).toContain('"id": "/kept"');
+    expect(await apps(NEW.adminPassword)).toEqual(["/kept"]);
+    // Converged: the next `up` changes nothing.
+    const again = await ws.withEvents(["up", "--yes", "--skip-preview"], { timeoutMs: 900_000 });
+    expect(again.code, again.output.slice(-3000)).toBe(0);
+    expect(steps(again.events).filter((s) => s.op !== "same").map((s) => urnName(s.urn))).toEqual([]);
+  }, 1_800_000);
+});
