@@ -70,7 +70,10 @@ export function mesosStep(ctx: Ctx): Step {
           "done",
           `[ "$elected" = 1 ] || { echo "$elected masters report master/elected = 1 (want exactly one: a leader election is under way)"; exit 1; }`,
           `[ "$recovered" = 1 ] || { echo "the leading master has not recovered its registrar (registrar/log/recovered) yet"; exit 1; }`,
-          `c=$(code -K ${ADMIN_CURLRC} ${marathon}/ping); [ "$c" = 200 ] || { echo "Marathon /ping answered $c"; exit 1; }`,
+          // A standby proxies /ping to Marathon's leader, which checks the password again: while clusterSecret
+          // rotates, that leader has the old one until its turn (a restarted instance queues last for leadership),
+          // so a rolled master's gate asks only what its own instance answers (/v2/leader is never proxied).
+          ...(ctx.input.previous ? [] : [`c=$(code -K ${ADMIN_CURLRC} ${marathon}/ping); [ "$c" = 200 ] || { echo "Marathon /ping answered $c"; exit 1; }`]),
           `c=$(code -K ${ADMIN_CURLRC} ${marathon}/v2/leader); [ "$c" = 200 ] || { echo "Marathon /v2/leader answered $c (404: no leader yet)"; exit 1; }`,
         ].join("\n"),
         timeoutSeconds: 600,

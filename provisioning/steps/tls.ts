@@ -187,21 +187,16 @@ export function truststoreCommands(ctx: Ctx): string[] {
   const tls = tlsOf(ctx);
   if (!tls) return [];
   const stamp = "/var/lib/elastic-mesos/stamps/marathon-truststore";
+  if (bundle(tls.caCert)) {
+    return pkcs12TrustStore({ pem: CLUSTER_CA, p12: MARATHON_TRUSTSTORE, password: truststorePassword(tls), owner: "marathon",
+      stamp, alias: "elastic-mesos-ca" });
+  }
   return [
     `ts_sum=$(sha256sum <${CLUSTER_CA} | cut -d' ' -f1)`,
     `if [ ! -s ${MARATHON_TRUSTSTORE} ] || [ "$(cat ${stamp} 2>/dev/null || true)" != "$ts_sum" ]; then`,
     `  ts_dir=$(mktemp -d /etc/marathon/.truststore-XXXXXX)`,
-    ...(bundle(tls.caCert) ? [
-      // Two CAs while clusterSecret rotates: keytool imports one certificate per alias.
-      `  awk -v d="$ts_dir" '/BEGIN CERTIFICATE/{n++} n{print > (d "/ca-" n ".pem")}' ${CLUSTER_CA}`,
-      `  for f in "$ts_dir"/ca-*.pem; do n=\${f##*/ca-}`,
-      `    EM_TS_PASS=${truststorePassword(tls)} keytool -importcert -noprompt -alias "elastic-mesos-ca-\${n%.pem}" -file "$f" \\`,
-      `      -storetype PKCS12 -keystore "$ts_dir/ts.p12" -storepass:env EM_TS_PASS >/dev/null; rm -f "$f"`,
-      "  done",
-    ] : [
-      `  EM_TS_PASS=${truststorePassword(tls)} keytool -importcert -noprompt -alias elastic-mesos-ca -file ${CLUSTER_CA} \\`,
-      `    -storetype PKCS12 -keystore "$ts_dir/ts.p12" -storepass:env EM_TS_PASS >/dev/null`,
-    ]),
+    `  EM_TS_PASS=${truststorePassword(tls)} keytool -importcert -noprompt -alias elastic-mesos-ca -file ${CLUSTER_CA} \\`,
+    `    -storetype PKCS12 -keystore "$ts_dir/ts.p12" -storepass:env EM_TS_PASS >/dev/null`,
     `  chown marathon:marathon "$ts_dir/ts.p12"; chmod 0444 "$ts_dir/ts.p12"; mv -f "$ts_dir/ts.p12" ${MARATHON_TRUSTSTORE}; rmdir "$ts_dir"`,
     `  em_put ${stamp} 0600 root root < <(printf '%s\\n' "$ts_sum")`,
     `  em_mark ${MARATHON_TRUSTSTORE}`,
@@ -209,8 +204,30 @@ export function truststoreCommands(ctx: Ctx): string[] {
   ];
 }
 
+/**
+ * Shell lines: the certificates of `pem` (the two CAs of a clusterSecret rotation) as a PKCS#12 trust store, one
+ * alias each, rebuilt only when `pem` changes. Java takes both as anchors this way; a PEM trust store would not do:
+ * both CAs have the cluster's name, and ZooKeeper's PEM loader keys its entries by that name (the last one wins).
+ */
+export function pkcs12TrustStore(o: { pem: string; p12: string; password: string; owner: string; stamp: string; alias: string }): string[] {
+  return [
+    `ts_sum=$(sha256sum <${o.pem} | cut -d' ' -f1)`,
+    `if [ ! -s ${o.p12} ] || [ "$(cat ${o.stamp} 2>/dev/null || true)" != "$ts_sum" ]; then`,
+    `  ts_dir=$(mktemp -d ${o.p12.replace(/\/[^/]*$/, "")}/.truststore-XXXXXX)`,
+    `  awk -v d="$ts_dir" '/BEGIN CERTIFICATE/{n++} n{print > (d "/ca-" n ".pem")}' ${o.pem}`,
+    `  for f in "$ts_dir"/ca-*.pem; do n=\${f##*/ca-}`,
+    `    EM_TS_PASS=${o.password} keytool -importcert -noprompt -alias "${o.alias}-\${n%.pem}" -file "$f" \\`,
+    `      -storetype PKCS12 -keystore "$ts_dir/ts.p12" -storepass:env EM_TS_PASS >/dev/null; rm -f "$f"`,
+    "  done",
+    `  chown ${o.owner}:${o.owner} "$ts_dir/ts.p12"; chmod 0444 "$ts_dir/ts.p12"; mv -f "$ts_dir/ts.p12" ${o.p12}; rmdir "$ts_dir"`,
+    `  em_put ${o.stamp} 0600 root root < <(printf '%s\\n' "$ts_sum")`,
+    `  em_mark ${o.p12}`,
+    "fi",
+  ];
+}
+
 /** More than one certificate: the CAs of a rotation (tls rotatingMaterial). */
-const bundle = (pem: string) => (pem.match(/-----BEGIN CERTIFICATE-----/g) ?? []).length > 1;
+export const bundle = (pem: string) => (pem.match(/-----BEGIN CERTIFICATE-----/g) ?? []).length > 1;
 
 /** Marathon's HTTPS flags: HTTPS on 8443 only (--disable_http), the key store made by keystoreCommands. */
 export function marathonTlsArgs(ctx: Ctx): [string, string?][] {

@@ -16,6 +16,7 @@
 import { createHash } from "node:crypto";
 import { onlineMembership, type Ctx } from "./context";
 import { renderUnit, sq } from "./shell";
+import { bundle, pkcs12TrustStore } from "./tls";
 import type { FileSpec, Step } from "./types";
 
 /** The settings we render; ZooKeeper runs from its live copy (LIVE_CFG), which also names its members. */
@@ -33,6 +34,9 @@ const UNIT = "/etc/systemd/system/zookeeper.service";
 /** The node's key and certificate in one PEM file: ZooKeeper's PEM key store reads both from it. */
 export const ZK_KEYSTORE = "/etc/zookeeper/tls/keystore.pem";
 export const ZK_TRUSTSTORE = "/etc/zookeeper/tls/ca.pem";
+/** While clusterSecret rotates: both CAs as a PKCS#12 trust store (steps/tls.ts pkcs12TrustStore says why). */
+export const ZK_ROTATION_TRUSTSTORE = "/etc/zookeeper/tls/ca.p12";
+const ZK_ROTATION_STAMP = "/var/lib/elastic-mesos/stamps/zookeeper-truststore";
 export const ZK_SECURE_CLIENT_PORT = 2281;
 
 /**
@@ -67,7 +71,7 @@ export function zooCfg(ctx: Ctx): string {
     "admin.enableServer=false",
     "autopurge.snapRetainCount=5",
     "autopurge.purgeInterval=24",
-    ...(ctx.input.tls ? tlsCfg() : []),
+    ...(ctx.input.tls ? tlsCfg(bundle(ctx.input.tls.caCert) ? trustStorePassword(ctx.input.tls.caCert) : undefined) : []),
     "",
   ].join("\n");
 }
@@ -76,12 +80,18 @@ export function zooCfg(ctx: Ctx): string {
  * The TLS part of zoo.cfg: the same on every master (the paths are, the files differ). Keys ZooKeeper does
  * not know as config (ssl.*, serverCnxnFactory) become zookeeper.* system properties, which is how it reads them.
  */
-function tlsCfg(): string[] {
+function tlsCfg(pkcs12Password: string | undefined): string[] {
   const store = (prefix: string) => [
     `${prefix}.keyStore.location=${ZK_KEYSTORE}`,
     `${prefix}.keyStore.type=PEM`,
-    `${prefix}.trustStore.location=${ZK_TRUSTSTORE}`,
-    `${prefix}.trustStore.type=PEM`,
+    ...(pkcs12Password ? [
+      `${prefix}.trustStore.location=${ZK_ROTATION_TRUSTSTORE}`,
+      `${prefix}.trustStore.type=PKCS12`,
+      `${prefix}.trustStore.password=${pkcs12Password}`,
+    ] : [
+      `${prefix}.trustStore.location=${ZK_TRUSTSTORE}`,
+      `${prefix}.trustStore.type=PEM`,
+    ]),
     // The peer's address must be an IP SAN of its certificate (server lines use addresses, certificates carry them).
     `${prefix}.hostnameVerification=true`,
   ];
@@ -98,6 +108,10 @@ function tlsCfg(): string[] {
     "ssl.clientAuth=need",
   ];
 }
+
+/** The rotation trust store's password: it guards public certificates, so it is no secret (derived from them). */
+const trustStorePassword = (caCert: string) =>
+  createHash("sha256").update(`elastic-mesos/zookeeper-truststore\0${caCert}`).digest("base64url").slice(0, 24);
 
 /** The node's key and certificate (one file, a credential) and the CA, readable by ZooKeeper only. */
 function tlsFiles(ctx: Ctx): FileSpec[] {
@@ -161,9 +175,12 @@ function masterStep(ctx: Ctx): Step {
       `heap=$(awk '/^MemTotal:/{m=int($2/1024/8); if (m<256) m=256; if (m>1024) m=1024; print m}' /proc/meminfo)`,
       `em_put ${JVM_ENV} 0644 root root < <(printf 'ZK_SERVER_HEAP=%s\\nSERVER_JVMFLAGS=-Xmx%sm\\n' "$heap" "$heap")`,
       ...liveConfig(ctx, v, me, others),
+      ...(ctx.input.tls && bundle(ctx.input.tls.caCert) ? pkcs12TrustStore({ pem: ZK_TRUSTSTORE, p12: ZK_ROTATION_TRUSTSTORE,
+        password: trustStorePassword(ctx.input.tls.caCert), owner: "zookeeper", stamp: ZK_ROTATION_STAMP, alias: "cluster-ca" }) : []),
       `em_service zookeeper ${watched}`,
       // After a rotation (a generation > 0, none previous), the old super password goes.
-      ...((ctx.input.generation ?? 0) > 0 && !ctx.input.previous ? [`rm -f ${PREVIOUS_SUPER_PASSWORD}`] : []),
+      ...((ctx.input.generation ?? 0) > 0 && !ctx.input.previous
+        ? [`rm -f ${PREVIOUS_SUPER_PASSWORD} ${ZK_ROTATION_TRUSTSTORE} ${ZK_ROTATION_STAMP}`] : []),
       ...(onlineMembership(ctx) ? [
         `if [ -n "$zk_join" ]; then zk_add ${v} "$zk_join" ${sq(serverLine(me))}; fi`,
         // Members this cluster no longer renders that do not serve: the servers of removed masters whose machines

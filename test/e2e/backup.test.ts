@@ -11,12 +11,10 @@ import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { REPO_ROOT, http, labInfo, run, sshOk, type LabHost } from "../fixtures/lab";
-import { labStackSettings, pulumiWorkspace, setConfig, setSecrets, steps, urnName, type PulumiWorkspace } from "../fixtures/pulumi-cli";
+import { destroyLabStack, labStack, steps, urnName, type PulumiWorkspace } from "../fixtures/pulumi-cli";
 
-const bench = createRequire(import.meta.url)("../../bench/baremetal.js");
 const NAMES = (process.env.E2E_BACKUP_HOSTS ?? "h5,h6,h7,h8").split(",");
 const labSkip = inject("labSkipReason");
 const available = () => { try { return NAMES.every((n) => labInfo().hosts.some((h) => h.name === n)); } catch { return false; } };
@@ -56,12 +54,7 @@ describe.skipIf(skip)("the masters' state through the real pulumi CLI (3 masters
   beforeAll(async () => {
     const hosts = NAMES.map((n) => labInfo().hosts.find((h) => h.name === n)!);
     [masters, agent] = [hosts.slice(0, 3), hosts[3]];
-    const setup = await bench.labSetup();
-    await Promise.all(hosts.map((h) => bench.sshRun(setup.lab, h.name, bench.CLEAN)));
-    ws = pulumiWorkspace();
-    await ws.initStack(STACK);
-    await setConfig(ws, labStackSettings(setup, CLUSTER, masters, [agent]));
-    await setSecrets(ws, CLUSTER_SECRET, setup.privateKey);
+    ws = await labStack(STACK, CLUSTER, masters, [agent], CLUSTER_SECRET);
     const up = await ws.ok(["up", "--yes", "--skip-preview"], { timeoutMs: 1_500_000 });
     console.log(`[backup] 3 masters + 1 agent ready in ${up.seconds.toFixed(1)} s`);
     out = JSON.parse((await ws.ok(["stack", "output", "--json", "--show-secrets"])).stdout);
@@ -70,10 +63,7 @@ describe.skipIf(skip)("the masters' state through the real pulumi CLI (3 masters
 
   afterAll(async () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
-    if (!ws) return;
-    await ws.run(["destroy", "--yes", "--skip-preview"], { timeoutMs: 1_200_000 });
-    await ws.removeStack(STACK);
-    ws.dispose();
+    await destroyLabStack(ws, STACK);
   }, 1_300_000);
 
   it("a backup taken before two of three masters lost their data brings Marathon's apps and the agent back", async () => {

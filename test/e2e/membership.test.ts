@@ -11,12 +11,13 @@
 // replicated log: the stand-in, like Mesos, leaves a new replica EMPTY forever otherwise); shrinking, the masters that go stop for good (the
 // Mesos leader last) before any master kept restarts, and nothing of ours is left on them. Refused, touching nothing
 // else: a removal while another master's ZooKeeper is down (by the master that would leave), and another
-// clusterSecret (by the masters pin). `pulumi destroy` then leaves nothing anywhere.
+// clusterSecret alone (by the masters pin; rotating it: test/e2e/rotation.test.ts). `pulumi destroy` then leaves
+// nothing anywhere.
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createRequire } from "node:module";
 import { http, inHost, labInfo, remnants, sshOk, systemdMs, type LabHost } from "../fixtures/lab";
-import { hostSettings, labStackSettings, pulumiWorkspace, setConfig, setSecrets, steps, urnName, type PulumiWorkspace }
-  from "../fixtures/pulumi-cli";
+import { destroyLabStack, hostSettings, labStackSettings, pulumiWorkspace, setConfig, setSecrets, steps, urnName,
+  type PulumiWorkspace } from "../fixtures/pulumi-cli";
 import { leadershipScript, parseLeadership } from "../../provisioning/rollout/leader";
 import { zkMode } from "../../provisioning/render/probe-snippets";
 import { gaps, hasLeader, stopZkLoop, watchRollout, type Sample, type ZkSample } from "../fixtures/rollout-monitor";
@@ -152,10 +153,7 @@ describe.skipIf(skip)("masters 1 → 3 → 5 → 3 → 1 online through the real
 
   afterAll(async () => {
     if (agent) await stopZkLoop(agent.name).catch(() => undefined);
-    if (!ws) return;
-    await ws.run(["destroy", "--yes", "--skip-preview"], { timeoutMs: 1_200_000 });
-    await ws.removeStack(STACK);
-    ws.dispose();
+    await destroyLabStack(ws, STACK);
   }, 1_300_000);
 
   it("1 → 3: m1 restarts with --quorum=2 having sent a copy of its log, then m2 and m3 start from it", async () => {
@@ -287,7 +285,8 @@ describe.skipIf(skip)("masters 1 → 3 → 5 → 3 → 1 online through the real
     const { ops } = await change("3 → 1 master", 3, 1);
     expect(ops.map((s) => `${s.op} ${s.name}`)).toEqual(expect.arrayContaining(
       [1, 2, 3].map((k) => `update ${CLUSTER}-m${k}-bootstrap`)));
-    // Another clusterSecret is refused before anything changes (rotation is not built); the old one goes back.
+    // Another clusterSecret alone (no previousClusterSecret: not a rotation) is refused before anything changes; the old
+    // one goes back.
     await ws.ok(["config", "set", "--secret", "elastic-mesos:clusterSecret"], { input: `${CLUSTER_SECRET}-rotated` });
     const rotated = await ws.withEvents(["up", "--yes", "--skip-preview"], { timeoutMs: 600_000 });
     expect(rotated.code).not.toBe(0);

@@ -6,15 +6,13 @@
 // agent's old and new principals, the znodes carry both digest ids. The second, without it, drops the old
 // generation: the old digest cannot read Marathon's state, the old passwords are refused, the old CA no longer
 // verifies the masters, the previous files are gone. The app's definition survives both; a third `up` changes nothing.
-import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { http, labInfo, sshOk, ZK_VERSION, type LabHost } from "../fixtures/lab";
-import { labStackSettings, pulumiWorkspace, setConfig, setSecrets, steps, urnName, type PulumiWorkspace } from "../fixtures/pulumi-cli";
+import { http, labInfo, ssh, sshOk, ZK_VERSION, type LabHost } from "../fixtures/lab";
+import { destroyLabStack, labStack, steps, urnName, type PulumiWorkspace } from "../fixtures/pulumi-cli";
 import { gaps, hasLeader, rolloutFigures, stopZkLoop, watchRollout } from "../fixtures/rollout-monitor";
 import { deriveCredentials } from "../../provisioning/credentials";
 import { caCertificate } from "../../provisioning/tls";
 
-const bench = createRequire(import.meta.url)("../../bench/baremetal.js");
 const NAMES = (process.env.E2E_ROTATION_HOSTS ?? "h5,h6,h7,h8").split(",");
 const labSkip = inject("labSkipReason");
 const available = () => { try { return NAMES.every((n) => labInfo().hosts.some((h) => h.name === n)); } catch { return false; } };
@@ -28,10 +26,10 @@ const OLD = deriveCredentials(OLD_SECRET, CLUSTER);
 const NEW = deriveCredentials(NEW_SECRET, CLUSTER);
 const BOTH_CAS = `${caCertificate(NEW_SECRET, CLUSTER)}${caCertificate(OLD_SECRET, CLUSTER)}`;
 
-/** zkCli on a master as the digest user given (its password on stdin, over SSH). */
-const zkAs = (m: LabHost, user: string, password: string, command: string) => sshOk(m.name,
+/** zkCli's output on a master as the digest user given (its password on stdin, over SSH); it exits 1 on a refusal. */
+const zkAs = async (m: LabHost, user: string, password: string, command: string) => (await ssh(m.name,
   `printf 'addauth digest %s:%s\\n%s\\nquit\\n' ${user} ${password} '${command}' | ` +
-  `timeout 60 /opt/zookeeper-${ZK_VERSION}/bin/zkCli.sh -server 127.0.0.1:2181 2>&1`);
+  `timeout 60 /opt/zookeeper-${ZK_VERSION}/bin/zkCli.sh -server 127.0.0.1:2181 2>&1`, 120_000)).stdout;
 
 describe.skipIf(skip)("clusterSecret rotated in two `pulumi up` through the real CLI (3 masters, 1 agent)", () => {
   let ws: PulumiWorkspace;
@@ -60,20 +58,14 @@ describe.skipIf(skip)("clusterSecret rotated in two `pulumi up` through the real
     console.log(`[rotation] ${label}: pulumi up ${up.seconds.toFixed(1)} s; longest without a Mesos leader ` +
       `${(f.noLeader.longestMs / 1000).toFixed(1)} s (${f.noLeader.count} gap(s)); ZooKeeper quorum gaps ${f.quorumGaps.count} ` +
       `(longest ${f.quorumGaps.longestMs} ms), at most ${f.zkDownAtOnce} server(s) down at once; Marathon unanswered in ` +
-      `${samples.filter((s) => s.marathon !== 200).length} of ${samples.length} samples\n` +
-      [...up.output.matchAll(/(m\d|general-\d|\S+-bootstrap)?[^\n]*rolled in \d+\.\d s/g)].map((m) => `  ${m[0].trim()}`).join("\n"));
+      `${samples.filter((s) => s.marathon !== 200).length} of ${samples.length} samples`);
     return { up, samples, zk, f };
   }
 
   beforeAll(async () => {
     const hosts = NAMES.map((n) => labInfo().hosts.find((h) => h.name === n)!);
     [masters, agent] = [hosts.slice(0, 3), hosts[3]];
-    const setup = await bench.labSetup();
-    await Promise.all(hosts.map((h) => bench.sshRun(setup.lab, h.name, bench.CLEAN)));
-    ws = pulumiWorkspace();
-    await ws.initStack(STACK);
-    await setConfig(ws, labStackSettings(setup, CLUSTER, masters, [agent]));
-    await setSecrets(ws, OLD_SECRET, setup.privateKey);
+    ws = await labStack(STACK, CLUSTER, masters, [agent], OLD_SECRET);
     const up = await ws.ok(["up", "--yes", "--skip-preview"], { timeoutMs: 1_500_000 });
     console.log(`[rotation] 3 masters + 1 agent ready in ${up.seconds.toFixed(1)} s`);
     out = JSON.parse((await ws.ok(["stack", "output", "--json", "--show-secrets"])).stdout);
@@ -85,10 +77,7 @@ describe.skipIf(skip)("clusterSecret rotated in two `pulumi up` through the real
 
   afterAll(async () => {
     if (agent) await stopZkLoop(agent.name).catch(() => undefined);
-    if (!ws) return;
-    await ws.run(["destroy", "--yes", "--skip-preview"], { timeoutMs: 1_200_000 });
-    await ws.removeStack(STACK);
-    ws.dispose();
+    await destroyLabStack(ws, STACK);
   }, 1_300_000);
 
   it("a new clusterSecret alone is refused, touching nothing", async () => {
@@ -105,12 +94,15 @@ describe.skipIf(skip)("clusterSecret rotated in two `pulumi up` through the real
     const { up, samples, f } = await watchedUp("rotation, first up");
     const updated = steps(up.events).filter((s) => s.op === "update").map((s) => urnName(s.urn));
     expect(updated.filter((n) => n.endsWith("-bootstrap"))).toHaveLength(4);
-    // Host by host: never two ZooKeeper servers down at once, one election at most (the leader's own restart).
+    // Host by host: never two ZooKeeper servers down at once. Both daemons restart, and the Mesos leader goes last
+    // (rollout/plan.ts rankOf): where ZooKeeper's leader is another master, ZooKeeper elects twice at most.
     expect(f.zkDownAtOnce).toBeLessThanOrEqual(1);
-    expect(f.quorumGaps.count).toBeLessThanOrEqual(1);
+    expect(f.quorumGaps.count).toBeLessThanOrEqual(2);
     expect(hasLeader(samples[0])).toBe(true);
     expect(gaps(samples, (s) => !hasLeader(s)).count).toBeLessThanOrEqual(1);
-    expect(samples.every((s) => s.agentsUp[0])).toBe(true);
+    // The agent restarts once, in its turn after the masters, and is up at the end (registered: the readiness).
+    expect(gaps(samples, (s) => !s.agentsUp[0]).count).toBeLessThanOrEqual(1);
+    expect(samples.at(-1)!.agentsUp[0]).toBe(true);
     // Both generations of the agents' principals on every master; the agent on the new one.
     for (const m of masters) {
       expect(await principals(m)).toEqual(["admin", "agent", "agent-1", "drain", "drain-1", "health", "marathon"]);
@@ -130,7 +122,9 @@ describe.skipIf(skip)("clusterSecret rotated in two `pulumi up` through the real
 
   it("up 2 (previousClusterSecret removed): the old generation is refused everywhere, the app kept; then nothing to do", async () => {
     await ws.ok(["config", "rm", "elastic-mesos:previousClusterSecret"]);
-    const { samples } = await watchedUp("rotation, second up");
+    const { samples, f } = await watchedUp("rotation, second up");
+    expect(f.zkDownAtOnce).toBeLessThanOrEqual(1);
+    expect(f.quorumGaps.count).toBeLessThanOrEqual(2);
     expect(gaps(samples, (s) => !hasLeader(s)).count).toBeLessThanOrEqual(1);
     for (const m of masters) {
       expect(await principals(m)).toEqual(["admin", "agent-1", "drain-1", "health", "marathon"]);

@@ -13,7 +13,7 @@ import {
 } from "../fixtures/lab";
 import { gaps, hasLeader, monitor } from "../fixtures/rollout-monitor";
 import {
-  labStackSettings, pulumiWorkspace, setConfig, setSecrets, steps, urnName, type PulumiWorkspace,
+  destroyLabStack, labStackSettings, pulumiWorkspace, setConfig, setSecrets, steps, urnName, type PulumiWorkspace,
 } from "../fixtures/pulumi-cli";
 
 const bench = createRequire(import.meta.url)("../../bench/baremetal.js");
@@ -119,10 +119,7 @@ describe.skipIf(skip)("package version bumps through the real pulumi CLI (1 mast
   }, 1_800_000);
 
   afterAll(async () => {
-    if (!ws) return;
-    await ws.run(["destroy", "--yes", "--skip-preview"], { timeoutMs: 1_200_000 });
-    await ws.removeStack(STACK);
-    ws.dispose();
+    await destroyLabStack(ws, STACK);
   }, 1_300_000);
 
   it(`versions.mesos ${MESOS_FROM} → ${MESOS_TO}: the master, then one agent at a time; ZooKeeper untouched`,

@@ -179,8 +179,15 @@ describe("what the steps render while clusterSecret rotates, and after", () => {
     expect(count(m.caCert)).toBe(2);
     expect(count(m.cert)).toBe(2);
     expect(m.cert.endsWith(crossSignedCa("rotation-new-secret-9876543210", "rotation-old-secret-0123456789", "prod"))).toBe(true);
-    // Marathon's trust store then takes each CA under an alias of its own (keytool imports one per alias).
-    const mesos = renderSteps({ ...masterInput({ masters: 3 }), credentials: NEW, ...rotating, tls: m }).find((s) => s.name === "mesos")!;
-    expect(mesos.commands.join("\n")).toContain('-alias "elastic-mesos-ca-${n%.pem}"');
+    // Java's trust stores take each CA under an alias of its own (keytool imports one per alias): Marathon's, and
+    // ZooKeeper's, whose PEM loader would keep one CA of the two (they share the cluster's name).
+    const steps = renderSteps({ ...masterInput({ masters: 3 }), credentials: NEW, ...rotating, tls: m });
+    expect(commands(steps, "mesos")).toContain('-alias "elastic-mesos-ca-${n%.pem}"');
+    expect(commands(steps, "zookeeper")).toContain('-alias "cluster-ca-${n%.pem}"');
+    expect(file(steps, "/etc/zookeeper/zoo.cfg")?.content).toContain("ssl.quorum.trustStore.type=PKCS12");
+    const after = renderSteps({ ...masterInput({ masters: 3 }), credentials: NEW, generation: 1,
+      tls: tls("rotation-new-secret-9876543210", "m1", masterIp(1)) });
+    expect(file(after, "/etc/zookeeper/zoo.cfg")?.content).toContain("ssl.quorum.trustStore.type=PEM");
+    expect(commands(after, "zookeeper")).toContain("/etc/zookeeper/tls/ca.p12");
   });
 });
