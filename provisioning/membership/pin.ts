@@ -73,11 +73,13 @@ export interface MastersPinInputs {
   rotatingFrom?: string;
 }
 
+/** Pure: the same masters, in the same order. */
+const sameMasters = (was: string[], now: string[]) => was.length === now.length && was.every((id, i) => id === now[i]);
+
 /** Pure: the masters added to a running cluster by the last change of its masters (recorded, or this change). */
 export function joiningMasters(olds: Partial<MastersPinInputs> | undefined, news: MastersPinInputs): string[] {
   const was = olds?.masters ?? [];
-  const same = was.length === news.masters.length && was.every((id, i) => id === news.masters[i]);
-  if (same) return olds?.joining ?? [];
+  if (sameMasters(was, news.masters)) return olds?.joining ?? [];
   return was.length ? news.masters.filter((id) => !was.includes(id)) : [];
 }
 
@@ -88,8 +90,7 @@ export const NO_SEED: Readonly<{ from: string; to: string[] }> = { from: "", to:
 export function seededMasters(olds: Partial<MastersPinInputs> | undefined,
   news: MastersPinInputs): MastersPinInputs["seeded"] {
   const was = olds?.masters ?? [];
-  const same = was.length === news.masters.length && was.every((id, i) => id === news.masters[i]);
-  if (same) return olds?.seeded?.to?.length ? olds.seeded : undefined;
+  if (sameMasters(was, news.masters)) return olds?.seeded?.to?.length ? olds.seeded : undefined;
   return was.length === 1 && news.masters.length > 1 ? { from: was[0], to: news.masters.slice(1) } : undefined;
 }
 
@@ -119,7 +120,7 @@ export function membershipFailures(olds: Partial<MastersPinInputs> | undefined,
   news: MastersPinInputs): { property: string; reason: string }[] {
   const was = olds?.masters;
   if (!Array.isArray(was) || was.length === 0) return [];
-  if (was.length === news.masters.length && was.every((id, i) => id === news.masters[i])) return [];
+  if (sameMasters(was, news.masters)) return [];
   const change = `from ${was.length} (${list(was)}) to ${news.masters.length} (${list(news.masters)})`;
   const back = `Put ${news.key} back to ${was.length} master${was.length > 1 ? "s" : ""}.`;
   const refuse = (why: string) => [{ property: "masters",
@@ -200,8 +201,7 @@ export function rotationOf(olds: Partial<MastersPinInputs> | undefined, news: Ma
 export function oneChangeAtATime(olds: Partial<MastersPinInputs> | undefined, news: MastersPinInputs,
   rotating: boolean): { property: string; reason: string }[] {
   const was = olds?.masters ?? [];
-  const same = was.length === news.masters.length && was.every((id, i) => id === news.masters[i]);
-  if (!rotating || same || was.length === 0) return [];
+  if (!rotating || sameMasters(was, news.masters) || was.length === 0) return [];
   return [{ property: "masters", reason: `${news.key}: changing the masters while clusterSecret rotates is refused before ` +
     "anything changed: put the masters back, end the rotation (`pulumi config rm elastic-mesos:previousClusterSecret`, " +
     "`pulumi up`), then change them" }];

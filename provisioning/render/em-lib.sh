@@ -97,17 +97,16 @@ em_owner() {
     had=$(sed -n 's/^cluster=//p' "$EM_OWNER" 2>/dev/null | head -n 1)
     had_id=$(sed -n 's/^owner-id=//p' "$EM_OWNER" 2>/dev/null | head -n 1)
     [ "$had" = "$1" ] && [ "$had_id" = "$2" ] && return 0
-    if [ "$had" = "$1" ] && [ -n "${3:-}" ] && [ "$had_id" = "$3" ]; then
-      em_put "$EM_OWNER" 0644 root root < <(printf 'cluster=%s\nowner-id=%s\n' "$1" "$2")
-      return 0
+    # The previous secret's id while clusterSecret rotates: marked anew below, as a new host is.
+    if [ "$had" != "$1" ] || [ -z "${3:-}" ] || [ "$had_id" != "$3" ]; then
+      printf 'elastic-mesos %s: FAILED: this host belongs to cluster %s (owner id %s in %s), not to cluster %s (owner id %s)%s: refused; nothing on the host was changed.\n' \
+        "$EM_STEP" "'${had:-?}'" "${had_id:-?}" "$EM_OWNER" "'$1'" "$2" \
+        "$([ "$had" != "$1" ] || echo ', another stack with the same cluster name and another clusterSecret')" >&2
+      # shellcheck disable=SC2016 # the backquotes are text
+      printf 'To give the host to this cluster, release it first: run `pulumi destroy` in the stack of cluster %s (or drop the host from its config and run `pulumi up` there), which removes what that cluster installed and the mark. If that stack is gone for good, release the host on it by hand: sudo rm %s (the old cluster'"'"'s data stays in /var/lib/zookeeper and /var/lib/mesos), then run this again.\n' \
+        "'${had:-?}'" "$EM_OWNER" >&2
+      exit 1
     fi
-    printf 'elastic-mesos %s: FAILED: this host belongs to cluster %s (owner id %s in %s), not to cluster %s (owner id %s)%s: refused; nothing on the host was changed.\n' \
-      "$EM_STEP" "'${had:-?}'" "${had_id:-?}" "$EM_OWNER" "'$1'" "$2" \
-      "$([ "$had" != "$1" ] || echo ', another stack with the same cluster name and another clusterSecret')" >&2
-    # shellcheck disable=SC2016 # the backquotes are text
-    printf 'To give the host to this cluster, release it first: run `pulumi destroy` in the stack of cluster %s (or drop the host from its config and run `pulumi up` there), which removes what that cluster installed and the mark. If that stack is gone for good, release the host on it by hand: sudo rm %s (the old cluster'"'"'s data stays in /var/lib/zookeeper and /var/lib/mesos), then run this again.\n' \
-      "'${had:-?}'" "$EM_OWNER" >&2
-    exit 1
   fi
   em_mkdir "$(dirname "$EM_OWNER")" 0700
   em_put "$EM_OWNER" 0644 root root < <(printf 'cluster=%s\nowner-id=%s\n' "$1" "$2")

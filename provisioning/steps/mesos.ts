@@ -7,6 +7,7 @@ import { HEALTH_CURLRC, agentCommands, agentFiles, agentIdentity } from "./mesos
 import { masterFiles, masterInputs } from "./mesos-master";
 import { CLUSTER_CA, MARATHON_HTTPS_PORT, keystoreCommands, tlsOf, truststoreCommands } from "./tls";
 import { PREVIOUS_ADMIN_CURLRC, aclPasses, dropPrevious, previousAdminFiles } from "./rotation";
+import { PREVIOUS_SUPER_PASSWORD, SUPER_PASSWORD } from "./zookeeper";
 import type { FileSpec, Step } from "./types";
 import { metricIsOne } from "../render/probe-snippets";
 
@@ -31,7 +32,7 @@ export function mesosStep(ctx: Ctx): Step {
   const ca = tls ? ` --cacert ${CLUSTER_CA}` : "";
   if (ctx.isMaster) {
     const ip = ctx.selfIp!;
-    const acl = aclPasses(ctx);
+    const acl = aclPasses(ctx, { current: SUPER_PASSWORD, previous: PREVIOUS_SUPER_PASSWORD });
     // While clusterSecret rotates, a master not rolled yet knows only the previous admin password.
     const orPrevious = ctx.input.previous ? ` || { b=$(curl -s --max-time 5${ca} -K ${PREVIOUS_ADMIN_CURLRC} "${scheme}://$m:5050/metrics/snapshot" || true); }` : "";
     const marathon = `${scheme}://${ip}:${tls ? MARATHON_HTTPS_PORT : 8080}`;

@@ -8,14 +8,14 @@
 //     daemons made meanwhile. Once the rotation is over (previousClusterSecret removed), the same passes keep the
 //     new ids only, and the previous generation's files go.
 import type { Ctx } from "./context";
+import { generations } from "../rotation/principals";
 import { aclMigration, znodeTrees } from "../rotation/zk-acls";
-import { PREVIOUS_SUPER_PASSWORD, SUPER_PASSWORD } from "./zookeeper";
 import type { FileSpec } from "./types";
 
 export const PREVIOUS_ADMIN_CURLRC = "/etc/elastic-mesos/admin.previous.curlrc";
 
 /** A cluster whose clusterSecret rotated at least once. */
-export const rotated = (ctx: Ctx) => (ctx.input.generation ?? 0) > 0;
+const rotated = (ctx: Ctx) => (ctx.input.generation ?? 0) > 0;
 
 /** Masters, while rotating: curl's config with the previous admin password, for masters not rolled yet. */
 export function previousAdminFiles(ctx: Ctx): FileSpec[] {
@@ -33,12 +33,13 @@ export function dropPrevious(ctx: Ctx, files: string[]): string[] {
 /**
  * Shell lines around a master's restart of mesos-master and Marathon: the ZooKeeper ACL migration through its own
  * server, both generations' ids while rotating, the current ones only after. None on a cluster that never rotated.
+ * `superFiles`: where the ZooKeeper step keeps each generation's super password (steps/zookeeper.ts).
  */
-export function aclPasses(ctx: Ctx): { before: string[]; after: string[] } {
+export function aclPasses(ctx: Ctx, superFiles: { current: string; previous: string }): { before: string[]; after: string[] } {
   if (!ctx.input.previous && !rotated(ctx)) return { before: [], after: [] };
-  const gens = [ctx.input.credentials, ...(ctx.input.previous ? [ctx.input.previous] : [])];
+  const gens = generations(ctx.input).map((x) => x.credentials);
   const trees = znodeTrees({ mesos: gens.map((c) => c.zkMesosPassword), marathon: gens.map((c) => c.zkMarathonPassword) });
-  const supers = [SUPER_PASSWORD, ...(ctx.input.previous ? [PREVIOUS_SUPER_PASSWORD] : [])];
+  const supers = [superFiles.current, ...(ctx.input.previous ? [superFiles.previous] : [])];
   const v = ctx.input.artifacts.zookeeper.version;
   return { before: aclMigration(v, "127.0.0.1", trees, supers, false), after: aclMigration(v, "127.0.0.1", trees, supers) };
 }

@@ -117,7 +117,12 @@ export function executorTlsFiles(ctx: Ctx, taskUser: string): FileSpec[] {
  * their service), so it adds no secret: derived from the key, stable across renders, different per node.
  */
 export function keystorePassword(tls: NodeTls): string {
-  return createHash("sha256").update(`elastic-mesos/marathon-keystore\0${tls.key}`).digest("base64url").slice(0, 24);
+  return storePassword("marathon-keystore", tls.key);
+}
+
+/** A Java store's password, derived from what it holds (stable across renders): for a `purpose` of ours. */
+export function storePassword(purpose: string, material: string): string {
+  return createHash("sha256").update(`elastic-mesos/${purpose}\0${material}`).digest("base64url").slice(0, 24);
 }
 
 /**
@@ -156,7 +161,7 @@ export function marathonTlsFiles(ctx: Ctx): FileSpec[] {
 
 /** The trust store's password: it guards a public certificate, so it is no secret (derived from the CA). */
 export function truststorePassword(tls: NodeTls): string {
-  return createHash("sha256").update(`elastic-mesos/marathon-truststore\0${tls.caCert}`).digest("base64url").slice(0, 24);
+  return storePassword("marathon-truststore", tls.caCert);
 }
 
 /**

@@ -16,7 +16,8 @@
 import { createHash } from "node:crypto";
 import { onlineMembership, type Ctx } from "./context";
 import { renderUnit, sq } from "./shell";
-import { bundle, pkcs12TrustStore } from "./tls";
+import { dropPrevious } from "./rotation";
+import { bundle, pkcs12TrustStore, storePassword } from "./tls";
 import type { FileSpec, Step } from "./types";
 
 /** The settings we render; ZooKeeper runs from its live copy (LIVE_CFG), which also names its members. */
@@ -110,8 +111,7 @@ function tlsCfg(pkcs12Password: string | undefined): string[] {
 }
 
 /** The rotation trust store's password: it guards public certificates, so it is no secret (derived from them). */
-const trustStorePassword = (caCert: string) =>
-  createHash("sha256").update(`elastic-mesos/zookeeper-truststore\0${caCert}`).digest("base64url").slice(0, 24);
+const trustStorePassword = (caCert: string) => storePassword("zookeeper-truststore", caCert);
 
 /** The node's key and certificate (one file, a credential) and the CA, readable by ZooKeeper only. */
 function tlsFiles(ctx: Ctx): FileSpec[] {
@@ -178,9 +178,7 @@ function masterStep(ctx: Ctx): Step {
       ...(ctx.input.tls && bundle(ctx.input.tls.caCert) ? pkcs12TrustStore({ pem: ZK_TRUSTSTORE, p12: ZK_ROTATION_TRUSTSTORE,
         password: trustStorePassword(ctx.input.tls.caCert), owner: "zookeeper", stamp: ZK_ROTATION_STAMP, alias: "cluster-ca" }) : []),
       `em_service zookeeper ${watched}`,
-      // After a rotation (a generation > 0, none previous), the old super password goes.
-      ...((ctx.input.generation ?? 0) > 0 && !ctx.input.previous
-        ? [`rm -f ${PREVIOUS_SUPER_PASSWORD} ${ZK_ROTATION_TRUSTSTORE} ${ZK_ROTATION_STAMP}`] : []),
+      ...dropPrevious(ctx, [PREVIOUS_SUPER_PASSWORD, ZK_ROTATION_TRUSTSTORE, ZK_ROTATION_STAMP]),
       ...(onlineMembership(ctx) ? [
         `if [ -n "$zk_join" ]; then zk_add ${v} "$zk_join" ${sq(serverLine(me))}; fi`,
         // Members this cluster no longer renders that do not serve: the servers of removed masters whose machines

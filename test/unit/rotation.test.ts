@@ -168,7 +168,7 @@ describe("what the steps render while clusterSecret rotates, and after", () => {
     expect(mesos).toContain(digestId("marathon", NEW.zkMarathonPassword));
     expect(mesos).not.toContain(digestId("marathon", OLD.zkMarathonPassword));
     expect(mesos).toContain(`rm -f -- "$f"`);
-    expect(commands(steps, "zookeeper")).toContain(`rm -f ${PREVIOUS_SUPER_PASSWORD}`);
+    expect(commands(steps, "zookeeper")).toContain(`for f in ${PREVIOUS_SUPER_PASSWORD} `);
     expect(steps[0].owner).toEqual({ cluster: "prod", id: NEW.ownerId });
   });
 
