@@ -86,6 +86,8 @@ const CASES: Case[] = [
   { name: "bad ssh user", raw: with_(aws, (r) => (r.ssh.user = "Root User")), key: "ssh.user", says: /use a Linux user name/ },
   { name: "clusterSecret missing", raw: with_(aws, (r) => delete r.clusterSecret), key: "clusterSecret", says: /`openssl rand -base64 32 \| pulumi config set --secret elastic-mesos:clusterSecret`/ },
   { name: "clusterSecret too short", raw: with_(aws, (r) => (r.clusterSecret = "hunter2")), key: "clusterSecret", says: /at least 16 characters/ },
+  { name: "previousClusterSecret the same as clusterSecret", raw: with_(bm, (r) => (r.previousClusterSecret = r.clusterSecret)), key: "previousClusterSecret", says: /it is clusterSecret itself: .*`pulumi config rm elastic-mesos:previousClusterSecret`/ },
+  { name: "previousClusterSecret too short", raw: with_(bm, (r) => (r.previousClusterSecret = "hunter2")), key: "previousClusterSecret", says: /the secret the cluster ran with \(at least 16 characters\)/ },
   { name: "sshPrivateKey missing on baremetal", raw: with_(bm, (r) => delete r.sshPrivateKey), key: "sshPrivateKey", says: /installs the hosts over SSH/ },
   { name: "sshPrivateKey missing on aws", raw: with_(aws, (r) => delete r.sshPrivateKey), key: "sshPrivateKey", says: /^missing; `pulumi up` waits for the cluster to be healthy by checking the masters over SSH; set the key with `pulumi config set --secret elastic-mesos:sshPrivateKey < ~\/.ssh\/id_ed25519`$/ },
   { name: "sshPrivateKey missing on gcp", raw: with_(() => validRaw("gcp"), (r) => delete r.sshPrivateKey), key: "sshPrivateKey", says: /checking the masters over SSH/ },
@@ -324,7 +326,7 @@ describe("all problems are reported together", () => {
 
   it("never echoes a secret value, even a bad one", () => {
     const secret = "short-secret";
-    const r: Raw = { ...bm(), clusterSecret: secret, sshPrivateKey: "-----BEGIN NONSENSE-----" };
+    const r: Raw = { ...bm(), clusterSecret: secret, sshPrivateKey: "-----BEGIN NONSENSE-----", previousClusterSecret: "old-short" };
     let msg = "";
     try {
       parseModel(r, {});
@@ -335,6 +337,8 @@ describe("all problems are reported together", () => {
     expect(msg).toContain("sshPrivateKey: the value given is not allowed");
     expect(msg).not.toContain(secret);
     expect(msg).not.toContain("NONSENSE");
+    expect(msg).toContain("previousClusterSecret: the value given is not allowed");
+    expect(msg).not.toContain("old-short");
   });
 
   it("a valid secret passed only as an Output is accepted (no plain value to check)", async () => {
