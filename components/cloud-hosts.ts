@@ -32,6 +32,8 @@ export interface CloudHostsArgs {
   joining?: pulumi.Output<string[] | undefined>;
   /** The cluster grows from one master: the new ones start from a copy of its log (the masters pin's `seeded`). */
   seeded?: pulumi.Output<{ from: string; to: string[] } | undefined>;
+  /** How many times clusterSecret rotated (the masters pin's `generation`; undefined: 0). */
+  generation?: pulumi.Output<number | undefined>;
   parent: pulumi.Resource;
 }
 
@@ -60,6 +62,8 @@ export function cloudMastersList(topology: Pick<Topology, "masters">, publicIps:
 export interface PinnedKey {
   hostKeyFingerprint: string;
   hostKeyAlgorithm: string;
+  /** While clusterSecret rotates: the previous secret's key, which a machine presents until its install step ran. */
+  previousHostKeyFingerprint?: string;
 }
 
 /**
@@ -78,11 +82,17 @@ export function cloudConnections(model: Pick<ClusterModel, "provider" | "ssh">, 
   return { masters: conns, agents: agents.map((a) => pin({ host: a.ip, port: 22, user, bastion }, a.id)) };
 }
 
-/** The pinned host keys of every node, derived from clusterSecret (fingerprints are public: not secret). */
-export function pinnedKeys(model: Pick<ClusterModel, "clusterSecret" | "cluster">, nodes: NodeSpec[]): pulumi.Output<Record<string, PinnedKey>> {
-  return pulumi.unsecret(model.clusterSecret.apply((secret) => Object.fromEntries(nodes.map((n) => {
+/**
+ * The pinned host keys of every node, derived from clusterSecret (fingerprints are public: not secret). While it
+ * rotates, the previous secret's key is accepted too: a machine presents it until its install step ran.
+ */
+export function pinnedKeys(model: Pick<ClusterModel, "clusterSecret" | "previousClusterSecret" | "cluster">,
+  nodes: NodeSpec[]): pulumi.Output<Record<string, PinnedKey>> {
+  const previous = model.previousClusterSecret ?? pulumi.output(undefined);
+  return pulumi.unsecret(pulumi.all([model.clusterSecret, previous]).apply(([secret, before]) => Object.fromEntries(nodes.map((n) => {
     const k = sshHostKey(secret, model.cluster.name, n.id);
-    return [n.id, { hostKeyFingerprint: k.fingerprint, hostKeyAlgorithm: k.algorithm }];
+    const old = before ? { previousHostKeyFingerprint: sshHostKey(before, model.cluster.name, n.id).fingerprint } : {};
+    return [n.id, { hostKeyFingerprint: k.fingerprint, hostKeyAlgorithm: k.algorithm, ...old }];
   }))));
 }
 
@@ -140,9 +150,13 @@ export function createCloudHosts(args: CloudHostsArgs): CloudHosts {
   // turn, once their machines booted (joiners), and they start from it.
   const seeds = logSeeds(args.seeded, topology.masters.map((n) => n.id), conns.apply((c) => c.masters));
   const seedOf = (node: NodeSpec) => (node.role === "master" ? seeds.apply((f) => f(node.id)) : pulumi.output(undefined));
+  // clusterSecret rotates (as on bare metal, baremetal/bootstrap.ts): both generations rendered, principals named by
+  // generation; a machine's install step also puts its new derived SSH host key in place (render.ts rotatedHostKey).
+  const rotating = model.previousClusterSecret ? { rotating: true as const } : {};
+  const generation = args.generation ?? pulumi.output(undefined);
   const spec = (m: Machine, connection: pulumi.Output<HostConnection>, drainVia?: pulumi.Output<DrainMaster[]>) =>
-    pulumi.all([mastersList, m.privateIp, connection, joinOf(m.node), seedOf(m.node)])
-      .apply(([ms, selfIp, c, { joins, joiners }, logSeed]) => {
+    pulumi.all([mastersList, m.privateIp, connection, joinOf(m.node), seedOf(m.node), generation])
+      .apply(([ms, selfIp, c, { joins, joiners }, logSeed, g]) => {
       const node: NodeSpec = m.node;
       const base: HostInputs = {
         // A master's address is its planned one (the user-data's, reserved in its subnet); an agent's the cloud's.
@@ -155,6 +169,8 @@ export function createCloudHosts(args: CloudHostsArgs): CloudHosts {
         ...(joins ? { onlineMembership: true as const } : {}),
         // The running masters wait for the joining ones' first boot before they restart with the new --quorum.
         ...(joiners.length ? { joiners } : {}), ...(logSeed ? { logSeed } : {}),
+        // Only once clusterSecret rotated: the inputs of a cluster that never did stay what they were.
+        ...(g ? { generation: g } : {}), ...rotating,
       };
       // As on bare metal, the masters' keys stay an Output of their own inside `drain` (bootstrap.ts says why).
       return base.drain && drainVia ? { ...base, drain: { ...base.drain, masterHosts: drainVia } } : base;

@@ -18,7 +18,8 @@ import { resolveArtifacts } from "../provisioning/artifacts";
 import { deriveCredentials, hostOwnerId } from "../provisioning/credentials";
 import { renderSteps } from "../provisioning/steps";
 import { renderCloudConfig } from "../provisioning/render/cloud-config";
-import { nodeMaterial, sshHostKey } from "../provisioning/tls";
+import { nodeMaterial, rotatingMaterial, sshHostKey } from "../provisioning/tls";
+import { rotatedHostKey } from "../provisioning/baremetal/render";
 import { mastersOf, poolTaskUsers } from "../provisioning/baremetal/bootstrap";
 
 /** What the SSH bootstrap receives: the machines exist, their addresses are Outputs. */
@@ -119,10 +120,11 @@ export class MesosCluster extends pulumi.ComponentResource {
 
     let ready: pulumi.Resource[] = [];
     if (entry.delivery === "cloud-init") {
-      const render = cloudInitUserData(model, topology, credentials, undefined, entry.render);
+      const render = cloudInitUserData(model, topology, credentials, undefined, entry.render, undefined, pin.generation);
       // A master added to a running cluster boots only what comes before ZooKeeper: its host installs the rest over
       // SSH once the running masters restarted with the new --quorum (Mesos' order; baremetal/provider.ts adopt).
-      const renderJoining = cloudInitUserData(model, topology, credentials, undefined, entry.render, BEFORE_ZOOKEEPER);
+      const renderJoining = cloudInitUserData(model, topology, credentials, undefined, entry.render, BEFORE_ZOOKEEPER,
+        pin.generation);
       // Providers pass one map of the masters' reserved addresses to every node: the hosts' steps name them too.
       let masterPublicIps: MasterPublicIps = {};
       const userData = (n: NodeSpec, ips?: MasterPublicIps) => {
@@ -130,9 +132,12 @@ export class MesosCluster extends pulumi.ComponentResource {
         if (n.role !== "master") return render(n, ips).apply((r) => r.userData);
         // The full one now (memoised with the first call's addresses: the readiness renders it again without them);
         // a joining master's only when the pin says it joins (only this call renders it). Machines ignore later
-        // user-data: the choice matters only when the machine is made.
+        // user-data: the choice matters only when the machine is made. Once clusterSecret rotated, a master machine
+        // made later (a replacement, a new member) boots that too: its other steps carry the ZooKeeper ACL passes of
+        // a rotated cluster (steps/rotation.ts), over EC2's 16 KB; its host runs them over SSH (provider.ts adopt).
         const full = render(n, ips);
-        return pin.joining.apply((j) => ((j ?? []).includes(n.id) ? renderJoining(n, ips) : full)).apply((r) => r.userData);
+        return pulumi.all([pin.joining, pin.generation])
+          .apply(([j, g]) => ((j ?? []).includes(n.id) || g ? renderJoining(n, ips) : full)).apply((r) => r.userData);
       };
       const poolUserData = (pool: string, ips?: MasterPublicIps) => {
         if (ips) masterPublicIps = ips;
@@ -144,7 +149,7 @@ export class MesosCluster extends pulumi.ComponentResource {
       // group has no host resource: its group boots and rolls its machines from the pool's one user-data.
       const hosts = createCloudHosts({ model, topology, machines: set.machines, groups, masterPublicIps,
         firstBootTimeoutSeconds: args.readyTimeoutSeconds, departing: pin.departing, joining: pin.joining,
-        seeded: pin.seeded, parent: this });
+        seeded: pin.seeded, generation: pin.generation, parent: this });
       const nodes = [...topology.masters, ...hosts.agentMachines.map((m) => m.node)];
       const repairs = pulumi.all([...hosts.masters, ...hosts.agents].map((h) => h.repairs));
       const hashes = pulumi.all(nodes.map((n) => render(n).apply((r) => ({ id: n.id, hash: r.hash }))));
@@ -164,7 +169,8 @@ export class MesosCluster extends pulumi.ComponentResource {
       if (!masters) {
         throw new Error(`poolUserData: provider "${model.provider}" bootstraps over SSH: pass the master machines`);
       }
-      render ??= cloudInitUserData(model, topology, credentials, mastersOf(topology, masters));
+      render ??= cloudInitUserData(model, topology, credentials, mastersOf(topology, masters), undefined, undefined,
+        pin.generation);
       return render(poolTemplateNode(model.cluster.name, spec)).apply((r) => r.userData);
     };
     const set = entry.module.createMachines({ model, topology, userData: () => "", poolUserData }, this);
@@ -269,6 +275,11 @@ export function cloudInitUserData(
   format: (steps: Step[], hostKey?: { privatePem: string }) => string = renderCloudConfig,
   /** The steps the first boot runs (default all): a master joining a running cluster boots only BEFORE_ZOOKEEPER. */
   boots: (step: Step) => boolean = () => true,
+  /**
+   * How many times clusterSecret rotated (the masters pin's `generation`): a machine made while it rotates boots both
+   * generations, as its host's plan renders them (baremetal/render.ts), so adopting it runs nothing.
+   */
+  generation: pulumi.Output<number | undefined> = pulumi.output(undefined),
 ): (node: NodeSpec, masterPublicIps?: MasterPublicIps) => pulumi.Output<RenderedUserData> {
   const artifacts = resolveArtifacts(model.versions, model.artifacts, model.os);
   const masters: pulumi.Input<BootstrapInput["masters"]> = actualMasters ?? topology.masters.map((m) => {
@@ -285,8 +296,9 @@ export function cloudInitUserData(
   return (node, masterPublicIps = {}) => {
     let rendered = cache.get(node.id);
     if (!rendered) {
-      const inputs = pulumi.all([credentials, model.clusterSecret, publicIpsOf(masterPublicIps), masters]);
-      rendered = inputs.apply(([c, secret, publicIps, masters]) => {
+      const inputs = pulumi.all([credentials, model.clusterSecret, publicIpsOf(masterPublicIps), masters, generation,
+        model.previousClusterSecret ?? pulumi.output(undefined)]);
+      rendered = inputs.apply(([c, secret, publicIps, masters, g, before]) => {
         const withPublic = masters.map((m) => (publicIps[m.id] ? { ...m, publicAddress: publicIps[m.id] } : m));
         // A master's certificate names its planned address and its public one; an agent's address is known
         // only at boot, so its certificate names its hostname alone.
@@ -296,10 +308,15 @@ export function cloudInitUserData(
           ...(me ? { ip: me.ip } : {}), ...(me?.publicAddress ? { extraIps: [me.publicAddress] } : {}),
         };
         // Agents' certificates name no address here, so no node can verify its libprocess peers by address.
-        const tls: NodeTls = { ...nodeMaterial(secret, model.cluster.name, subject, node.role), unverifiedPeers: true };
+        const made = nodeMaterial(secret, model.cluster.name, subject, node.role);
+        // While clusterSecret rotates: both generations, as a rolled host's (baremetal/render.ts hostTls, renderHost).
+        const material = before ? rotatingMaterial(made, secret, before, model.cluster.name) : made;
+        const tls: NodeTls = { ...material, unverifiedPeers: true };
+        const hostKey = rotatedHostKey(secret, { cluster: model.cluster.name, node, firstBoot: true, generation: g });
         const steps = renderSteps({
           cluster: model.cluster.name, os: model.os, node, masters: withPublic, quorum: topology.quorum, artifacts,
-          credentials: c, tls, taskUsers,
+          credentials: c, tls, taskUsers, ...(g ? { generation: g } : {}),
+          ...(before ? { previous: deriveCredentials(before, model.cluster.name) } : {}), ...(hostKey ? { sshHostKey: hostKey } : {}),
         });
         const userData = format(
           firstBootSteps(steps, boots),

@@ -29,7 +29,7 @@ import { driftOf, driftProbeScript } from "./drift";
 import { agentMove, keepIdentity, lostMachine } from "./identity";
 import { changedSteps, diffHost, drainBeforeRestart, expectedHostKey, hashesOf, machineChange, pinChanged }
   from "./plan";
-import { hostTls, renderHost, type HostPlan } from "./render";
+import { hostTls, renderHost, rotatedHostKey, type HostPlan } from "./render";
 import type { Runner } from "./runner";
 import type { HostInputs, HostOutputs, HostProps, LeaveProps, LegacyHostOutputs, LogSeedTarget, RecordedHostKey }
   from "./types";
@@ -40,7 +40,8 @@ export interface ProviderDeps {
   /** Progress lines (step output, drain progress). Default: stderr when ELASTIC_MESOS_LOG is set. */
   log?: (line: string) => void;
   /** Renders a node's plan; default renderHost. Tests inject small scripts they can run for real. */
-  render?: (inputs: HostInputs, credentials: Credentials, tls?: NodeTls) => HostPlan;
+  render?: (inputs: HostInputs, credentials: Credentials, tls?: NodeTls, previous?: Credentials,
+    hostKey?: { privatePem: string }) => HostPlan;
   /** Pause between looks at a cloud machine's first boot; default FIRSTBOOT_POLL_MS. */
   pollMs?: number;
 }
@@ -113,6 +114,17 @@ function lostLook(e: unknown): string | undefined {
 /** The key a host's state recorded, as a target expects it: a pin from the config, or the state's record. */
 const recordedKey = (k: RecordedHostKey): { fingerprint: string; source: "config" | "state" } =>
   ({ fingerprint: k.fingerprint, source: k.source === "config" ? "config" : "state" });
+
+/**
+ * The host key a host presents after its steps ran: a cloud machine reached with its previous key while
+ * clusterSecret rotates presents the pinned one once its install step ran (it installs it: steps/install.ts).
+ */
+export function keyAfter(seen: RecordedHostKey, news: Pick<HostPlan, "connection">, ran: readonly { step: string }[]):
+  RecordedHostKey {
+  const c = news.connection;
+  const swapped = !!c.hostKeyFingerprint && seen.fingerprint === c.previousHostKeyFingerprint && ran.some((s) => s.step === "install");
+  return swapped ? { ...seen, fingerprint: c.hostKeyFingerprint! } : seen;
+}
 
 /** The machine's id as the outputs record it (HostProps.machine), when the host is a cloud machine's. */
 const machineOf = (machine: string | undefined): { machine?: string } => (machine === undefined ? {} : { machine });
@@ -541,8 +553,8 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
       turn?.release();
       // The turn's length (its restarts and their gates): bench/rollout.js sums these against the whole `up`.
       if (turn) this.progress()(`${inputs.node.id}: rolled in ${((Date.now() - turnStart) / 1000).toFixed(1)} s`);
-      return { ...this.record(news), ...identity(news), ...repairs(olds, toRun), hostKey, preexisting, stepsRun: toRun.length,
-        commandsSent: runner.stats.commands };
+      return { ...this.record(news), ...identity(news), ...repairs(olds, toRun), hostKey: keyAfter(hostKey, news, toRun),
+        preexisting, stepsRun: toRun.length, commandsSent: runner.stats.commands };
     } catch (e) {
       // A step failed after the copy: mesos-master runs again as its unit now says (a re-run copies anew at --quorum=1).
       if (stopped) {
@@ -674,7 +686,8 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
     if (!p) {
       const credentials = this.credentials(inputs.cluster);
       const previous = inputs.rotating ? this.previousCredentials(inputs.cluster) : undefined;
-      p = (this.deps?.render ?? renderHost)(inputs, credentials, this.tls(inputs), previous);
+      p = (this.deps?.render ?? renderHost)(inputs, credentials, this.tls(inputs), previous,
+        rotatedHostKey(this.clusterSecret!, inputs));
       if (this.plans.size >= PLAN_CACHE_SIZE) this.plans.delete(this.plans.keys().next().value!);
       this.plans.set(key, p);
     }
@@ -721,6 +734,9 @@ export class MesosHostProvider implements pulumi.dynamic.ResourceProvider<HostPr
       name: p.node.id, host: c.host, port: c.port, user: c.user, privateKey: this.privateKey,
       hostKeyFingerprint: key.fingerprint, hostKeySource: key.source, configPath: c.configPath,
       ...(c.hostKeyAlgorithm ? { hostKeyAlgorithm: c.hostKeyAlgorithm } : {}),
+      // Only beside the configured pin itself (not a key recorded on first use).
+      ...(c.previousHostKeyFingerprint && key.fingerprint === c.hostKeyFingerprint
+        ? { previousHostKeyFingerprint: c.previousHostKeyFingerprint } : {}),
       bastion: c.bastion && { ...c.bastion, configPath: undefined },
     };
   }

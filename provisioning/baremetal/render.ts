@@ -4,7 +4,7 @@
 import { renderStepScripts, type StepScript } from "../render/ssh-plan";
 import { renderSteps } from "../steps";
 import type { BootstrapInput, Credentials, NodeTls, Step } from "../steps/types";
-import { nodeMaterial, rotatingMaterial } from "../tls";
+import { nodeMaterial, rotatingMaterial, sshHostKey } from "../tls";
 import { cleanupPlan } from "./cleanup";
 import { watchOf, type StepWatch } from "./drift";
 import type { CleanupPlan, HostInputs, HostNode } from "./types";
@@ -26,7 +26,8 @@ export interface HostPlan {
   firstBoot?: "cloud-init";
 }
 
-export function bootstrapInputOf(i: HostInputs, credentials: Credentials, tls?: NodeTls, previous?: Credentials): BootstrapInput {
+export function bootstrapInputOf(i: HostInputs, credentials: Credentials, tls?: NodeTls, previous?: Credentials,
+  hostKey?: { privatePem: string }): BootstrapInput {
   // A cloud agent's user-data finds its own address at boot: rendered the same way, its scripts are the
   // user-data's byte for byte (and adopt.ts can compare what ran with what is planned).
   const selfIp = i.firstBoot && i.node.role === "agent" ? {} : { selfIp: i.selfIp };
@@ -34,7 +35,19 @@ export function bootstrapInputOf(i: HostInputs, credentials: Credentials, tls?: 
     ...(i.firewall ? { firewall: i.firewall } : {}), ...(i.onlineMembership ? { onlineMembership: true as const } : {}),
     ...(i.taskUsers?.length ? { taskUsers: i.taskUsers } : {}),
     ...(i.logSeed && "to" in i.logSeed ? { seedsNewMasters: true as const } : {}),
-    ...(i.generation ? { generation: i.generation } : {}), ...(previous ? { previous } : {}) };
+    ...(i.generation ? { generation: i.generation } : {}), ...(previous ? { previous } : {}),
+    ...(hostKey ? { sshHostKey: hostKey } : {}) };
+}
+
+/**
+ * A cloud machine's SSH host key, once clusterSecret rotated (HostInputs.generation): derived from the current
+ * secret, which its install step installs (steps/install.ts) in place of the one its first boot had. None before:
+ * the key its user-data installed is the current one, and the plan renders as it always did.
+ */
+export function rotatedHostKey(clusterSecret: string,
+  i: Pick<HostInputs, "cluster" | "generation"> & { node: { id: string }; firstBoot?: unknown }):
+  { privatePem: string } | undefined {
+  return i.firstBoot && i.generation ? { privatePem: sshHostKey(clusterSecret, i.cluster, i.node.id).privatePem } : undefined;
 }
 
 /**
@@ -65,8 +78,9 @@ export function agentIdentityOf(steps: readonly Step[]): { agentIdentity?: strin
 }
 
 /** The plan of one node: its rendered steps and what `delete` removes (from the same steps). */
-export function renderHost(i: HostInputs, credentials: Credentials, tls?: NodeTls, previous?: Credentials): HostPlan {
-  const steps = renderSteps(bootstrapInputOf(i, credentials, tls, previous));
+export function renderHost(i: HostInputs, credentials: Credentials, tls?: NodeTls, previous?: Credentials,
+  hostKey?: { privatePem: string }): HostPlan {
+  const steps = renderSteps(bootstrapInputOf(i, credentials, tls, previous, hostKey));
   const cleanup = cleanupPlan(steps);
   return {
     cluster: i.cluster,

@@ -17,7 +17,10 @@ export interface HostConnection {
   hostKeyFingerprint?: string;
   /** Cloud machines: the algorithm of their derived host key (the only one asked for). */
   hostKeyAlgorithm?: string;
-  bastion?: { name?: string; host: string; port: number; user: string; hostKeyFingerprint?: string; hostKeyAlgorithm?: string };
+  /** Cloud machines, while clusterSecret rotates: the previous secret's derived key, accepted too (SshTarget). */
+  previousHostKeyFingerprint?: string;
+  bastion?: { name?: string; host: string; port: number; user: string; hostKeyFingerprint?: string; hostKeyAlgorithm?: string;
+    previousHostKeyFingerprint?: string };
   /** Where the host sits in the stack config, for messages ("baremetal.hosts[2]"). */
   configPath?: string;
   /** A master's: the address of the lost machine it replaces (baremetal.hosts[].replaces; provider.ts masterMove). */

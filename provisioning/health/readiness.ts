@@ -103,7 +103,9 @@ export function masterTarget(m: ReadinessInputs["masters"][number], privateKey: 
     bastion = { ...c.bastion, hostKeyFingerprint: pinned ?? recorded[endpointKey(c.bastion)], hostKeySource: pinned ? "config" : "state" };
   }
   const base = { name: m.id, host: c.host, port: c.port, user: c.user, privateKey, bastion, configPath: c.configPath,
-    ...(c.hostKeyAlgorithm ? { hostKeyAlgorithm: c.hostKeyAlgorithm } : {}) };
+    ...(c.hostKeyAlgorithm ? { hostKeyAlgorithm: c.hostKeyAlgorithm } : {}),
+    // Beside a pin only (connect.ts): a cloud machine's previous derived key while clusterSecret rotates.
+    ...(c.previousHostKeyFingerprint ? { previousHostKeyFingerprint: c.previousHostKeyFingerprint } : {}) };
   const fingerprint = c.hostKeyFingerprint ?? m.hostKeyFingerprint ?? recorded[endpointKey(base)];
   return { ...base, hostKeyFingerprint: fingerprint, hostKeySource: c.hostKeyFingerprint ? "config" : "state" };
 }

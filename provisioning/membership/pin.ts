@@ -16,7 +16,7 @@
 //   the host with the key its own state pinned. A cloud deletes the machines that left at the end of the `up`.
 // Refused, with the reason and the offline way: a change of the running masters' ids. A change of clusterSecret,
 // told by an identifier of the secret that reveals nothing, goes through only as a rotation (rotationOf: with
-// previousClusterSecret, on the providers of ROTATES), never together with a change of the masters.
+// previousClusterSecret), never together with a change of the masters.
 //
 // How it stops the engine: it is the first resource the cluster registers, its inputs are plain config facts, and
 // every other resource of the cluster depends on it (components/cluster.ts afterPins). A failed check never
@@ -145,9 +145,11 @@ export function membershipFailures(olds: Partial<MastersPinInputs> | undefined,
   return [];
 }
 
-/** Providers whose hosts take a clusterSecret rotation: those installed over SSH only (a cloud machine's user-data and
- * derived SSH host key would change too). */
-export const ROTATES: ReadonlySet<string> = new Set(["baremetal", "local"]);
+/**
+ * Providers whose hosts take a clusterSecret rotation as a rolling change: every provider of this release (a cloud
+ * machine's install step also replaces its derived SSH host key; a group's new template boots both generations).
+ */
+export const ROTATES: ReadonlySet<string> = new Set(["baremetal", "local", "aws", "gcp", "openstack", "digitalocean"]);
 
 const KEEP_OLD = "Set the old value again, from stdin (`pulumi config set --secret elastic-mesos:clusterSecret < old-secret-file`), " +
   "then run `pulumi up`: until an `up` has run with it, `pulumi destroy` would use the secret this one was given";
@@ -191,8 +193,8 @@ export function rotationOf(olds: Partial<MastersPinInputs> | undefined, news: Ma
       "`pulumi config rm elastic-mesos:previousClusterSecret`, `pulumi up`; then rotate again");
   }
   if (!news.rotates) {
-    return refuse(`${changed}: this provider does not rotate it yet (bare metal and local do: a cloud machine's ` +
-      `user-data and SSH host key derive from it too). ${KEEP_OLD}`);
+    // Every provider of this release rotates (ROTATES): a pin whose program says otherwise refuses.
+    return refuse(`${changed}: this provider does not rotate it. ${KEEP_OLD}`);
   }
   return { generation: generation + 1, rotatingFrom: pinned, failures: [] };
 }

@@ -77,7 +77,8 @@ export function unreachable(target: SshTarget, reason: string, attempts: number)
 export async function connectOnce(target: SshTarget, opts: ConnectOptions): Promise<SshConnection> {
   const { Client } = require("ssh2") as typeof import("ssh2");
   const label = describeTarget(target);
-  const check = new HostKeyCheck(target.hostKeyFingerprint, target.hostKeySource ?? "config");
+  const check = new HostKeyCheck(target.hostKeyFingerprint, target.hostKeySource ?? "config",
+    target.hostKeyFingerprint ? target.previousHostKeyFingerprint : undefined);
   let sock: ClientChannel | undefined;
   if (target.bastion) {
     if (!opts.viaBastion) throw new Error(`${label}: a bastion is configured but no bastion connector was given (use SshPool)`);

@@ -41,18 +41,21 @@ export function keyTypeOf(rawKey: Buffer): string {
  */
 export class HostKeyCheck {
   seen?: { fingerprint: string; type: string };
-  constructor(readonly expected: string | undefined, readonly source: "config" | "state" = "config") {
+  /** `previous`: a second key accepted with a pin (a cloud machine's while clusterSecret rotates). */
+  constructor(readonly expected: string | undefined, readonly source: "config" | "state" = "config",
+    readonly previous?: string) {
     this.seen = undefined;
   }
 
   /** For ssh2's `hostVerifier` (bind it: `check.verify.bind(check)`). */
   verify(rawKey: Buffer): boolean {
     this.seen = { fingerprint: fingerprintOf(rawKey), type: keyTypeOf(rawKey) };
-    return this.expected === undefined || this.expected === this.seen.fingerprint;
+    return !this.mismatched;
   }
 
   get mismatched(): boolean {
-    return this.expected !== undefined && this.seen !== undefined && this.seen.fingerprint !== this.expected;
+    if (this.expected === undefined || this.seen === undefined) return false;
+    return this.seen.fingerprint !== this.expected && !(this.previous && this.seen.fingerprint === this.previous);
   }
 
   result(): SeenHostKey | undefined {
@@ -68,6 +71,7 @@ export class HostKeyCheck {
     const fix = `${why}. If the host was reinstalled or its keys rotated, check the new key out of band ` +
       `(on the host: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub, or ssh-keyscan -p ${port} ${target.host} | ssh-keygen -lf -) ` +
       `and set ${key} to it; otherwise treat this as a possible interception and do not proceed`;
-    return new HostKeyMismatch(describeTarget(target), this.expected!, this.seen!.fingerprint, this.seen!.type, fix);
+    const expected = this.previous ? `${this.expected} (or, while clusterSecret rotates, ${this.previous})` : this.expected!;
+    return new HostKeyMismatch(describeTarget(target), expected, this.seen!.fingerprint, this.seen!.type, fix);
   }
 }

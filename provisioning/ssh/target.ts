@@ -10,6 +10,8 @@ export interface SshBastion {
   hostKeyFingerprint?: string;
   /** The only host key algorithm to accept (a derived cloud host key, tls sshHostKey); absent: any. */
   hostKeyAlgorithm?: string;
+  /** While clusterSecret rotates: the key derived from the previous secret, accepted too (SshTarget's). */
+  previousHostKeyFingerprint?: string;
   /** Where this bastion sits in the stack config, used in messages ("baremetal.bastions[0]"). */
   configPath?: string;
 }
@@ -32,6 +34,11 @@ export interface SshTarget {
    * one must be the one it presents (cloud machines: their derived ECDSA key). Absent: ssh2's default order.
    */
   hostKeyAlgorithm?: string;
+  /**
+   * While clusterSecret rotates on a cloud: the key derived from the previous secret, accepted as well as the pinned
+   * one (a machine not rolled yet still presents it; its install step installs the new one). Only with a pin.
+   */
+  previousHostKeyFingerprint?: string;
   /** Whether `hostKeyFingerprint` came from config or was recorded in state on first use (wording of errors). */
   hostKeySource?: "config" | "state";
   bastion?: SshBastion;

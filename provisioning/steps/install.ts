@@ -120,6 +120,10 @@ export function installStep(ctx: Ctx): Step {
   if (ctx.needsDocker) cmds.push("em_service docker");
   if (isMaster && a.marathon.kind === "image") cmds.push(`em_image ${sq(a.marathon.image)} ${sq(a.marathon.archiveUrl ?? "-")}`);
   cmds.push(...nodeEnvCommands(ctx));
+  if (input.sshHostKey) {
+    files.push({ path: HOST_KEY_COPY, content: input.sshHostKey.privatePem, mode: "0600", owner: "root", group: "root", secret: true });
+    cmds.push(hostKeySwap());
+  }
 
   return {
     name: "install",
@@ -134,6 +138,26 @@ export function installStep(ctx: Ctx): Step {
       hint: "a package or tarball is missing or at another version; read the install output above",
     },
   };
+}
+
+/**
+ * Our copy of a cloud machine's derived SSH host key (BootstrapInput.sshHostKey). The key sshd serves stays its
+ * own file: a cleanup removes this copy, never the machine's host key.
+ */
+export const HOST_KEY_COPY = "/etc/elastic-mesos/ssh_host_ecdsa_key";
+
+/**
+ * Shell: the derived key in place of the machine's ECDSA host key, where they differ, and sshd told to read it.
+ * Connections open now keep going (a reload re-reads the keys for new connections only), and the step runner
+ * accepts either key meanwhile (ssh/target.ts previousHostKeyFingerprint).
+ */
+function hostKeySwap(): string {
+  const live = "/etc/ssh/ssh_host_ecdsa_key";
+  return `if ! cmp -s ${HOST_KEY_COPY} ${live}; then install -m 0600 -o root -g root ${HOST_KEY_COPY} ${live}; ` +
+    `ssh-keygen -y -f ${live} > ${live}.pub; ` +
+    // Debian and Ubuntu name the unit ssh (sshd an alias), Rocky sshd.
+    `for u in ssh sshd; do if systemctl cat $u.service >/dev/null 2>&1; then systemctl try-reload-or-restart $u.service; break; fi; done; ` +
+    `em_mark "SSH host key: the one derived from the current clusterSecret"; fi`;
 }
 
 function toolCommands(pkg: "apt" | "yum"): string[] {

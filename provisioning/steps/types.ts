@@ -172,6 +172,11 @@ export interface BootstrapInput {
    */
   onlineMembership?: true;
   /**
+   * A cloud machine's SSH host key, once clusterSecret rotated (baremetal/render.ts rotatedHostKey): the install
+   * step puts it in place of the one its first boot installed. Absent everywhere else.
+   */
+  sshHostKey?: { privatePem: string };
+  /**
    * This node's TLS material (provisioning/tls nodeTls). The program and the bare-metal provider always
    * give it; without it the steps render no TLS (older unit-test inputs).
    */

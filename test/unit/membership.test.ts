@@ -177,7 +177,7 @@ describe("a change of the masters of a running cluster", () => {
     expect(grow?.map((f) => f.reason).join("\n")).toMatch(/changing the masters while clusterSecret rotates is refused/);
     const cloud = (await p.check({ ...running, rotates: false }, { ...pin(M3), secretId: NEW, previousSecretId: OLD,
       rotates: false })).failures;
-    expect(cloud?.[0].reason).toMatch(/this provider does not rotate it yet/);
+    expect(cloud?.[0].reason).toMatch(/this provider does not rotate it\./);
     // Left set once the rotation ended (or set on a cluster not rotating from it): told to remove it.
     const stale = (await p.check({ ...running, secretId: NEW, generation: 1 }, { ...pin(M3), secretId: NEW, previousSecretId: OLD,
       rotates: true })).failures;

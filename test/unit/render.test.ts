@@ -21,7 +21,9 @@ import { renderStepScripts } from "../../provisioning/render/ssh-plan";
 import { renderSteps } from "../../provisioning/steps";
 import type { BootstrapInput } from "../../provisioning/steps/types";
 import { clusterInputs, SECRET, type Shape } from "./bootstrap-input";
-import { nodeMaterial, sshHostKey } from "../../provisioning/tls";
+import { nodeMaterial, rotatingMaterial, sshHostKey } from "../../provisioning/tls";
+import { deriveCredentials } from "../../provisioning/credentials";
+import { BEFORE_ZOOKEEPER, firstBootSteps } from "../../components/cluster";
 import { bootParts, bootScripts } from "../fixtures/boot-text";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "em-render-"));
@@ -186,17 +188,27 @@ describe("#cloud-config user-data", () => {
     }
   });
 
-  it("stays under AWS's 16 KB (gzip'ed, as sent) and the other clouds' 64 KB for every node of a 5-master cluster", () => {
+  // While clusterSecret rotates, a machine made then boots both generations (components/cluster.ts cloudInitUserData):
+  // the previous credentials, both CAs and the cross-signed one, its host key in the install step. A master's whole
+  // plan is then over 16 KB (the ACL passes of a rotated cluster): it boots its install step alone.
+  it.each([["", false], [", while clusterSecret rotates", true]])("stays under AWS's 16 KB (gzip'ed, as sent) and the other clouds' 64 KB for every node of a 5-master cluster%s", (_, rotating) => {
     const shapes = [{ masters: 5 as const }, { ...SHAPES[6], masters: 5 as const }, { ...SHAPES[7], masters: 5 as const }];
+    const NEXT = "the-next-cluster-secret-0123456789";
     const sizes = shapes.flatMap((shape) =>
       clusterInputs(shape).map((input) => {
         // With the TLS material the program adds (certificates barely compress).
         const subject = { id: input.node.id, hostname: input.node.hostname, ...(input.node.role === "master"
           ? { ip: input.masters.find((m) => m.id === input.node.id)!.ip, extraIps: ["203.0.113.10"] } : {}) };
-        const tls = { ...nodeMaterial(SECRET, input.cluster, subject, input.node.role), unverifiedPeers: true };
-        // With its derived SSH host key, as the program renders it (components/cluster.ts).
-        const steps = renderSteps({ ...input, tls });
-        const key = sshHostKey(SECRET, input.cluster, input.node.id);
+        const secret = rotating ? NEXT : SECRET;
+        const made = nodeMaterial(secret, input.cluster, subject, input.node.role);
+        const tls = { ...(rotating ? rotatingMaterial(made, NEXT, SECRET, input.cluster) : made), unverifiedPeers: true };
+        const key = sshHostKey(secret, input.cluster, input.node.id);
+        const rotation = rotating ? { credentials: deriveCredentials(NEXT, input.cluster), previous: input.credentials,
+          generation: 1, sshHostKey: { privatePem: key.privatePem } } : {};
+        // With its derived SSH host key, as the program renders it (components/cluster.ts). Once clusterSecret rotated,
+        // a master boots its install step alone (its host runs the rest over SSH).
+        const all = renderSteps({ ...input, tls, ...rotation });
+        const steps = rotating && input.node.role === "master" ? firstBootSteps(all, BEFORE_ZOOKEEPER) : all;
         const text = renderCloudConfig(steps, key);
         // AWS's own form (its registry render): the pieces as plain files, the whole gzip'ed once.
         const awsText = renderAwsCloudConfig(steps, key);
@@ -206,7 +218,7 @@ describe("#cloud-config user-data", () => {
       }),
     );
     const max = (k: "text" | "aws") => Math.max(...sizes.map((s) => s[k]));
-    console.log(`user-data bytes, 5 masters: max text ${max("text")}, max AWS (gzip) ${max("aws")}; ` +
+    console.log(`user-data bytes, 5 masters${rotating ? " (rotating)" : ""}: max text ${max("text")}, max AWS (gzip) ${max("aws")}; ` +
       sizes.map((s) => `${s.node}=${s.text}/${s.aws}`).join(" "));
     expect(max("aws")).toBeLessThan(16 * 1024);
     expect(max("text")).toBeLessThan(64 * 1024);

@@ -10,6 +10,7 @@ import { utils } from "ssh2";
 import { createHash } from "node:crypto";
 import { sshHostKey } from "../../provisioning/tls";
 import { SshPool } from "../../provisioning/ssh/pool";
+import { keyAfter } from "../../provisioning/baremetal/provider";
 import { newKeyPair, startSshServer } from "../fixtures/ssh-server";
 
 const SECRET = "a-long-enough-cluster-secret-for-tests";
@@ -72,5 +73,41 @@ describe("pinning a derived key on a machine that has keys of other types too", 
       await pool.close();
       await server.close();
     }
+  });
+});
+
+describe("while clusterSecret rotates: the previous secret's derived key accepted beside the pin", () => {
+  const OLD = "the-previous-cluster-secret-0123";
+  it("a machine still presenting the previous key is let in, a third key is refused naming both, the old one after the rotation", async () => {
+    const now = sshHostKey(SECRET, "prod", "m1");
+    const before = sshHostKey(OLD, "prod", "m1");
+    const servers = await Promise.all([before, sshHostKey("a-third-cluster-secret-0123456", "prod", "m1")]
+      .map((k) => startSshServer({ hostKey: k.privatePem })));
+    const pool = new SshPool({ retries: 0, readyTimeoutMs: 5_000 });
+    const target = (s: (typeof servers)[number], extra: object = {}) => ({ name: "m1", host: s.host, port: s.port, user: "root",
+      privateKey: s.clientKey, hostKeyFingerprint: now.fingerprint, hostKeySource: "config" as const,
+      hostKeyAlgorithm: now.algorithm, ...extra });
+    try {
+      const rotating = { previousHostKeyFingerprint: before.fingerprint };
+      expect((await pool.connection(target(servers[0], rotating))).hostKey.fingerprint).toBe(before.fingerprint);
+      const other = pool.connection(target(servers[1], rotating));
+      await expect(other).rejects.toMatchObject({ code: "HOST_KEY_MISMATCH" });
+      await expect(other).rejects.toThrow(`expected ${now.fingerprint} (or, while clusterSecret rotates, ${before.fingerprint})`);
+      // After the rotation (no previous key given) the old key is refused.
+      await expect(new SshPool({ retries: 0, readyTimeoutMs: 5_000 }).connection(target(servers[0])))
+        .rejects.toMatchObject({ code: "HOST_KEY_MISMATCH" });
+    } finally {
+      await pool.close();
+      await Promise.all(servers.map((s) => s.close()));
+    }
+  });
+
+  it("after its install step ran, a host reached with the previous key records the pinned one", () => {
+    const seen = { fingerprint: "SHA256:old", type: "ecdsa-sha2-nistp256", source: "config" as const };
+    const connection = { host: "10.0.0.1", port: 22, user: "admin", hostKeyFingerprint: "SHA256:new", previousHostKeyFingerprint: "SHA256:old" };
+    expect(keyAfter(seen, { connection }, [{ step: "install" }, { step: "mesos" }]).fingerprint).toBe("SHA256:new");
+    // No install step run: the machine still presents what was seen.
+    expect(keyAfter(seen, { connection }, [{ step: "mesos" }]).fingerprint).toBe("SHA256:old");
+    expect(keyAfter({ ...seen, fingerprint: "SHA256:new" }, { connection }, [{ step: "install" }]).fingerprint).toBe("SHA256:new");
   });
 });
