@@ -6,16 +6,12 @@ import { marathonFiles, marathonInputs } from "./marathon";
 import { HEALTH_CURLRC, agentCommands, agentFiles, agentIdentity } from "./mesos-agent";
 import { masterFiles, masterInputs } from "./mesos-master";
 import { CLUSTER_CA, MARATHON_HTTPS_PORT, keystoreCommands, tlsOf, truststoreCommands } from "./tls";
-import { PREVIOUS_ADMIN_CURLRC, aclPasses, dropPrevious, previousAdminFiles } from "./rotation";
+import { ADMIN_CURLRC, PREVIOUS_ADMIN_CURLRC, aclPasses, dropPrevious, previousAdminFiles } from "./rotation";
 import { PREVIOUS_SUPER_PASSWORD, SUPER_PASSWORD } from "./zookeeper";
 import type { FileSpec, Step } from "./types";
 import { metricIsOne } from "../render/probe-snippets";
 
-/**
- * curl config with the admin's basic-auth credentials: keeps the password off command lines. Masters only
- * (Marathon 1.11 has a single HTTP user, so its gate needs admin); agents' gates use the health principal.
- */
-export const ADMIN_CURLRC = "/etc/elastic-mesos/admin.curlrc";
+export { ADMIN_CURLRC };
 
 export function mesosStep(ctx: Ctx): Step {
   const curlrc: FileSpec = {

@@ -12,6 +12,12 @@ import { generations } from "../rotation/principals";
 import { aclMigration, znodeTrees } from "../rotation/zk-acls";
 import type { FileSpec } from "./types";
 
+/**
+ * curl config with the admin's basic-auth credentials: keeps the password off command lines. Masters only
+ * (Marathon 1.11 has a single HTTP user, so its gate needs admin); agents' gates use the health principal.
+ * Written by the mesos step (steps/mesos.ts); here beside the previous generation's, which it replaces.
+ */
+export const ADMIN_CURLRC = "/etc/elastic-mesos/admin.curlrc";
 export const PREVIOUS_ADMIN_CURLRC = "/etc/elastic-mesos/admin.previous.curlrc";
 
 /** A cluster whose clusterSecret rotated at least once. */
@@ -28,6 +34,38 @@ export function previousAdminFiles(ctx: Ctx): FileSpec[] {
 export function dropPrevious(ctx: Ctx, files: string[]): string[] {
   if (ctx.input.previous || !rotated(ctx)) return [];
   return [`for f in ${files.join(" ")}; do if [ -e "$f" ]; then rm -f -- "$f"; em_mark "removed $f"; fi; done`];
+}
+
+/**
+ * Shell lines first in a master's ZooKeeper step (the first of its steps a rotation's end changes) when a rotation
+ * ends, its previous generation's files still there: every agent the leading master lists must present a certificate
+ * the current CA alone verifies, or the step stops before anything restarts. An agent booted from a group's template
+ * before the rotation (an instance refresh still under way), or missed by the rotation's first `pulumi up`, would be
+ * refused once the masters drop the old generation. `ca`: the current CA alone (the step writes its files before its
+ * commands).
+ */
+export function agentsRotated(ctx: Ctx, ca: string, curlrc = ADMIN_CURLRC): string[] {
+  if (ctx.input.previous || !rotated(ctx) || !ctx.input.tls) return [];
+  return [
+    `if [ -e ${PREVIOUS_ADMIN_CURLRC} ]; then`,
+    "  t=$(mktemp); pids=''; got=0",
+    // The leader answers /master/slaves; the others redirect (to an address not always reachable from here).
+    `  for m in ${ctx.masterIps.join(" ")}; do`,
+    `    c=$(curl -s -o "$t" -w '%{http_code}' --max-time 10 --cacert ${ca} -K ${curlrc} "https://$m:5050/master/slaves" || true)`,
+    `    if [ "$c" = 200 ]; then got=1; pids=$(grep -oE '"pid": ?"[^"]*"' "$t" | sed -E 's/.*@([^"]*)"$/\\1/' || true); break; fi`,
+    `  done; rm -f "$t"`,
+    `  [ "$got" = 1 ] || em_fail "no master listed the agents (/master/slaves): a leader election may be under way; run pulumi up again"`,
+    "  stale=''",
+    "  for a in $pids; do",
+    `    timeout 15 openssl s_client -connect "$a" -CAfile ${ca} -verify_return_error </dev/null >/dev/null 2>&1 || stale="$stale $a"`,
+    "  done",
+    `  [ -z "$stale" ] || em_fail "agents still present a certificate of the previous clusterSecret (or cannot be reached on` +
+      ` their port):$stale. The old generation is refused once the masters drop it, so nothing was restarted here. A pool` +
+      ` run as a group replaces its agents after the rotation's first pulumi up (AWS instance refresh, GCP instance group` +
+      ` update, DigitalOcean pool): wait until it has, then run pulumi up again"`,
+    `  em_log "every agent ($(echo $pids | wc -w)) presents a certificate of the current CA"`,
+    "fi",
+  ];
 }
 
 /**

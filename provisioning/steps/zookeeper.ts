@@ -16,7 +16,7 @@
 import { createHash } from "node:crypto";
 import { onlineMembership, type Ctx } from "./context";
 import { renderUnit, sq } from "./shell";
-import { dropPrevious } from "./rotation";
+import { agentsRotated, dropPrevious } from "./rotation";
 import { bundle, pkcs12TrustStore, storePassword } from "./tls";
 import type { FileSpec, Step } from "./types";
 
@@ -171,6 +171,7 @@ function masterStep(ctx: Ctx): Step {
     title: `ZooKeeper server ${me.zkId} of ${ctx.input.masters.length}`,
     files,
     commands: [
+      ...agentsRotated(ctx, ZK_TRUSTSTORE),
       // Heap: 1/8 of RAM, 256 MiB to 1 GiB (the masters also run Mesos and Marathon; ZooKeeper for Mesos is small).
       `heap=$(awk '/^MemTotal:/{m=int($2/1024/8); if (m<256) m=256; if (m>1024) m=1024; print m}' /proc/meminfo)`,
       `em_put ${JVM_ENV} 0644 root root < <(printf 'ZK_SERVER_HEAP=%s\\nSERVER_JVMFLAGS=-Xmx%sm\\n' "$heap" "$heap")`,

@@ -5,13 +5,16 @@
 // agent stays registered (the readiness), and while it runs both generations are accepted: the masters list the
 // agent's old and new principals, the znodes carry both digest ids. The second, without it, drops the old
 // generation: the old digest cannot read Marathon's state, the old passwords are refused, the old CA no longer
-// verifies the masters, the previous files are gone. The app's definition survives both; a third `up` changes nothing.
+// verifies the masters, the previous files are gone. Before it, while the agent presents a certificate of the old CA
+// (as a group's agent not replaced yet would), it is refused before anything restarts. The app's definition survives
+// both; a third `up` changes nothing.
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { http, labInfo, ssh, sshOk, ZK_VERSION, type LabHost } from "../fixtures/lab";
 import { destroyLabStack, labStack, steps, urnName, type PulumiWorkspace } from "../fixtures/pulumi-cli";
 import { gaps, hasLeader, rolloutFigures, stopZkLoop, watchRollout } from "../fixtures/rollout-monitor";
 import { deriveCredentials } from "../../provisioning/credentials";
-import { caCertificate } from "../../provisioning/tls";
+import { caCertificate, nodeMaterial } from "../../provisioning/tls";
+import { MESOS_CERT, MESOS_KEY } from "../../provisioning/steps/tls";
 
 const NAMES = (process.env.E2E_ROTATION_HOSTS ?? "h5,h6,h7,h8").split(",");
 const labSkip = inject("labSkipReason");
@@ -120,8 +123,26 @@ describe.skipIf(skip)("clusterSecret rotated in two `pulumi up` through the real
     expect(now.caCertificate).toBe(caCertificate(NEW_SECRET, CLUSTER));
   }, 1_800_000);
 
-  it("up 2 (previousClusterSecret removed): the old generation is refused everywhere, the app kept; then nothing to do", async () => {
+  it("up 2 is refused while an agent still presents the previous CA's certificate, before anything restarts", async () => {
     await ws.ok(["config", "rm", "elastic-mesos:previousClusterSecret"]);
+    // The agent as a group's agent not replaced yet would be: a certificate of the previous CA (its own address in it,
+    // so the masters, trusting both CAs until up 2, keep talking to it). Its rolled files are kept aside.
+    const old = nodeMaterial(OLD_SECRET, CLUSTER, { id: "stale", hostname: agent.ip, ip: agent.ip }, "agent");
+    const put = (path: string, text: string) => `printf '%s' '${Buffer.from(text).toString("base64")}' | base64 -d > ${path}`;
+    await sshOk(agent.name, `cp -p ${MESOS_CERT} /root/rolled-cert.pem && cp -p ${MESOS_KEY} /root/rolled-key.pem
+${put(MESOS_CERT, old.cert)}; ${put(MESOS_KEY, old.key)}; systemctl restart mesos-agent`);
+    const pids = () => Promise.all(masters.map((m) => sshOk(m.name, "systemctl show -p MainPID --value zookeeper mesos-master")));
+    const before = await pids();
+    const refused = await ws.withEvents(["up", "--yes", "--skip-preview"], { timeoutMs: 900_000 });
+    expect(refused.code).not.toBe(0);
+    expect(refused.output).toContain("agents still present a certificate of the previous clusterSecret");
+    expect(refused.output).toContain(`${agent.ip}:5051`);
+    expect(await pids()).toEqual(before);
+    for (const m of masters) expect(await principals(m)).toContain("agent");
+    await sshOk(agent.name, `mv -f /root/rolled-cert.pem ${MESOS_CERT} && mv -f /root/rolled-key.pem ${MESOS_KEY} && systemctl restart mesos-agent`);
+  }, 900_000);
+
+  it("up 2 (previousClusterSecret removed): the old generation is refused everywhere, the app kept; then nothing to do", async () => {
     const { samples, f } = await watchedUp("rotation, second up");
     expect(f.zkDownAtOnce).toBeLessThanOrEqual(1);
     expect(f.quorumGaps.count).toBeLessThanOrEqual(2);

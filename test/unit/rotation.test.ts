@@ -1,7 +1,10 @@
 // The parts of a clusterSecret rotation built so far (provisioning/rotation/README.md): the ZooKeeper ACLs the znode
 // trees get (test/lab/zk-acls.test.ts runs the migration against a real ZooKeeper), and the cross-signed CA that lets
 // peers trusting either CA verify each other, checked by OpenSSL itself.
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import * as https from "node:https";
+import * as tls from "node:tls";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,9 +12,10 @@ import { afterAll, describe, expect, it } from "vitest";
 import { caCertificate, crossSignedCa, nodeMaterial, nodeTls, rotatingMaterial } from "../../provisioning/tls";
 import { deriveCredentials } from "../../provisioning/credentials";
 import { renderSteps } from "../../provisioning/steps";
-import { PREVIOUS_ADMIN_CURLRC } from "../../provisioning/steps/rotation";
+import { PREVIOUS_ADMIN_CURLRC, agentsRotated } from "../../provisioning/steps/rotation";
+import { buildContext } from "../../provisioning/steps/context";
 import type { BootstrapInput, Step } from "../../provisioning/steps/types";
-import { PREVIOUS_SUPER_PASSWORD } from "../../provisioning/steps/zookeeper";
+import { PREVIOUS_SUPER_PASSWORD, ZK_TRUSTSTORE } from "../../provisioning/steps/zookeeper";
 import { agentInput, masterInput, masterIp } from "./bootstrap-input";
 import { aclMigration, aclText, digestId, znodeTrees } from "../../provisioning/rotation/zk-acls";
 
@@ -189,5 +193,92 @@ describe("what the steps render while clusterSecret rotates, and after", () => {
       tls: tls("rotation-new-secret-9876543210", "m1", masterIp(1)) });
     expect(file(after, "/etc/zookeeper/zoo.cfg")?.content).toContain("ssl.quorum.trustStore.type=PEM");
     expect(commands(after, "zookeeper")).toContain("/etc/zookeeper/tls/ca.p12");
+  });
+});
+
+describe("the end of a rotation: agents still on the previous generation stop it (real curl and openssl, loopback)", () => {
+  const OLD_SECRET = "rotation-old-secret-0123456789";
+  const NEW_SECRET = "rotation-new-secret-9876543210";
+  const [MASTER, ROLLED, STALE] = ["127.0.0.55", "127.0.0.56", "127.0.0.57"];
+  const work = mkdtempSync(join(tmpdir(), "em-agents-rotated-"));
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  const agentTls = (secret: string, ip: string) => nodeMaterial(secret, "prod", { id: "general-1", hostname: "prod-general-1", ip }, "agent");
+  const input: BootstrapInput = {
+    ...masterInput({ masters: 3 }), masters: [{ id: "m1", zkId: 1, ip: MASTER, hostname: "prod-m1" }], quorum: 1,
+    credentials: deriveCredentials(NEW_SECRET, "prod"), generation: 1,
+    tls: nodeMaterial(NEW_SECRET, "prod", { id: "m1", hostname: "prod-m1", ip: MASTER }, "master"),
+  };
+
+  /** The master's /master/slaves (admin only) and the agents' libprocess ports, each with its certificate. */
+  async function cluster(agents: { ip: string; tls: { cert: string; key: string } }[]) {
+    const auth = `Basic ${Buffer.from(`admin:${input.credentials.adminPassword}`).toString("base64")}`;
+    const body = JSON.stringify({ slaves: agents.map((a, i) => ({ id: `S${i}`, pid: `slave(1)@${a.ip}:5051`, hostname: a.ip })) });
+    const servers = [
+      https.createServer({ cert: input.tls!.cert, key: input.tls!.key }, (req, res) => {
+        res.writeHead(req.headers.authorization === auth ? 200 : 401).end(req.headers.authorization === auth ? body : "");
+      }).listen(5050, MASTER),
+      ...agents.map((a) => tls.createServer({ cert: a.tls.cert, key: a.tls.key }, (s) => s.end()).listen(5051, a.ip)),
+    ];
+    await Promise.all(servers.map((s) => once(s, "listening")));
+    return { close: () => Promise.all(servers.map((s) => new Promise((r) => s.close(r)))) };
+  }
+
+  /** The check as the ZooKeeper step runs it, with the previous admin file at `marker` (present or not). */
+  async function check(marker: boolean, curlrc = `user = "admin:${input.credentials.adminPassword}"\n`) {
+    const steps = renderSteps(input);
+    const zk = steps.find((s) => s.name === "zookeeper")!;
+    const lines = agentsRotated(buildContext(input), ZK_TRUSTSTORE);
+    expect(zk.commands.slice(0, lines.length)).toEqual(lines); // first: before ZooKeeper's config or restart
+    writeFileSync(join(work, "ca.pem"), caCertificate(NEW_SECRET, "prod"));
+    writeFileSync(join(work, "admin.curlrc"), curlrc);
+    const previous = join(work, "admin.previous.curlrc");
+    rmSync(previous, { force: true });
+    if (marker) writeFileSync(previous, "");
+    const script = ["set -euo pipefail", 'em_fail() { echo "FAILED: $*" >&2; exit 1; }', 'em_log() { echo "$*"; }',
+      ...agentsRotated(buildContext(input), join(work, "ca.pem"), join(work, "admin.curlrc"))].join("\n")
+      .replaceAll(PREVIOUS_ADMIN_CURLRC, previous);
+    return new Promise<{ code: number; out: string }>((resolve) => execFile("bash", ["-c", script], { timeout: 60_000 },
+      (e, stdout, stderr) => resolve({ code: e ? (e.code as number) ?? 1 : 0, out: stdout + stderr })));
+  }
+
+  it("renders only where a rotation ended (generation ≥ 1, no previous generation) and with TLS", () => {
+    const ctx = (extra: Partial<BootstrapInput>) => buildContext({ ...input, ...extra });
+    expect(agentsRotated(ctx({}), ZK_TRUSTSTORE).join("\n")).toContain("openssl s_client");
+    expect(agentsRotated(ctx({ previous: deriveCredentials(OLD_SECRET, "prod") }), ZK_TRUSTSTORE)).toEqual([]);
+    expect(agentsRotated(ctx({ generation: 0 }), ZK_TRUSTSTORE)).toEqual([]);
+    expect(agentsRotated(ctx({ tls: undefined }), ZK_TRUSTSTORE)).toEqual([]);
+  });
+
+  it("an agent presenting the previous CA's certificate stops it, named; rolled agents pass", async () => {
+    const c = await cluster([{ ip: ROLLED, tls: rotatingMaterial(agentTls(NEW_SECRET, ROLLED), NEW_SECRET, OLD_SECRET, "prod") },
+      { ip: STALE, tls: agentTls(OLD_SECRET, STALE) }]);
+    try {
+      const stopped = await check(true);
+      expect(stopped.code, stopped.out).toBe(1);
+      expect(stopped.out).toContain(`FAILED: agents still present a certificate of the previous clusterSecret`);
+      expect(stopped.out).toContain(`${STALE}:5051`);
+      expect(stopped.out).not.toContain(`${ROLLED}:5051`);
+      // Not at the end of a rotation (no previous generation's file): nothing is asked.
+      expect(await check(false)).toEqual({ code: 0, out: "" });
+      // The master refuses the wrong password: no agent list, stopped rather than passed.
+      const refused = await check(true, 'user = "admin:not-the-password"\n');
+      expect(refused.code).toBe(1);
+      expect(refused.out).toContain("no master listed the agents");
+    } finally {
+      await c.close();
+    }
+    const rolled = await cluster([{ ip: ROLLED, tls: agentTls(NEW_SECRET, ROLLED) }]);
+    try {
+      expect(await check(true)).toEqual({ code: 0, out: "every agent (1) presents a certificate of the current CA\n" });
+    } finally {
+      await rolled.close();
+    }
+    // No agent at all (set -eu, pipefail: an empty list must not end the step silently).
+    const none = await cluster([]);
+    try {
+      expect(await check(true)).toEqual({ code: 0, out: "every agent (0) presents a certificate of the current CA\n" });
+    } finally {
+      await none.close();
+    }
   });
 });
