@@ -6,7 +6,7 @@
 //   - the ZooKeeper ACL migration (rotation/zk-acls.ts), around the restart of mesos-master and Marathon with
 //     their new digest credentials: before, so that they can use their znodes, and after, for the znodes the old
 //     daemons made meanwhile. Once the rotation is over (previousClusterSecret removed), the same passes keep the
-//     new ids only, and the previous generation's files go.
+//     new ids only, and the previous generation's files go; later runs skip them (nothing left to drop).
 import type { Ctx } from "./context";
 import { generations } from "../rotation/principals";
 import { aclMigration, znodeTrees } from "../rotation/zk-acls";
@@ -79,5 +79,10 @@ export function aclPasses(ctx: Ctx, superFiles: { current: string; previous: str
   const trees = znodeTrees({ mesos: gens.map((c) => c.zkMesosPassword), marathon: gens.map((c) => c.zkMarathonPassword) });
   const supers = [superFiles.current, ...(ctx.input.previous ? [superFiles.previous] : [])];
   const v = ctx.input.artifacts.zookeeper.version;
-  return { before: aclMigration(v, "127.0.0.1", trees, supers, false), after: aclMigration(v, "127.0.0.1", trees, supers) };
+  const passes = { before: aclMigration(v, "127.0.0.1", trees, supers, false), after: aclMigration(v, "127.0.0.1", trees, supers) };
+  if (ctx.input.previous) return passes;
+  // After the rotation only the `up` that ends it has ids to drop: the master still holding the previous generation's
+  // files runs them; later runs of the step start no zkCli (about five JVM starts) for nothing.
+  const once = (lines: string[]) => [`if [ -e ${PREVIOUS_ADMIN_CURLRC} ]; then`, ...lines.map((l) => `  ${l}`), "fi"];
+  return { before: once(passes.before), after: once(passes.after) };
 }

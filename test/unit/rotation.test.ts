@@ -5,14 +5,14 @@ import { execFile, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import * as https from "node:https";
 import * as tls from "node:tls";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { caCertificate, crossSignedCa, nodeMaterial, nodeTls, rotatingMaterial } from "../../provisioning/tls";
 import { deriveCredentials } from "../../provisioning/credentials";
 import { renderSteps } from "../../provisioning/steps";
-import { PREVIOUS_ADMIN_CURLRC, agentsRotated } from "../../provisioning/steps/rotation";
+import { PREVIOUS_ADMIN_CURLRC, aclPasses, agentsRotated } from "../../provisioning/steps/rotation";
 import { buildContext } from "../../provisioning/steps/context";
 import type { BootstrapInput, Step } from "../../provisioning/steps/types";
 import { PREVIOUS_SUPER_PASSWORD, ZK_TRUSTSTORE } from "../../provisioning/steps/zookeeper";
@@ -174,6 +174,32 @@ describe("what the steps render while clusterSecret rotates, and after", () => {
     expect(mesos).toContain(`rm -f -- "$f"`);
     expect(commands(steps, "zookeeper")).toContain(`for f in ${PREVIOUS_SUPER_PASSWORD} `);
     expect(steps[0].owner).toEqual({ cluster: "prod", id: NEW.ownerId });
+  });
+
+  it("after the rotation, the ZooKeeper passes run in the `up` that ends it only (the previous files still there)", () => {
+    const work = mkdtempSync(join(tmpdir(), "em-acl-passes-"));
+    try {
+      const [current, previous, marker, calls] = ["super", "super.previous", "admin.previous.curlrc", "calls"].map((f) => join(work, f));
+      writeFileSync(current, "pw");
+      const run = (input: Partial<BootstrapInput>) => {
+        const { before } = aclPasses(buildContext({ ...masterInput({ masters: 3 }), credentials: NEW, ...input }), { current, previous });
+        writeFileSync(calls, "");
+        const script = ["set -euo pipefail", `em_zk_cli() { echo zkCli >> ${calls}; cat > /dev/null; }`,
+          'em_fail() { echo "FAILED: $*" >&2; exit 1; }', "em_mark() { :; }", ...before].join("\n").replaceAll(PREVIOUS_ADMIN_CURLRC, marker);
+        const r = spawnSync("bash", ["-c", script], { encoding: "utf8" });
+        expect(r.status, r.stderr).toBe(0);
+        return readFileSync(calls, "utf8").split("\n").filter(Boolean).length;
+      };
+      writeFileSync(marker, "");
+      expect(run({ generation: 1 })).toBe(1); // the `up` that ends the rotation
+      rmSync(marker);
+      expect(run({ generation: 1 })).toBe(0); // any later run of the step
+      writeFileSync(previous, "old");
+      expect(run({ generation: 1, previous: OLD })).toBe(1); // while rotating: always
+      expect(run({})).toBe(0); // never rotated: nothing rendered
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 
   it("the TLS material of a rotating host: both CAs trusted, the cross-signed CA sent after its own certificate", () => {
