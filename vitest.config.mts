@@ -9,7 +9,12 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: "unit", include: ["test/unit/**/*.test.ts", "test/program/**/*.test.ts"], testTimeout: 60_000 },
+        test: {
+          name: "unit", include: ["test/unit/**/*.test.ts", "test/program/**/*.test.ts"], testTimeout: 60_000,
+          // Both cores (CI has two): about half the time. The lab project starts only after (groupOrder), so no
+          // lab test's timing shares the machine with them.
+          maxWorkers: 2, sequence: { groupOrder: 0 },
+        },
       },
       {
         extends: true,
@@ -20,6 +25,7 @@ export default defineConfig({
           testTimeout: 600_000,
           hookTimeout: 900_000,
           fileParallelism: false, // one lab, shared hosts: files run one after another
+          sequence: { groupOrder: 1 },
         },
       },
     ],
