@@ -10,7 +10,7 @@ import type { ClusterModel } from "./model";
 import type { AgentGroup, Machine, MasterPublicIps, NodeSpec, Topology } from "./contracts";
 import { cloudMasterConnections, CLOUD_READY_TIMEOUT_SECONDS } from "./readiness";
 import { resolveArtifacts } from "../provisioning/artifacts";
-import { drainSpecOf, leavingMasters, logSeeds, poolTaskUsers, rolloutSpecs } from "../provisioning/baremetal/bootstrap";
+import { drainSpecOf, leavingMasters, logSeeds, poolTaskUsers, rolloutSpecs, rotationInputs } from "../provisioning/baremetal/bootstrap";
 import { MesosHost } from "../provisioning/baremetal/resource";
 import type { DrainMaster, HostConnection, HostInputs } from "../provisioning/baremetal/types";
 import type { BootstrapInput } from "../provisioning/steps/types";
@@ -150,9 +150,8 @@ export function createCloudHosts(args: CloudHostsArgs): CloudHosts {
   // turn, once their machines booted (joiners), and they start from it.
   const seeds = logSeeds(args.seeded, topology.masters.map((n) => n.id), conns.apply((c) => c.masters));
   const seedOf = (node: NodeSpec) => (node.role === "master" ? seeds.apply((f) => f(node.id)) : pulumi.output(undefined));
-  // clusterSecret rotates (as on bare metal, baremetal/bootstrap.ts): both generations rendered, principals named by
-  // generation; a machine's install step also puts its new derived SSH host key in place (render.ts rotatedHostKey).
-  const rotating = model.previousClusterSecret ? { rotating: true as const } : {};
+  // As on bare metal (rotationInputs); a machine's install step also puts its new derived SSH host key in place once
+  // clusterSecret rotated (render.ts rotatedHostKey).
   const generation = args.generation ?? pulumi.output(undefined);
   const spec = (m: Machine, connection: pulumi.Output<HostConnection>, drainVia?: pulumi.Output<DrainMaster[]>) =>
     pulumi.all([mastersList, m.privateIp, connection, joinOf(m.node), seedOf(m.node), generation])
@@ -169,8 +168,7 @@ export function createCloudHosts(args: CloudHostsArgs): CloudHosts {
         ...(joins ? { onlineMembership: true as const } : {}),
         // The running masters wait for the joining ones' first boot before they restart with the new --quorum.
         ...(joiners.length ? { joiners } : {}), ...(logSeed ? { logSeed } : {}),
-        // Only once clusterSecret rotated: the inputs of a cluster that never did stay what they were.
-        ...(g ? { generation: g } : {}), ...rotating,
+        ...rotationInputs(model, g),
       };
       // As on bare metal, the masters' keys stay an Output of their own inside `drain` (bootstrap.ts says why).
       return base.drain && drainVia ? { ...base, drain: { ...base.drain, masterHosts: drainVia } } : base;

@@ -178,6 +178,17 @@ export function logSeedOf(seeded: { from: string; to: string[] } | undefined, id
  * only DigitalOcean's masters carry it as an input (HostInputs.onlineMembership; a cloud master that joins gets it
  * from components/cloud-hosts.ts).
  */
+/**
+ * Pure: a host's part in a clusterSecret rotation (provisioning/rotation/README.md). While it rotates
+ * (previousClusterSecret set; the masters pin refuses it unless it is the running secret) every host renders both
+ * generations; once it rotated, principals are named by `generation` (the pin's). A cluster that never rotated gets
+ * neither: its hosts' inputs stay what they were.
+ */
+export function rotationInputs(model: Pick<ClusterModel, "previousClusterSecret">, generation: number | undefined):
+  Pick<HostInputs, "generation" | "rotating"> {
+  return { ...(generation ? { generation } : {}), ...(model.previousClusterSecret ? { rotating: true as const } : {}) };
+}
+
 export function joinsOnline(model: Pick<ClusterModel, "provider">, node: Pick<NodeSpec, "role">): boolean {
   return node.role === "master" && ONLINE_MEMBERSHIP.has(model.provider);
 }
@@ -219,9 +230,6 @@ export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapO
   const rollouts = rolloutSpecs(model, topology);
   const seeds = logSeeds(input.seeded, masterMachines.map((m) => m.node.id),
     pulumi.all(masterMachines.map((m) => connectionFor(model, m))));
-  // clusterSecret rotates (previousClusterSecret set; the masters pin refuses it unless it is the running secret):
-  // every host renders both generations (provisioning/rotation/README.md), and names its principals by generation.
-  const rotating = model.previousClusterSecret ? { rotating: true as const } : {};
   const generation = input.generation ?? pulumi.output(undefined);
   const host = (m: Machine, dependsOn: pulumi.Resource[] | pulumi.Output<pulumi.Resource[]>,
     drainVia?: pulumi.Output<DrainMaster[]>) => {
@@ -234,8 +242,7 @@ export function createSshBootstrap(input: SshBootstrapInput, opts: SshBootstrapO
       const i = { ...hostInputsFor({ cluster: model.cluster.name, os: model.os, node: m.node, selfIp, masters: ms, quorum: topology.quorum,
         artifacts, taskUsers, ...(fw ? { firewall: fw } : {}) }, connection as HostConnection, ips, opts), rollout,
         ...peers, ...(logSeed ? { logSeed } : {}), ...(!fw && joinsOnline(model, m.node) ? { onlineMembership: true as const } : {}),
-        // Only once clusterSecret rotated: the inputs of a cluster that never did stay what they were.
-        ...(g ? { generation: g } : {}), ...rotating };
+        ...rotationInputs(model, g) };
       // The masters' keys stay an Output of their own inside `drain`: in a preview where the masters change
       // (a grow re-runs their firewall step) only they are unknown, and the provider's diff takes an unknown
       // in `drain` (bookkeeping) for no change, instead of the whole spec unknown and every agent "updating".

@@ -22,6 +22,14 @@ export const PREVIOUS_ADMIN_CURLRC = "/etc/elastic-mesos/admin.previous.curlrc";
 
 /** A cluster whose clusterSecret rotated at least once. */
 const rotated = (ctx: Ctx) => (ctx.input.generation ?? 0) > 0;
+/** The last rotation is over (no previous generation rendered), though a master may still hold its files. */
+const ended = (ctx: Ctx) => !ctx.input.previous && rotated(ctx);
+
+/**
+ * Shell: `lines` only on a master that still holds the previous generation's files, i.e. in the `up` that ends a
+ * rotation (or its re-run): dropPrevious removes them last, at the end of the mesos step.
+ */
+const whileEnding = (lines: string[]) => [`if [ -e ${PREVIOUS_ADMIN_CURLRC} ]; then`, ...lines.map((l) => `  ${l}`), "fi"];
 
 /** Masters, while rotating: curl's config with the previous admin password, for masters not rolled yet. */
 export function previousAdminFiles(ctx: Ctx): FileSpec[] {
@@ -32,7 +40,7 @@ export function previousAdminFiles(ctx: Ctx): FileSpec[] {
 
 /** Shell lines: after a rotation, the previous generation's files go (nothing on a cluster that never rotated). */
 export function dropPrevious(ctx: Ctx, files: string[]): string[] {
-  if (ctx.input.previous || !rotated(ctx)) return [];
+  if (!ended(ctx)) return [];
   return [`for f in ${files.join(" ")}; do if [ -e "$f" ]; then rm -f -- "$f"; em_mark "removed $f"; fi; done`];
 }
 
@@ -45,27 +53,25 @@ export function dropPrevious(ctx: Ctx, files: string[]): string[] {
  * commands).
  */
 export function agentsRotated(ctx: Ctx, ca: string, curlrc = ADMIN_CURLRC): string[] {
-  if (ctx.input.previous || !rotated(ctx) || !ctx.input.tls) return [];
-  return [
-    `if [ -e ${PREVIOUS_ADMIN_CURLRC} ]; then`,
-    "  t=$(mktemp); pids=''; got=0",
+  if (!ended(ctx) || !ctx.input.tls) return [];
+  return whileEnding([
+    "t=$(mktemp); pids=''; got=0",
     // The leader answers /master/slaves; the others redirect (to an address not always reachable from here).
-    `  for m in ${ctx.masterIps.join(" ")}; do`,
-    `    c=$(curl -s -o "$t" -w '%{http_code}' --max-time 10 --cacert ${ca} -K ${curlrc} "https://$m:5050/master/slaves" || true)`,
-    `    if [ "$c" = 200 ]; then got=1; pids=$(grep -oE '"pid": ?"[^"]*"' "$t" | sed -E 's/.*@([^"]*)"$/\\1/' || true); break; fi`,
-    `  done; rm -f "$t"`,
-    `  [ "$got" = 1 ] || em_fail "no master listed the agents (/master/slaves): a leader election may be under way; run pulumi up again"`,
-    "  stale=''",
-    "  for a in $pids; do",
-    `    timeout 15 openssl s_client -connect "$a" -CAfile ${ca} -verify_return_error </dev/null >/dev/null 2>&1 || stale="$stale $a"`,
-    "  done",
-    `  [ -z "$stale" ] || em_fail "agents still present a certificate of the previous clusterSecret (or cannot be reached on` +
+    `for m in ${ctx.masterIps.join(" ")}; do`,
+    `  c=$(curl -s -o "$t" -w '%{http_code}' --max-time 10 --cacert ${ca} -K ${curlrc} "https://$m:5050/master/slaves" || true)`,
+    `  if [ "$c" = 200 ]; then got=1; pids=$(grep -oE '"pid": ?"[^"]*"' "$t" | sed -E 's/.*@([^"]*)"$/\\1/' || true); break; fi`,
+    `done; rm -f "$t"`,
+    `[ "$got" = 1 ] || em_fail "no master listed the agents (/master/slaves): a leader election may be under way; run pulumi up again"`,
+    "stale=''",
+    "for a in $pids; do",
+    `  timeout 15 openssl s_client -connect "$a" -CAfile ${ca} -verify_return_error </dev/null >/dev/null 2>&1 || stale="$stale $a"`,
+    "done",
+    `[ -z "$stale" ] || em_fail "agents still present a certificate of the previous clusterSecret (or cannot be reached on` +
       ` their port):$stale. The old generation is refused once the masters drop it, so nothing was restarted here. A pool` +
       ` run as a group replaces its agents after the rotation's first pulumi up (AWS instance refresh, GCP instance group` +
       ` update, DigitalOcean pool): wait until it has, then run pulumi up again"`,
-    `  em_log "every agent ($(echo $pids | wc -w)) presents a certificate of the current CA"`,
-    "fi",
-  ];
+    `em_log "every agent ($(echo $pids | wc -w)) presents a certificate of the current CA"`,
+  ]);
 }
 
 /**
@@ -81,8 +87,7 @@ export function aclPasses(ctx: Ctx, superFiles: { current: string; previous: str
   const v = ctx.input.artifacts.zookeeper.version;
   const passes = { before: aclMigration(v, "127.0.0.1", trees, supers, false), after: aclMigration(v, "127.0.0.1", trees, supers) };
   if (ctx.input.previous) return passes;
-  // After the rotation only the `up` that ends it has ids to drop: the master still holding the previous generation's
-  // files runs them; later runs of the step start no zkCli (about five JVM starts) for nothing.
-  const once = (lines: string[]) => [`if [ -e ${PREVIOUS_ADMIN_CURLRC} ]; then`, ...lines.map((l) => `  ${l}`), "fi"];
-  return { before: once(passes.before), after: once(passes.after) };
+  // After the rotation only the `up` that ends it has ids to drop; later runs of the step start no zkCli (about five
+  // JVM starts) for nothing.
+  return { before: whileEnding(passes.before), after: whileEnding(passes.after) };
 }
