@@ -4,8 +4,8 @@
 // as JSON text, exactly as with the real CLI. Stack files live in `stackConfigDir` (stacks/).
 import { existsSync, readFileSync, readdirSync } from "fs";
 import { join } from "path";
-import { utils as sshUtils } from "ssh2";
 import { parse } from "yaml";
+import { newKeyPair } from "./fixtures/ssh-server";
 
 export interface StackConfig {
   project: string;
@@ -71,7 +71,7 @@ export function rawFromConfig(config: Record<string, string>, namespace = "elast
 // ---- Valid raw stack configs for tests (keys without the namespace), one per provider. ----
 
 /** A throwaway key pair (the public half is what users paste into ssh.publicKey). */
-export const TEST_KEYS = sshUtils.generateKeyPairSync("ed25519", { comment: "test@elastic-mesos" });
+export const TEST_KEYS = newKeyPair({ comment: "test@elastic-mesos" });
 export const TEST_CLUSTER_SECRET = "test-cluster-secret-0123456789";
 
 export function validRaw(provider: "aws" | "gcp" | "digitalocean" | "openstack" | "baremetal" | "local"): Record<string, any> {

@@ -1,7 +1,7 @@
 // Bad stack configs: each must fail before any resource exists, with a problem that names the config
 // key (as `pulumi config set --path` spells it), the bad value, and what is allowed.
 import { describe, expect, it } from "vitest";
-import { utils as sshUtils } from "ssh2";
+import { newKeyPair } from "../fixtures/ssh-server";
 import { ConfigError, parseModel, type Problem } from "../../components/config";
 import { TEST_CLUSTER_SECRET, TEST_KEYS, validRaw } from "../stackConfig";
 
@@ -32,8 +32,8 @@ QAAAAgVifONrvO/UE1TblIqL2Hd9+3r0MCEruyToNIzAj9oAwAAAABdAECAwQFBgc=
 /** Its public line. */
 const ECDSA_PUB = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBKp3JXPZRm1x1nfnd2zk51UjZGqjvAPnXFAMj280VPe9eaNJ77y3bOe7nDPKwOb2HBB24Zxc8daP64ZSSmrqV/Q= t";
 const bm = () => validRaw("baremetal");
-const OTHER_KEY = sshUtils.generateKeyPairSync("ed25519").private;
-const ENCRYPTED_KEY = sshUtils.generateKeyPairSync("ed25519", { passphrase: "pw", cipher: "aes256-ctr", rounds: 4 }).private;
+const OTHER_KEY = newKeyPair().private;
+const ENCRYPTED_KEY = newKeyPair({ passphrase: "pw", cipher: "aes256-ctr", rounds: 4 }).private;
 
 interface Case {
   name: string;
